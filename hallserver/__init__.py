@@ -1,0 +1,1 @@
+"""govhall hall server: domain core, store, bus, web, rules and CLI."""
