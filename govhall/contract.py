@@ -1,0 +1,445 @@
+"""The wire contract: every MQTT topic and message of govhall, in one place.
+
+No other module spells a topic string. Third-party device makers read `docs/contract.md`,
+which documents this module, and the JSON Schemas that `hall contract --schemas DIR` writes.
+
+Shape of the contract
+- Topics live under ``govhall/v1/{hall}/``.
+- A device sends commands on ``device/{device}/cmd`` and gets replies on ``device/{device}/reply``.
+- The server publishes retained state on ``state/...`` and QoS 1 events on ``event/{type}``.
+- Every payload is a UTF-8 JSON object with a ``type``; commands also carry an ``id``
+  (client-chosen, unique per device) that makes them idempotent.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+VERSION = "v1"
+ROOT = "govhall"
+MAX_PAYLOAD_BYTES = 16 * 1024
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+COMMAND_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+
+
+def is_valid_name(value: str) -> bool:
+    """Hall, device, window, category and staff ids must be safe inside a topic."""
+    return bool(_NAME_RE.match(value))
+
+
+# --------------------------------------------------------------------------- topics
+class Topics:
+    """Every topic of one hall. Build one per hall id and ask it for topics."""
+
+    def __init__(self, hall: str) -> None:
+        if not is_valid_name(hall):
+            raise ValueError(f"hall id {hall!r} must match {NAME_PATTERN}")
+        self.hall = hall
+        self.base = f"{ROOT}/{VERSION}/{hall}"
+
+    # device -> server
+    def command(self, device: str) -> str:
+        return f"{self.base}/device/{device}/cmd"
+
+    @property
+    def all_commands(self) -> str:
+        return f"{self.base}/device/+/cmd"
+
+    def device_from_command_topic(self, topic: str) -> str | None:
+        prefix, suffix = f"{self.base}/device/", "/cmd"
+        if topic.startswith(prefix) and topic.endswith(suffix):
+            device = topic[len(prefix):-len(suffix)]
+            return device if is_valid_name(device) else None
+        return None
+
+    # server -> device
+    def reply(self, device: str) -> str:
+        return f"{self.base}/device/{device}/reply"
+
+    def window_state(self, window: str) -> str:
+        return f"{self.base}/state/window/{window}"
+
+    @property
+    def all_window_states(self) -> str:
+        return f"{self.base}/state/window/+"
+
+    @property
+    def queue_state(self) -> str:
+        return f"{self.base}/state/queue"
+
+    @property
+    def server_state(self) -> str:
+        return f"{self.base}/state/server"
+
+    def event(self, event_type: str) -> str:
+        return f"{self.base}/event/{event_type}"
+
+    @property
+    def all_events(self) -> str:
+        return f"{self.base}/event/+"
+
+
+# --------------------------------------------------------------------------- roles
+class Role(StrEnum):
+    KIOSK = "kiosk"
+    COUNTER = "counter"
+    TABLET = "tablet"
+    LED_BRIDGE = "led-bridge"
+    SCREEN = "screen"
+    KEYPAD_BRIDGE = "keypad-bridge"
+    ATTENDANCE_TERMINAL = "attendance-terminal"
+
+
+# --------------------------------------------------------------------------- errors
+class ErrorCode(StrEnum):
+    """Stable error codes. The Chinese message is fit to show on a device's screen."""
+
+    BAD_JSON = "bad_json"
+    TOO_LARGE = "too_large"
+    INVALID = "invalid"
+    UNKNOWN_TYPE = "unknown_type"
+    UNKNOWN_DEVICE = "unknown_device"
+    FORBIDDEN = "forbidden"
+    UNKNOWN_CATEGORY = "unknown_category"
+    UNKNOWN_WINDOW = "unknown_window"
+    UNKNOWN_STAFF = "unknown_staff"
+    WINDOW_CLOSED = "window_closed"
+    WINDOW_PAUSED = "window_paused"
+    WINDOW_NOT_PAUSED = "window_not_paused"
+    WINDOW_TAKEN = "window_taken"
+    WINDOW_BUSY = "window_busy"
+    STAFF_ELSEWHERE = "staff_elsewhere"
+    NO_CURRENT_TICKET = "no_current_ticket"
+    QUEUE_EMPTY = "queue_empty"
+    RECALL_LIMIT = "recall_limit"
+    NOTHING_TO_RATE = "nothing_to_rate"
+    ALREADY_RATED = "already_rated"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+ERROR_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.BAD_JSON: "消息格式错误，无法解析",
+    ErrorCode.TOO_LARGE: "消息过大",
+    ErrorCode.INVALID: "消息内容不符合要求",
+    ErrorCode.UNKNOWN_TYPE: "不支持的指令",
+    ErrorCode.UNKNOWN_DEVICE: "设备未登记，请联系大厅管理员",
+    ErrorCode.FORBIDDEN: "本设备无权执行此操作",
+    ErrorCode.UNKNOWN_CATEGORY: "没有这项业务",
+    ErrorCode.UNKNOWN_WINDOW: "没有这个窗口",
+    ErrorCode.UNKNOWN_STAFF: "工号不存在",
+    ErrorCode.WINDOW_CLOSED: "窗口未登录，请先登录",
+    ErrorCode.WINDOW_PAUSED: "窗口暂停服务中，请先恢复服务",
+    ErrorCode.WINDOW_NOT_PAUSED: "窗口未处于暂停状态",
+    ErrorCode.WINDOW_TAKEN: "该窗口已有工作人员登录",
+    ErrorCode.WINDOW_BUSY: "请先办结或过号当前号",
+    ErrorCode.STAFF_ELSEWHERE: "该工作人员已在其他窗口登录",
+    ErrorCode.NO_CURRENT_TICKET: "当前没有正在办理的号",
+    ErrorCode.QUEUE_EMPTY: "当前没有等候的群众",
+    ErrorCode.RECALL_LIMIT: "已达到重呼次数上限",
+    ErrorCode.NOTHING_TO_RATE: "当前没有可评价的服务",
+    ErrorCode.ALREADY_RATED: "本次服务已评价，感谢您的参与",
+    ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
+    ErrorCode.INTERNAL: "系统内部错误，请稍后再试",
+}
+
+
+class ErrorBody(BaseModel):
+    code: ErrorCode
+    message: str = Field(description="Chinese text fit to show on the device's screen")
+    detail: str | None = Field(default=None, description="English detail for logs and developers")
+
+
+# --------------------------------------------------------------------------- shared views
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN)]
+
+
+class TicketStatus(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class WindowStatus(StrEnum):
+    CLOSED = "closed"      # nobody logged in
+    IDLE = "idle"          # open, not serving anyone
+    SERVING = "serving"    # a ticket was called to this window
+    PAUSED = "paused"      # staff paused the window (暂停服务)
+
+
+class PauseReason(StrEnum):
+    AWAY = "away"          # 离开
+    MEETING = "meeting"    # 会议
+    MEAL = "meal"          # 用餐
+    OTHER = "other"        # 其他
+
+
+class TicketView(_Msg):
+    id: int
+    number: str = Field(description="what the citizen sees, e.g. A001")
+    category: Name
+    category_name: str
+    status: TicketStatus
+    issued_at: datetime
+    called_at: datetime | None = None
+    window: Name | None = None
+    recalls: int = 0
+
+
+class StaffView(_Msg):
+    id: Name
+    name: str
+
+
+# --------------------------------------------------------------------------- commands
+class _Command(_Msg):
+    id: CommandId = Field(description="client-chosen, unique per device; a repeat returns the first reply")
+
+
+class IssueTicket(_Command):
+    """Kiosk asks for a ticket in one service category (取号)."""
+    type: Literal["ticket.issue"] = "ticket.issue"
+    category: Name
+
+
+class WindowLogin(_Command):
+    """Staff log in at a window (窗口登录); the window opens."""
+    type: Literal["window.login"] = "window.login"
+    window: Name
+    staff: Name
+
+
+class WindowLogout(_Command):
+    type: Literal["window.logout"] = "window.logout"
+    window: Name
+
+
+class CallNext(_Command):
+    """Call the next citizen to this window (叫号). A ticket still being served is completed first."""
+    type: Literal["window.call_next"] = "window.call_next"
+    window: Name
+
+
+class Recall(_Command):
+    """Call the current ticket again (重呼)."""
+    type: Literal["window.recall"] = "window.recall"
+    window: Name
+
+
+class Skip(_Command):
+    """The called citizen did not come (过号)."""
+    type: Literal["window.skip"] = "window.skip"
+    window: Name
+
+
+class Complete(_Command):
+    """The service is finished (办结); the window's rating tablet lights up."""
+    type: Literal["window.complete"] = "window.complete"
+    window: Name
+
+
+class Pause(_Command):
+    """Pause the window (暂停服务) with a reason."""
+    type: Literal["window.pause"] = "window.pause"
+    window: Name
+    reason: PauseReason
+
+
+class Resume(_Command):
+    type: Literal["window.resume"] = "window.resume"
+    window: Name
+
+
+class SubmitRating(_Command):
+    """Rate the service just completed at this window (好差评). 5 非常满意 … 1 非常不满意."""
+    type: Literal["rating.submit"] = "rating.submit"
+    window: Name
+    level: int = Field(ge=1, le=5)
+    reasons: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
+    comment: Annotated[str, Field(max_length=500)] = ""
+
+
+Command = Annotated[
+    Union[IssueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete, Pause,
+          Resume, SubmitRating],
+    Field(discriminator="type"),
+]
+COMMAND_TYPES: tuple[type[_Command], ...] = (
+    IssueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete, Pause, Resume,
+    SubmitRating,
+)
+COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
+_command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
+
+# Which role may send which command. The server checks this on every command.
+ROLE_COMMANDS: dict[Role, frozenset[str]] = {
+    Role.KIOSK: frozenset({"ticket.issue"}),
+    Role.COUNTER: frozenset({"window.login", "window.logout", "window.call_next", "window.recall",
+                             "window.skip", "window.complete", "window.pause", "window.resume"}),
+    Role.KEYPAD_BRIDGE: frozenset({"window.call_next", "window.recall", "window.skip",
+                                   "window.complete", "window.pause", "window.resume"}),
+    Role.TABLET: frozenset({"rating.submit"}),
+    Role.LED_BRIDGE: frozenset(),
+    Role.SCREEN: frozenset(),
+    Role.ATTENDANCE_TERMINAL: frozenset(),
+}
+
+
+# --------------------------------------------------------------------------- replies
+class Reply(_Msg):
+    type: Literal["reply"] = "reply"
+    id: str | None = Field(description="the command id; null when the command had no readable id")
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+
+def error_reply(command_id: str | None, code: ErrorCode, detail: str | None = None) -> Reply:
+    return Reply(id=command_id, ok=False,
+                 error=ErrorBody(code=code, message=ERROR_MESSAGES[code], detail=detail))
+
+
+# --------------------------------------------------------------------------- state (retained)
+class WindowState(_Msg):
+    type: Literal["window.state"] = "window.state"
+    window: Name
+    number: int = Field(description="the number on the window sign, spoken in calls")
+    name: str
+    categories: list[Name]
+    status: WindowStatus
+    staff: StaffView | None = None
+    ticket: TicketView | None = None
+    pause_reason: PauseReason | None = None
+    since: datetime = Field(description="when the window entered this status")
+
+
+class CategoryQueue(_Msg):
+    category: Name
+    name: str
+    prefix: str
+    waiting: int
+    open_windows: int
+
+
+class QueueState(_Msg):
+    type: Literal["queue.state"] = "queue.state"
+    categories: list[CategoryQueue]
+    at: datetime
+
+
+class ServerState(_Msg):
+    type: Literal["server.state"] = "server.state"
+    online: bool
+    hall_name: str = ""
+    at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- events (QoS 1)
+class TicketIssued(_Msg):
+    type: Literal["ticket.issued"] = "ticket.issued"
+    ticket: TicketView
+    waiting_ahead: int
+
+
+class TicketCalled(_Msg):
+    """A number is called: "请 A001 号到 3 号窗口办理". Recalls have recall > 0."""
+    type: Literal["ticket.called"] = "ticket.called"
+    ticket: TicketView
+    window: Name
+    window_number: int
+    window_name: str
+    recall: int = 0
+
+
+class TicketSkipped(_Msg):
+    type: Literal["ticket.skipped"] = "ticket.skipped"
+    ticket: TicketView
+    window: Name
+
+
+class ServiceCompleted(_Msg):
+    type: Literal["service.completed"] = "service.completed"
+    ticket: TicketView
+    window: Name
+    staff: StaffView
+
+
+class RatingRecorded(_Msg):
+    type: Literal["rating.recorded"] = "rating.recorded"
+    rating_id: int
+    ticket: TicketView
+    window: Name
+    staff: Name
+    level: int
+    channel: int = Field(description="好差评 channel code: 1 PC, 2 mobile, 3 QR, 4 hall tablet, 5 other hall terminal, 6 SMS, 7 system default")
+
+
+EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, ServiceCompleted,
+                                       RatingRecorded)
+STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
+
+
+# --------------------------------------------------------------------------- parsing
+class ContractError(Exception):
+    """A payload that breaks the contract; carries the error reply to send back."""
+
+    def __init__(self, code: ErrorCode, detail: str, command_id: str | None = None) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.command_id = command_id
+
+    def reply(self) -> Reply:
+        return error_reply(self.command_id, self.code, self.detail)
+
+
+def parse_command(payload: bytes) -> Command:
+    """Turn raw bytes into a validated command, or raise ContractError with the reply to send."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ContractError(ErrorCode.TOO_LARGE, f"payload is {len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ContractError(ErrorCode.BAD_JSON, f"not UTF-8 JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ContractError(ErrorCode.BAD_JSON, "payload must be a JSON object")
+    raw_id = data.get("id")
+    command_id = raw_id if isinstance(raw_id, str) and re.match(COMMAND_ID_PATTERN, raw_id) else None
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in COMMAND_NAMES:
+        raise ContractError(ErrorCode.UNKNOWN_TYPE, f"unknown command type {str(kind)[:40]!r}", command_id)
+    try:
+        return _command_adapter.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or '(message)'}: {e['msg']}"
+                             for e in exc.errors()[:5])
+        raise ContractError(ErrorCode.INVALID, problems, command_id) from None
+
+
+def encode(message: BaseModel) -> bytes:
+    return message.model_dump_json(exclude_none=False).encode("utf-8")
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON Schema per message, keyed by the message's type."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in (*COMMAND_TYPES, Reply, *STATE_TYPES, *EVENT_TYPES):
+        name = model.model_fields["type"].default
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://govhall.example/schemas/{VERSION}/{name}.json"
+        out[name] = schema
+    return out

@@ -1,0 +1,143 @@
+"""A device's link to the hall: one MQTT connection, commands with replies, retained state.
+
+Every device (kiosk, counter, tablet, LED bridge, hall screen, and the simulated ones of
+the demo) talks to the hall server through this class and nothing else.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+
+from govhall import contract as c
+
+log = logging.getLogger("govhall.link")
+
+MessageHandler = Callable[[str, dict[str, Any]], None]
+
+
+def parse_broker_url(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    if parsed.scheme != "mqtt" or not parsed.hostname:
+        raise ValueError(f"broker URL must look like mqtt://host:port, not {url!r}")
+    return parsed.hostname, parsed.port or 1883
+
+
+def new_client(client_id: str, *, clean_session: bool = True,
+               username: str | None = None, password: str | None = None) -> mqtt.Client:
+    """A paho client with TCP_NODELAY set on its socket (0.6 ms vs 44 ms per round trip)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                         clean_session=clean_session, protocol=mqtt.MQTTv311)
+
+    def _nodelay(_client, _userdata, sock) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
+    client.on_socket_open = _nodelay
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    if username:
+        client.username_pw_set(username, password)
+    return client
+
+
+class RequestTimeout(Exception):
+    """No reply came from the hall server; the device should show 暂停服务 and retry later."""
+
+
+class DeviceLink:
+    def __init__(self, hall: str, device_id: str, broker_url: str, *,
+                 username: str | None = None, password: str | None = None) -> None:
+        self.topics = c.Topics(hall)
+        self.device_id = device_id
+        self.host, self.port = parse_broker_url(broker_url)
+        self.client = new_client(f"{hall}-{device_id}", username=username, password=password)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self._pending: dict[str, tuple[threading.Event, list]] = {}
+        self._subs: list[tuple[str, MessageHandler]] = []
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+
+    # ------------------------------------------------------------------ connection
+    def connect(self, timeout: float = 10.0) -> "DeviceLink":
+        self.client.connect_async(self.host, self.port, keepalive=15)
+        self.client.loop_start()
+        if not self.connected.wait(timeout):
+            self.close()
+            raise ConnectionError(f"no MQTT broker answered at {self.host}:{self.port}")
+        return self
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _props) -> None:
+        if reason_code.is_failure:
+            log.error("%s: broker refused the connection: %s", self.device_id, reason_code)
+            return
+        client.subscribe(self.topics.reply(self.device_id), qos=1)
+        for topic, _ in self._subs:
+            client.subscribe(topic, qos=1)      # retained state arrives again: the truth at once
+        self.connected.set()
+
+    # ------------------------------------------------------------------ state and events
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
+        """Call handler(topic, message) for every message on the filter (retained ones too)."""
+        self._subs.append((topic_filter, handler))
+        if self.connected.is_set():
+            self.client.subscribe(topic_filter, qos=1)
+
+    def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
+        try:
+            data = json.loads(msg.payload.decode("utf-8")) if msg.payload else {}
+        except (UnicodeDecodeError, ValueError):
+            log.warning("%s: ignored a non-JSON message on %s", self.device_id, msg.topic)
+            return
+        if not isinstance(data, dict):
+            log.warning("%s: ignored a non-object message on %s", self.device_id, msg.topic)
+            return
+        if msg.topic == self.topics.reply(self.device_id):
+            with self._lock:
+                waiter = self._pending.get(data.get("id") or "")
+            if waiter is not None:
+                waiter[1].append(data)
+                waiter[0].set()
+            return
+        for topic_filter, handler in list(self._subs):
+            if mqtt.topic_matches_sub(topic_filter, msg.topic):
+                try:
+                    handler(msg.topic, data)
+                except Exception:
+                    log.exception("%s: handler for %s failed", self.device_id, topic_filter)
+
+    # ------------------------------------------------------------------ commands
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
+
+    def request(self, command: dict[str, Any], *, timeout: float = 3.0, attempts: int = 3) -> dict[str, Any]:
+        """Send a command and wait for its reply. Retries reuse the same id, so the server
+        applies the command once however often it arrives."""
+        command = dict(command)
+        command.setdefault("id", self.new_id())
+        payload = json.dumps(command, ensure_ascii=False).encode("utf-8")
+        done, box = threading.Event(), []
+        with self._lock:
+            self._pending[command["id"]] = (done, box)
+        try:
+            for _ in range(attempts):
+                self.client.publish(self.topics.command(self.device_id), payload, qos=1)
+                if done.wait(timeout):
+                    return box[0]
+            raise RequestTimeout(f"no reply to {command['type']} {command['id']} after {attempts} tries")
+        finally:
+            with self._lock:
+                self._pending.pop(command["id"], None)

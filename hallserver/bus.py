@@ -1,0 +1,92 @@
+"""The hall server's MQTT side: receive commands, hand them to the one writer, publish.
+
+paho's network thread only queues incoming messages; one worker thread runs the command
+processor in arrival order and publishes what it returns after the commit.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+import paho.mqtt.client as mqtt
+
+from govhall import contract as c
+from govhall.link import new_client, parse_broker_url
+from hallserver.processor import CommandProcessor, Outgoing
+
+log = logging.getLogger("hallserver.bus")
+
+_RESYNC = object()
+
+
+class ServerBus:
+    def __init__(self, processor: CommandProcessor, broker_url: str, *,
+                 username: str | None = None, password: str | None = None) -> None:
+        self.processor = processor
+        self.topics = processor.topics
+        self.host, self.port = parse_broker_url(broker_url)
+        # a persistent session: the broker keeps QoS 1 commands that arrive while we are down
+        self.client = new_client(f"hallserver-{self.topics.hall}", clean_session=False,
+                                 username=username, password=password)
+        offline = c.ServerState(online=False, hall_name=processor.config.hall.name)
+        self.client.will_set(self.topics.server_state, c.encode(offline), qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.max_queued_messages_set(0)
+        self.client.max_inflight_messages_set(1000)
+        self._inbox: queue.Queue = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="hall-writer", daemon=True)
+        self.connected = threading.Event()
+        self.handled = 0
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._worker.start()
+        self.client.connect_async(self.host, self.port, keepalive=15)
+        self.client.loop_start()
+        if not self.connected.wait(timeout):
+            raise ConnectionError(f"no MQTT broker answered at {self.host}:{self.port}")
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+        self._worker.join(timeout=5)
+        offline = c.ServerState(online=False, hall_name=self.processor.config.hall.name)
+        info = self.client.publish(self.topics.server_state, c.encode(offline), qos=1, retain=True)
+        try:
+            info.wait_for_publish(2)
+        except (RuntimeError, ValueError):
+            pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _props) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the hall server: %s", reason_code)
+            return
+        client.subscribe(self.topics.all_commands, qos=1)
+        self._inbox.put(_RESYNC)           # rewrite every retained state from our truth
+        self.connected.set()
+        log.info("connected to the broker at %s:%s", self.host, self.port)
+
+    def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put((msg.topic, msg.payload))
+
+    def _work(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            try:
+                if item is _RESYNC:
+                    out = self.processor.full_state()
+                else:
+                    out = self.processor.handle(*item)
+                    self.handled += 1
+                self._publish(out)
+            except Exception:
+                # the processor turns every bad input into an error reply; this is a bug
+                log.exception("unexpected failure while handling a message; carrying on")
+
+    def _publish(self, out: list[Outgoing]) -> None:
+        for o in out:
+            self.client.publish(o.topic, o.payload, qos=o.qos, retain=o.retain)

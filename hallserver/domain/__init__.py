@@ -1,0 +1,1 @@
+"""The domain core: plain Python with an injected clock. No database, MQTT or Qt in here."""

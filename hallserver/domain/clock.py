@@ -1,0 +1,56 @@
+"""Clocks. The domain never reads the system time itself: it is handed a clock."""
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+
+class Clock(Protocol):
+    tz: ZoneInfo
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in the hall's zone."""
+        ...
+
+
+def hall_day(clock: Clock) -> date:
+    """The hall's calendar day now (numbers restart each day)."""
+    return clock.now().astimezone(clock.tz).date()
+
+
+class SystemClock:
+    def __init__(self, tz: str | ZoneInfo = "Asia/Shanghai") -> None:
+        self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc).astimezone(self.tz)
+
+
+class SimClock:
+    """Simulated time for tests, the demo and the capacity simulation; thread-safe."""
+
+    def __init__(self, start: datetime, tz: str | ZoneInfo = "Asia/Shanghai") -> None:
+        self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=self.tz)
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("a simulated clock only moves forward")
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+            return self._now
+
+    def set(self, when: datetime) -> None:
+        with self._lock:
+            if when < self._now:
+                raise ValueError("a simulated clock only moves forward")
+            self._now = when

@@ -1,0 +1,365 @@
+"""The queue engine: tickets, windows and ratings of one hall, in memory.
+
+Every public method either raises DomainError and changes nothing, or applies the whole
+change. Changes are collected so the caller (the command processor) can persist exactly
+what changed in one transaction and then announce it. The engine is rebuilt from a
+Snapshot after a restart, so it holds no truth that is not in the store.
+
+Call order (the foundation rule; docs/queue.md): the waiting ticket of the window's
+categories that was issued first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from govhall.contract import ErrorCode, PauseReason, TicketStatus, WindowStatus
+from hallserver.domain.clock import Clock, hall_day
+
+
+class DomainError(Exception):
+    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+        super().__init__(f"{code.value}: {detail}" if detail else code.value)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: str
+    name: str
+
+
+@dataclass
+class Ticket:
+    id: int
+    day: date
+    category: str
+    seq: int
+    number: str
+    issued_at: datetime
+    issued_by: str
+    status: TicketStatus = TicketStatus.WAITING
+    called_at: datetime | None = None
+    window: str | None = None
+    staff: str | None = None
+    recalls: int = 0
+    finished_at: datetime | None = None
+
+
+@dataclass
+class Window:
+    id: str
+    number: int
+    name: str
+    categories: tuple[str, ...]
+    status: WindowStatus = WindowStatus.CLOSED
+    since: datetime | None = None
+    staff: str | None = None
+    ticket: Ticket | None = None
+    pause_reason: PauseReason | None = None
+    last_served: Ticket | None = None   # completed here, may still be rated
+    last_served_rated: bool = False
+
+
+@dataclass(frozen=True)
+class Rating:
+    id: int
+    ticket: Ticket
+    window: str
+    staff: str
+    level: int
+    reasons: tuple[str, ...]
+    comment: str
+    channel: int
+    at: datetime
+
+
+# events: what happened, for the processor to announce
+@dataclass(frozen=True)
+class Issued:
+    ticket: Ticket
+    waiting_ahead: int
+
+
+@dataclass(frozen=True)
+class Called:
+    ticket: Ticket
+    window: Window
+    recall: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    ticket: Ticket
+    window: Window
+
+
+@dataclass(frozen=True)
+class Completed:
+    ticket: Ticket
+    window: Window
+    staff: Staff
+
+
+@dataclass(frozen=True)
+class Rated:
+    rating: Rating
+
+
+Event = Issued | Called | Skipped | Completed | Rated
+
+
+@dataclass
+class Changes:
+    """What one command changed: persist these, then announce the events."""
+    tickets: dict[int, Ticket] = field(default_factory=dict)   # new or changed
+    new_ticket_ids: set[int] = field(default_factory=set)
+    windows: dict[str, Window] = field(default_factory=dict)
+    ratings: list[Rating] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    queue_changed: bool = False
+
+
+@dataclass
+class Snapshot:
+    """Everything the engine needs to resume after a restart, read from the store."""
+    open_tickets: list[Ticket] = field(default_factory=list)    # waiting or called
+    windows: list[Window] = field(default_factory=list)         # saved window rows
+    counters: dict[tuple[date, str], int] = field(default_factory=dict)  # last seq per day+category
+    last_ticket_id: int = 0
+    last_rating_id: int = 0
+
+
+class QueueEngine:
+    def __init__(self, clock: Clock, categories: list[Category], windows: list[Window],
+                 staff: list[Staff], *, max_recalls: int = 2,
+                 snapshot: Snapshot | None = None) -> None:
+        self.clock = clock
+        self.categories = {c.id: c for c in categories}
+        self.staff = {s.id: s for s in staff}
+        self.max_recalls = max_recalls
+        self.windows: dict[str, Window] = {w.id: w for w in windows}
+        self.waiting: dict[str, list[Ticket]] = {c.id: [] for c in categories}
+        self.counters: dict[tuple[date, str], int] = {}
+        self.last_ticket_id = 0
+        self.last_rating_id = 0
+        self._changes = Changes()
+        if snapshot is not None:
+            self._restore(snapshot)
+
+    # ------------------------------------------------------------------ restore
+    def _restore(self, snap: Snapshot) -> None:
+        self.counters = dict(snap.counters)
+        self.last_ticket_id = snap.last_ticket_id
+        self.last_rating_id = snap.last_rating_id
+        by_id = {t.id: t for t in snap.open_tickets}
+        for t in sorted(snap.open_tickets, key=lambda t: t.id):
+            if t.status == TicketStatus.WAITING and t.category in self.waiting:
+                self.waiting[t.category].append(t)
+        for saved in snap.windows:
+            w = self.windows.get(saved.id)
+            if w is None:          # a window removed from the config keeps its history only
+                continue
+            w.status, w.since, w.staff = saved.status, saved.since, saved.staff
+            w.pause_reason = saved.pause_reason
+            w.last_served, w.last_served_rated = saved.last_served, saved.last_served_rated
+            if saved.ticket is not None:
+                w.ticket = by_id.get(saved.ticket.id, saved.ticket)
+            if w.staff is not None and w.staff not in self.staff:
+                w.status, w.staff = WindowStatus.CLOSED, None   # staff removed from config
+
+    def take_changes(self) -> Changes:
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    def discard_changes(self) -> None:
+        self._changes = Changes()
+
+    # ------------------------------------------------------------------ helpers
+    def _window(self, window_id: str) -> Window:
+        w = self.windows.get(window_id)
+        if w is None:
+            raise DomainError(ErrorCode.UNKNOWN_WINDOW, f"no window {window_id!r}")
+        return w
+
+    def _open_window(self, window_id: str) -> Window:
+        w = self._window(window_id)
+        if w.status == WindowStatus.CLOSED:
+            raise DomainError(ErrorCode.WINDOW_CLOSED, f"window {window_id!r} has nobody logged in")
+        return w
+
+    def _serving(self, window_id: str) -> tuple[Window, Ticket]:
+        w = self._open_window(window_id)
+        if w.status == WindowStatus.PAUSED:
+            raise DomainError(ErrorCode.WINDOW_PAUSED)
+        if w.ticket is None:
+            raise DomainError(ErrorCode.NO_CURRENT_TICKET)
+        return w, w.ticket
+
+    def _touch_ticket(self, t: Ticket) -> None:
+        self._changes.tickets[t.id] = t
+
+    def _touch_window(self, w: Window, status: WindowStatus | None = None) -> None:
+        if status is not None and status != w.status:
+            w.status = status
+            w.since = self.clock.now()
+        self._changes.windows[w.id] = w
+
+    def _finish(self, w: Window, t: Ticket, status: TicketStatus) -> None:
+        now = self.clock.now()
+        t.status, t.finished_at = status, now
+        w.ticket = None
+        self._touch_ticket(t)
+        if status == TicketStatus.COMPLETED:
+            w.last_served, w.last_served_rated = t, False
+            self._changes.events.append(Completed(t, w, self.staff[t.staff] if t.staff in self.staff
+                                                  else Staff(t.staff or "", "")))
+        else:
+            self._changes.events.append(Skipped(t, w))
+        self._touch_window(w, WindowStatus.IDLE)
+        self._changes.queue_changed = True
+
+    def next_for(self, w: Window) -> Ticket | None:
+        """The ticket this window would call now: the earliest issued of its categories."""
+        heads = [self.waiting[c][0] for c in w.categories if self.waiting.get(c)]
+        return min(heads, key=lambda t: t.id) if heads else None
+
+    def waiting_count(self, category: str) -> int:
+        return len(self.waiting.get(category, ()))
+
+    def open_windows_for(self, category: str) -> int:
+        return sum(1 for w in self.windows.values()
+                   if category in w.categories and w.status in (WindowStatus.IDLE, WindowStatus.SERVING))
+
+    # ------------------------------------------------------------------ commands
+    def issue(self, category_id: str, device: str) -> Ticket:
+        cat = self.categories.get(category_id)
+        if cat is None:
+            raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {category_id!r}")
+        now = self.clock.now()
+        day = hall_day(self.clock)
+        seq = self.counters.get((day, cat.id), 0) + 1
+        self.counters[(day, cat.id)] = seq
+        self.last_ticket_id += 1
+        t = Ticket(id=self.last_ticket_id, day=day, category=cat.id, seq=seq,
+                   number=f"{cat.prefix}{seq:03d}", issued_at=now, issued_by=device)
+        ahead = len(self.waiting[cat.id])
+        self.waiting[cat.id].append(t)
+        self._touch_ticket(t)
+        self._changes.new_ticket_ids.add(t.id)
+        self._changes.events.append(Issued(t, ahead))
+        self._changes.queue_changed = True
+        return t
+
+    def login(self, window_id: str, staff_id: str) -> Window:
+        w = self._window(window_id)
+        if staff_id not in self.staff:
+            raise DomainError(ErrorCode.UNKNOWN_STAFF, f"no staff {staff_id!r}")
+        if w.status != WindowStatus.CLOSED:
+            if w.staff == staff_id:
+                return w                      # already logged in here: nothing to do
+            raise DomainError(ErrorCode.WINDOW_TAKEN, f"{w.staff} is logged in at {w.id}")
+        elsewhere = next((o for o in self.windows.values() if o.staff == staff_id), None)
+        if elsewhere is not None:
+            raise DomainError(ErrorCode.STAFF_ELSEWHERE, f"{staff_id} is logged in at {elsewhere.id}")
+        w.staff = staff_id
+        w.pause_reason = None
+        self._touch_window(w, WindowStatus.IDLE)
+        self._changes.queue_changed = True
+        return w
+
+    def logout(self, window_id: str) -> Window:
+        w = self._open_window(window_id)
+        if w.ticket is not None:
+            raise DomainError(ErrorCode.WINDOW_BUSY, "complete or skip the current ticket first")
+        w.staff, w.pause_reason = None, None
+        self._touch_window(w, WindowStatus.CLOSED)
+        self._changes.queue_changed = True
+        return w
+
+    def call_next(self, window_id: str) -> Ticket:
+        w = self._open_window(window_id)
+        if w.status == WindowStatus.PAUSED:
+            raise DomainError(ErrorCode.WINDOW_PAUSED)
+        nxt = self.next_for(w)
+        if nxt is None:
+            raise DomainError(ErrorCode.QUEUE_EMPTY)
+        if w.ticket is not None:               # calling next finishes the current service
+            self._finish(w, w.ticket, TicketStatus.COMPLETED)
+        self.waiting[nxt.category].remove(nxt)
+        nxt.status, nxt.called_at = TicketStatus.CALLED, self.clock.now()
+        nxt.window, nxt.staff = w.id, w.staff
+        w.ticket = nxt
+        self._touch_ticket(nxt)
+        self._touch_window(w, WindowStatus.SERVING)
+        self._changes.events.append(Called(nxt, w, 0))
+        self._changes.queue_changed = True
+        return nxt
+
+    def recall(self, window_id: str) -> Ticket:
+        w, t = self._serving(window_id)
+        if t.recalls >= self.max_recalls:
+            raise DomainError(ErrorCode.RECALL_LIMIT, f"already recalled {t.recalls} times")
+        t.recalls += 1
+        self._touch_ticket(t)
+        self._changes.events.append(Called(t, w, t.recalls))
+        return t
+
+    def skip(self, window_id: str) -> Ticket:
+        w, t = self._serving(window_id)
+        self._finish(w, t, TicketStatus.SKIPPED)
+        return t
+
+    def complete(self, window_id: str) -> Ticket:
+        w, t = self._serving(window_id)
+        self._finish(w, t, TicketStatus.COMPLETED)
+        return t
+
+    def pause(self, window_id: str, reason: PauseReason) -> Window:
+        w = self._open_window(window_id)
+        if w.status == WindowStatus.PAUSED:
+            raise DomainError(ErrorCode.WINDOW_PAUSED, "already paused")
+        if w.ticket is not None:
+            raise DomainError(ErrorCode.WINDOW_BUSY, "complete or skip the current ticket first")
+        w.pause_reason = reason
+        self._touch_window(w, WindowStatus.PAUSED)
+        self._changes.queue_changed = True
+        return w
+
+    def resume(self, window_id: str) -> Window:
+        w = self._open_window(window_id)
+        if w.status != WindowStatus.PAUSED:
+            raise DomainError(ErrorCode.WINDOW_NOT_PAUSED)
+        w.pause_reason = None
+        self._touch_window(w, WindowStatus.IDLE)
+        self._changes.queue_changed = True
+        return w
+
+    def rate(self, window_id: str, level: int, reasons: tuple[str, ...] = (), comment: str = "",
+             channel: int = 4) -> Rating:
+        """Rate the service last completed at this window (一次一评). Channel 4 = hall tablet."""
+        if not 1 <= level <= 5:
+            raise DomainError(ErrorCode.INVALID, "level must be 1..5")
+        w = self._window(window_id)
+        t = w.last_served
+        if t is None:
+            raise DomainError(ErrorCode.NOTHING_TO_RATE)
+        if w.last_served_rated:
+            raise DomainError(ErrorCode.ALREADY_RATED, f"ticket {t.number} is rated")
+        self.last_rating_id += 1
+        r = Rating(id=self.last_rating_id, ticket=t, window=w.id, staff=t.staff or "",
+                   level=level, reasons=tuple(reasons), comment=comment, channel=channel,
+                   at=self.clock.now())
+        w.last_served_rated = True
+        self._touch_window(w)
+        self._changes.ratings.append(r)
+        self._changes.events.append(Rated(r))
+        return r

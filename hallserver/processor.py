@@ -1,0 +1,233 @@
+"""The one command path of the hall server: validate -> domain -> commit -> publish.
+
+`CommandProcessor.handle` is called by exactly one thread, in the order commands arrive.
+It returns the messages to publish; the bus publishes them only after the commit.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from govhall import contract as c
+from govhall.config import Config
+from hallserver.domain.clock import Clock, hall_day
+from hallserver.domain.queue import (Called, Category, Changes, Completed, DomainError, Issued,
+                                     QueueEngine, Rated, Skipped, Staff, Ticket, Window)
+from hallserver.store import Store
+
+log = logging.getLogger("hallserver.processor")
+
+TABLET_CHANNEL = 4   # 好差评 channel code: hall tablet
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
+    """A queue engine for this config, resumed from what the store holds."""
+    snapshot = store.load_snapshot(hall_day(clock))
+    now = clock.now()
+    return QueueEngine(
+        clock,
+        categories=[Category(x.id, x.name, x.prefix) for x in config.categories],
+        windows=[Window(w.id, w.number, w.name, tuple(w.categories), since=now) for w in config.windows],
+        staff=[Staff(s.id, s.name) for s in config.staff],
+        max_recalls=config.rules.max_recalls,
+        snapshot=snapshot,
+    )
+
+
+class CommandProcessor:
+    def __init__(self, config: Config, store: Store, clock: Clock) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.topics = c.Topics(config.hall.id)
+        self.engine = build_engine(config, clock, store)
+        self.listeners: list = []   # called with each Outgoing after it is built (web view)
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, topic: str, payload: bytes) -> list[Outgoing]:
+        device_id = self.topics.device_from_command_topic(topic)
+        if device_id is None:
+            log.warning("dropped a message on %r: not a device command topic", topic[:200])
+            return []
+        try:
+            cmd = c.parse_command(payload)
+        except c.ContractError as exc:
+            log.warning("device %s sent a bad command: %s", device_id, exc)
+            return [self._reply(device_id, exc.reply())]
+        refusal = self._authorise(device_id, cmd)
+        if refusal is not None:
+            log.warning("device %s refused %s: %s", device_id, cmd.type, refusal.error.detail)
+            return [self._reply(device_id, refusal)]
+        stored = self.store.find_reply(device_id, cmd.id)
+        if stored is not None:
+            log.info("device %s repeated command %s: sending the first reply", device_id, cmd.id)
+            return [Outgoing(self.topics.reply(device_id), stored.encode("utf-8"))]
+        return self._apply(device_id, cmd)
+
+    # ------------------------------------------------------------------ steps
+    def _authorise(self, device_id: str, cmd: c.Command) -> c.Reply | None:
+        device = self.config.device(device_id)
+        if device is None:
+            return c.error_reply(cmd.id, c.ErrorCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
+        if cmd.type not in c.ROLE_COMMANDS[device.role]:
+            return c.error_reply(cmd.id, c.ErrorCode.FORBIDDEN, f"a {device.role.value} may not send {cmd.type}")
+        window = getattr(cmd, "window", None)
+        if device.window is not None and window is not None and window != device.window:
+            return c.error_reply(cmd.id, c.ErrorCode.FORBIDDEN,
+                                 f"device of window {device.window} may not act for window {window}")
+        return None
+
+    def _apply(self, device_id: str, cmd: c.Command) -> list[Outgoing]:
+        try:
+            result = self._dispatch(device_id, cmd)
+            reply = c.Reply(id=cmd.id, ok=True, result=result)
+        except DomainError as exc:
+            self.engine.discard_changes()
+            reply = c.error_reply(cmd.id, exc.code, exc.detail or None)
+        changes = self.engine.take_changes()
+        reply_json = reply.model_dump_json()
+        try:
+            self.store.save(changes, device_id, cmd.id, cmd.type, reply_json, self.clock.now())
+        except Exception:
+            log.exception("could not commit %s from %s; state reloaded from the database", cmd.type, device_id)
+            self.reload()
+            return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.UNAVAILABLE, "database write failed"))]
+        out = [Outgoing(self.topics.reply(device_id), reply_json.encode("utf-8"))]
+        out += self._announce(changes)
+        self._notify(out)
+        return out
+
+    def reload(self) -> None:
+        """Drop the in-memory state and rebuild it from the database (after a failed commit)."""
+        try:
+            self.engine = build_engine(self.config, self.clock, self.store)
+        except Exception:
+            log.exception("could not reload state from the database")
+
+    def _dispatch(self, device_id: str, cmd: c.Command) -> dict:
+        e = self.engine
+        match cmd:
+            case c.IssueTicket():
+                t = e.issue(cmd.category, device_id)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json"),
+                        "waiting_ahead": e.waiting_count(t.category) - 1}
+            case c.WindowLogin():
+                return {"window": self._window_json(e.login(cmd.window, cmd.staff))}
+            case c.WindowLogout():
+                return {"window": self._window_json(e.logout(cmd.window))}
+            case c.CallNext():
+                t = e.call_next(cmd.window)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.Recall():
+                t = e.recall(cmd.window)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.Skip():
+                t = e.skip(cmd.window)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.Complete():
+                t = e.complete(cmd.window)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.Pause():
+                return {"window": self._window_json(e.pause(cmd.window, cmd.reason))}
+            case c.Resume():
+                return {"window": self._window_json(e.resume(cmd.window))}
+            case c.SubmitRating():
+                r = e.rate(cmd.window, cmd.level, tuple(cmd.reasons), cmd.comment, TABLET_CHANNEL)
+                return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
+        raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
+
+    # ------------------------------------------------------------------ views
+    def _local(self, when: datetime | None) -> datetime | None:
+        return None if when is None else when.astimezone(self.clock.tz)
+
+    def ticket_view(self, t: Ticket) -> c.TicketView:
+        cat = self.engine.categories.get(t.category)
+        return c.TicketView(id=t.id, number=t.number, category=t.category,
+                            category_name=cat.name if cat else t.category, status=t.status,
+                            issued_at=self._local(t.issued_at), called_at=self._local(t.called_at),
+                            window=t.window, recalls=t.recalls)
+
+    def window_state(self, w: Window) -> c.WindowState:
+        staff = self.engine.staff.get(w.staff) if w.staff else None
+        return c.WindowState(
+            window=w.id, number=w.number, name=w.name, categories=list(w.categories),
+            status=w.status, staff=c.StaffView(id=staff.id, name=staff.name) if staff else None,
+            ticket=self.ticket_view(w.ticket) if w.ticket else None, pause_reason=w.pause_reason,
+            since=self._local(w.since) or self.clock.now())
+
+    def _window_json(self, w: Window) -> dict:
+        return self.window_state(w).model_dump(mode="json")
+
+    def queue_state(self) -> c.QueueState:
+        e = self.engine
+        return c.QueueState(at=self.clock.now(), categories=[
+            c.CategoryQueue(category=cat.id, name=cat.name, prefix=cat.prefix,
+                            waiting=e.waiting_count(cat.id), open_windows=e.open_windows_for(cat.id))
+            for cat in e.categories.values()])
+
+    # ------------------------------------------------------------------ announcing
+    def _reply(self, device_id: str, reply: c.Reply) -> Outgoing:
+        return Outgoing(self.topics.reply(device_id), c.encode(reply))
+
+    def _state(self, topic: str, msg) -> Outgoing:
+        return Outgoing(topic, c.encode(msg), qos=1, retain=True)
+
+    def _announce(self, changes: Changes) -> list[Outgoing]:
+        out = [self._state(self.topics.window_state(w.id), self.window_state(w))
+               for w in changes.windows.values()]
+        if changes.queue_changed:
+            out.append(self._state(self.topics.queue_state, self.queue_state()))
+        for ev in changes.events:
+            msg = self._event(ev)
+            out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
+        return out
+
+    def _event(self, ev):
+        match ev:
+            case Issued():
+                return c.TicketIssued(ticket=self.ticket_view(ev.ticket), waiting_ahead=ev.waiting_ahead)
+            case Called():
+                return c.TicketCalled(ticket=self.ticket_view(ev.ticket), window=ev.window.id,
+                                      window_number=ev.window.number, window_name=ev.window.name,
+                                      recall=ev.recall)
+            case Skipped():
+                return c.TicketSkipped(ticket=self.ticket_view(ev.ticket), window=ev.window.id)
+            case Completed():
+                return c.ServiceCompleted(ticket=self.ticket_view(ev.ticket), window=ev.window.id,
+                                          staff=c.StaffView(id=ev.staff.id or "unknown", name=ev.staff.name))
+            case Rated():
+                r = ev.rating
+                return c.RatingRecorded(rating_id=r.id, ticket=self.ticket_view(r.ticket), window=r.window,
+                                        staff=r.staff, level=r.level, channel=r.channel)
+        raise TypeError(f"unknown event {ev!r}")
+
+    def full_state(self, online: bool = True) -> list[Outgoing]:
+        """Every retained message, for startup and after a broker reconnect."""
+        out = [self._state(self.topics.server_state,
+                           c.ServerState(online=online, hall_name=self.config.hall.name, at=self.clock.now()))]
+        out += [self._state(self.topics.window_state(w.id), self.window_state(w))
+                for w in self.engine.windows.values()]
+        out.append(self._state(self.topics.queue_state, self.queue_state()))
+        self._notify(out)
+        return out
+
+    def _notify(self, out: list[Outgoing]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(out)
+            except Exception:
+                log.exception("a state listener failed")
+
+    def reply_json(self, device_id: str, command_id: str) -> dict | None:
+        stored = self.store.find_reply(device_id, command_id)
+        return json.loads(stored) if stored else None

@@ -1,0 +1,182 @@
+"""The repository: load the engine's snapshot, look up command replies, save one command.
+
+Each command is saved in one transaction: the tickets, windows and ratings it changed and
+its reply in the command log. Either all of it is committed or none of it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from statistics import mean
+
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+
+from govhall.contract import PauseReason, TicketStatus, WindowStatus
+from hallserver.domain.queue import Changes, Snapshot, Ticket, Window
+from hallserver.store.tables import commands, ratings, tickets, windows
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password removed, fit for logs and summaries."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable url>"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: durable against process crashes
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+@dataclass(frozen=True)
+class Summary:
+    tickets_issued: int
+    tickets_served: int
+    tickets_skipped: int
+    tickets_waiting: int
+    avg_wait_s: float
+    max_wait_s: float
+    ratings: int
+    ratings_by_level: dict[int, int]
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- schema
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (creates it on an empty database)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            alembic_command.upgrade(cfg, "head")
+
+    # ---------------------------------------------------------------- load
+    def load_snapshot(self, today: date) -> Snapshot:
+        with self.engine.connect() as conn:
+            open_rows = conn.execute(select(tickets).where(tickets.c.status.in_(OPEN_STATUSES))
+                                     .order_by(tickets.c.id)).mappings().all()
+            open_tickets = [_ticket(r) for r in open_rows]
+            by_id = {t.id: t for t in open_tickets}
+            window_rows = conn.execute(select(windows)).mappings().all()
+            saved_windows = []
+            for r in window_rows:
+                last = None
+                if r["last_served_id"] is not None:
+                    row = conn.execute(select(tickets).where(tickets.c.id == r["last_served_id"])
+                                       ).mappings().first()
+                    last = _ticket(row) if row else None
+                current = by_id.get(r["ticket_id"]) if r["ticket_id"] is not None else None
+                saved_windows.append(Window(
+                    id=r["id"], number=0, name="", categories=(),
+                    status=WindowStatus(r["status"]), since=r["since"], staff=r["staff"],
+                    ticket=current,
+                    pause_reason=PauseReason(r["pause_reason"]) if r["pause_reason"] else None,
+                    last_served=last, last_served_rated=bool(r["last_served_rated"])))
+            counters = {(today, cat): int(seq) for cat, seq in conn.execute(
+                select(tickets.c.category, func.max(tickets.c.seq))
+                .where(tickets.c.day == today).group_by(tickets.c.category))}
+            last_ticket = conn.execute(select(func.max(tickets.c.id))).scalar() or 0
+            last_rating = conn.execute(select(func.max(ratings.c.id))).scalar() or 0
+        return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
+                        last_ticket_id=int(last_ticket), last_rating_id=int(last_rating))
+
+    # ---------------------------------------------------------------- commands
+    def find_reply(self, device: str, command_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(commands.c.reply).where(
+                commands.c.device == device, commands.c.id == command_id)).scalar()
+
+    def save(self, changes: Changes, device: str, command_id: str, command_type: str,
+             reply_json: str, at: datetime) -> None:
+        """Persist one command's changes and its reply, atomically."""
+        with self.engine.begin() as conn:
+            new = [t for i, t in changes.tickets.items() if i in changes.new_ticket_ids]
+            if new:
+                conn.execute(insert(tickets), [_ticket_row(t) for t in new])
+            for i, t in changes.tickets.items():
+                if i not in changes.new_ticket_ids:
+                    conn.execute(update(tickets).where(tickets.c.id == i).values(_ticket_row(t)))
+            for w in changes.windows.values():
+                row = _window_row(w)
+                done = conn.execute(update(windows).where(windows.c.id == w.id).values(row))
+                if done.rowcount == 0:
+                    conn.execute(insert(windows).values(id=w.id, **row))
+            if changes.ratings:
+                conn.execute(insert(ratings), [{
+                    "id": r.id, "ticket_id": r.ticket.id, "window": r.window, "staff": r.staff,
+                    "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
+                    "comment": r.comment, "channel": r.channel, "at": r.at,
+                } for r in changes.ratings])
+            conn.execute(insert(commands).values(device=device, id=command_id, type=command_type,
+                                                 reply=reply_json, at=at))
+
+    # ---------------------------------------------------------------- reports
+    def summary(self, now: datetime) -> Summary:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tickets.c.status, tickets.c.issued_at, tickets.c.called_at)
+                                ).all()
+            levels = dict(conn.execute(select(ratings.c.level, func.count())
+                                       .group_by(ratings.c.level)).all())
+        waits = [(c - i).total_seconds() for s, i, c in rows if c is not None]
+        waiting_now = [(now - i).total_seconds() for s, i, c in rows if s == TicketStatus.WAITING]
+        count = {s: 0 for s in TicketStatus}
+        for s, _, _ in rows:
+            count[TicketStatus(s)] += 1
+        return Summary(
+            tickets_issued=len(rows),
+            tickets_served=count[TicketStatus.COMPLETED],
+            tickets_skipped=count[TicketStatus.SKIPPED],
+            tickets_waiting=count[TicketStatus.WAITING],
+            avg_wait_s=round(mean(waits), 1) if waits else 0.0,
+            max_wait_s=round(max(waits + waiting_now), 1) if waits or waiting_now else 0.0,
+            ratings=sum(levels.values()),
+            ratings_by_level={int(k): int(v) for k, v in sorted(levels.items())},
+        )
+
+    def all_tickets(self) -> list[Ticket]:
+        with self.engine.connect() as conn:
+            return [_ticket(r) for r in conn.execute(select(tickets).order_by(tickets.c.id)).mappings()]
+
+
+def _ticket(r) -> Ticket:
+    return Ticket(id=r["id"], day=r["day"], category=r["category"], seq=r["seq"], number=r["number"],
+                  issued_at=r["issued_at"], issued_by=r["issued_by"], status=TicketStatus(r["status"]),
+                  called_at=r["called_at"], window=r["window"], staff=r["staff"],
+                  recalls=r["recalls"], finished_at=r["finished_at"])
+
+
+def _ticket_row(t: Ticket) -> dict:
+    return {"id": t.id, "day": t.day, "category": t.category, "seq": t.seq, "number": t.number,
+            "status": t.status.value, "issued_at": t.issued_at, "issued_by": t.issued_by,
+            "called_at": t.called_at, "window": t.window, "staff": t.staff, "recalls": t.recalls,
+            "finished_at": t.finished_at}
+
+
+def _window_row(w: Window) -> dict:
+    return {"status": w.status.value, "since": w.since,
+            "staff": w.staff, "ticket_id": w.ticket.id if w.ticket else None,
+            "pause_reason": w.pause_reason.value if w.pause_reason else None,
+            "last_served_id": w.last_served.id if w.last_served else None,
+            "last_served_rated": w.last_served_rated}

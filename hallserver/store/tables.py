@@ -1,0 +1,82 @@
+"""The database schema. Alembic migrations in ./migrations must build exactly this."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+                        PrimaryKeyConstraint, SmallInteger, String, Table, Text, UniqueConstraint)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator):
+    """Stored as naive UTC (portable to SQLite and PostgreSQL), returned timezone-aware."""
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+tickets = Table(
+    "tickets", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("day", Date, nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("issued_by", String(64), nullable=False),
+    Column("called_at", UtcDateTime),
+    Column("window", String(64)),
+    Column("staff", String(64)),
+    Column("recalls", Integer, nullable=False, default=0),
+    Column("finished_at", UtcDateTime),
+    UniqueConstraint("day", "category", "seq", name="uq_tickets_day_category_seq"),
+    Index("ix_tickets_status", "status"),
+)
+
+windows = Table(
+    "windows", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("since", UtcDateTime),
+    Column("staff", String(64)),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", name="fk_windows_ticket")),
+    Column("pause_reason", String(16)),
+    Column("last_served_id", Integer, ForeignKey("tickets.id", name="fk_windows_last_served")),
+    Column("last_served_rated", Boolean, nullable=False, default=False),
+)
+
+ratings = Table(
+    "ratings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", name="fk_ratings_ticket"), nullable=False),
+    Column("window", String(64), nullable=False),
+    Column("staff", String(64), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("channel", SmallInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("ticket_id", name="uq_ratings_ticket"),
+)
+
+commands = Table(
+    "commands", metadata,
+    Column("device", String(64), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("reply", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("device", "id", name="pk_commands"),
+)
