@@ -111,27 +111,6 @@ class Config(_Section):
     staff: list[StaffConfig] = Field(default_factory=list)
     devices: list[DeviceConfig] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _cross_check(self) -> "Config":
-        _unique("categories", [c.id for c in self.categories])
-        _unique("categories prefix", [c.prefix for c in self.categories])
-        _unique("windows", [w.id for w in self.windows])
-        _unique("windows number", [w.number for w in self.windows])
-        _unique("staff", [s.id for s in self.staff])
-        _unique("devices", [d.id for d in self.devices])
-        known = {c.id for c in self.categories}
-        for w in self.windows:
-            missing = [c for c in w.categories if c not in known]
-            if missing:
-                raise ValueError(f"window {w.id!r} serves unknown category {missing[0]!r}")
-        windows = {w.id for w in self.windows}
-        for d in self.devices:
-            if d.window is not None and d.window not in windows:
-                raise ValueError(f"device {d.id!r} belongs to unknown window {d.window!r}")
-            if d.role in (Role.COUNTER, Role.TABLET) and d.window is None:
-                raise ValueError(f"device {d.id!r} is a {d.role.value} and needs a window")
-        return self
-
     # lookups used everywhere
     def category(self, category_id: str) -> CategoryConfig | None:
         return next((c for c in self.categories if c.id == category_id), None)
@@ -143,12 +122,36 @@ class Config(_Section):
         return next((d for d in self.devices if d.id == device_id), None)
 
 
-def _unique(what: str, values: list) -> None:
-    seen = set()
-    for v in values:
-        if v in seen:
-            raise ValueError(f"{what}: {v!r} appears twice")
-        seen.add(v)
+def cross_check(config: Config) -> list[tuple[str, str]]:
+    """References between sections: (key path, reason) for every problem found."""
+    problems: list[tuple[str, str]] = []
+
+    def unique(section: str, key: str, values: list) -> None:
+        seen: set = set()
+        for i, v in enumerate(values):
+            if v in seen:
+                problems.append((f"{section}[{i}].{key}", f"{v!r} appears twice"))
+            seen.add(v)
+
+    unique("categories", "id", [x.id for x in config.categories])
+    unique("categories", "prefix", [x.prefix for x in config.categories])
+    unique("windows", "id", [w.id for w in config.windows])
+    unique("windows", "number", [w.number for w in config.windows])
+    unique("windows", "led_address", [w.led_address for w in config.windows if w.led_address is not None])
+    unique("staff", "id", [x.id for x in config.staff])
+    unique("devices", "id", [d.id for d in config.devices])
+    known = {x.id for x in config.categories}
+    for i, w in enumerate(config.windows):
+        for cat in w.categories:
+            if cat not in known:
+                problems.append((f"windows[{i}].categories", f"unknown category {cat!r}"))
+    windows = {w.id for w in config.windows}
+    for i, d in enumerate(config.devices):
+        if d.window is not None and d.window not in windows:
+            problems.append((f"devices[{i}].window", f"unknown window {d.window!r}"))
+        if d.role in (Role.COUNTER, Role.TABLET) and d.window is None:
+            problems.append((f"devices[{i}].window", f"a {d.role.value} needs a window"))
+    return problems
 
 
 class ConfigError(Exception):
@@ -167,13 +170,17 @@ def _key_path(loc: tuple) -> str:
 
 def parse_config(data: dict, source: str = "<config>") -> Config:
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"{source}: {_key_path(err['loc'])}: {msg}")
         raise ConfigError("\n".join(lines)) from None
+    problems = cross_check(config)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {key}: {why}" for key, why in problems))
+    return config
 
 
 def load_config(path: str | Path) -> Config:

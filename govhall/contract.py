@@ -267,7 +267,7 @@ class SubmitRating(_Command):
     """Rate the service just completed at this window (好差评). 5 非常满意 … 1 非常不满意."""
     type: Literal["rating.submit"] = "rating.submit"
     window: Name
-    level: int = Field(ge=1, le=5)
+    level: int = Field(ge=1, le=5, strict=True, description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意")
     reasons: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
     comment: Annotated[str, Field(max_length=500)] = ""
 

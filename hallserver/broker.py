@@ -71,7 +71,8 @@ class EmbeddedBroker:
         self._ready.wait(15)
         if self._error is not None:
             raise RuntimeError(f"the embedded broker did not start: {self._error}")
-        wait_for_port(self.host, self.port)
+        if not self._ready.is_set():
+            raise TimeoutError("the embedded broker did not start within 15 s")
         return self
 
     def stop(self) -> None:

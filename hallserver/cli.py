@@ -1,8 +1,180 @@
-"""The `hall` command line."""
+"""The `hall` command line: one entry point for every role of the hall.
+
+    hall server --config hall.toml          the hall server (broker "embedded" starts amqtt too)
+    hall demo [--headless] [--json]         a whole hall on simulated time
+    hall check-config hall.toml             validate a config file
+    hall contract --schemas DIR             write one JSON Schema per message
+    hall led-bridge --config hall.toml      drive the window LED screens from retained state
+    hall mosquitto-config --port 1883       print the project's Mosquitto config
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
 import sys
+import threading
+from pathlib import Path
+
+from govhall.config import ConfigError, load_config
+
+log = logging.getLogger("hall")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("amqtt", "transitions", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from hallserver.broker import EmbeddedBroker
+    from hallserver.server import HallServer
+    config = load_config(args.config)
+    broker = None
+    url = args.broker or config.broker.url
+    if url == "embedded":
+        broker = EmbeddedBroker(port=args.embedded_port).start()
+        url = broker.url
+        log.info("embedded MQTT broker (amqtt) listening on %s", url)
+    server = HallServer(config, broker_url=url, database_url=args.database).start()
+    try:
+        _wait_for_signal()
+    finally:
+        server.stop()
+        if broker:
+            broker.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hallserver.demo import run_demo
+    speed = None if args.headless else args.speed
+    if not args.json:
+        mode = "headless, as fast as it goes" if speed is None else f"{speed:g}× real time"
+        print(f"govhall demo: {args.minutes} simulated minutes, seed {args.seed}, {mode}", flush=True)
+        if not args.headless:
+            print("(no display found: the Qt windows arrive with the kiosk, counter and screen issues; "
+                  "running without them)", flush=True)
+    result = run_demo(minutes=args.minutes, seed=args.seed, speed=speed,
+                      broker_url=args.broker, database_url=args.database)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, sort_keys=True))
+    else:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            print(f"  {key.ljust(width)}  {value}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    print(f"{args.file}: ok — hall {config.hall.id} ({config.hall.name}), {len(config.categories)} categories, "
+          f"{len(config.windows)} windows, {len(config.staff)} staff, {len(config.devices)} devices")
+    return 0
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    from govhall.contract import json_schemas
+    out = Path(args.schemas)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in sorted(json_schemas().items()):
+        (out / f"{name}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(json_schemas())} schemas to {out}")
+    return 0
+
+
+def cmd_led_bridge(args: argparse.Namespace) -> int:
+    import serial
+
+    from govhall.link import DeviceLink
+    from hardware.led_bridge import LedBridge
+    config = load_config(args.config)
+    if config.broker.url == "embedded" and not args.broker:
+        raise ConfigError(f"{args.config}: broker.url: the LED bridge needs a broker URL (mqtt://host:port)")
+    link = DeviceLink(config.hall.id, args.device, args.broker or config.broker.url,
+                      username=config.broker.username, password=config.broker.password).connect()
+    port = serial.serial_for_url(args.port or config.led.port, baudrate=config.led.baudrate, timeout=0)
+    bridge = LedBridge(config, link, port).start()
+    try:
+        _wait_for_signal()
+    finally:
+        bridge.stop()
+        link.close()
+    return 0
+
+
+def cmd_mosquitto_config(args: argparse.Namespace) -> int:
+    from hallserver.broker import mosquitto_config
+    sys.stdout.write(mosquitto_config(args.port, bind=args.bind, persistence_dir=args.persistence))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hall", description="govhall: the government-service hall system")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("server", help="run the hall server")
+    s.add_argument("--config", required=True)
+    s.add_argument("--broker", help="override broker.url (mqtt://host:port or embedded)")
+    s.add_argument("--embedded-port", type=int, default=1883, help="port of the embedded broker")
+    s.add_argument("--database", help="override database.url")
+    s.set_defaults(func=cmd_server)
+
+    d = sub.add_parser("demo", help="run a whole hall on simulated time")
+    d.add_argument("--headless", action="store_true", help="no windows, as fast as possible")
+    d.add_argument("--minutes", type=int, default=120)
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    d.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    d.add_argument("--broker", help="use this broker (mqtt://host:port) instead of the embedded one")
+    d.add_argument("--database", help="use this database URL instead of a temporary SQLite file")
+    d.set_defaults(func=cmd_demo)
+
+    cc = sub.add_parser("check-config", help="validate a hall config file")
+    cc.add_argument("file")
+    cc.set_defaults(func=cmd_check_config)
+
+    ct = sub.add_parser("contract", help="wire contract tools")
+    ct.add_argument("--schemas", required=True, metavar="DIR", help="write one JSON Schema per message")
+    ct.set_defaults(func=cmd_contract)
+
+    lb = sub.add_parser("led-bridge", help="drive the window LED screens")
+    lb.add_argument("--config", required=True)
+    lb.add_argument("--device", default="led-bridge-1", help="this bridge's device id")
+    lb.add_argument("--port", help="override led.port (pyserial URL or /dev/ttyUSB0)")
+    lb.add_argument("--broker", help="override broker.url")
+    lb.set_defaults(func=cmd_led_bridge)
+
+    mc = sub.add_parser("mosquitto-config", help="print the project's Mosquitto config")
+    mc.add_argument("--port", type=int, default=1883)
+    mc.add_argument("--bind", default="127.0.0.1")
+    mc.add_argument("--persistence", metavar="DIR", help="keep retained messages and sessions here")
+    mc.set_defaults(func=cmd_mosquitto_config)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    print("govhall: work in progress; see README.md")
-    return 0
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    _setup_logging(args.verbose)
+    if args.command == "demo" and args.json:
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""A whole hall on one machine: broker, server, and simulated devices on simulated time.
+
+Every simulated device talks to the real server through the real broker with the real
+contract; only the people are simulated. Each command waits for its reply before the
+simulated clock moves on, so two runs with the same seed give the same figures.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import random
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import serial
+
+from govhall import contract as c
+from govhall.config import Config, parse_config
+from govhall.link import DeviceLink
+from hallserver.broker import EmbeddedBroker
+from hallserver.domain.clock import SimClock
+from hallserver.server import HallServer
+from hallserver.store import redact_url
+from hardware.led import LedScreenSimulator
+from hardware.led_bridge import LedBridge, window_text
+
+log = logging.getLogger("hallserver.demo")
+
+DEMO_START = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday, a working day
+
+DEMO_CONFIG: dict[str, Any] = {
+    "hall": {"id": "demo", "name": "示范县政务服务中心"},
+    "categories": [
+        {"id": "social", "name": "社保医保", "prefix": "A"},
+        {"id": "business", "name": "企业开办", "prefix": "B"},
+        {"id": "residence", "name": "户籍证件", "prefix": "C"},
+    ],
+    "windows": [
+        {"id": "w1", "number": 1, "categories": ["social", "residence"], "led_address": 1},
+        {"id": "w2", "number": 2, "categories": ["business"], "led_address": 2},
+        {"id": "w3", "number": 3, "name": "3号综合窗口", "categories": ["residence", "social", "business"],
+         "led_address": 3},
+    ],
+    "staff": [{"id": "s001", "name": "王丽"}, {"id": "s002", "name": "李强"}, {"id": "s003", "name": "张敏"}],
+    "devices": [
+        {"id": "kiosk-1", "role": "kiosk"},
+        *({"id": f"counter-{i}", "role": "counter", "window": f"w{i}"} for i in (1, 2, 3)),
+        *({"id": f"tablet-{i}", "role": "tablet", "window": f"w{i}"} for i in (1, 2, 3)),
+        {"id": "led-bridge-1", "role": "led-bridge"},
+        {"id": "screen-1", "role": "screen"},
+    ],
+}
+
+# citizens per hour at the peak, and mean service minutes, per category
+ARRIVALS_PER_HOUR = {"social": 14.0, "business": 5.0, "residence": 8.0}
+SERVICE_MINUTES = {"social": 6.0, "business": 12.0, "residence": 5.0}
+NO_SHOW = 0.06           # called three times, never came: 过号
+RATES = 0.85             # share of citizens who rate on the tablet
+LEVEL_WEIGHTS = [(5, 70), (4, 20), (3, 6), (2, 3), (1, 1)]
+
+
+def demo_config() -> Config:
+    return parse_config(DEMO_CONFIG, "<demo config>")
+
+
+@dataclass(order=True)
+class _Event:
+    at: datetime
+    seq: int
+    kind: str = field(compare=False)
+    subject: str = field(compare=False)
+
+
+class _ScreenCounter:
+    """The hall screen (综合屏), headless: remembers the calls it was shown."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.lock = threading.Lock()
+
+    def on_called(self, _topic: str, data: dict) -> None:
+        with self.lock:
+            self.calls.append((data["ticket"]["number"], data["window_number"]))
+
+
+class HallDemo:
+    def __init__(self, *, minutes: int = 120, seed: int = 7, speed: float | None = None,
+                 broker_url: str | None = None, database_url: str | None = None) -> None:
+        self.minutes, self.seed, self.speed = minutes, seed, speed
+        self.config = demo_config()
+        self.clock = SimClock(DEMO_START)
+        self.random = random.Random(seed)
+        self.broker_url_arg = broker_url
+        self._tmp = None
+        if database_url is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="govhall-demo-")
+            database_url = f"sqlite:///{Path(self._tmp.name) / 'demo.db'}"
+        self.database_url = database_url
+        self._events: list[_Event] = []
+        self._seq = 0
+        self.calls_made = 0
+        self.broker: EmbeddedBroker | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def start(self) -> None:
+        if self.broker_url_arg is None:
+            self.broker = EmbeddedBroker().start()
+            self.broker_url = self.broker.url
+        else:
+            self.broker_url = self.broker_url_arg
+        self.server = HallServer(self.config, broker_url=self.broker_url, clock=self.clock,
+                                 database_url=self.database_url).start()
+        hall = self.config.hall.id
+        self.kiosk = DeviceLink(hall, "kiosk-1", self.broker_url).connect()
+        self.counters = {w.id: DeviceLink(hall, f"counter-{w.number}", self.broker_url).connect()
+                         for w in self.config.windows}
+        self.tablets = {w.id: DeviceLink(hall, f"tablet-{w.number}", self.broker_url).connect()
+                        for w in self.config.windows}
+        self.led_port = serial.serial_for_url("loop://", timeout=0)
+        self.led_sim = LedScreenSimulator()
+        self.led_link = DeviceLink(hall, "led-bridge-1", self.broker_url).connect()
+        self.led = LedBridge(self.config, self.led_link, self.led_port).start()
+        self.screen = _ScreenCounter()
+        self.screen_link = DeviceLink(hall, "screen-1", self.broker_url).connect()
+        self.screen_link.subscribe(self.screen_link.topics.event("ticket.called"), self.screen.on_called)
+
+    def stop(self) -> None:
+        for link in (self.kiosk, *self.counters.values(), *self.tablets.values(), self.screen_link,
+                     self.led_link):
+            link.close()
+        self.led.stop()
+        self.server.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # ------------------------------------------------------------------ the simulation
+    def _at(self, when: datetime, kind: str, subject: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, _Event(when, self._seq, kind, subject))
+
+    def _rate_now(self, category: str, when: datetime) -> float:
+        """Arrivals per hour: a morning peak around 10:00."""
+        hours = (when - DEMO_START).total_seconds() / 3600
+        return ARRIVALS_PER_HOUR[category] * (0.55 + 0.45 * math.exp(-((hours - 1.0) ** 2)))
+
+    def _next_arrival(self, category: str, after: datetime) -> None:
+        gap_h = self.random.expovariate(self._rate_now(category, after))
+        self._at(after + timedelta(hours=gap_h), "arrive", category)
+
+    def _service_time(self, category: str) -> timedelta:
+        mean = SERVICE_MINUTES[category]
+        return timedelta(minutes=max(1.0, self.random.lognormvariate(math.log(mean) - 0.08, 0.4)))
+
+    def _cmd(self, link: DeviceLink, **command: Any) -> dict:
+        reply = link.request(command)
+        if not reply["ok"] and reply["error"]["code"] not in ("queue_empty", "recall_limit"):
+            log.warning("%s %s -> %s", link.device_id, command["type"], reply["error"])
+        return reply
+
+    def run(self) -> dict[str, Any]:
+        end = DEMO_START + timedelta(minutes=self.minutes)
+        for cat in ARRIVALS_PER_HOUR:
+            self._next_arrival(cat, DEMO_START)
+        logins = {"w1": 0, "w2": 2, "w3": 20}          # window 3 opens twenty minutes late
+        for w, late in logins.items():
+            self._at(DEMO_START + timedelta(minutes=late), "login", w)
+        self._at(DEMO_START + timedelta(minutes=50), "break", "w2")
+        self.started_real = time.perf_counter()
+        while self._events and self._events[0].at <= end:
+            ev = heapq.heappop(self._events)
+            if self.speed:
+                lag = (ev.at - self.clock.now()).total_seconds() / self.speed
+                if lag > 0:
+                    time.sleep(lag)
+            self.clock.set(ev.at)
+            getattr(self, f"_on_{ev.kind}")(ev.subject)
+        self.clock.set(end)
+        return self.summary()
+
+    def _on_arrive(self, category: str) -> None:
+        self._cmd(self.kiosk, type="ticket.issue", category=category)
+        self._next_arrival(category, self.clock.now())
+
+    def _on_login(self, w: str) -> None:
+        staff = {"w1": "s001", "w2": "s002", "w3": "s003"}[w]
+        self._cmd(self.counters[w], type="window.login", window=w, staff=staff)
+        self._on_free(w)
+
+    def _on_break(self, w: str) -> None:
+        self._breaks = getattr(self, "_breaks", set()) | {w}
+
+    def _on_free(self, w: str) -> None:
+        now = self.clock.now()
+        if w in getattr(self, "_breaks", set()):
+            self._breaks.discard(w)
+            self._cmd(self.counters[w], type="window.pause", window=w, reason="meal")
+            self._at(now + timedelta(minutes=15), "resume", w)
+            return
+        reply = self._cmd(self.counters[w], type="window.call_next", window=w)
+        if not reply["ok"]:
+            self._at(now + timedelta(seconds=30), "free", w)
+            return
+        self.calls_made += 1
+        category = reply["result"]["ticket"]["category"]
+        if self.random.random() < NO_SHOW:
+            self._at(now + timedelta(seconds=45), "recall", w)
+        else:
+            self._at(now + self._service_time(category), "complete", w)
+
+    def _on_resume(self, w: str) -> None:
+        self._cmd(self.counters[w], type="window.resume", window=w)
+        self._on_free(w)
+
+    def _on_recall(self, w: str) -> None:
+        reply = self._cmd(self.counters[w], type="window.recall", window=w)
+        if reply["ok"]:
+            self.calls_made += 1
+            self._at(self.clock.now() + timedelta(seconds=45), "recall", w)
+        else:                                   # recalled enough: 过号
+            self._cmd(self.counters[w], type="window.skip", window=w)
+            self._at(self.clock.now() + timedelta(seconds=10), "free", w)
+
+    def _on_complete(self, w: str) -> None:
+        self._cmd(self.counters[w], type="window.complete", window=w)
+        if self.random.random() < RATES:
+            self._at(self.clock.now() + timedelta(seconds=15), "rate", w)
+        self._at(self.clock.now() + timedelta(seconds=30), "free", w)
+
+    def _on_rate(self, w: str) -> None:
+        levels, weights = zip(*LEVEL_WEIGHTS)
+        level = self.random.choices(levels, weights)[0]
+        self._cmd(self.tablets[w], type="rating.submit", window=w, level=level)
+
+    # ------------------------------------------------------------------ results
+    def _wait_for_devices(self, timeout: float = 5.0) -> None:
+        """Let the screen and the LED bridge catch up with the last state (QoS 1, async)."""
+        proc = self.server.processor
+        expected = {self.config.window(w).led_address: " / ".join(
+            window_text(proc.window_state(win), self.led.category_names).lines)
+            for w, win in proc.engine.windows.items()}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.led_sim.feed(self.led_port.read(65536))
+            shown = {a: self.led_sim.text(a) for a in expected}
+            with self.screen.lock:
+                screen_done = len(self.screen.calls) >= self.calls_made
+            if shown == expected and screen_done:
+                return
+            time.sleep(0.02)
+        log.warning("devices had not caught up after %.1f s", timeout)
+
+    def summary(self) -> dict[str, Any]:
+        self._wait_for_devices()
+        s = self.server.store.summary(self.clock.now())
+        satisfied = sum(n for level, n in s.ratings_by_level.items() if level >= 3)
+        return {
+            "hall": self.config.hall.name,
+            "minutes": self.minutes,
+            "seed": self.seed,
+            "tickets_issued": s.tickets_issued,
+            "tickets_served": s.tickets_served,
+            "tickets_skipped": s.tickets_skipped,
+            "tickets_waiting": s.tickets_waiting,
+            "avg_wait_s": s.avg_wait_s,
+            "max_wait_s": s.max_wait_s,
+            "ratings": s.ratings,
+            "ratings_by_level": {str(k): v for k, v in s.ratings_by_level.items()},
+            "satisfaction": round(satisfied / s.ratings, 3) if s.ratings else None,
+            "calls_announced": len(self.screen.calls),
+            "led_screens": {str(a): self.led_sim.text(a) for a in sorted(self.led_sim.screens)},
+            "broker": "embedded" if self.broker is not None else self.broker_url,
+            "database": redact_url(self.database_url),
+        }
+
+
+def run_demo(**kwargs: Any) -> dict[str, Any]:
+    demo = HallDemo(**kwargs)
+    demo.start()
+    try:
+        return demo.run()
+    finally:
+        demo.stop()

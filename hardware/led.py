@@ -1,0 +1,154 @@
+"""Window LED screens (窗口屏) on a serial RS-485 bus: the govhall frame protocol.
+
+LED controllers share no common protocol, so govhall defines a clean frame and puts it
+behind `LedProtocol`; another vendor's protocol is one new class. docs/hardware.md
+documents the frame for screen makers.
+
+    A5 5A | addr | cmd | len_hi len_lo | payload (len bytes) | crc_lo crc_hi
+
+- addr: 1..254 (the screen's address on the bus), 0xFF broadcast
+- cmd: 0x01 SHOW (payload: mode, brightness, GB18030 text, lines split by 0x0A),
+       0x02 CLEAR (no payload), 0x03 BRIGHTNESS (payload: brightness)
+- mode: 0 static, 1 scroll; brightness 1..16
+- crc: CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF) over addr..payload, low byte first
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+HEADER = b"\xa5\x5a"
+MAX_PAYLOAD = 1024
+BROADCAST = 0xFF
+CMD_SHOW, CMD_CLEAR, CMD_BRIGHTNESS = 0x01, 0x02, 0x03
+MODE_STATIC, MODE_SCROLL = 0, 1
+
+
+def crc16_modbus(data: bytes) -> int:
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+class FrameError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Frame:
+    address: int
+    command: int
+    payload: bytes = b""
+
+    def encode(self) -> bytes:
+        if not (1 <= self.address <= 254 or self.address == BROADCAST):
+            raise FrameError(f"address {self.address} out of range")
+        if len(self.payload) > MAX_PAYLOAD:
+            raise FrameError(f"payload of {len(self.payload)} bytes is over {MAX_PAYLOAD}")
+        body = bytes([self.address, self.command]) + len(self.payload).to_bytes(2, "big") + self.payload
+        return HEADER + body + crc16_modbus(body).to_bytes(2, "little")
+
+
+@dataclass(frozen=True)
+class ShowText:
+    lines: tuple[str, ...]
+    mode: int = MODE_STATIC
+    brightness: int = 16
+
+
+def show_frame(address: int, text: ShowText) -> Frame:
+    if not 1 <= text.brightness <= 16:
+        raise FrameError("brightness must be 1..16")
+    payload = bytes([text.mode, text.brightness]) + "\n".join(text.lines).encode("gb18030")
+    return Frame(address, CMD_SHOW, payload)
+
+
+def parse_show(frame: Frame) -> ShowText:
+    if frame.command != CMD_SHOW or len(frame.payload) < 2:
+        raise FrameError("not a SHOW frame")
+    return ShowText(tuple(frame.payload[2:].decode("gb18030").split("\n")), frame.payload[0], frame.payload[1])
+
+
+class FrameReader:
+    """Turns a byte stream into frames; noise and corrupted frames are skipped and counted."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self.rejected = 0
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self._buf += data
+        frames: list[Frame] = []
+        while True:
+            start = self._buf.find(HEADER)
+            if start < 0:
+                keep = 1 if self._buf.endswith(HEADER[:1]) else 0   # maybe the start of a header
+                if len(self._buf) > keep:
+                    self.rejected += 1
+                del self._buf[:len(self._buf) - keep]
+                return frames
+            if start > 0:
+                self.rejected += 1
+                del self._buf[:start]
+            if len(self._buf) < 6:
+                return frames
+            length = int.from_bytes(self._buf[4:6], "big")
+            if length > MAX_PAYLOAD:
+                self.rejected += 1
+                del self._buf[:2]
+                continue
+            end = 6 + length + 2
+            if len(self._buf) < end:
+                return frames
+            body = bytes(self._buf[2:6 + length])
+            crc = int.from_bytes(self._buf[6 + length:end], "little")
+            if crc != crc16_modbus(body):
+                self.rejected += 1
+                del self._buf[:2]          # resynchronise on the next header
+                continue
+            frames.append(Frame(body[0], body[1], body[4:]))
+            del self._buf[:end]
+
+
+class LedProtocol(Protocol):
+    """What a vendor protocol must provide: the bytes that show text on one screen."""
+
+    def show(self, address: int, text: ShowText) -> bytes: ...
+
+    def clear(self, address: int) -> bytes: ...
+
+
+class GovhallLedProtocol:
+    def show(self, address: int, text: ShowText) -> bytes:
+        return show_frame(address, text).encode()
+
+    def clear(self, address: int) -> bytes:
+        return Frame(address, CMD_CLEAR).encode()
+
+
+class LedScreenSimulator:
+    """A bus full of screens: decodes frames and remembers what each address shows."""
+
+    def __init__(self) -> None:
+        self.reader = FrameReader()
+        self.screens: dict[int, ShowText | None] = {}
+        self.frames = 0
+
+    def feed(self, data: bytes) -> list[Frame]:
+        frames = self.reader.feed(data)
+        for f in frames:
+            self.frames += 1
+            targets = list(self.screens) if f.address == BROADCAST else [f.address]
+            for addr in targets:
+                if f.command == CMD_SHOW:
+                    self.screens[addr] = parse_show(f)
+                elif f.command == CMD_CLEAR:
+                    self.screens[addr] = None
+        return frames
+
+    def text(self, address: int) -> str:
+        shown = self.screens.get(address)
+        return " / ".join(shown.lines) if shown else ""

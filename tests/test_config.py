@@ -1,0 +1,77 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from govhall.config import ConfigError, load_config
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "hall.toml"
+
+
+def test_the_example_config_loads_and_resolves_sqlite_next_to_the_file():
+    config = load_config(EXAMPLE)
+    assert config.hall.id == "demo" and len(config.windows) == 3
+    assert config.window("w1").name == "1号窗口"
+    assert config.database.url == f"sqlite:///{EXAMPLE.parent.resolve() / 'hall.db'}"
+
+
+def _write(tmp_path, text: str) -> Path:
+    p = tmp_path / "hall.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+BASE = """
+[hall]
+id = "h1"
+name = "测试大厅"
+[[categories]]
+id = "a"
+name = "社保"
+prefix = "A"
+[[windows]]
+id = "w1"
+number = 1
+categories = ["a"]
+"""
+
+
+@pytest.mark.parametrize("extra, where, why", [
+    ('[[windows]]\nid = "w2"\nnumber = 2\ncategories = ["z"]\n', "windows[1].categories", "unknown category 'z'"),
+    ('[[windows]]\nid = "w2"\nnumber = 1\ncategories = ["a"]\n', "windows[1].number", "1 appears twice"),
+    ('[[devices]]\nid = "c1"\nrole = "counter"\n', "devices[0].window", "a counter needs a window"),
+    ('[[devices]]\nid = "t1"\nrole = "tablet"\nwindow = "w7"\n', "devices[0].window", "unknown window 'w7'"),
+    ('[[devices]]\nid = "c1"\nrole = "toaster"\n', "devices[0].role", "Input should be"),
+    ('[[categories]]\nid = "b"\nname = "x"\nprefix = "a1"\n', "categories[1].prefix", "String should match"),
+    ('[rules]\nmax_recalls = -1\n', "rules.max_recalls", "greater than or equal to 0"),
+    ('[broker]\nurl = "http://x"\n', "broker.url", "mqtt://"),
+    ('[rules]\nmax_recals = 3\n', "rules.max_recals", "Extra inputs are not permitted"),
+])
+def test_a_bad_config_is_refused_with_file_key_and_reason(tmp_path, extra, where, why):
+    path = _write(tmp_path, BASE + extra)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {where}")
+    assert why in message
+
+
+def test_broken_toml_and_missing_files_are_clear(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "[hall\nid="))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="hall.timezone: unknown time zone"):
+        load_config(_write(tmp_path, BASE.replace('name = "测试大厅"', 'name = "x"\ntimezone = "Mars/Base"')))
+
+
+def test_check_config_command_exits_2_with_the_reason(tmp_path):
+    path = _write(tmp_path, BASE + '[[windows]]\nid = "w2"\nnumber = 2\ncategories = ["z"]\n')
+    run = subprocess.run([sys.executable, "-m", "hallserver.cli", "check-config", str(path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "unknown category 'z'" in run.stderr
+    ok = subprocess.run([sys.executable, "-m", "hallserver.cli", "check-config", str(EXAMPLE)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "3 windows" in ok.stdout

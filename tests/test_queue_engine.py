@@ -1,0 +1,212 @@
+"""The queue engine on a simulated clock: no broker, no database."""
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from govhall.contract import ErrorCode, PauseReason, TicketStatus, WindowStatus
+from hallserver.domain.clock import SimClock
+from hallserver.domain.queue import (Category, DomainError, QueueEngine, Snapshot, Staff, Window)
+
+TZ = ZoneInfo("Asia/Shanghai")
+CATS = [Category("social", "社保医保", "A"), Category("business", "企业开办", "B")]
+STAFF = [Staff("s1", "王丽"), Staff("s2", "李强"), Staff("s3", "张敏")]
+
+
+def windows():
+    return [Window("w1", 1, "1号窗口", ("social",)), Window("w2", 2, "2号窗口", ("business",)),
+            Window("w3", 3, "3号窗口", ("business", "social"))]
+
+
+def engine(clock=None, snapshot=None):
+    return QueueEngine(clock or SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ)), CATS, windows(), STAFF,
+                       max_recalls=2, snapshot=snapshot)
+
+
+def test_numbers_per_category_and_restart_each_day():
+    clock = SimClock(datetime(2026, 11, 23, 23, 59, tzinfo=TZ))
+    e = engine(clock)
+    assert [e.issue("social", "k").number for _ in range(2)] == ["A001", "A002"]
+    assert e.issue("business", "k").number == "B001"
+    clock.advance(120)                                   # past midnight
+    assert e.issue("social", "k").number == "A001"
+
+
+def test_the_whole_service_of_one_citizen():
+    e = engine()
+    t = e.issue("social", "kiosk-1")
+    e.login("w1", "s1")
+    assert e.call_next("w1") is t and t.status == TicketStatus.CALLED and t.window == "w1" and t.staff == "s1"
+    assert e.windows["w1"].status == WindowStatus.SERVING
+    assert e.recall("w1").recalls == 1
+    e.complete("w1")
+    assert t.status == TicketStatus.COMPLETED and e.windows["w1"].status == WindowStatus.IDLE
+    r = e.rate("w1", 5)
+    assert r.ticket is t and r.staff == "s1"
+    with pytest.raises(DomainError) as info:
+        e.rate("w1", 1)
+    assert info.value.code == ErrorCode.ALREADY_RATED
+
+
+def test_a_window_calls_the_earliest_ticket_of_its_categories():
+    e = engine()
+    a1, b1, a2 = e.issue("social", "k"), e.issue("business", "k"), e.issue("social", "k")
+    e.login("w3", "s3")
+    assert [e.call_next("w3") for _ in range(3)] == [a1, b1, a2]
+    assert a1.status == b1.status == TicketStatus.COMPLETED     # calling next finishes the last service
+
+
+def test_a_window_never_calls_a_category_it_does_not_serve():
+    e = engine()
+    e.issue("business", "k")
+    e.login("w1", "s1")
+    with pytest.raises(DomainError) as info:
+        e.call_next("w1")
+    assert info.value.code == ErrorCode.QUEUE_EMPTY
+
+
+@pytest.mark.parametrize("action, code", [
+    (lambda e: e.call_next("w1"), ErrorCode.WINDOW_CLOSED),
+    (lambda e: e.login("w1", "nobody"), ErrorCode.UNKNOWN_STAFF),
+    (lambda e: e.login("w9", "s1"), ErrorCode.UNKNOWN_WINDOW),
+    (lambda e: e.issue("nothing", "k"), ErrorCode.UNKNOWN_CATEGORY),
+    (lambda e: (e.login("w1", "s1"), e.login("w1", "s2")), ErrorCode.WINDOW_TAKEN),
+    (lambda e: (e.login("w1", "s1"), e.login("w2", "s1")), ErrorCode.STAFF_ELSEWHERE),
+    (lambda e: (e.login("w1", "s1"), e.complete("w1")), ErrorCode.NO_CURRENT_TICKET),
+    (lambda e: (e.login("w1", "s1"), e.pause("w1", PauseReason.MEAL), e.call_next("w1")), ErrorCode.WINDOW_PAUSED),
+    (lambda e: (e.login("w1", "s1"), e.resume("w1")), ErrorCode.WINDOW_NOT_PAUSED),
+    (lambda e: (e.issue("social", "k"), e.login("w1", "s1"), e.call_next("w1"), e.logout("w1")), ErrorCode.WINDOW_BUSY),
+    (lambda e: (e.issue("social", "k"), e.login("w1", "s1"), e.call_next("w1"), e.recall("w1"), e.recall("w1"),
+                e.recall("w1")), ErrorCode.RECALL_LIMIT),
+    (lambda e: (e.login("w1", "s1"), e.rate("w1", 5)), ErrorCode.NOTHING_TO_RATE),
+])
+def test_refusals_have_a_code_and_change_nothing(action, code):
+    e = engine()
+    with pytest.raises(DomainError) as info:
+        action(e)
+    assert info.value.code == code
+
+
+def test_a_refused_call_leaves_no_change_to_persist():
+    e = engine()
+    e.login("w1", "s1")
+    e.take_changes()
+    with pytest.raises(DomainError):
+        e.call_next("w1")
+    changes = e.take_changes()
+    assert not changes.tickets and not changes.windows and not changes.events
+
+
+def test_skip_marks_a_no_show_and_frees_the_window():
+    e = engine()
+    t = e.issue("social", "k")
+    e.login("w1", "s1")
+    e.call_next("w1")
+    e.skip("w1")
+    assert t.status == TicketStatus.SKIPPED and e.windows["w1"].ticket is None
+    with pytest.raises(DomainError):
+        e.rate("w1", 5)            # a no-show cannot be rated at the window
+
+
+# ---------------------------------------------------------------------------- state machine
+class HallMachine(RuleBasedStateMachine):
+    """Random command sequences; after each step the guarantees hold, and an engine
+    rebuilt from a snapshot of the persisted changes behaves the same."""
+
+    def __init__(self):
+        super().__init__()
+        self.clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+        self.e = engine(self.clock)
+        self.db: dict[int, object] = {}        # what a store would hold
+        self.windows_db: dict[str, Window] = {}
+        self.served: list[int] = []
+
+    def _persist(self):
+        ch = self.e.take_changes()
+        for t in ch.tickets.values():
+            self.db[t.id] = t
+        self.windows_db.update(ch.windows)
+
+    def _try(self, fn, *args):
+        try:
+            result = fn(*args)
+        except DomainError:
+            ch = self.e.take_changes()
+            assert not ch.tickets and not ch.windows and not ch.events, "a refusal left changes behind"
+            return None
+        self._persist()
+        return result
+
+    @rule(cat=st.sampled_from(["social", "business"]))
+    def issue(self, cat):
+        self._try(self.e.issue, cat, "k")
+
+    @rule(w=st.sampled_from(["w1", "w2", "w3"]), s=st.sampled_from(["s1", "s2", "s3"]))
+    def login(self, w, s):
+        self._try(self.e.login, w, s)
+
+    @rule(w=st.sampled_from(["w1", "w2", "w3"]))
+    def call_next(self, w):
+        t = self._try(self.e.call_next, w)
+        if t is not None:
+            assert t.category in self.e.windows[w].categories
+            assert t.id not in self.served
+            self.served.append(t.id)
+
+    @rule(w=st.sampled_from(["w1", "w2", "w3"]),
+          op=st.sampled_from(["recall", "skip", "complete", "resume", "logout"]))
+    def window_op(self, w, op):
+        self._try(getattr(self.e, op), w)
+
+    @rule(w=st.sampled_from(["w1", "w2", "w3"]))
+    def pause(self, w):
+        self._try(self.e.pause, w, PauseReason.AWAY)
+
+    @rule(seconds=st.integers(1, 4000))
+    def time_passes(self, seconds):
+        self.clock.advance(seconds)
+
+    @invariant()
+    def no_ticket_lost_or_doubled(self):
+        waiting = [t.id for q in self.e.waiting.values() for t in q]
+        called = [w.ticket.id for w in self.e.windows.values() if w.ticket]
+        assert len(set(called)) == len(called), "one ticket at two windows"
+        assert not set(waiting) & set(called)
+        for tid, t in self.db.items():
+            if t.status == TicketStatus.WAITING:
+                assert tid in waiting, "a waiting ticket fell out of the queue"
+            elif t.status == TicketStatus.CALLED:
+                assert tid in called
+        numbers = [(t.day, t.number) for t in self.db.values()]
+        assert len(set(numbers)) == len(numbers), "a number was issued twice"
+
+    @precondition(lambda self: len(self.db) > 0)
+    @invariant()
+    def a_restarted_engine_is_the_same(self):
+        open_t = [t for t in self.db.values() if t.status in (TicketStatus.WAITING, TicketStatus.CALLED)]
+        counters = {}
+        for t in self.db.values():
+            counters[(t.day, t.category)] = max(counters.get((t.day, t.category), 0), t.seq)
+        snap = Snapshot(open_tickets=open_t, windows=list(self.windows_db.values()), counters=counters,
+                        last_ticket_id=max(self.db))
+        again = engine(self.clock, snap)
+        for wid, w in self.e.windows.items():
+            twin = again.windows[wid]
+            assert (twin.status, twin.staff, twin.ticket and twin.ticket.id) == (w.status, w.staff, w.ticket and w.ticket.id)
+            nxt, nxt2 = self.e.next_for(w), again.next_for(twin)
+            assert (nxt and nxt.id) == (nxt2 and nxt2.id), "queue order changed across a restart"
+
+
+HallMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestHallMachine = HallMachine.TestCase
+
+
+def test_clock_only_moves_forward():
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+    with pytest.raises(ValueError):
+        clock.set(clock.now() - timedelta(seconds=1))
