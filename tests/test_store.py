@@ -1,0 +1,79 @@
+"""The store on real SQLite and PostgreSQL: schema from migrations, atomic saves, restart."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+
+from hallserver.domain.clock import SimClock
+from hallserver.processor import build_engine
+from hallserver.store import Store, redact_url
+from hallserver.store.tables import commands, metadata, tickets
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store(db_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(store):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrating_twice_is_harmless(store):
+    store.migrate()
+
+
+def test_a_command_is_saved_whole_and_the_engine_resumes_from_it(store, config):
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.issue("social", "kiosk-1")
+    e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "c1", "ticket.issue", "{}", clock.now())
+    e.login("w1", "s001")
+    e.call_next("w1")
+    store.save(e.take_changes(), "counter-1", "c2", "window.call_next", '{"ok": true}', clock.now())
+
+    again = build_engine(config, clock, store)
+    w1 = again.windows["w1"]
+    assert w1.staff == "s001" and w1.ticket.number == "A001"
+    assert [t.number for t in again.waiting["social"]] == ["A002"]
+    assert again.issue("social", "kiosk-1").number == "A003"     # no number issued twice
+    assert store.find_reply("counter-1", "c2") == '{"ok": true}'
+    assert store.find_reply("counter-2", "c2") is None            # ids are per device
+
+
+def test_a_failed_save_leaves_nothing_behind(store, config):
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "same-id", "ticket.issue", "{}", clock.now())
+    e.issue("social", "kiosk-1")
+    with pytest.raises(Exception):     # the same command id again: the command log refuses it
+        store.save(e.take_changes(), "kiosk-1", "same-id", "ticket.issue", "{}", clock.now())
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tickets)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(commands)).scalar() == 1
+
+
+def test_times_come_back_timezone_aware_and_equal(store, config):
+    clock = SimClock(datetime(2026, 11, 23, 9, 30, 15, 123000, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    t = e.issue("business", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "c1", "ticket.issue", "{}", clock.now())
+    (back,) = store.all_tickets()
+    assert back.issued_at == t.issued_at and back.issued_at.tzinfo is not None
+
+
+def test_passwords_never_reach_a_summary():
+    assert redact_url("postgresql+psycopg://hall:s3cret@db:5432/hall") == "postgresql+psycopg://hall:***@db:5432/hall"
+    assert "s3cret" not in redact_url("postgresql://u:s3cret@h/d")
