@@ -77,7 +77,7 @@ class WindowConfig(_Section):
     led_address: int | None = Field(default=None, ge=1, le=254)
 
     @model_validator(mode="after")
-    def _default_name(self) -> "WindowConfig":
+    def _default_name(self) -> WindowConfig:
         if not self.name:
             self.name = f"{self.number}号窗口"
         return self

@@ -384,7 +384,8 @@ class RatingRecorded(_Msg):
     window: Name
     staff: Name
     level: int
-    channel: int = Field(description="好差评 channel code: 1 PC, 2 mobile, 3 QR, 4 hall tablet, 5 other hall terminal, 6 SMS, 7 system default")
+    channel: int = Field(description="好差评 channel code: 1 PC, 2 mobile, 3 QR, 4 hall tablet, "
+                         "5 other hall terminal, 6 SMS, 7 system default")
 
 
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, ServiceCompleted,

@@ -67,7 +67,7 @@ class DeviceLink:
         self.connected = threading.Event()
 
     # ------------------------------------------------------------------ connection
-    def connect(self, timeout: float = 10.0) -> "DeviceLink":
+    def connect(self, timeout: float = 10.0) -> DeviceLink:
         self.client.connect_async(self.host, self.port, keepalive=15)
         self.client.loop_start()
         if not self.connected.wait(timeout):

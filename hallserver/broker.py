@@ -65,7 +65,7 @@ class EmbeddedBroker:
         self._ready.set()
         self._loop.run_forever()
 
-    def start(self) -> "EmbeddedBroker":
+    def start(self) -> EmbeddedBroker:
         logging.getLogger("amqtt").setLevel(logging.WARNING)
         self._thread.start()
         self._ready.wait(15)
@@ -121,7 +121,7 @@ class MosquittoProcess:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def start(self) -> "MosquittoProcess":
+    def start(self) -> MosquittoProcess:
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(mosquitto_config(self.port))
         self.log = open(self.workdir / "mosquitto.log", "wb")

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import serial
 
-from govhall import contract as c
 from govhall.config import Config, parse_config
 from govhall.link import DeviceLink
 from hallserver.broker import EmbeddedBroker
@@ -236,7 +235,7 @@ class HallDemo:
         self._at(self.clock.now() + timedelta(seconds=30), "free", w)
 
     def _on_rate(self, w: str) -> None:
-        levels, weights = zip(*LEVEL_WEIGHTS)
+        levels, weights = zip(*LEVEL_WEIGHTS, strict=True)
         level = self.random.choices(levels, weights)[0]
         self._cmd(self.tablets[w], type="rating.submit", window=w, level=level)
 

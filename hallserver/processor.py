@@ -13,8 +13,20 @@ from datetime import datetime
 from govhall import contract as c
 from govhall.config import Config
 from hallserver.domain.clock import Clock, hall_day
-from hallserver.domain.queue import (Called, Category, Changes, Completed, DomainError, Issued,
-                                     QueueEngine, Rated, Skipped, Staff, Ticket, Window)
+from hallserver.domain.queue import (
+    Called,
+    Category,
+    Changes,
+    Completed,
+    DomainError,
+    Issued,
+    QueueEngine,
+    Rated,
+    Skipped,
+    Staff,
+    Ticket,
+    Window,
+)
 from hallserver.store import Store
 
 log = logging.getLogger("hallserver.processor")

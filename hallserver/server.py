@@ -23,7 +23,7 @@ class HallServer:
         self.processor: CommandProcessor | None = None
         self.bus: ServerBus | None = None
 
-    def start(self) -> "HallServer":
+    def start(self) -> HallServer:
         self.store.migrate()
         self.processor = CommandProcessor(self.config, self.store, self.clock)
         self.bus = ServerBus(self.processor, self.broker_url,

@@ -51,7 +51,7 @@ class LedBridge:
         self.last_write_done: float = 0.0
         self._thread = threading.Thread(target=self._write_loop, name="led-writer", daemon=True)
 
-    def start(self) -> "LedBridge":
+    def start(self) -> LedBridge:
         self._thread.start()
         self.link.subscribe(self.link.topics.all_window_states, self._on_state)
         return self

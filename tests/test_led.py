@@ -9,8 +9,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govhall import contract as c
-from hardware.led import (CMD_SHOW, Frame, FrameError, FrameReader, GovhallLedProtocol, LedScreenSimulator,
-                          ShowText, crc16_modbus, parse_show, show_frame)
+from hardware.led import (
+    CMD_SHOW,
+    Frame,
+    FrameError,
+    FrameReader,
+    GovhallLedProtocol,
+    LedScreenSimulator,
+    ShowText,
+    crc16_modbus,
+    parse_show,
+    show_frame,
+)
 from hardware.led_bridge import window_text
 
 

@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from govhall.contract import ErrorCode, PauseReason, TicketStatus, WindowStatus
 from hallserver.domain.clock import SimClock
-from hallserver.domain.queue import (Category, DomainError, QueueEngine, Snapshot, Staff, Window)
+from hallserver.domain.queue import Category, DomainError, QueueEngine, Snapshot, Staff, Window
 
 TZ = ZoneInfo("Asia/Shanghai")
 CATS = [Category("social", "社保医保", "A"), Category("business", "企业开办", "B")]
@@ -195,7 +195,8 @@ class HallMachine(RuleBasedStateMachine):
         again = engine(self.clock, snap)
         for wid, w in self.e.windows.items():
             twin = again.windows[wid]
-            assert (twin.status, twin.staff, twin.ticket and twin.ticket.id) == (w.status, w.staff, w.ticket and w.ticket.id)
+            assert (twin.status, twin.staff, twin.ticket and twin.ticket.id) == \
+                (w.status, w.staff, w.ticket and w.ticket.id)
             nxt, nxt2 = self.e.next_for(w), again.next_for(twin)
             assert (nxt and nxt.id) == (nxt2 and nxt2.id), "queue order changed across a restart"
 

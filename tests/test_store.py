@@ -6,6 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from hallserver.domain.clock import SimClock
 from hallserver.processor import build_engine
@@ -58,7 +59,7 @@ def test_a_failed_save_leaves_nothing_behind(store, config):
     e.issue("social", "kiosk-1")
     store.save(e.take_changes(), "kiosk-1", "same-id", "ticket.issue", "{}", clock.now())
     e.issue("social", "kiosk-1")
-    with pytest.raises(Exception):     # the same command id again: the command log refuses it
+    with pytest.raises(IntegrityError):     # the same command id again: the command log refuses it
         store.save(e.take_changes(), "kiosk-1", "same-id", "ticket.issue", "{}", clock.now())
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(tickets)).scalar() == 1

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ class SystemClock:
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc).astimezone(self.tz)
+        return datetime.now(UTC).astimezone(self.tz)
 
 
 class SimClock:
