@@ -77,6 +77,10 @@ class Topics:
     def server_state(self) -> str:
         return f"{self.base}/state/server"
 
+    @property
+    def all_state(self) -> str:
+        return f"{self.base}/state/#"
+
     def event(self, event_type: str) -> str:
         return f"{self.base}/event/{event_type}"
 

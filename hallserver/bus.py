@@ -1,7 +1,9 @@
 """The hall server's MQTT side: receive commands, hand them to the one writer, publish.
 
 paho's network thread only queues incoming messages; one worker thread runs the command
-processor in arrival order and publishes what it returns after the commit.
+processor in arrival order, publishes what it returns after the commit, and only then
+acknowledges the command to the broker (manual PUBACK). A server killed between receiving
+and committing a command therefore gets it again from its persistent session on restart.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class ServerBus:
         self.client.will_set(self.topics.server_state, c.encode(offline), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.manual_ack_set(True)
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(1000)
         self._inbox: queue.Queue = queue.Queue()
@@ -69,7 +72,7 @@ class ServerBus:
         log.info("connected to the broker at %s:%s", self.host, self.port)
 
     def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put((msg.topic, msg.payload))
+        self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos))
 
     def _work(self) -> None:
         while True:
@@ -79,10 +82,15 @@ class ServerBus:
             try:
                 if item is _RESYNC:
                     out = self.processor.full_state()
+                    self._publish(out)
                 else:
-                    out = self.processor.handle(*item)
-                    self.handled += 1
-                self._publish(out)
+                    topic, payload, mid, qos = item
+                    try:
+                        self._publish(self.processor.handle(topic, payload))
+                    finally:
+                        self.handled += 1
+                        if qos > 0:
+                            self.client.ack(mid, qos)     # committed and published: the broker may forget it
             except Exception:
                 # the processor turns every bad input into an error reply; this is a bug
                 log.exception("unexpected failure while handling a message; carrying on")
