@@ -54,7 +54,11 @@ class EmbeddedBroker:
     def _run(self) -> None:
         from amqtt.broker import Broker
         asyncio.set_event_loop(self._loop)
-        config = {"listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}}}
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            # anonymous access on the bound interface, no $SYS topics and no packet logging
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        }
         try:
             self._broker = Broker(config, loop=self._loop)
             self._loop.run_until_complete(self._broker.start())
