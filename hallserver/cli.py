@@ -46,7 +46,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         broker = EmbeddedBroker(port=args.embedded_port).start()
         url = broker.url
         log.info("embedded MQTT broker (amqtt) listening on %s", url)
-    server = HallServer(config, broker_url=url, database_url=args.database).start()
+    http = None if args.no_web else (config.http.host, config.http.port)
+    server = HallServer(config, broker_url=url, database_url=args.database, http=http).start()
     try:
         _wait_for_signal()
     finally:
@@ -63,10 +64,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         mode = "headless, as fast as it goes" if speed is None else f"{speed:g}× real time"
         print(f"govhall demo: {args.minutes} simulated minutes, seed {args.seed}, {mode}", flush=True)
         if not args.headless:
-            print("(no display found: the Qt windows arrive with the kiosk, counter and screen issues; "
-                  "running without them)", flush=True)
-    result = run_demo(minutes=args.minutes, seed=args.seed, speed=speed,
-                      broker_url=args.broker, database_url=args.database)
+            print("(the Qt windows of the kiosk, counter and screens are not built yet: "
+                  "every device runs headless, the LED screens on a loop:// serial port)", flush=True)
+    http = None
+    if not args.json:
+        from hallserver.broker import free_port, port_is_free
+        http = ("127.0.0.1", args.http_port if port_is_free("127.0.0.1", args.http_port) else free_port())
+
+    def started(demo) -> None:
+        if demo.server.dashboard_url:
+            print(f"dashboard (大厅管理看板): {demo.server.dashboard_url}", flush=True)
+
+    result = run_demo(minutes=args.minutes, seed=args.seed, speed=speed, broker_url=args.broker,
+                      database_url=args.database, http=http, on_started=started)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, sort_keys=True))
     else:
@@ -129,14 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--broker", help="override broker.url (mqtt://host:port or embedded)")
     s.add_argument("--embedded-port", type=int, default=1883, help="port of the embedded broker")
     s.add_argument("--database", help="override database.url")
+    s.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
     s.set_defaults(func=cmd_server)
 
     d = sub.add_parser("demo", help="run a whole hall on simulated time")
     d.add_argument("--headless", action="store_true", help="no windows, as fast as possible")
-    d.add_argument("--minutes", type=int, default=120)
+    d.add_argument("--minutes", type=int, default=180, help="simulated minutes from 09:00 (default: a morning)")
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
-    d.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    d.add_argument("--json", action="store_true", help="print one JSON object at the end (no dashboard)")
+    d.add_argument("--http-port", type=int, default=8080, help="dashboard port (a free one if taken)")
     d.add_argument("--broker", help="use this broker (mqtt://host:port) instead of the embedded one")
     d.add_argument("--database", help="use this database URL instead of a temporary SQLite file")
     d.set_defaults(func=cmd_demo)

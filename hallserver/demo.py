@@ -24,7 +24,7 @@ import serial
 from govhall.config import Config, parse_config
 from govhall.link import DeviceLink
 from hallserver.broker import EmbeddedBroker
-from hallserver.domain.clock import SimClock
+from hallserver.domain.clock import SimClock, hall_day
 from hallserver.server import HallServer
 from hallserver.store import redact_url
 from hardware.led import LedScreenSimulator
@@ -91,8 +91,10 @@ class _ScreenCounter:
 
 class HallDemo:
     def __init__(self, *, minutes: int = 120, seed: int = 7, speed: float | None = None,
-                 broker_url: str | None = None, database_url: str | None = None) -> None:
+                 broker_url: str | None = None, database_url: str | None = None,
+                 http: tuple[str, int] | None = None) -> None:
         self.minutes, self.seed, self.speed = minutes, seed, speed
+        self.http = http
         self.config = demo_config()
         self.clock = SimClock(DEMO_START)
         self.random = random.Random(seed)
@@ -115,7 +117,7 @@ class HallDemo:
         else:
             self.broker_url = self.broker_url_arg
         self.server = HallServer(self.config, broker_url=self.broker_url, clock=self.clock,
-                                 database_url=self.database_url).start()
+                                 database_url=self.database_url, http=self.http).start()
         hall = self.config.hall.id
         self.kiosk = DeviceLink(hall, "kiosk-1", self.broker_url).connect()
         self.counters = {w.id: DeviceLink(hall, f"counter-{w.number}", self.broker_url).connect()
@@ -259,7 +261,7 @@ class HallDemo:
 
     def summary(self) -> dict[str, Any]:
         self._wait_for_devices()
-        s = self.server.store.summary(self.clock.now())
+        s = self.server.store.summary(self.clock.now(), hall_day(self.clock))
         satisfied = sum(n for level, n in s.ratings_by_level.items() if level >= 3)
         return {
             "hall": self.config.hall.name,
@@ -281,10 +283,13 @@ class HallDemo:
         }
 
 
-def run_demo(**kwargs: Any) -> dict[str, Any]:
+def run_demo(on_started: Any = None, **kwargs: Any) -> dict[str, Any]:
+    """Run the demo; `on_started(demo)` is called once everything is up (to print the URL)."""
     demo = HallDemo(**kwargs)
     demo.start()
     try:
+        if on_started is not None:
+            on_started(demo)
         return demo.run()
     finally:
         demo.stop()

@@ -1,4 +1,4 @@
-"""The hall server process: store + command processor + MQTT bus (+ the web, when asked)."""
+"""The hall server process: store + command processor + MQTT bus + the manager dashboard."""
 from __future__ import annotations
 
 import logging
@@ -8,24 +8,36 @@ from hallserver.bus import ServerBus
 from hallserver.domain.clock import Clock, SystemClock
 from hallserver.processor import CommandProcessor
 from hallserver.store import Store, redact_url
+from hallserver.web.live import LiveView
 
 log = logging.getLogger("hallserver")
 
 
 class HallServer:
     def __init__(self, config: Config, *, broker_url: str, clock: Clock | None = None,
-                 database_url: str | None = None) -> None:
+                 database_url: str | None = None, http: tuple[str, int] | None = None) -> None:
+        """`http` is (host, port) for the dashboard, or None for no web side."""
         self.config = config
         self.clock = clock or SystemClock(config.hall.timezone)
         self.database_url = database_url or config.database.url
         self.broker_url = broker_url
+        self.http = http
         self.store = Store(self.database_url)
         self.processor: CommandProcessor | None = None
         self.bus: ServerBus | None = None
+        self.view: LiveView | None = None
+        self.web = None
 
     def start(self) -> HallServer:
         self.store.migrate()
         self.processor = CommandProcessor(self.config, self.store, self.clock)
+        self.view = LiveView(self.processor.topics)
+        self.processor.listeners.append(self.view.on_outgoing)
+        if self.http is not None:
+            from hallserver.web.app import Dashboard, WebServer, create_app
+            dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock)
+            self.web = WebServer(create_app(dashboard), *self.http).start()
+            log.info("dashboard at %s", self.web.url)
         self.bus = ServerBus(self.processor, self.broker_url,
                              username=self.config.broker.username, password=self.config.broker.password)
         self.bus.start()
@@ -33,7 +45,13 @@ class HallServer:
                  redact_url(self.database_url))
         return self
 
+    @property
+    def dashboard_url(self) -> str | None:
+        return self.web.url if self.web is not None else None
+
     def stop(self) -> None:
         if self.bus is not None:
             self.bus.stop()
+        if self.web is not None:
+            self.web.stop()
         self.store.close()

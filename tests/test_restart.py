@@ -33,7 +33,7 @@ KILLS = 6
 class ServerProcess:
     def __init__(self, broker_url: str, db_url: str, log_path: Path) -> None:
         self.args = [sys.executable, "-m", "hallserver.cli", "server", "--config", str(CONFIG),
-                     "--broker", broker_url, "--database", db_url]
+                     "--broker", broker_url, "--database", db_url, "--no-web"]
         self.log = open(log_path, "ab")
         self.proc: subprocess.Popen | None = None
         self.kills = 0

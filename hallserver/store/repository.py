@@ -133,12 +133,16 @@ class Store:
                                                  reply=reply_json, at=at))
 
     # ---------------------------------------------------------------- reports
-    def summary(self, now: datetime) -> Summary:
+    def summary(self, now: datetime, day: date) -> Summary:
+        """The figures of one hall day (营业日) as of `now`."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(tickets.c.status, tickets.c.issued_at, tickets.c.called_at)
-                                ).all()
-            levels = dict(conn.execute(select(ratings.c.level, func.count())
-                                       .group_by(ratings.c.level)).all())
+                                .where(tickets.c.day == day)).all()
+            levels = dict(conn.execute(
+                select(ratings.c.level, func.count())
+                .join(tickets, tickets.c.id == ratings.c.ticket_id)
+                .where(tickets.c.day == day)
+                .group_by(ratings.c.level)).all())
         waits = [(c - i).total_seconds() for s, i, c in rows if c is not None]
         waiting_now = [(now - i).total_seconds() for s, i, c in rows if s == TicketStatus.WAITING]
         count = {s: 0 for s in TicketStatus}

@@ -1,0 +1,160 @@
+"""The manager dashboard (大厅管理看板): one page, live through server-sent events.
+
+    GET /               the dashboard page (works without JavaScript; live with it)
+    GET /board          the board fragment the page swaps in on each update
+    GET /events         server-sent events: `board` with the fragment whenever the hall changes
+    GET /api/overview   the same figures as JSON
+    GET /healthz        liveness, for systemd and load balancers
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.templating import Jinja2Templates
+
+from hallserver.domain.clock import Clock, hall_day
+from hallserver.store import Store
+from hallserver.web.live import LiveView
+
+log = logging.getLogger("hallserver.web")
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+POLL_S = 0.2            # how often an open event stream looks for a change
+KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing the stream
+SUMMARY_MAX_AGE_S = 1.0
+
+STATUS_LABELS = {"closed": "未开窗", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
+PAUSE_LABELS = {"away": "离开", "meeting": "会议", "meal": "用餐", "other": "其他"}
+
+
+def minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    m = round(seconds / 60)
+    return "<1 分钟" if seconds < 60 else f"{m} 分钟"
+
+
+def clock_time(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).strftime("%H:%M")
+    except ValueError:
+        return ""
+
+
+TEMPLATES.env.filters["minutes"] = minutes
+TEMPLATES.env.filters["hhmm"] = clock_time
+
+
+class Dashboard:
+    """The figures the page shows: live state from the view, today's totals from the store."""
+
+    def __init__(self, hall_name: str, view: LiveView, store: Store, clock: Clock) -> None:
+        self.hall_name = hall_name
+        self.view, self.store, self.clock = view, store, clock
+        self._summary: tuple[float, int, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def today(self) -> dict[str, Any]:
+        with self._lock:
+            now_mono, version = time.monotonic(), self.view.version
+            cached = self._summary
+            if cached and cached[1] == version and now_mono - cached[0] < SUMMARY_MAX_AGE_S:
+                return cached[2]
+            s = asdict(self.store.summary(self.clock.now(), hall_day(self.clock)))
+            satisfied = sum(n for level, n in s["ratings_by_level"].items() if level >= 3)
+            s["satisfaction"] = round(100 * satisfied / s["ratings"], 1) if s["ratings"] else None
+            s["ratings_by_level"] = {str(k): v for k, v in s["ratings_by_level"].items()}
+            self._summary = (now_mono, version, s)
+            return s
+
+    def overview(self) -> dict[str, Any]:
+        snap = self.view.snapshot()
+        unserved = [q for q in snap["queue"] if q["waiting"] > 0 and q["open_windows"] == 0]
+        return {"hall": self.hall_name, "at": self.clock.now().isoformat(), **snap, "today": self.today(),
+                "alerts": [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]}
+
+
+def create_app(dashboard: Dashboard) -> FastAPI:
+    app = FastAPI(title="govhall dashboard", docs_url=None, redoc_url=None)
+
+    def render(request: Request, template: str) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, template, {
+            "o": dashboard.overview(), "status_labels": STATUS_LABELS, "pause_labels": PAUSE_LABELS})
+
+    @app.get("/", response_class=HTMLResponse)
+    def page(request: Request) -> HTMLResponse:
+        return render(request, "dashboard.html")
+
+    @app.get("/board", response_class=HTMLResponse)
+    def board(request: Request) -> HTMLResponse:
+        return render(request, "board.html")
+
+    @app.get("/api/overview")
+    def overview() -> JSONResponse:
+        return JSONResponse(dashboard.overview())
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        server = dashboard.view.snapshot()["server"]
+        return {"ok": True, "online": bool(server.get("online"))}
+
+    @app.get("/events")
+    async def events(request: Request) -> StreamingResponse:
+        async def stream() -> AsyncIterator[str]:
+            seen, last_sent = -1, time.monotonic()
+            yield "retry: 2000\n\n"
+            while not await request.is_disconnected():
+                if dashboard.view.version != seen:
+                    seen = dashboard.view.version
+                    html = (await asyncio.to_thread(render, request, "board.html")).body.decode("utf-8")
+                    yield "event: board\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
+                    last_sent = time.monotonic()
+                elif time.monotonic() - last_sent > KEEPALIVE_S:
+                    yield ": keepalive\n\n"
+                    last_sent = time.monotonic()
+                await asyncio.sleep(POLL_S)
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return app
+
+
+class WebServer:
+    """uvicorn in a background thread of the hall server process."""
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                                     access_log=False, lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}/"
+
+    def start(self, timeout: float = 10.0) -> WebServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the dashboard could not listen on {self.host}:{self.port}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)

@@ -1,0 +1,55 @@
+"""What the dashboard shows, kept current from the command path.
+
+The processor calls `LiveView.on_outgoing` on its writer thread with every message it
+publishes; the web reads the view from its own threads. Nothing here touches the engine.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from typing import Any
+
+from govhall import contract as c
+
+RECENT_CALLS = 12
+
+
+class LiveView:
+    def __init__(self, topics: c.Topics) -> None:
+        self.topics = topics
+        self._lock = threading.Lock()
+        self._retained: dict[str, dict[str, Any]] = {}
+        self._calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
+        self.version = 0
+
+    def on_outgoing(self, out: list) -> None:
+        changed = False
+        for o in out:
+            if not (o.retain or o.topic == self.topics.event("ticket.called")):
+                continue
+            try:
+                data = json.loads(o.payload)
+            except ValueError:
+                continue
+            with self._lock:
+                if o.retain:
+                    self._retained[o.topic] = data
+                else:
+                    self._calls.appendleft(data)
+            changed = True
+        if changed:
+            with self._lock:
+                self.version += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            retained = dict(self._retained)
+            calls = list(self._calls)
+            version = self.version
+        prefix = self.topics.window_state("")
+        windows = sorted((d for t, d in retained.items() if t.startswith(prefix)), key=lambda w: w["number"])
+        queue = retained.get(self.topics.queue_state, {"categories": []})
+        server = retained.get(self.topics.server_state, {"online": False})
+        return {"version": version, "server": server, "windows": windows,
+                "queue": queue["categories"], "recent_calls": calls}

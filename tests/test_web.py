@@ -1,0 +1,92 @@
+"""The manager dashboard, served by the hall server: real HTTP and a real event stream."""
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from govhall.link import DeviceLink
+from hallserver.broker import free_port
+from hallserver.server import HallServer
+
+
+@pytest.fixture
+def hall_with_web(config, embedded_broker, sqlite_url):
+    server = HallServer(config, broker_url=embedded_broker.url, database_url=sqlite_url,
+                        http=("127.0.0.1", free_port())).start()
+    links: list[DeviceLink] = []
+
+    def device(device_id: str) -> DeviceLink:
+        link = DeviceLink(config.hall.id, device_id, embedded_broker.url).connect()
+        links.append(link)
+        return link
+
+    yield server, device
+    for link in links:
+        link.close()
+    server.stop()
+
+
+def test_the_dashboard_shows_windows_queue_and_todays_figures(hall_with_web):
+    server, device = hall_with_web
+    kiosk, counter = device("kiosk-1"), device("counter-1")
+    for cat in ("social", "social", "business"):
+        kiosk.request({"type": "ticket.issue", "category": cat})
+    counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+    counter.request({"type": "window.call_next", "window": "w1"})
+
+    page = httpx.get(server.dashboard_url, timeout=5)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    html = page.text
+    assert "示范县政务服务中心" in html and "王丽" in html and "A001" in html and "办理中" in html
+    # business has a waiting citizen and no open window: the manager is told
+    assert "企业开办：1 人等候，没有开放的窗口受理" in html
+
+    data = httpx.get(server.dashboard_url + "api/overview", timeout=5).json()
+    assert data["today"]["tickets_issued"] == 3 and data["today"]["tickets_waiting"] == 2
+    w1 = next(w for w in data["windows"] if w["window"] == "w1")
+    assert w1["status"] == "serving" and w1["ticket"]["number"] == "A001"
+    assert {q["category"]: q["waiting"] for q in data["queue"]} == {"social": 1, "business": 1, "residence": 0}
+    assert data["recent_calls"][0]["ticket"]["number"] == "A001"
+    assert httpx.get(server.dashboard_url + "healthz", timeout=5).json() == {"ok": True, "online": True}
+
+
+def test_the_event_stream_pushes_the_board_when_the_hall_changes(hall_with_web):
+    server, device = hall_with_web
+    boards: list[str] = []
+    got_first, got_call = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", server.dashboard_url + "events", timeout=10) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            event, data = None, []
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif line == "" and event == "board":
+                    boards.append("\n".join(data))
+                    got_first.set()
+                    if "B001" in boards[-1]:
+                        got_call.set()
+                        return
+                    event, data = None, []
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    assert got_first.wait(5), "no board on connect"
+    assert "B001" not in boards[0]
+    device("kiosk-1").request({"type": "ticket.issue", "category": "business"})
+    counter = device("counter-2")
+    counter.request({"type": "window.login", "window": "w2", "staff": "s002"})
+    counter.request({"type": "window.call_next", "window": "w2"})
+    assert got_call.wait(5), "the call never reached the dashboard"
+    assert "李强" in boards[-1]
+
+
+def test_unknown_paths_and_methods_get_clean_errors(hall_with_web):
+    server, _ = hall_with_web
+    assert httpx.get(server.dashboard_url + "nope", timeout=5).status_code == 404
+    assert httpx.post(server.dashboard_url + "api/overview", timeout=5).status_code == 405
