@@ -69,7 +69,11 @@ def show_frame(address: int, text: ShowText) -> Frame:
 def parse_show(frame: Frame) -> ShowText:
     if frame.command != CMD_SHOW or len(frame.payload) < 2:
         raise FrameError("not a SHOW frame")
-    return ShowText(tuple(frame.payload[2:].decode("gb18030").split("\n")), frame.payload[0], frame.payload[1])
+    try:
+        text = frame.payload[2:].decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise FrameError(f"SHOW text is not GB18030: {exc}") from None
+    return ShowText(tuple(text.split("\n")), frame.payload[0], frame.payload[1])
 
 
 class FrameReader:
@@ -142,9 +146,15 @@ class LedScreenSimulator:
         for f in frames:
             self.frames += 1
             targets = list(self.screens) if f.address == BROADCAST else [f.address]
+            if f.command == CMD_SHOW:
+                try:
+                    shown = parse_show(f)
+                except FrameError:
+                    self.reader.rejected += 1      # a screen ignores what it cannot show
+                    continue
             for addr in targets:
                 if f.command == CMD_SHOW:
-                    self.screens[addr] = parse_show(f)
+                    self.screens[addr] = shown
                 elif f.command == CMD_CLEAR:
                     self.screens[addr] = None
         return frames

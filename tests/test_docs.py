@@ -23,3 +23,9 @@ def test_contract_md_documents_every_command_event_and_error():
     rows = dict(re.findall(r"^\| `([a-z_]+)` \| [^|]+ \| (\S+) \|$", text, re.M))
     for code in c.ErrorCode:
         assert rows.get(code.value) == c.ERROR_MESSAGES[code], f"error {code.value} is missing or its message differs"
+
+
+def test_the_led_frame_example_in_hardware_md_is_byte_exact():
+    from hardware.led import ShowText, show_frame
+    example = show_frame(3, ShowText(("请 A001 号",))).encode().hex(" ").upper()
+    assert example in (DOCS / "hardware.md").read_text(encoding="utf-8")

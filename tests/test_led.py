@@ -151,3 +151,12 @@ def test_the_bridge_keeps_writing_after_the_port_fails_once(config):
         assert sim.text(1).startswith("1号窗口")
     finally:
         bridge.stop()
+
+
+@given(st.binary(max_size=300))
+def test_a_screen_survives_any_bytes_on_the_bus(noise):
+    sim = LedScreenSimulator()
+    sim.feed(noise)
+    sim.feed(Frame(5, CMD_SHOW, b"\x00\x10\xff\xff\xff").encode())      # good CRC, text not GB18030
+    sim.feed(show_frame(5, ShowText(("请 A001 号",))).encode())
+    assert sim.text(5) == "请 A001 号"
