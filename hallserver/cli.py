@@ -59,28 +59,33 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from hallserver.demo import run_demo
+    from hallserver.demo_gui import display_available, run_demo_gui
     speed = None if args.headless else args.speed
+    gui = not args.headless and not args.json and display_available()
     if not args.json:
         mode = "headless, as fast as it goes" if speed is None else f"{speed:g}× real time"
-        print(f"govhall demo: {args.minutes} simulated minutes, seed {args.seed}, {mode}", flush=True)
-        if not args.headless:
-            print("(the Qt windows of the kiosk, counter and screens are not built yet: "
-                  "every device runs headless, the LED screens on a loop:// serial port)", flush=True)
+        print(f"govhall demo: {args.minutes} simulated minutes from 09:00, seed {args.seed}, {mode}", flush=True)
+        if gui:
+            print("opening the hall screen, a kiosk and the counter terminal of window 1", flush=True)
+        elif not args.headless:
+            print("(no display: the devices run headless, the LED screens on a loop:// serial port)", flush=True)
     http = None
     if not args.json:
         from hallserver.broker import free_port, port_is_free
         http = ("127.0.0.1", args.http_port if port_is_free("127.0.0.1", args.http_port) else free_port())
 
-    def started(demo) -> None:
+    def started(demo) -> None:      # noqa: ANN001 - a HallDemo
         if demo.server.dashboard_url:
             print(f"dashboard (大厅管理看板): {demo.server.dashboard_url}", flush=True)
 
-    result = run_demo(minutes=args.minutes, seed=args.seed, speed=speed, broker_url=args.broker,
-                      database_url=args.database, http=http, on_started=started)
+    options = dict(minutes=args.minutes, seed=args.seed, speed=speed, broker_url=args.broker,
+                   database_url=args.database, http=http)
+    result = run_demo_gui(started, **options) if gui else run_demo(on_started=started, **options)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, sort_keys=True))
     else:
-        width = max(len(k) for k in result)
+        print("summary of the morning:")
+        width = max(len(k) for k in result) if result else 0
         for key, value in result.items():
             print(f"  {key.ljust(width)}  {value}")
     return 0

@@ -54,6 +54,10 @@ DEMO_CONFIG: dict[str, Any] = {
         *({"id": f"tablet-{i}", "role": "tablet", "window": f"w{i}"} for i in (1, 2, 3)),
         {"id": "led-bridge-1", "role": "led-bridge"},
         {"id": "screen-1", "role": "screen"},
+        # the Qt windows of `make demo` on a display: a kiosk you can tap, a desk at window 1
+        {"id": "kiosk-2", "role": "kiosk"},
+        {"id": "desk-1", "role": "counter", "window": "w1"},
+        {"id": "screen-2", "role": "screen"},
     ],
 }
 
@@ -108,6 +112,7 @@ class HallDemo:
         self._seq = 0
         self.calls_made = 0
         self.broker: EmbeddedBroker | None = None
+        self.stop_requested = threading.Event()
 
     # ------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -176,15 +181,16 @@ class HallDemo:
             self._at(DEMO_START + timedelta(minutes=late), "login", w)
         self._at(DEMO_START + timedelta(minutes=50), "break", "w2")
         self.started_real = time.perf_counter()
-        while self._events and self._events[0].at <= end:
+        while self._events and self._events[0].at <= end and not self.stop_requested.is_set():
             ev = heapq.heappop(self._events)
             if self.speed:
                 lag = (ev.at - self.clock.now()).total_seconds() / self.speed
-                if lag > 0:
-                    time.sleep(lag)
+                if lag > 0 and self.stop_requested.wait(lag):
+                    break
             self.clock.set(ev.at)
             getattr(self, f"_on_{ev.kind}")(ev.subject)
-        self.clock.set(end)
+        if not self.stop_requested.is_set():
+            self.clock.set(end)
         return self.summary()
 
     def _on_arrive(self, category: str) -> None:

@@ -50,8 +50,10 @@ class HallServer:
         return self.web.url if self.web is not None else None
 
     def stop(self) -> None:
-        if self.bus is not None:
-            self.bus.stop()
-        if self.web is not None:
-            self.web.stop()
+        """Stop cleanly: the server's state goes "offline" on the broker. Safe to call twice."""
+        bus, web, self.bus, self.web = self.bus, self.web, None, None
+        if bus is not None:
+            bus.stop()
+        if web is not None:
+            web.stop()
         self.store.close()

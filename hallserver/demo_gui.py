@@ -1,0 +1,74 @@
+"""`make demo` on a display: the simulated morning runs in the background while the real Qt
+windows show it — the hall screen, a kiosk you can tap for a ticket, and the counter terminal
+of window 1 (its keys work, alongside the simulated staff member).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def display_available() -> bool:
+    """A screen to open windows on, and Qt to open them with."""
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return False
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        import PySide6.QtWidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_demo_gui(on_started: Callable[[Any], None], **kwargs: Any) -> dict[str, Any]:
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QApplication
+
+    from counter.qt_counter import CounterWindow
+    from govhall.link import DeviceLink
+    from hallserver.demo import HallDemo
+    from kiosk.qt_hall_screen import HallScreen
+    from kiosk.qt_kiosk import KioskWindow
+    from kiosk.qtlink import QtLink
+
+    class Finished(QObject):
+        done = Signal()
+
+    app = QApplication.instance() or QApplication([])
+    demo = HallDemo(**kwargs)
+    demo.start()
+    config, hall = demo.config, demo.config.hall.id
+    links = [DeviceLink(hall, d, demo.broker_url).connect() for d in ("screen-2", "kiosk-2", "desk-1")]
+    screen = HallScreen(QtLink(links[0]), config.hall.name)
+    kiosk = KioskWindow(QtLink(links[1]), [(c.id, c.name, c.prefix) for c in config.categories], config.hall.name)
+    desk = CounterWindow(QtLink(links[2]), "w1", [(s.id, s.name) for s in config.staff])
+    for widget, size, pos in ((screen, (1100, 520), (0, 0)), (kiosk, (700, 620), (1110, 0)),
+                              (desk, (560, 420), (0, 560))):
+        widget.resize(*size)
+        widget.move(*pos)
+        widget.show()
+    on_started(demo)
+
+    result: dict[str, Any] = {}
+    finished = Finished()
+    finished.done.connect(app.quit)
+
+    def simulate() -> None:
+        try:
+            result.update(demo.run())
+        finally:
+            finished.done.emit()
+
+    sim = threading.Thread(target=simulate, name="demo-sim", daemon=True)
+    sim.start()
+    app.setQuitOnLastWindowClosed(True)
+    app.exec()                                  # until the morning is over or the windows are closed
+    demo.stop_requested.set()
+    sim.join(timeout=30)
+    for link in links:
+        link.close()
+    demo.stop()
+    return result

@@ -1,0 +1,134 @@
+"""The ticket kiosk (取号机) screen: one big button per service, one tap for a number.
+
+Made for first-time and elderly citizens: large type, high contrast, one decision per
+screen, the waiting count on every button, and the number shown large after the tap. The
+kiosk shows (and later prints) only what the server confirmed.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.qtlink import QtLink
+
+RETURN_AFTER_MS = 10_000
+STYLE = """
+QWidget#kiosk { background: #0b4f9c; }
+QLabel { color: white; }
+QLabel#title { font-size: 40px; font-weight: bold; }
+QLabel#hint { font-size: 26px; }
+QLabel#banner { background: #b42318; font-size: 28px; padding: 12px; }
+QPushButton { background: white; color: #0b4f9c; border-radius: 16px; font-size: 34px; font-weight: bold;
+              padding: 24px; min-height: 120px; }
+QPushButton:disabled { background: #9db3cf; color: #4b5d73; }
+QPushButton#back { font-size: 28px; min-height: 70px; }
+QLabel#number { font-size: 120px; font-weight: bold; }
+QLabel#ahead { font-size: 34px; }
+"""
+
+
+class KioskWindow(QWidget):
+    def __init__(self, qlink: QtLink, categories: list[tuple[str, str, str]], hall_name: str) -> None:
+        """`categories` are (id, name, prefix) in the order the buttons show them."""
+        super().__init__()
+        self.setObjectName("kiosk")
+        self.setWindowTitle(f"{hall_name} · 取号")
+        self.setStyleSheet(STYLE)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.qlink = qlink
+        self.names = {cid: name for cid, name, _ in categories}
+        self.waiting: dict[str, int] = {}
+        self.online = True
+        self.busy = False
+
+        self.stack = QStackedWidget()
+        layout = QVBoxLayout(self)
+        self.banner = QLabel("系统维护中，请稍候或咨询导办人员", objectName="banner")
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack)
+
+        choose = QWidget()
+        grid = QGridLayout(choose)
+        title = QLabel(f"{hall_name}\n请选择您要办理的业务", objectName="title")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(title, 0, 0, 1, 2)
+        self.buttons: dict[str, QPushButton] = {}
+        for i, (cid, name, prefix) in enumerate(categories):
+            button = QPushButton(f"{name}\n{prefix}")
+            button.clicked.connect(lambda _=False, c=cid: self.take(c))
+            self.buttons[cid] = button
+            grid.addWidget(button, 1 + i // 2, i % 2)
+        self.status = QLabel("", objectName="hint")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(self.status, 2 + len(categories) // 2, 0, 1, 2)
+        self.stack.addWidget(choose)
+
+        ticket = QWidget()
+        tl = QVBoxLayout(ticket)
+        self.t_category = QLabel("", objectName="title")
+        self.t_number = QLabel("", objectName="number")
+        self.t_ahead = QLabel("", objectName="ahead")
+        hint = QLabel("请取走号票，留意叫号屏和语音，叫到后到窗口办理", objectName="hint")
+        for w in (self.t_category, self.t_number, self.t_ahead, hint):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            tl.addWidget(w)
+        back = QPushButton("返回", objectName="back")
+        back.clicked.connect(self.show_choices)
+        tl.addWidget(back)
+        self.stack.addWidget(ticket)
+
+        self._return = QTimer(self, singleShot=True, interval=RETURN_AFTER_MS)
+        self._return.timeout.connect(self.show_choices)
+        qlink.message.connect(self._on_message)
+        qlink.replied.connect(self._on_reply)
+        qlink.subscribe(qlink.topics.queue_state)
+        qlink.subscribe(qlink.topics.server_state)
+        self._refresh()
+
+    # ------------------------------------------------------------------ actions
+    def take(self, category: str) -> None:
+        if self.busy or not self.online:
+            return
+        self.busy = True
+        self.status.setText("正在取号，请稍候…")
+        self._refresh()
+        self.qlink.send("issue", {"type": "ticket.issue", "category": category})
+
+    def show_choices(self) -> None:
+        self._return.stop()
+        self.stack.setCurrentIndex(0)
+
+    # ------------------------------------------------------------------ from the server
+    def _on_reply(self, tag: str, reply: dict) -> None:
+        if tag != "issue":
+            return
+        self.busy = False
+        self.status.setText("")
+        if reply.get("ok"):
+            t = reply["result"]["ticket"]
+            ahead = reply["result"]["waiting_ahead"]
+            self.t_category.setText(t["category_name"])
+            self.t_number.setText(t["number"])
+            self.t_ahead.setText("前面没有人等候，请留意叫号" if ahead == 0 else f"前面还有 {ahead} 人等候")
+            self.stack.setCurrentIndex(1)
+            self._return.start()
+        else:
+            self.status.setText(reply.get("error", {}).get("message", "取号失败，请重试"))
+        self._refresh()
+
+    def _on_message(self, topic: str, data: dict) -> None:
+        if topic == self.qlink.topics.queue_state:
+            self.waiting = {q["category"]: q["waiting"] for q in data.get("categories", [])}
+        elif topic == self.qlink.topics.server_state:
+            self.online = bool(data.get("online"))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.banner.setVisible(not self.online)
+        for cid, button in self.buttons.items():
+            n = self.waiting.get(cid)
+            first = self.names[cid]
+            button.setText(first if n is None else f"{first}\n等候 {n} 人")
+            button.setEnabled(self.online and not self.busy)

@@ -1,0 +1,127 @@
+"""The Qt screens on a real broker and server, offscreen: kiosk, counter terminal, hall screen."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from counter.qt_counter import CounterWindow  # noqa: E402
+from govhall.link import DeviceLink  # noqa: E402
+from hallserver.server import HallServer  # noqa: E402
+from kiosk.qt_hall_screen import HallScreen  # noqa: E402
+from kiosk.qt_kiosk import KioskWindow  # noqa: E402
+from kiosk.qtlink import QtLink  # noqa: E402
+
+SHOTS = os.environ.get("HALL_SCREENSHOTS")      # a folder to save screenshots into, to look at them
+
+
+def wait_until(predicate, timeout: float = 5.0, what: str = "the screen") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
+
+
+def shot(widget, name: str) -> None:
+    if SHOTS:
+        widget.grab().save(os.path.join(SHOTS, f"{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def app():
+    return QApplication.instance() or QApplication([])
+
+
+@pytest.fixture
+def hall(app, config, embedded_broker, sqlite_url):
+    server = HallServer(config, broker_url=embedded_broker.url, database_url=sqlite_url).start()
+    links: list[DeviceLink] = []
+
+    def qlink(device_id: str) -> QtLink:
+        link = DeviceLink(config.hall.id, device_id, embedded_broker.url).connect()
+        links.append(link)
+        return QtLink(link)
+
+    yield server, qlink
+    for link in links:
+        link.close()
+    server.stop()
+
+
+def test_a_citizen_taps_once_and_sees_the_number_and_the_people_ahead(hall, config):
+    server, qlink = hall
+    kiosk = KioskWindow(qlink("kiosk-1"), [(c.id, c.name, c.prefix) for c in config.categories], config.hall.name)
+    kiosk.resize(900, 700)
+    kiosk.show()
+    wait_until(lambda: "等候 0 人" in kiosk.buttons["social"].text(), what="waiting counts on the buttons")
+    kiosk.buttons["social"].click()
+    wait_until(lambda: kiosk.t_number.text() == "A001", what="the ticket")
+    assert kiosk.t_ahead.text() == "前面没有人等候，请留意叫号"
+    shot(kiosk, "kiosk-ticket")
+    kiosk.show_choices()
+    kiosk.buttons["social"].click()
+    wait_until(lambda: kiosk.t_number.text() == "A002")
+    assert kiosk.t_ahead.text() == "前面还有 1 人等候"
+    kiosk.show_choices()
+    wait_until(lambda: "等候 2 人" in kiosk.buttons["social"].text())
+    shot(kiosk, "kiosk-choose")
+    # the server goes away: the kiosk says so and takes no taps
+    server.stop()
+    wait_until(lambda: kiosk.banner.isVisible(), what="the offline banner")
+    assert not kiosk.buttons["social"].isEnabled()
+    shot(kiosk, "kiosk-offline")
+    kiosk.close()
+
+
+def test_staff_log_in_call_and_the_hall_screen_shows_the_call(hall, config):
+    _server, qlink = hall
+    kiosk_link = qlink("kiosk-1")
+    counter = CounterWindow(qlink("counter-1"), "w1", [(s.id, s.name) for s in config.staff])
+    screen = HallScreen(qlink("screen-1"), config.hall.name)
+    counter.resize(560, 420)
+    screen.resize(1280, 720)
+    counter.show()
+    screen.show()
+    wait_until(lambda: counter.state is not None and counter.login_button.isVisible(), what="the closed window")
+
+    counter.keys["window.call_next"].click()         # not logged in: the key is off
+    counter.login()
+    wait_until(lambda: counter.state["status"] == "idle", what="login")
+    assert "王丽" in counter.title.text()
+    counter.keys["window.call_next"].click()
+    wait_until(lambda: counter.message.text() == "当前没有等候的群众", what="the empty-queue message")
+
+    kiosk_link.link.request({"type": "ticket.issue", "category": "residence"})
+    wait_until(lambda: counter.info.text() == "本窗口业务等候 1 人", what="the waiting count")
+    counter.keys["window.call_next"].click()
+    wait_until(lambda: counter.ticket.text() == "C001", what="the called number on the counter")
+    wait_until(lambda: screen.call.text() == "请 C001 号 到 1 号窗口办理",
+               what=lambda: f"the call on the hall screen, showing {screen.call.text()!r} {screen.windows}")
+    assert screen.window_numbers()["w1"] == "C001"
+    shot(counter, "counter-serving")
+    shot(screen, "hall-screen")
+    counter.keys["window.recall"].click()
+    wait_until(lambda: screen.call.text().endswith("（重呼）"), what="the recall")
+    counter.keys["window.complete"].click()
+    wait_until(lambda: counter.ticket.text() == "—" and counter.state["status"] == "idle")
+    wait_until(lambda: screen.window_numbers()["w1"] == "")
+    counter.close()
+    screen.close()
+
+
+def test_the_demo_windows_watch_the_morning_without_changing_it(app):
+    from hallserver.demo import run_demo
+    from hallserver.demo_gui import run_demo_gui
+    seen = []
+    with_windows = run_demo_gui(seen.append, minutes=30, seed=5, speed=None)
+    assert len(seen) == 1 and seen[0].server is not None
+    without = run_demo(minutes=30, seed=5)
+    assert {k: v for k, v in with_windows.items() if k != "database"} == \
+        {k: v for k, v in without.items() if k != "database"}
