@@ -30,6 +30,7 @@ class CounterWindow(QWidget):
         self.setStyleSheet(STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink, self.window_id = qlink, window_id
+        qlink.attach(self)
         self.state: dict | None = None
         self.waiting_total = 0
         self.setWindowTitle(f"叫号终端 · {window_id}")

@@ -30,6 +30,7 @@ class HallScreen(QWidget):
         self.setStyleSheet(STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink = qlink
+        qlink.attach(self)
         self.windows: dict[str, dict] = {}
 
         layout = QVBoxLayout(self)

@@ -36,6 +36,7 @@ class KioskWindow(QWidget):
         self.setStyleSheet(STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink = qlink
+        qlink.attach(self)
         self.names = {cid: name for cid, name, _ in categories}
         self.waiting: dict[str, int] = {}
         self.online = True

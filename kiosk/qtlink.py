@@ -3,6 +3,9 @@
 paho calls back on its network thread; widgets may only be touched on the GUI thread. A
 `QtLink` re-emits every message as a Qt signal (queued across threads) and runs commands on
 a worker thread, delivering the reply as a signal too, so the GUI never blocks on the network.
+
+A QtLink belongs to the widget that shows it (`attach`), so Qt deletes it on the GUI thread
+together with the widget; a message or reply that arrives after that is dropped.
 """
 from __future__ import annotations
 
@@ -26,8 +29,17 @@ class QtLink(QObject):
         self.link = link
         self.topics = link.topics
 
+    def attach(self, widget: QObject) -> None:
+        self.setParent(widget)
+
+    def _emit(self, signal_name: str, *args: Any) -> None:
+        try:
+            getattr(self, signal_name).emit(*args)
+        except RuntimeError:          # the widget and this link are gone: nobody to tell
+            pass
+
     def subscribe(self, topic_filter: str) -> None:
-        self.link.subscribe(topic_filter, lambda topic, data: self.message.emit(topic, data))
+        self.link.subscribe(topic_filter, lambda topic, data: self._emit("message", topic, data))
 
     def send(self, tag: str, command: dict[str, Any]) -> None:
         def work() -> None:
@@ -35,5 +47,5 @@ class QtLink(QObject):
                 reply = self.link.request(command)
             except (RequestTimeout, OSError):
                 reply = NO_REPLY
-            self.replied.emit(tag, reply)
+            self._emit("replied", tag, reply)
         threading.Thread(target=work, name=f"cmd-{tag}", daemon=True).start()

@@ -43,21 +43,32 @@ def app():
 def hall(app, config, embedded_broker, sqlite_url):
     server = HallServer(config, broker_url=embedded_broker.url, database_url=sqlite_url).start()
     links: list[DeviceLink] = []
+    qlinks: list[QtLink] = []
 
     def qlink(device_id: str) -> QtLink:
         link = DeviceLink(config.hall.id, device_id, embedded_broker.url).connect()
         links.append(link)
-        return QtLink(link)
+        qlinks.append(QtLink(link))
+        return qlinks[-1]
 
-    yield server, qlink
-    for link in links:
+    widgets: list = []
+
+    def keep(widget):
+        widgets.append(widget)
+        return widget
+
+    yield server, qlink, keep
+    for link in links:            # network threads stop before any widget is deleted
         link.close()
     server.stop()
+    QApplication.processEvents()
+    widgets.clear()
 
 
 def test_a_citizen_taps_once_and_sees_the_number_and_the_people_ahead(hall, config):
-    server, qlink = hall
-    kiosk = KioskWindow(qlink("kiosk-1"), [(c.id, c.name, c.prefix) for c in config.categories], config.hall.name)
+    server, qlink, keep = hall
+    kiosk = keep(KioskWindow(qlink("kiosk-1"), [(c.id, c.name, c.prefix) for c in config.categories],
+                             config.hall.name))
     kiosk.resize(900, 700)
     kiosk.show()
     wait_until(lambda: "等候 0 人" in kiosk.buttons["social"].text(), what="waiting counts on the buttons")
@@ -81,10 +92,10 @@ def test_a_citizen_taps_once_and_sees_the_number_and_the_people_ahead(hall, conf
 
 
 def test_staff_log_in_call_and_the_hall_screen_shows_the_call(hall, config):
-    _server, qlink = hall
+    _server, qlink, keep = hall
     kiosk_link = qlink("kiosk-1")
-    counter = CounterWindow(qlink("counter-1"), "w1", [(s.id, s.name) for s in config.staff])
-    screen = HallScreen(qlink("screen-1"), config.hall.name)
+    counter = keep(CounterWindow(qlink("counter-1"), "w1", [(s.id, s.name) for s in config.staff]))
+    screen = keep(HallScreen(qlink("screen-1"), config.hall.name))
     counter.resize(560, 420)
     screen.resize(1280, 720)
     counter.show()
