@@ -30,7 +30,6 @@ class CounterWindow(QWidget):
         self.setStyleSheet(STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink, self.window_id = qlink, window_id
-        qlink.attach(self)
         self.state: dict | None = None
         self.waiting_total = 0
         self.setWindowTitle(f"叫号终端 · {window_id}")
@@ -67,8 +66,7 @@ class CounterWindow(QWidget):
             keys.addWidget(button, i // 3, i % 3)
         layout.addLayout(keys)
 
-        qlink.message.connect(self._on_message)
-        qlink.replied.connect(self._on_reply)
+        qlink.attach(self, self._on_message, self._on_reply)
         qlink.subscribe(qlink.topics.window_state(window_id))
         qlink.subscribe(qlink.topics.queue_state)
         self._refresh()

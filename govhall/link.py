@@ -48,6 +48,31 @@ def new_client(client_id: str, *, clean_session: bool = True,
     return client
 
 
+SUBACK_TIMEOUT_S = 3.0
+
+
+def watch_suback(client: mqtt.Client, mid: int, acked: threading.Event, who: str) -> None:
+    """Make sure the broker answers our first SUBSCRIBE after a connect.
+
+    A broker can accept a connection and then never serve it (the embedded amqtt broker's
+    session task can die while it sends retained messages on connect, when another client
+    subscribes at the same moment). Without a SUBACK the client would sit connected and deaf;
+    dropping the socket makes paho reconnect with a fresh session task.
+    """
+    def check() -> None:
+        if not acked.is_set():
+            log.warning("%s: no SUBACK %.0f s after connecting (mid %s); reconnecting", who, SUBACK_TIMEOUT_S, mid)
+            sock = client.socket()
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+    timer = threading.Timer(SUBACK_TIMEOUT_S, check)
+    timer.daemon = True
+    timer.start()
+
+
 class RequestTimeout(Exception):
     """No reply came from the hall server; the device should show 暂停服务 and retry later."""
 
@@ -61,6 +86,8 @@ class DeviceLink:
         self.client = new_client(f"{hall}-{device_id}", username=username, password=password)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self._reply_sub: tuple[int, threading.Event] | None = None
         self._pending: dict[str, tuple[threading.Event, list]] = {}
         self._subs: list[tuple[str, MessageHandler]] = []
         self._lock = threading.Lock()
@@ -83,10 +110,17 @@ class DeviceLink:
         if reason_code.is_failure:
             log.error("%s: broker refused the connection: %s", self.device_id, reason_code)
             return
-        client.subscribe(self.topics.reply(self.device_id), qos=1)
+        _, mid = client.subscribe(self.topics.reply(self.device_id), qos=1)
+        self._reply_sub = (mid, threading.Event())
+        watch_suback(client, mid, self._reply_sub[1], self.device_id)
         for topic, _ in self._subs:
             client.subscribe(topic, qos=1)      # retained state arrives again: the truth at once
-        self.connected.set()
+
+    def _on_subscribe(self, _client, _userdata, mid, _reason_codes, _props) -> None:
+        sub = self._reply_sub
+        if sub is not None and sub[0] == mid:
+            sub[1].set()
+            self.connected.set()                # only now can replies reach us
 
     # ------------------------------------------------------------------ state and events
     def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:

@@ -14,7 +14,7 @@ import threading
 import paho.mqtt.client as mqtt
 
 from govhall import contract as c
-from govhall.link import new_client, parse_broker_url
+from govhall.link import new_client, parse_broker_url, watch_suback
 from hallserver.processor import CommandProcessor, Outgoing
 
 log = logging.getLogger("hallserver.bus")
@@ -35,6 +35,8 @@ class ServerBus:
         self.client.will_set(self.topics.server_state, c.encode(offline), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self._command_sub: tuple[int, threading.Event] | None = None
         self.client.manual_ack_set(True)
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(1000)
@@ -66,10 +68,17 @@ class ServerBus:
         if reason_code.is_failure:
             log.error("broker refused the hall server: %s", reason_code)
             return
-        client.subscribe(self.topics.all_commands, qos=1)
+        _, mid = client.subscribe(self.topics.all_commands, qos=1)
+        self._command_sub = (mid, threading.Event())
+        watch_suback(client, mid, self._command_sub[1], "hall server")
         self._inbox.put(_RESYNC)           # rewrite every retained state from our truth
-        self.connected.set()
         log.info("connected to the broker at %s:%s", self.host, self.port)
+
+    def _on_subscribe(self, _client, _userdata, mid, _reason_codes, _props) -> None:
+        sub = self._command_sub
+        if sub is not None and sub[0] == mid:
+            sub[1].set()
+            self.connected.set()
 
     def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
         self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos))

@@ -30,7 +30,6 @@ class HallScreen(QWidget):
         self.setStyleSheet(STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink = qlink
-        qlink.attach(self)
         self.windows: dict[str, dict] = {}
 
         layout = QVBoxLayout(self)
@@ -47,7 +46,7 @@ class HallScreen(QWidget):
             layout.addWidget(layout_item)
         layout.addStretch(1)
 
-        qlink.message.connect(self._on_message)
+        qlink.attach(self, self._on_message)
         qlink.subscribe(qlink.topics.all_window_states)
         qlink.subscribe(qlink.topics.server_state)
         qlink.subscribe(qlink.topics.event("ticket.called"))

@@ -36,7 +36,6 @@ class KioskWindow(QWidget):
         self.setStyleSheet(STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink = qlink
-        qlink.attach(self)
         self.names = {cid: name for cid, name, _ in categories}
         self.waiting: dict[str, int] = {}
         self.online = True
@@ -82,8 +81,7 @@ class KioskWindow(QWidget):
 
         self._return = QTimer(self, singleShot=True, interval=RETURN_AFTER_MS)
         self._return.timeout.connect(self.show_choices)
-        qlink.message.connect(self._on_message)
-        qlink.replied.connect(self._on_reply)
+        qlink.attach(self, self._on_message, self._on_reply)
         qlink.subscribe(qlink.topics.queue_state)
         qlink.subscribe(qlink.topics.server_state)
         self._refresh()

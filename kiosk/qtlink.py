@@ -9,7 +9,9 @@ together with the widget; a message or reply that arrives after that is dropped.
 """
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -21,25 +23,34 @@ NO_REPLY = {"ok": False, "error": {"code": "unavailable", "message": "系统繁�
 
 
 class QtLink(QObject):
-    message = Signal(str, dict)       # topic, payload
-    replied = Signal(str, dict)       # the tag given to send(), the reply
+    """Signals carry JSON text, not Python objects: a queued Qt event that is dropped (its
+    widget closed first) must not hold Python references, which Qt would free without the GIL."""
+
+    message_json = Signal(str, str)       # topic, payload as JSON text
+    replied_json = Signal(str, str)       # the tag given to send(), the reply as JSON text
 
     def __init__(self, link: DeviceLink) -> None:
         super().__init__()
         self.link = link
         self.topics = link.topics
 
-    def attach(self, widget: QObject) -> None:
+    def attach(self, widget: QObject, on_message: Callable[[str, dict], None] | None = None,
+               on_reply: Callable[[str, dict], None] | None = None) -> None:
+        """Make the widget own this link and receive its messages and replies as dicts."""
         self.setParent(widget)
+        if on_message is not None:
+            self.message_json.connect(lambda topic, text: on_message(topic, json.loads(text)))
+        if on_reply is not None:
+            self.replied_json.connect(lambda tag, text: on_reply(tag, json.loads(text)))
 
-    def _emit(self, signal_name: str, *args: Any) -> None:
+    def _emit(self, signal_name: str, first: str, data: dict) -> None:
         try:
-            getattr(self, signal_name).emit(*args)
+            getattr(self, signal_name).emit(first, json.dumps(data, ensure_ascii=False))
         except RuntimeError:          # the widget and this link are gone: nobody to tell
             pass
 
     def subscribe(self, topic_filter: str) -> None:
-        self.link.subscribe(topic_filter, lambda topic, data: self._emit("message", topic, data))
+        self.link.subscribe(topic_filter, lambda topic, data: self._emit("message_json", topic, data))
 
     def send(self, tag: str, command: dict[str, Any]) -> None:
         def work() -> None:
@@ -47,5 +58,5 @@ class QtLink(QObject):
                 reply = self.link.request(command)
             except (RequestTimeout, OSError):
                 reply = NO_REPLY
-            self._emit("replied", tag, reply)
+            self._emit("replied_json", tag, reply)
         threading.Thread(target=work, name=f"cmd-{tag}", daemon=True).start()
