@@ -9,14 +9,18 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from govhall.config import Config
+from govhall.link import DeviceLink
 from hallserver.broker import EmbeddedBroker, MosquittoProcess
 from hallserver.demo import demo_config
+from hallserver.server import HallServer
 
 REQUIRE = os.environ.get("HALL_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("HALL_TEST_PG_URL")
@@ -94,3 +98,21 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture
 def config() -> Config:
     return demo_config()
+
+
+@contextmanager
+def running_hall(config: Config, broker_url: str, database_url: str, **options: Any) -> Iterator[tuple]:
+    """A started hall server and a factory of connected devices; all closed at the end."""
+    server = HallServer(config, broker_url=broker_url, database_url=database_url, **options).start()
+    links: list[DeviceLink] = []
+
+    def device(device_id: str) -> DeviceLink:
+        links.append(DeviceLink(config.hall.id, device_id, broker_url).connect())
+        return links[-1]
+
+    try:
+        yield server, device
+    finally:
+        for link in links:
+            link.close()
+        server.stop()

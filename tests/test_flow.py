@@ -16,11 +16,11 @@ import serial
 from sqlalchemy import select
 
 from govhall import contract as c
-from govhall.link import DeviceLink, new_client, parse_broker_url
-from hallserver.server import HallServer
+from govhall.link import new_client, parse_broker_url
 from hallserver.store.tables import ratings, tickets
 from hardware.led import LedScreenSimulator
 from hardware.led_bridge import LedBridge
+from tests.conftest import running_hall
 
 
 def wait_for(predicate, timeout: float = 5.0, what: str = "condition"):
@@ -35,18 +35,8 @@ def wait_for(predicate, timeout: float = 5.0, what: str = "condition"):
 
 @pytest.fixture
 def hall(config, broker_url, db_url):
-    server = HallServer(config, broker_url=broker_url, database_url=db_url).start()
-    links: list[DeviceLink] = []
-
-    def device(device_id: str) -> DeviceLink:
-        link = DeviceLink(config.hall.id, device_id, broker_url).connect()
-        links.append(link)
-        return link
-
-    yield server, device
-    for link in links:
-        link.close()
-    server.stop()
+    with running_hall(config, broker_url, db_url) as hall:
+        yield hall
 
 
 class Recorder:

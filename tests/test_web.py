@@ -6,26 +6,14 @@ import threading
 import httpx
 import pytest
 
-from govhall.link import DeviceLink
 from hallserver.broker import free_port
-from hallserver.server import HallServer
+from tests.conftest import running_hall
 
 
 @pytest.fixture
 def hall_with_web(config, embedded_broker, sqlite_url):
-    server = HallServer(config, broker_url=embedded_broker.url, database_url=sqlite_url,
-                        http=("127.0.0.1", free_port())).start()
-    links: list[DeviceLink] = []
-
-    def device(device_id: str) -> DeviceLink:
-        link = DeviceLink(config.hall.id, device_id, embedded_broker.url).connect()
-        links.append(link)
-        return link
-
-    yield server, device
-    for link in links:
-        link.close()
-    server.stop()
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as hall:
+        yield hall
 
 
 def test_the_dashboard_shows_windows_queue_and_todays_figures(hall_with_web):
