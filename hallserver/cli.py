@@ -68,7 +68,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if gui:
             print("opening the hall screen, a kiosk and the counter terminal of window 1", flush=True)
         elif not args.headless:
-            print("(no display: the devices run headless, the LED screens on a loop:// serial port)", flush=True)
+            print("(no windows: the devices run headless, the LED screens on a loop:// serial port)", flush=True)
     http = None
     if not args.json:
         from hallserver.broker import free_port, port_is_free

@@ -5,6 +5,8 @@ of window 1 (its keys work, alongside the simulated staff member).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,9 +18,16 @@ def display_available() -> bool:
         return False
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False
+    # Qt aborts the whole process when its platform plugin cannot load (on X11 it needs the
+    # Debian package libxcb-cursor0), so try it in a child process first.
+    probe = "from PySide6.QtWidgets import QApplication; QApplication([])"
     try:
-        import PySide6.QtWidgets  # noqa: F401
-    except ImportError:
+        run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    if run.returncode != 0:
+        reason = next((line for line in run.stderr.splitlines() if "needed" in line or "Error" in line), "")
+        print(f"(Qt cannot open windows here{': ' + reason.strip() if reason else ''})", flush=True)
         return False
     return True
 
