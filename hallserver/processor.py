@@ -69,7 +69,10 @@ class CommandProcessor:
     def handle(self, topic: str, payload: bytes) -> list[Outgoing]:
         device_id = self.topics.device_from_command_topic(topic)
         if device_id is None:
-            log.warning("dropped a message on %r: not a device command topic", topic[:200])
+            # the embedded amqtt broker also hands every new session the retained state of the
+            # hall, subscribed or not; anything else on a wrong topic is worth a warning
+            level = logging.DEBUG if topic.startswith(self.topics.all_state[:-1]) else logging.WARNING
+            log.log(level, "dropped a message on %r: not a device command topic", topic[:200])
             return []
         try:
             cmd = c.parse_command(payload)

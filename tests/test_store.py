@@ -78,3 +78,24 @@ def test_times_come_back_timezone_aware_and_equal(store, config):
 def test_passwords_never_reach_a_summary():
     assert redact_url("postgresql+psycopg://hall:s3cret@db:5432/hall") == "postgresql+psycopg://hall:***@db:5432/hall"
     assert "s3cret" not in redact_url("postgresql://u:s3cret@h/d")
+
+
+def test_numbers_and_the_days_figures_restart_after_midnight_in_the_halls_time_zone(store, config):
+    # 23:59 in Beijing is still Monday; one minute later is Tuesday (UTC is still Monday then)
+    clock = SimClock(datetime(2026, 11, 23, 23, 59, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.login("w1", "s001")
+    e.issue("social", "kiosk-1")
+    e.call_next("w1")
+    e.complete("w1")
+    e.rate("w1", 5)
+    store.save(e.take_changes(), "kiosk-1", "c1", "ticket.issue", "{}", clock.now())
+    clock.set(datetime(2026, 11, 24, 0, 1, tzinfo=TZ))
+    e = build_engine(config, clock, store)          # a restart just after midnight
+    t = e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "c2", "ticket.issue", "{}", clock.now())
+    assert t.number == "A001"
+    tuesday = store.summary(clock.now(), clock.now().date())
+    monday = store.summary(clock.now(), datetime(2026, 11, 23).date())
+    assert (tuesday.tickets_issued, tuesday.tickets_served, tuesday.ratings) == (1, 0, 0)
+    assert (monday.tickets_issued, monday.tickets_served, monday.ratings) == (1, 1, 1)
