@@ -61,6 +61,8 @@ class HttpConfig(_Section):
 
 class RulesConfig(_Section):
     max_recalls: int = Field(default=2, ge=0, le=10, description="重呼 at most this many times")
+    default_service_minutes: float = Field(
+        default=8.0, gt=0, le=240, description="service time assumed for a category until it has history")
 
 
 class CategoryConfig(_Section):

@@ -113,6 +113,8 @@ class HallDemo:
         self.calls_made = 0
         self.broker: EmbeddedBroker | None = None
         self.stop_requested = threading.Event()
+        self.estimates: dict[int, int] = {}      # ticket id -> the wait the kiosk promised (s)
+        self.estimate_errors: list[float] = []   # |promised - real| for each called ticket
 
     # ------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -194,7 +196,9 @@ class HallDemo:
         return self.summary()
 
     def _on_arrive(self, category: str) -> None:
-        self._cmd(self.kiosk, type="ticket.issue", category=category)
+        reply = self._cmd(self.kiosk, type="ticket.issue", category=category)
+        if reply["ok"] and reply["result"]["estimated_wait_s"] is not None:
+            self.estimates[reply["result"]["ticket"]["id"]] = reply["result"]["estimated_wait_s"]
         self._next_arrival(category, self.clock.now())
 
     def _on_login(self, w: str) -> None:
@@ -217,7 +221,12 @@ class HallDemo:
             self._at(now + timedelta(seconds=30), "free", w)
             return
         self.calls_made += 1
-        category = reply["result"]["ticket"]["category"]
+        ticket = reply["result"]["ticket"]
+        category = ticket["category"]
+        promised = self.estimates.pop(ticket["id"], None)
+        if promised is not None:
+            waited = (datetime.fromisoformat(ticket["called_at"]) - datetime.fromisoformat(ticket["issued_at"]))
+            self.estimate_errors.append(abs(waited.total_seconds() - promised))
         if self.random.random() < NO_SHOW:
             self._at(now + timedelta(seconds=45), "recall", w)
         else:
@@ -282,6 +291,9 @@ class HallDemo:
             "ratings": s.ratings,
             "ratings_by_level": {str(k): v for k, v in s.ratings_by_level.items()},
             "satisfaction": round(satisfied / s.ratings, 3) if s.ratings else None,
+            "estimate_mae_s": round(sum(self.estimate_errors) / len(self.estimate_errors), 1)
+            if self.estimate_errors else None,
+            "estimates_checked": len(self.estimate_errors),
             "calls_announced": len(self.screen.calls),
             "led_screens": {str(a): self.led_sim.text(a) for a in sorted(self.led_sim.screens)},
             "broker": "embedded" if self.broker is not None else self.broker_url,

@@ -52,6 +52,7 @@ def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
         windows=[Window(w.id, w.number, w.name, tuple(w.categories), since=now) for w in config.windows],
         staff=[Staff(s.id, s.name) for s in config.staff],
         max_recalls=config.rules.max_recalls,
+        default_service_s=config.rules.default_service_minutes * 60,
         snapshot=snapshot,
     )
 
@@ -135,7 +136,8 @@ class CommandProcessor:
             case c.IssueTicket():
                 t = e.issue(cmd.category, device_id)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json"),
-                        "waiting_ahead": e.waiting_count(t.category) - 1}
+                        "waiting_ahead": e.waiting_count(t.category) - 1,
+                        "estimated_wait_s": e.estimated_wait_s(t)}
             case c.WindowLogin():
                 return {"window": self._window_json(e.login(cmd.window, cmd.staff))}
             case c.WindowLogout():

@@ -108,9 +108,13 @@ class KioskWindow(QWidget):
         if reply.get("ok"):
             t = reply["result"]["ticket"]
             ahead = reply["result"]["waiting_ahead"]
+            wait = reply["result"].get("estimated_wait_s")
             self.t_category.setText(t["category_name"])
             self.t_number.setText(t["number"])
-            self.t_ahead.setText("前面没有人等候，请留意叫号" if ahead == 0 else f"前面还有 {ahead} 人等候")
+            text = "前面没有人等候，请留意叫号" if ahead == 0 else f"前面还有 {ahead} 人等候"
+            if wait is not None and wait >= 60:
+                text += f"\n预计等候约 {round(wait / 60)} 分钟"
+            self.t_ahead.setText(text)
             self.stack.setCurrentIndex(1)
             self._return.start()
         else:

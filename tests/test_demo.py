@@ -35,6 +35,8 @@ def test_the_morning_adds_up():
     # every call reached the hall screen, and each window's LED screen shows its last call
     assert r["calls_announced"] >= r["tickets_served"]
     assert set(r["led_screens"]) == {"1", "2", "3"}
+    # the kiosk's wait estimates were checked against the real waits of the tickets called
+    assert r["estimates_checked"] > 10 and 0 < r["estimate_mae_s"] < r["max_wait_s"]
 
 
 def test_hall_demo_json_prints_one_object_with_the_promised_keys():

@@ -74,6 +74,7 @@ def test_a_citizen_is_called_served_and_rates_the_service(hall, config):
         assert reply["ok"], reply
         assert reply["result"]["ticket"]["number"] == "A001"
         assert reply["result"]["waiting_ahead"] == 0
+        assert reply["result"]["estimated_wait_s"] is None          # no window is open yet: no promise
         second = kiosk.request({"type": "ticket.issue", "category": "residence"})
         assert second["result"]["ticket"]["number"] == "C001"     # each category has its own prefix and counter
 

@@ -79,7 +79,7 @@ def test_a_citizen_taps_once_and_sees_the_number_and_the_people_ahead(hall, conf
     kiosk.show_choices()
     kiosk.buttons["social"].click()
     wait_until(lambda: kiosk.t_number.text() == "A002")
-    assert kiosk.t_ahead.text() == "前面还有 1 人等候"
+    assert kiosk.t_ahead.text() == "前面还有 1 人等候"         # no window open: no time is promised
     kiosk.show_choices()
     wait_until(lambda: "等候 2 人" in kiosk.buttons["social"].text())
     shot(kiosk, "kiosk-choose")

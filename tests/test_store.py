@@ -99,3 +99,19 @@ def test_numbers_and_the_days_figures_restart_after_midnight_in_the_halls_time_z
     monday = store.summary(clock.now(), datetime(2026, 11, 23).date())
     assert (tuesday.tickets_issued, tuesday.tickets_served, tuesday.ratings) == (1, 0, 0)
     assert (monday.tickets_issued, monday.tickets_served, monday.ratings) == (1, 1, 1)
+
+
+def test_the_wait_estimate_survives_a_restart(store, config):
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.login("w1", "s001")
+    for minutes in (3, 5, 7):
+        e.issue("social", "kiosk-1")
+        e.call_next("w1")
+        clock.advance(minutes * 60)
+        e.complete("w1")
+    waiting = e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "c1", "ticket.issue", "{}", clock.now())
+    again = build_engine(config, clock, store)
+    assert again.estimator.service_time("social") == e.estimator.service_time("social") == 300
+    assert again.estimated_wait_s(again.waiting["social"][0]) == e.estimated_wait_s(waiting) == 0

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from govhall.contract import ErrorCode, PauseReason, TicketStatus, WindowStatus
 from hallserver.domain.clock import Clock, hall_day
+from hallserver.domain.estimate import WaitEstimator
 
 
 class DomainError(Exception):
@@ -136,11 +137,12 @@ class Snapshot:
     counters: dict[tuple[date, str], int] = field(default_factory=dict)  # last seq per day+category
     last_ticket_id: int = 0
     last_rating_id: int = 0
+    recent_services: list[tuple[str, float]] = field(default_factory=list)  # (category, seconds), oldest first
 
 
 class QueueEngine:
     def __init__(self, clock: Clock, categories: list[Category], windows: list[Window],
-                 staff: list[Staff], *, max_recalls: int = 2,
+                 staff: list[Staff], *, max_recalls: int = 2, default_service_s: float = 480.0,
                  snapshot: Snapshot | None = None) -> None:
         self.clock = clock
         self.categories = {c.id: c for c in categories}
@@ -151,6 +153,7 @@ class QueueEngine:
         self.counters: dict[tuple[date, str], int] = {}
         self.last_ticket_id = 0
         self.last_rating_id = 0
+        self.estimator = WaitEstimator(default_service_s)
         self._changes = Changes()
         if snapshot is not None:
             self._restore(snapshot)
@@ -160,6 +163,8 @@ class QueueEngine:
         self.counters = dict(snap.counters)
         self.last_ticket_id = snap.last_ticket_id
         self.last_rating_id = snap.last_rating_id
+        for category, seconds in snap.recent_services:
+            self.estimator.record(category, seconds)
         by_id = {t.id: t for t in snap.open_tickets}
         for t in sorted(snap.open_tickets, key=lambda t: t.id):
             if t.status == TicketStatus.WAITING and t.category in self.waiting:
@@ -220,6 +225,8 @@ class QueueEngine:
         self._touch_ticket(t)
         if status == TicketStatus.COMPLETED:
             w.last_served, w.last_served_rated = t, False
+            if t.called_at is not None:
+                self.estimator.record(t.category, (now - t.called_at).total_seconds())
             self._changes.events.append(Completed(t, w, self.staff[t.staff] if t.staff in self.staff
                                                   else Staff(t.staff or "", "")))
         else:
@@ -234,6 +241,19 @@ class QueueEngine:
 
     def waiting_count(self, category: str) -> int:
         return len(self.waiting.get(category, ()))
+
+    def estimated_wait_s(self, t: Ticket) -> int | None:
+        """For a waiting ticket: seconds until it is likely called (None: no window open for it)."""
+        now = self.clock.now()
+        windows = []
+        for w in self.windows.values():
+            if w.status == WindowStatus.IDLE:
+                windows.append((w.categories, 0.0))
+            elif w.status == WindowStatus.SERVING and w.ticket is not None:
+                busy = (now - (w.ticket.called_at or now)).total_seconds()
+                windows.append((w.categories, self.estimator.service_time(w.ticket.category) - busy))
+        waiting = [(x.id, x.category) for q in self.waiting.values() for x in q]
+        return self.estimator.estimate(t.id, waiting, windows)
 
     def open_windows_for(self, category: str) -> int:
         return sum(1 for w in self.windows.values()

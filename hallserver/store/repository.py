@@ -97,10 +97,16 @@ class Store:
             counters = {(today, cat): int(seq) for cat, seq in conn.execute(
                 select(tickets.c.category, func.max(tickets.c.seq))
                 .where(tickets.c.day == today).group_by(tickets.c.category))}
+            recent_services = [(cat, (done - called).total_seconds()) for cat, called, done in conn.execute(
+                select(tickets.c.category, tickets.c.called_at, tickets.c.finished_at)
+                .where(tickets.c.day == today, tickets.c.status == TicketStatus.COMPLETED.value,
+                       tickets.c.called_at.is_not(None), tickets.c.finished_at.is_not(None))
+                .order_by(tickets.c.finished_at, tickets.c.id))]
             last_ticket = conn.execute(select(func.max(tickets.c.id))).scalar() or 0
             last_rating = conn.execute(select(func.max(ratings.c.id))).scalar() or 0
         return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
-                        last_ticket_id=int(last_ticket), last_rating_id=int(last_rating))
+                        last_ticket_id=int(last_ticket), last_rating_id=int(last_rating),
+                        recent_services=recent_services)
 
     # ---------------------------------------------------------------- commands
     def find_reply(self, device: str, command_id: str) -> str | None:

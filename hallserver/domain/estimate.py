@@ -1,0 +1,57 @@
+"""How long a new ticket will wait (预计等候时间), from the hall's own recent service times.
+
+Pure Python, no clock of its own: the queue engine feeds it each finished service and asks it
+for an estimate when it issues a ticket.
+
+The estimate plays the queue forward with the documented call rule: every open window, when
+it becomes free (a serving window after the rest of its mean service time), calls the
+earliest-issued waiting ticket of its categories, and each service takes the category's
+mean recent service time. The ticket's estimate is the moment a window calls it. This counts
+what a simple "people ahead ÷ windows" rule misses: windows that serve several categories,
+and earlier tickets of other categories at those windows. Paused windows are left out (nobody
+knows when they resume). Until a category has history the configured default is used. The
+demo measures the error against real waits (`estimate_mae_s`).
+"""
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from statistics import fmean
+
+
+class WaitEstimator:
+    def __init__(self, default_service_s: float, history: int = 20) -> None:
+        self.default_service_s = default_service_s
+        self.history = history
+        self._recent: dict[str, deque[float]] = {}
+
+    def record(self, category: str, service_s: float) -> None:
+        """A service of this category took this long (called → completed)."""
+        if service_s <= 0:
+            return
+        self._recent.setdefault(category, deque(maxlen=self.history)).append(service_s)
+
+    def service_time(self, category: str) -> float:
+        recent = self._recent.get(category)
+        return fmean(recent) if recent else self.default_service_s
+
+    def estimate(self, target: int, waiting: list[tuple[int, str]],
+                 windows: list[tuple[tuple[str, ...], float]]) -> int | None:
+        """Seconds until ticket `target` is likely called, or None when no open window serves it.
+
+        `waiting` are (ticket id, category) of the waiting tickets, `windows` are the open
+        windows as (categories, seconds until free).
+        """
+        ahead = sorted((tid, cat) for tid, cat in waiting if tid <= target)
+        free = sorted((max(0.0, until), i) for i, (_, until) in enumerate(windows))
+        while free:
+            at, i = heapq.heappop(free)
+            categories = windows[i][0]
+            nxt = next(((tid, cat) for tid, cat in ahead if cat in categories), None)
+            if nxt is None:
+                continue                      # this window will never call our ticket: drop it
+            if nxt[0] == target:
+                return round(at)
+            ahead.remove(nxt)
+            heapq.heappush(free, (at + self.service_time(nxt[1]), i))
+        return None
