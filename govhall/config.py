@@ -63,6 +63,11 @@ class RulesConfig(_Section):
     max_recalls: int = Field(default=2, ge=0, le=10, description="重呼 at most this many times")
     default_service_minutes: float = Field(
         default=8.0, gt=0, le=240, description="service time assumed for a category until it has history")
+    starvation_minutes: float = Field(
+        default=30.0, gt=0, le=480, description="a ticket waiting this long is called before any priority")
+    requeue_after: int = Field(default=3, ge=0, le=50, description="过号重排: a returning citizen goes after this many")
+    requeue_within_minutes: float = Field(default=30.0, gt=0, le=480, description="过号重排 allowed this long after")
+    green_age: int = Field(default=65, ge=50, le=100, description="绿色通道 from this age (ID card)")
 
 
 class CategoryConfig(_Section):
@@ -77,6 +82,8 @@ class WindowConfig(_Section):
     name: str = Field(default="", max_length=32)
     categories: list[Name] = Field(min_length=1, description="served in this order of preference")
     led_address: int | None = Field(default=None, ge=1, le=254)
+    elderly_first: bool = Field(default=False,
+                                description="老年人优先窗口: also calls 绿色通道 tickets of every category")
 
     @model_validator(mode="after")
     def _default_name(self) -> WindowConfig:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 VERSION = "v1"
 ROOT = "govhall"
@@ -124,6 +124,8 @@ class ErrorCode(StrEnum):
     RECALL_LIMIT = "recall_limit"
     NOTHING_TO_RATE = "nothing_to_rate"
     ALREADY_RATED = "already_rated"
+    TICKET_NOT_FOUND = "ticket_not_found"
+    REQUEUE_EXPIRED = "requeue_expired"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -149,6 +151,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.RECALL_LIMIT: "已达到重呼次数上限",
     ErrorCode.NOTHING_TO_RATE: "当前没有可评价的服务",
     ErrorCode.ALREADY_RATED: "本次服务已评价，感谢您的参与",
+    ErrorCode.TICKET_NOT_FOUND: "没有找到这个号，请核对号票",
+    ErrorCode.REQUEUE_EXPIRED: "过号时间太久，请重新取号",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
     ErrorCode.INTERNAL: "系统内部错误，请稍后再试",
 }
@@ -191,16 +195,36 @@ class PauseReason(StrEnum):
     OTHER = "other"        # 其他
 
 
+class TicketClass(StrEnum):
+    """The ticket's class in the call order (docs/queue.md)."""
+    GREEN = "green"              # 绿色通道: elderly, disabled, pregnant, military
+    APPOINTMENT = "appointment"  # 预约: checked in within the slot's window
+    NORMAL = "normal"
+
+
+class GreenReason(StrEnum):
+    ELDERLY = "elderly"          # 老年人 (ID-card age at or above rules.green_age)
+    DISABLED = "disabled"        # 残疾人
+    PREGNANT = "pregnant"        # 孕妇
+    MILITARY = "military"        # 军人
+    OTHER = "other"              # 导办 staff judgement
+
+
 class TicketView(_Msg):
     id: int
     number: str = Field(description="what the citizen sees, e.g. A001")
-    category: Name
+    category: Name = Field(description="the category it waits in now (a transfer can change it)")
     category_name: str
     status: TicketStatus
     issued_at: datetime
     called_at: datetime | None = None
     window: Name | None = None
     recalls: int = 0
+    priority: TicketClass = TicketClass.NORMAL
+    green_reason: GreenReason | None = None
+    transferred_from: Name | None = Field(default=None, description="the window that transferred it (转移)")
+    transfer_reason: str | None = None
+    requeued: bool = Field(default=False, description="re-queued after a skip (过号重排)")
 
 
 class StaffView(_Msg):
@@ -214,9 +238,37 @@ class _Command(_Msg):
 
 
 class IssueTicket(_Command):
-    """Kiosk asks for a ticket in one service category (取号)."""
+    """Kiosk asks for a ticket in one service category (取号).
+
+    绿色通道: the kiosk sends the birth date it read from the ID card (never the ID number);
+    the server grants the green channel at `rules.green_age`. A 导办 (guide) at the kiosk can
+    grant it for another reason with `green_reason`.
+    """
     type: Literal["ticket.issue"] = "ticket.issue"
     category: Name
+    birth_date: date | None = Field(default=None, description="from the ID card, for the 绿色通道 age check")
+    green_reason: GreenReason | None = Field(default=None, description="导办 override: grant the 绿色通道")
+
+
+class RequeueTicket(_Command):
+    """A skipped citizen is back (过号重排): queue the ticket again, after a few others."""
+    type: Literal["ticket.requeue"] = "ticket.requeue"
+    number: Annotated[str, Field(pattern=r"^[A-Z]{1,3}[0-9]{3,5}$")] = Field(description="today's ticket number")
+
+
+class Transfer(_Command):
+    """Hand the current citizen on (转移) to another window or category, keeping the issue time."""
+    type: Literal["window.transfer"] = "window.transfer"
+    window: Name
+    to_window: Name | None = None
+    to_category: Name | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Transfer:
+        if (self.to_window is None) == (self.to_category is None):
+            raise ValueError("give exactly one of to_window and to_category")
+        return self
 
 
 class WindowLogin(_Command):
@@ -277,22 +329,23 @@ class SubmitRating(_Command):
 
 
 Command = Annotated[
-    Union[IssueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete, Pause,
-          Resume, SubmitRating],
+    Union[IssueTicket, RequeueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete,
+          Transfer, Pause, Resume, SubmitRating],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
-    IssueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete, Pause, Resume,
-    SubmitRating,
+    IssueTicket, RequeueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete, Transfer,
+    Pause, Resume, SubmitRating,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
 
 # Which role may send which command. The server checks this on every command.
 ROLE_COMMANDS: dict[Role, frozenset[str]] = {
-    Role.KIOSK: frozenset({"ticket.issue"}),
+    Role.KIOSK: frozenset({"ticket.issue", "ticket.requeue"}),
     Role.COUNTER: frozenset({"window.login", "window.logout", "window.call_next", "window.recall",
-                             "window.skip", "window.complete", "window.pause", "window.resume"}),
+                             "window.skip", "window.complete", "window.transfer", "window.pause",
+                             "window.resume", "ticket.requeue"}),
     Role.KEYPAD_BRIDGE: frozenset({"window.call_next", "window.recall", "window.skip",
                                    "window.complete", "window.pause", "window.resume"}),
     Role.TABLET: frozenset({"rating.submit"}),
@@ -374,6 +427,20 @@ class TicketSkipped(_Msg):
     window: Name
 
 
+class TicketTransferred(_Msg):
+    type: Literal["ticket.transferred"] = "ticket.transferred"
+    ticket: TicketView
+    from_window: Name
+    to_window: Name | None = None
+    to_category: Name | None = None
+    reason: str
+
+
+class TicketRequeued(_Msg):
+    type: Literal["ticket.requeued"] = "ticket.requeued"
+    ticket: TicketView
+
+
 class ServiceCompleted(_Msg):
     type: Literal["service.completed"] = "service.completed"
     ticket: TicketView
@@ -392,8 +459,8 @@ class RatingRecorded(_Msg):
                          "5 other hall terminal, 6 SMS, 7 system default")
 
 
-EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, ServiceCompleted,
-                                       RatingRecorded)
+EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
+                                       TicketRequeued, ServiceCompleted, RatingRecorded)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from govhall import contract as c
 from govhall.config import Config
+from hallserver.domain.call_order import CallRules
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.queue import (
     Called,
@@ -22,9 +23,11 @@ from hallserver.domain.queue import (
     Issued,
     QueueEngine,
     Rated,
+    Requeued,
     Skipped,
     Staff,
     Ticket,
+    Transferred,
     Window,
 )
 from hallserver.store import Store
@@ -49,10 +52,14 @@ def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
     return QueueEngine(
         clock,
         categories=[Category(x.id, x.name, x.prefix) for x in config.categories],
-        windows=[Window(w.id, w.number, w.name, tuple(w.categories), since=now) for w in config.windows],
+        windows=[Window(w.id, w.number, w.name, tuple(w.categories), since=now, elderly_first=w.elderly_first)
+                 for w in config.windows],
         staff=[Staff(s.id, s.name) for s in config.staff],
         max_recalls=config.rules.max_recalls,
         default_service_s=config.rules.default_service_minutes * 60,
+        rules=CallRules(starvation_s=config.rules.starvation_minutes * 60, requeue_after=config.rules.requeue_after,
+                        requeue_within_s=config.rules.requeue_within_minutes * 60),
+        green_age=config.rules.green_age,
         snapshot=snapshot,
     )
 
@@ -134,7 +141,7 @@ class CommandProcessor:
         e = self.engine
         match cmd:
             case c.IssueTicket():
-                t = e.issue(cmd.category, device_id)
+                t = e.issue(cmd.category, device_id, birth_date=cmd.birth_date, green_reason=cmd.green_reason)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json"),
                         "waiting_ahead": e.waiting_count(t.category) - 1,
                         "estimated_wait_s": e.estimated_wait_s(t)}
@@ -154,6 +161,13 @@ class CommandProcessor:
             case c.Complete():
                 t = e.complete(cmd.window)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.Transfer():
+                t = e.transfer(cmd.window, cmd.reason, to_window=cmd.to_window, to_category=cmd.to_category)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.RequeueTicket():
+                t = e.requeue(cmd.number)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json"),
+                        "estimated_wait_s": e.estimated_wait_s(t)}
             case c.Pause():
                 return {"window": self._window_json(e.pause(cmd.window, cmd.reason))}
             case c.Resume():
@@ -172,7 +186,9 @@ class CommandProcessor:
         return c.TicketView(id=t.id, number=t.number, category=t.category,
                             category_name=cat.name if cat else t.category, status=t.status,
                             issued_at=self._local(t.issued_at), called_at=self._local(t.called_at),
-                            window=t.window, recalls=t.recalls)
+                            window=t.window, recalls=t.recalls, priority=t.priority, green_reason=t.green_reason,
+                            transferred_from=t.transferred_from, transfer_reason=t.transfer_reason,
+                            requeued=t.requeued)
 
     def window_state(self, w: Window) -> c.WindowState:
         staff = self.engine.staff.get(w.staff) if w.staff else None
@@ -219,6 +235,11 @@ class CommandProcessor:
                                       recall=ev.recall)
             case Skipped():
                 return c.TicketSkipped(ticket=self.ticket_view(ev.ticket), window=ev.window.id)
+            case Transferred():
+                return c.TicketTransferred(ticket=self.ticket_view(ev.ticket), from_window=ev.from_window.id,
+                                           to_window=ev.to_window, to_category=ev.to_category, reason=ev.reason)
+            case Requeued():
+                return c.TicketRequeued(ticket=self.ticket_view(ev.ticket))
             case Completed():
                 return c.ServiceCompleted(ticket=self.ticket_view(ev.ticket), window=ev.window.id,
                                           staff=c.StaffView(id=ev.staff.id or "unknown", name=ev.staff.name))

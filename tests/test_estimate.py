@@ -1,4 +1,5 @@
 """预计等候: the estimate a citizen gets with the ticket, from the hall's own recent services."""
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,19 +13,36 @@ from hallserver.domain.queue import Category, QueueEngine, Staff, Window
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+@dataclass(frozen=True)
+class T:                      # a ticket as the estimator sees it
+    id: int
+    category: str
+
+
+def earliest(categories: tuple, remaining: list, _after_s: float):
+    """A plain rule for these tests: the earliest ticket of the window's categories."""
+    mine = [t for t in remaining if t.category in categories]
+    return min(mine, key=lambda t: t.id) if mine else None
+
+
+def tickets(*cats):
+    return [T(i, c) for i, c in enumerate(cats, start=1)]
+
+
 def test_no_open_window_for_the_category_means_no_estimate_rather_than_a_wrong_one():
     est = WaitEstimator(480)
-    assert est.estimate(1, [(1, "social")], []) is None
-    assert est.estimate(1, [(1, "social")], [(("business",), 0.0)]) is None
+    waiting = tickets("social")
+    assert est.estimate(waiting[0], waiting, [], earliest) is None
+    assert est.estimate(waiting[0], waiting, [(("business",), 0.0)], earliest) is None
 
 
 def test_until_there_is_history_the_default_service_time_is_used():
     est = WaitEstimator(default_service_s=600)
-    waiting = [(i, "social") for i in range(1, 6)]
-    assert est.estimate(1, waiting, [(("social",), 0.0)]) == 0                 # a free window calls it now
-    assert est.estimate(5, waiting, [(("social",), 0.0)]) == 4 * 600           # four services first
+    waiting = tickets(*["social"] * 5)
+    assert est.estimate(waiting[0], waiting, [(("social",), 0.0)], earliest) == 0     # a free window calls it now
+    assert est.estimate(waiting[4], waiting, [(("social",), 0.0)], earliest) == 4 * 600
     two = [(("social",), 0.0), (("social",), 300.0)]
-    assert est.estimate(5, waiting, two) == 1200                               # two windows share the four
+    assert est.estimate(waiting[4], waiting, two, earliest) == 1200                  # two windows share the four
 
 
 def test_recent_services_replace_the_default_and_old_ones_age_out():
@@ -42,20 +60,19 @@ def test_recent_services_replace_the_default_and_old_ones_age_out():
 def test_earlier_tickets_of_other_categories_at_a_shared_window_count():
     est = WaitEstimator(default_service_s=600)
     est.record("business", 1200)
-    # one 综合窗口 serves both; a business ticket (1200 s) was issued before our social ticket
-    assert est.estimate(2, [(1, "business"), (2, "social")], [(("social", "business"), 0.0)]) == 1200
-    # a later ticket never delays an earlier one
-    assert est.estimate(1, [(1, "social"), (2, "business")], [(("social", "business"), 0.0)]) == 0
+    waiting = tickets("business", "social")
+    both = [(("social", "business"), 0.0)]
+    assert est.estimate(waiting[1], waiting, both, earliest) == 1200    # the 综合窗口 serves B first
+    assert est.estimate(waiting[0], waiting, both, earliest) == 0
 
 
 @given(st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=30), st.integers(1, 4))
 def test_a_ticket_issued_later_never_gets_a_shorter_estimate_in_its_category(categories, n_windows):
     est = WaitEstimator(default_service_s=300)
-    waiting = list(enumerate(categories, start=1))
+    waiting = tickets(*categories)
     windows = [(("a", "b"), 0.0)] * n_windows
     for cat in ("a", "b"):
-        mine = [tid for tid, c in waiting if c == cat]
-        estimates = [est.estimate(tid, waiting, windows) for tid in mine]
+        estimates = [est.estimate(t, waiting, windows, earliest) for t in waiting if t.category == cat]
         assert estimates == sorted(estimates)
 
 

@@ -115,3 +115,32 @@ def test_the_wait_estimate_survives_a_restart(store, config):
     again = build_engine(config, clock, store)
     assert again.estimator.service_time("social") == e.estimator.service_time("social") == 300
     assert again.estimated_wait_s(again.waiting["social"][0]) == e.estimated_wait_s(waiting) == 0
+
+
+def test_green_transferred_and_requeued_tickets_come_back_the_same_after_a_restart(store, config):
+    from datetime import date
+
+    from govhall.contract import GreenReason, TicketClass
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.login("w1", "s001")
+    e.login("w3", "s003")
+    skipped = e.issue("social", "kiosk-1")
+    others = [e.issue("social", "kiosk-1") for _ in range(4)]
+    elder = e.issue("residence", "kiosk-1", birth_date=date(1950, 1, 1))
+    e.call_next("w1")                        # the elder first: 绿色通道
+    e.transfer("w1", "需综合窗口办理", to_window="w3")
+    e.call_next("w1")
+    e.skip("w1")                             # skipped: the first social ticket
+    e.requeue(skipped.number)
+    store.save(e.take_changes(), "kiosk-1", "c1", "ticket.issue", "{}", clock.now())
+
+    again = build_engine(config, clock, store)
+    t = next(x for x in again.all_waiting() if x.id == elder.id)
+    assert (t.priority, t.green_reason, t.transferred_from, t.transfer_to_window, t.transfer_reason) == \
+        (TicketClass.GREEN, GreenReason.ELDERLY, "w1", "w3", "需综合窗口办理")
+    back = next(x for x in again.all_waiting() if x.id == skipped.id)
+    assert back.requeued and back.callback_seq == skipped.callback_seq and back.requeue_after_id == others[2].id
+    for w in ("w1", "w3"):
+        assert again.next_for(again.windows[w]).id == e.next_for(e.windows[w]).id
+    assert again.last_callback_seq == e.last_callback_seq

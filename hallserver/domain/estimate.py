@@ -3,9 +3,9 @@
 Pure Python, no clock of its own: the queue engine feeds it each finished service and asks it
 for an estimate when it issues a ticket.
 
-The estimate plays the queue forward with the documented call rule: every open window, when
-it becomes free (a serving window after the rest of its mean service time), calls the
-earliest-issued waiting ticket of its categories, and each service takes the category's
+The estimate plays the queue forward with the documented call rule (call_order.py): every
+open window, when it becomes free (a serving window after the rest of its mean service time),
+calls the ticket the rule picks, and each service takes the category's
 mean recent service time. The ticket's estimate is the moment a window calls it. This counts
 what a simple "people ahead ÷ windows" rule misses: windows that serve several categories,
 and earlier tickets of other categories at those windows. Paused windows are left out (nobody
@@ -16,7 +16,17 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Callable
 from statistics import fmean
+from typing import Protocol, TypeVar
+
+
+class _Ticket(Protocol):
+    category: str
+
+
+T = TypeVar("T", bound=_Ticket)
+W = TypeVar("W")
 
 
 class WaitEstimator:
@@ -35,23 +45,24 @@ class WaitEstimator:
         recent = self._recent.get(category)
         return fmean(recent) if recent else self.default_service_s
 
-    def estimate(self, target: int, waiting: list[tuple[int, str]],
-                 windows: list[tuple[tuple[str, ...], float]]) -> int | None:
-        """Seconds until ticket `target` is likely called, or None when no open window serves it.
+    def estimate(self, target: T, waiting: list[T], windows: list[tuple[W, float]],
+                 choose: Callable[[W, list[T], float], T | None]) -> int | None:
+        """Seconds until `target` is likely called, or None when no open window would call it.
 
-        `waiting` are (ticket id, category) of the waiting tickets, `windows` are the open
-        windows as (categories, seconds until free).
+        `waiting` are the waiting tickets, `windows` the open windows with the seconds until
+        each is free, and `choose(window, remaining, after_s)` the call rule: which of the
+        remaining tickets that window calls `after_s` seconds from now.
         """
-        ahead = sorted((tid, cat) for tid, cat in waiting if tid <= target)
-        free = sorted((max(0.0, until), i) for i, (_, until) in enumerate(windows))
+        remaining = list(waiting)
+        free = [(max(0.0, until), i) for i, (_, until) in enumerate(windows)]
+        heapq.heapify(free)
         while free:
             at, i = heapq.heappop(free)
-            categories = windows[i][0]
-            nxt = next(((tid, cat) for tid, cat in ahead if cat in categories), None)
+            nxt = choose(windows[i][0], remaining, at)
             if nxt is None:
-                continue                      # this window will never call our ticket: drop it
-            if nxt[0] == target:
+                continue                      # this window has nobody left to call: drop it
+            if nxt is target:
                 return round(at)
-            ahead.remove(nxt)
-            heapq.heappush(free, (at + self.service_time(nxt[1]), i))
+            remaining.remove(nxt)
+            heapq.heappush(free, (at + self.service_time(nxt.category), i))
         return None

@@ -11,11 +11,17 @@ categories that was issued first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from govhall.contract import ErrorCode, PauseReason, TicketStatus, WindowStatus
+from govhall.contract import ErrorCode, GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
+from hallserver.domain.call_order import CallRules, pick
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.estimate import WaitEstimator
+
+
+def age_on(birth: date, day: date) -> int:
+    """Full years of age on `day` (周岁)."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 class DomainError(Exception):
@@ -53,6 +59,19 @@ class Ticket:
     staff: str | None = None
     recalls: int = 0
     finished_at: datetime | None = None
+    issued_category: str = ""                  # the category of the number; `category` is where it waits now
+    priority: TicketClass = TicketClass.NORMAL
+    green_reason: GreenReason | None = None
+    callback_seq: int | None = None            # called back (transfer, re-queue): its place in that line
+    requeue_after_id: int | None = None        # re-queued: its turn comes once this ticket is called
+    transfer_to_window: str | None = None
+    transferred_from: str | None = None
+    transfer_reason: str | None = None
+    requeued: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.issued_category:
+            self.issued_category = self.category
 
 
 @dataclass
@@ -68,6 +87,7 @@ class Window:
     pause_reason: PauseReason | None = None
     last_served: Ticket | None = None   # completed here, may still be rated
     last_served_rated: bool = False
+    elderly_first: bool = False          # 老年人优先窗口: also calls 绿色通道 tickets of every category
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,20 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Transferred:
+    ticket: Ticket
+    from_window: Window
+    to_window: str | None
+    to_category: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Requeued:
+    ticket: Ticket
+
+
+@dataclass(frozen=True)
 class Completed:
     ticket: Ticket
     window: Window
@@ -115,7 +149,7 @@ class Rated:
     rating: Rating
 
 
-Event = Issued | Called | Skipped | Completed | Rated
+Event = Issued | Called | Skipped | Transferred | Requeued | Completed | Rated
 
 
 @dataclass
@@ -138,16 +172,23 @@ class Snapshot:
     last_ticket_id: int = 0
     last_rating_id: int = 0
     recent_services: list[tuple[str, float]] = field(default_factory=list)  # (category, seconds), oldest first
+    recent_skips: list[Ticket] = field(default_factory=list)    # today's skipped tickets, for 过号重排
+    last_callback_seq: int = 0
 
 
 class QueueEngine:
     def __init__(self, clock: Clock, categories: list[Category], windows: list[Window],
                  staff: list[Staff], *, max_recalls: int = 2, default_service_s: float = 480.0,
+                 rules: CallRules | None = None, green_age: int = 65,
                  snapshot: Snapshot | None = None) -> None:
         self.clock = clock
         self.categories = {c.id: c for c in categories}
         self.staff = {s.id: s for s in staff}
         self.max_recalls = max_recalls
+        self.rules = rules or CallRules()
+        self.green_age = green_age
+        self.skipped: dict[tuple[date, str], Ticket] = {}     # (day, number) -> skipped ticket
+        self.last_callback_seq = 0
         self.windows: dict[str, Window] = {w.id: w for w in windows}
         self.waiting: dict[str, list[Ticket]] = {c.id: [] for c in categories}
         self.counters: dict[tuple[date, str], int] = {}
@@ -163,6 +204,9 @@ class QueueEngine:
         self.counters = dict(snap.counters)
         self.last_ticket_id = snap.last_ticket_id
         self.last_rating_id = snap.last_rating_id
+        self.last_callback_seq = snap.last_callback_seq
+        for t in snap.recent_skips:
+            self.skipped[(t.day, t.number)] = t
         for category, seconds in snap.recent_services:
             self.estimator.record(category, seconds)
         by_id = {t.id: t for t in snap.open_tickets}
@@ -230,14 +274,28 @@ class QueueEngine:
             self._changes.events.append(Completed(t, w, self.staff[t.staff] if t.staff in self.staff
                                                   else Staff(t.staff or "", "")))
         else:
+            self.skipped[(t.day, t.number)] = t
             self._changes.events.append(Skipped(t, w))
         self._touch_window(w, WindowStatus.IDLE)
         self._changes.queue_changed = True
 
+    def all_waiting(self) -> list[Ticket]:
+        return [t for q in self.waiting.values() for t in q]
+
+    def is_waiting(self, ticket_id: int) -> bool:
+        return any(t.id == ticket_id for q in self.waiting.values() for t in q)
+
     def next_for(self, w: Window) -> Ticket | None:
-        """The ticket this window would call now: the earliest issued of its categories."""
-        heads = [self.waiting[c][0] for c in w.categories if self.waiting.get(c)]
-        return min(heads, key=lambda t: t.id) if heads else None
+        """The ticket this window would call now, by the rule in call_order.py."""
+        waiting = self.all_waiting()
+        ids = {t.id for t in waiting}
+        return pick(w, waiting, self.clock.now(), self.rules, ids.__contains__)
+
+    def _enqueue(self, t: Ticket) -> None:
+        """Put a ticket in its category's line, kept in issue order."""
+        line = self.waiting[t.category]
+        line.append(t)
+        line.sort(key=lambda x: x.id)
 
     def waiting_count(self, category: str) -> int:
         return len(self.waiting.get(category, ()))
@@ -248,34 +306,65 @@ class QueueEngine:
         windows = []
         for w in self.windows.values():
             if w.status == WindowStatus.IDLE:
-                windows.append((w.categories, 0.0))
+                windows.append((w, 0.0))
             elif w.status == WindowStatus.SERVING and w.ticket is not None:
                 busy = (now - (w.ticket.called_at or now)).total_seconds()
-                windows.append((w.categories, self.estimator.service_time(w.ticket.category) - busy))
-        waiting = [(x.id, x.category) for q in self.waiting.values() for x in q]
-        return self.estimator.estimate(t.id, waiting, windows)
+                windows.append((w, self.estimator.service_time(w.ticket.category) - busy))
+
+        def choose(w: Window, remaining: list[Ticket], after_s: float) -> Ticket | None:
+            ids = {x.id for x in remaining}
+            return pick(w, remaining, now + timedelta(seconds=after_s), self.rules, ids.__contains__)
+        return self.estimator.estimate(t, self.all_waiting(), windows, choose)
 
     def open_windows_for(self, category: str) -> int:
         return sum(1 for w in self.windows.values()
                    if category in w.categories and w.status in (WindowStatus.IDLE, WindowStatus.SERVING))
 
     # ------------------------------------------------------------------ commands
-    def issue(self, category_id: str, device: str) -> Ticket:
+    def issue(self, category_id: str, device: str, *, birth_date: date | None = None,
+              green_reason: GreenReason | None = None, priority: TicketClass | None = None) -> Ticket:
         cat = self.categories.get(category_id)
         if cat is None:
             raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {category_id!r}")
         now = self.clock.now()
         day = hall_day(self.clock)
+        if green_reason is None and birth_date is not None and age_on(birth_date, day) >= self.green_age:
+            green_reason = GreenReason.ELDERLY
+        if priority is None:
+            priority = TicketClass.GREEN if green_reason is not None else TicketClass.NORMAL
         seq = self.counters.get((day, cat.id), 0) + 1
         self.counters[(day, cat.id)] = seq
         self.last_ticket_id += 1
         t = Ticket(id=self.last_ticket_id, day=day, category=cat.id, seq=seq,
-                   number=f"{cat.prefix}{seq:03d}", issued_at=now, issued_by=device)
+                   number=f"{cat.prefix}{seq:03d}", issued_at=now, issued_by=device,
+                   priority=priority, green_reason=green_reason if priority == TicketClass.GREEN else None)
         ahead = len(self.waiting[cat.id])
-        self.waiting[cat.id].append(t)
+        self._enqueue(t)
         self._touch_ticket(t)
         self._changes.new_ticket_ids.add(t.id)
         self._changes.events.append(Issued(t, ahead))
+        self._changes.queue_changed = True
+        return t
+
+    def requeue(self, number: str) -> Ticket:
+        """过号重排: a skipped citizen is back; the ticket goes after the next few of its category."""
+        day = hall_day(self.clock)
+        t = self.skipped.get((day, number))
+        if t is None or t.status != TicketStatus.SKIPPED:
+            raise DomainError(ErrorCode.TICKET_NOT_FOUND, f"no skipped ticket {number} today")
+        if t.finished_at is None or (self.clock.now() - t.finished_at).total_seconds() > self.rules.requeue_within_s:
+            raise DomainError(ErrorCode.REQUEUE_EXPIRED, f"{number} was skipped too long ago")
+        del self.skipped[(day, number)]
+        line = [x for x in self.waiting[t.category] if x.callback_seq is None]
+        k = self.rules.requeue_after
+        t.requeue_after_id = line[k - 1].id if k > 0 and len(line) >= k else None
+        self.last_callback_seq += 1
+        t.callback_seq = self.last_callback_seq
+        t.status, t.window, t.staff, t.called_at, t.finished_at = TicketStatus.WAITING, None, None, None, None
+        t.recalls, t.requeued = 0, True
+        self._enqueue(t)
+        self._touch_ticket(t)
+        self._changes.events.append(Requeued(t))
         self._changes.queue_changed = True
         return t
 
@@ -315,6 +404,7 @@ class QueueEngine:
         if w.ticket is not None:               # calling next finishes the current service
             self._finish(w, w.ticket, TicketStatus.COMPLETED)
         self.waiting[nxt.category].remove(nxt)
+        nxt.callback_seq, nxt.requeue_after_id, nxt.transfer_to_window = None, None, None
         nxt.status, nxt.called_at = TicketStatus.CALLED, self.clock.now()
         nxt.window, nxt.staff = w.id, w.staff
         w.ticket = nxt
@@ -341,6 +431,31 @@ class QueueEngine:
     def complete(self, window_id: str) -> Ticket:
         w, t = self._serving(window_id)
         self._finish(w, t, TicketStatus.COMPLETED)
+        return t
+
+    def transfer(self, window_id: str, reason: str, *, to_window: str | None = None,
+                 to_category: str | None = None) -> Ticket:
+        """转移: hand the current citizen on, keeping the issue time; called back first there."""
+        w, t = self._serving(window_id)
+        if to_window is not None:
+            target = self._window(to_window)
+            if target.id == w.id:
+                raise DomainError(ErrorCode.INVALID, "a ticket cannot be transferred to its own window")
+        if to_category is not None and to_category not in self.categories:
+            raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {to_category!r}")
+        w.ticket = None
+        self._touch_window(w, WindowStatus.IDLE)
+        t.status, t.window, t.staff, t.called_at, t.recalls = TicketStatus.WAITING, None, None, None, 0
+        t.transferred_from, t.transfer_reason = w.id, reason
+        t.transfer_to_window = to_window
+        if to_category is not None:
+            t.category = to_category
+        self.last_callback_seq += 1
+        t.callback_seq, t.requeue_after_id = self.last_callback_seq, None
+        self._enqueue(t)
+        self._touch_ticket(t)
+        self._changes.events.append(Transferred(t, w, to_window, to_category, reason))
+        self._changes.queue_changed = True
         return t
 
     def pause(self, window_id: str, reason: PauseReason) -> Window:

@@ -16,7 +16,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 
-from govhall.contract import PauseReason, TicketStatus, WindowStatus
+from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.queue import Changes, Snapshot, Ticket, Window
 from hallserver.store.tables import commands, ratings, tickets, windows
 
@@ -97,16 +97,22 @@ class Store:
             counters = {(today, cat): int(seq) for cat, seq in conn.execute(
                 select(tickets.c.category, func.max(tickets.c.seq))
                 .where(tickets.c.day == today).group_by(tickets.c.category))}
+            service_category = func.coalesce(tickets.c.service_category, tickets.c.category)
             recent_services = [(cat, (done - called).total_seconds()) for cat, called, done in conn.execute(
-                select(tickets.c.category, tickets.c.called_at, tickets.c.finished_at)
+                select(service_category, tickets.c.called_at, tickets.c.finished_at)
                 .where(tickets.c.day == today, tickets.c.status == TicketStatus.COMPLETED.value,
                        tickets.c.called_at.is_not(None), tickets.c.finished_at.is_not(None))
                 .order_by(tickets.c.finished_at, tickets.c.id))]
+            recent_skips = [_ticket(r) for r in conn.execute(
+                select(tickets).where(tickets.c.day == today, tickets.c.status == TicketStatus.SKIPPED.value)
+                .order_by(tickets.c.id)).mappings()]
+            last_callback = conn.execute(select(func.max(tickets.c.callback_seq))).scalar() or 0
             last_ticket = conn.execute(select(func.max(tickets.c.id))).scalar() or 0
             last_rating = conn.execute(select(func.max(ratings.c.id))).scalar() or 0
         return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
                         last_ticket_id=int(last_ticket), last_rating_id=int(last_rating),
-                        recent_services=recent_services)
+                        recent_services=recent_services, recent_skips=recent_skips,
+                        last_callback_seq=int(last_callback))
 
     # ---------------------------------------------------------------- commands
     def find_reply(self, device: str, command_id: str) -> str | None:
@@ -170,18 +176,28 @@ class Store:
             return [_ticket(r) for r in conn.execute(select(tickets).order_by(tickets.c.id)).mappings()]
 
 
-def _ticket(r) -> Ticket:
-    return Ticket(id=r["id"], day=r["day"], category=r["category"], seq=r["seq"], number=r["number"],
-                  issued_at=r["issued_at"], issued_by=r["issued_by"], status=TicketStatus(r["status"]),
-                  called_at=r["called_at"], window=r["window"], staff=r["staff"],
-                  recalls=r["recalls"], finished_at=r["finished_at"])
+def _ticket(r) -> Ticket:   # noqa: ANN001 - a row mapping
+    return Ticket(id=r["id"], day=r["day"], category=r["service_category"] or r["category"], seq=r["seq"],
+                  number=r["number"], issued_at=r["issued_at"], issued_by=r["issued_by"],
+                  status=TicketStatus(r["status"]), called_at=r["called_at"], window=r["window"], staff=r["staff"],
+                  recalls=r["recalls"], finished_at=r["finished_at"], issued_category=r["category"],
+                  priority=TicketClass(r["priority"]),
+                  green_reason=GreenReason(r["green_reason"]) if r["green_reason"] else None,
+                  callback_seq=r["callback_seq"], requeue_after_id=r["requeue_after_id"],
+                  transfer_to_window=r["transfer_to_window"], transferred_from=r["transferred_from"],
+                  transfer_reason=r["transfer_reason"], requeued=bool(r["requeued"]))
 
 
 def _ticket_row(t: Ticket) -> dict:
-    return {"id": t.id, "day": t.day, "category": t.category, "seq": t.seq, "number": t.number,
+    return {"id": t.id, "day": t.day, "category": t.issued_category, "seq": t.seq, "number": t.number,
             "status": t.status.value, "issued_at": t.issued_at, "issued_by": t.issued_by,
             "called_at": t.called_at, "window": t.window, "staff": t.staff, "recalls": t.recalls,
-            "finished_at": t.finished_at}
+            "finished_at": t.finished_at,
+            "service_category": t.category if t.category != t.issued_category else None,
+            "priority": t.priority.value, "green_reason": t.green_reason.value if t.green_reason else None,
+            "callback_seq": t.callback_seq, "requeue_after_id": t.requeue_after_id,
+            "transfer_to_window": t.transfer_to_window, "transferred_from": t.transferred_from,
+            "transfer_reason": t.transfer_reason, "requeued": t.requeued}
 
 
 def _window_row(w: Window) -> dict:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -55,6 +56,17 @@ tickets = Table(
     Column("staff", String(64)),
     Column("recalls", Integer, nullable=False, default=0),
     Column("finished_at", UtcDateTime),
+    # 0002: the call order (docs/queue.md). `category` is the number's category; a transfer
+    # can move the ticket to another `service_category`.
+    Column("service_category", String(64)),
+    Column("priority", String(16), nullable=False, server_default="normal"),
+    Column("green_reason", String(16)),
+    Column("callback_seq", Integer),
+    Column("requeue_after_id", Integer),
+    Column("transfer_to_window", String(64)),
+    Column("transferred_from", String(64)),
+    Column("transfer_reason", String(200)),
+    Column("requeued", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("day", "category", "seq", name="uq_tickets_day_category_seq"),
     Index("ix_tickets_status", "status"),
 )
