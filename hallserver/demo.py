@@ -45,7 +45,7 @@ DEMO_CONFIG: dict[str, Any] = {
         {"id": "w1", "number": 1, "categories": ["social", "residence"], "led_address": 1},
         {"id": "w2", "number": 2, "categories": ["business"], "led_address": 2},
         {"id": "w3", "number": 3, "name": "3号综合窗口", "categories": ["residence", "social", "business"],
-         "led_address": 3},
+         "led_address": 3, "elderly_first": True},
     ],
     "staff": [{"id": "s001", "name": "王丽"}, {"id": "s002", "name": "李强"}, {"id": "s003", "name": "张敏"}],
     "devices": [
@@ -65,6 +65,9 @@ DEMO_CONFIG: dict[str, Any] = {
 ARRIVALS_PER_HOUR = {"social": 14.0, "business": 5.0, "residence": 8.0}
 SERVICE_MINUTES = {"social": 6.0, "business": 12.0, "residence": 5.0}
 NO_SHOW = 0.06           # called three times, never came: 过号
+COMES_BACK = 0.5         # of those, share who come back within 5-20 minutes: 过号重排
+ELDERLY = 0.15           # share of citizens 65 or older: 绿色通道 from the ID card
+TRANSFER = 0.05          # share of services handed to another category: 转移
 RATES = 0.85             # share of citizens who rate on the tablet
 LEVEL_WEIGHTS = [(5, 70), (4, 20), (3, 6), (2, 3), (1, 1)]
 
@@ -115,6 +118,8 @@ class HallDemo:
         self.stop_requested = threading.Event()
         self.estimates: dict[int, int] = {}      # ticket id -> the wait the kiosk promised (s)
         self.estimate_errors: list[float] = []   # |promised - real| for each called ticket
+        self.serving: dict[str, str] = {}        # window -> the number it called last
+        self.rules_seen = {"green_tickets": 0, "transfers": 0, "requeues": 0, "pauses": 0}
 
     # ------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -196,7 +201,11 @@ class HallDemo:
         return self.summary()
 
     def _on_arrive(self, category: str) -> None:
-        reply = self._cmd(self.kiosk, type="ticket.issue", category=category)
+        years = self.random.randint(66, 88) if self.random.random() < ELDERLY else self.random.randint(19, 60)
+        born = DEMO_START.date().replace(year=DEMO_START.year - years, day=1)
+        reply = self._cmd(self.kiosk, type="ticket.issue", category=category, birth_date=born.isoformat())
+        if reply["ok"] and reply["result"]["ticket"]["priority"] == "green":
+            self.rules_seen["green_tickets"] += 1
         if reply["ok"] and reply["result"]["estimated_wait_s"] is not None:
             self.estimates[reply["result"]["ticket"]["id"]] = reply["result"]["estimated_wait_s"]
         self._next_arrival(category, self.clock.now())
@@ -213,7 +222,7 @@ class HallDemo:
         now = self.clock.now()
         if w in getattr(self, "_breaks", set()):
             self._breaks.discard(w)
-            self._cmd(self.counters[w], type="window.pause", window=w, reason="meal")
+            self.rules_seen["pauses"] += self._cmd(self.counters[w], type="window.pause", window=w, reason="meal")["ok"]
             self._at(now + timedelta(minutes=15), "resume", w)
             return
         reply = self._cmd(self.counters[w], type="window.call_next", window=w)
@@ -227,10 +236,25 @@ class HallDemo:
         if promised is not None:
             waited = (datetime.fromisoformat(ticket["called_at"]) - datetime.fromisoformat(ticket["issued_at"]))
             self.estimate_errors.append(abs(waited.total_seconds() - promised))
-        if self.random.random() < NO_SHOW:
+        self.serving[w] = ticket["number"]
+        roll = self.random.random()
+        if roll < NO_SHOW:
             self._at(now + timedelta(seconds=45), "recall", w)
+        elif roll < NO_SHOW + TRANSFER and not ticket["transferred_from"]:
+            self._at(now + timedelta(minutes=self.random.uniform(2, 4)), "transfer", w)
         else:
             self._at(now + self._service_time(category), "complete", w)
+
+    def _on_transfer(self, w: str) -> None:
+        here = self.config.window(w).categories
+        others = [c.id for c in self.config.categories if c.id not in here] or [c.id for c in self.config.categories]
+        reply = self._cmd(self.counters[w], type="window.transfer", window=w, to_category=self.random.choice(others),
+                          reason="材料需到其他业务窗口办理")
+        self.rules_seen["transfers"] += reply["ok"]
+        self._at(self.clock.now() + timedelta(seconds=30), "free", w)
+
+    def _on_return(self, number: str) -> None:
+        self.rules_seen["requeues"] += self._cmd(self.kiosk, type="ticket.requeue", number=number)["ok"]
 
     def _on_resume(self, w: str) -> None:
         self._cmd(self.counters[w], type="window.resume", window=w)
@@ -243,6 +267,8 @@ class HallDemo:
             self._at(self.clock.now() + timedelta(seconds=45), "recall", w)
         else:                                   # recalled enough: 过号
             self._cmd(self.counters[w], type="window.skip", window=w)
+            if self.random.random() < COMES_BACK:
+                self._at(self.clock.now() + timedelta(minutes=self.random.uniform(5, 20)), "return", self.serving[w])
             self._at(self.clock.now() + timedelta(seconds=10), "free", w)
 
     def _on_complete(self, w: str) -> None:
@@ -294,6 +320,8 @@ class HallDemo:
             "estimate_mae_s": round(sum(self.estimate_errors) / len(self.estimate_errors), 1)
             if self.estimate_errors else None,
             "estimates_checked": len(self.estimate_errors),
+            "avg_wait_s_by_class": s.avg_wait_s_by_class,
+            **self.rules_seen,
             "calls_announced": len(self.screen.calls),
             "led_screens": {str(a): self.led_sim.text(a) for a in sorted(self.led_sim.screens)},
             "broker": "embedded" if self.broker is not None else self.broker_url,

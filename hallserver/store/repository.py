@@ -51,6 +51,7 @@ class Summary:
     max_wait_s: float
     ratings: int
     ratings_by_level: dict[int, int]
+    avg_wait_s_by_class: dict[str, float]
 
 
 class Store:
@@ -148,17 +149,21 @@ class Store:
     def summary(self, now: datetime, day: date) -> Summary:
         """The figures of one hall day (营业日) as of `now`."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(tickets.c.status, tickets.c.issued_at, tickets.c.called_at)
-                                .where(tickets.c.day == day)).all()
+            rows = conn.execute(select(tickets.c.status, tickets.c.issued_at, tickets.c.called_at,
+                                       tickets.c.priority).where(tickets.c.day == day)).all()
             levels = dict(conn.execute(
                 select(ratings.c.level, func.count())
                 .join(tickets, tickets.c.id == ratings.c.ticket_id)
                 .where(tickets.c.day == day)
                 .group_by(ratings.c.level)).all())
-        waits = [(c - i).total_seconds() for s, i, c in rows if c is not None]
-        waiting_now = [(now - i).total_seconds() for s, i, c in rows if s == TicketStatus.WAITING]
+        waits = [(c - i).total_seconds() for s, i, c, _ in rows if c is not None]
+        waiting_now = [(now - i).total_seconds() for s, i, c, _ in rows if s == TicketStatus.WAITING]
+        by_class: dict[str, list[float]] = {}
+        for _, i, c, cls in rows:
+            if c is not None:
+                by_class.setdefault(cls, []).append((c - i).total_seconds())
         count = {s: 0 for s in TicketStatus}
-        for s, _, _ in rows:
+        for s, _, _, _ in rows:
             count[TicketStatus(s)] += 1
         return Summary(
             tickets_issued=len(rows),
@@ -169,6 +174,7 @@ class Store:
             max_wait_s=round(max(waits + waiting_now), 1) if waits or waiting_now else 0.0,
             ratings=sum(levels.values()),
             ratings_by_level={int(k): int(v) for k, v in sorted(levels.items())},
+            avg_wait_s_by_class={k: round(mean(v), 1) for k, v in sorted(by_class.items())},
         )
 
     def all_tickets(self) -> list[Ticket]:
