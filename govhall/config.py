@@ -74,6 +74,52 @@ class CategoryConfig(_Section):
     id: Name
     name: str = Field(min_length=1, max_length=32)
     prefix: str = Field(pattern=r"^[A-Z]{1,2}$", description="letter(s) before the number: A001")
+    last_ticket_minutes: int | None = Field(default=None, ge=0, le=240,
+                                            description="停止取号 this long before a session ends (overrides hours)")
+    daily_quota: int | None = Field(default=None, ge=1, le=10000, description="tickets per day (号源)")
+    session_quota: int | None = Field(default=None, ge=1, le=10000,
+                                      description="tickets per session (上午/下午 half-day)")
+
+
+TimeOfDay = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM")]
+Span = tuple[TimeOfDay, TimeOfDay]
+
+
+def _check_spans(spans: list[Span]) -> list[Span]:
+    previous_end = ""
+    for start, end in spans:
+        if start >= end:
+            raise ValueError(f"session {start}-{end} ends before it starts")
+        if start < previous_end:
+            raise ValueError(f"session {start}-{end} overlaps the one before; list sessions in time order")
+        previous_end = end
+    return spans
+
+
+class ExtendedHoursConfig(_Section):
+    """延时服务: extra sessions on some weekdays (1 = Monday … 7 = Sunday)."""
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1)
+    sessions: list[Span] = Field(min_length=1)
+    categories: list[Name] | None = Field(default=None, description="only these categories (default: all)")
+
+    @field_validator("sessions")
+    @classmethod
+    def _in_order(cls, spans: list[Span]) -> list[Span]:
+        return _check_spans(spans)
+
+
+class HoursConfig(_Section):
+    """Opening hours. Without this section the hall issues tickets at any time."""
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(default=[1, 2, 3, 4, 5])
+    sessions: list[Span] = Field(default=[("09:00", "12:00"), ("13:30", "17:00")],
+                                 description="上午 and 下午: the half-days of session quotas")
+    last_ticket_minutes: int = Field(default=30, ge=0, le=240, description="停止取号 this long before a session ends")
+    extended: list[ExtendedHoursConfig] = Field(default_factory=list)
+
+    @field_validator("sessions")
+    @classmethod
+    def _in_order(cls, spans: list[Span]) -> list[Span]:
+        return _check_spans(spans)
 
 
 class WindowConfig(_Section):
@@ -114,6 +160,7 @@ class Config(_Section):
     database: DatabaseConfig = DatabaseConfig()
     http: HttpConfig = HttpConfig()
     rules: RulesConfig = RulesConfig()
+    hours: HoursConfig | None = None
     led: LedConfig = LedConfig()
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
@@ -154,6 +201,11 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         for cat in w.categories:
             if cat not in known:
                 problems.append((f"windows[{i}].categories", f"unknown category {cat!r}"))
+    if config.hours is not None:
+        for i, ext in enumerate(config.hours.extended):
+            for cat in ext.categories or ():
+                if cat not in known:
+                    problems.append((f"hours.extended[{i}].categories", f"unknown category {cat!r}"))
     windows = {w.id for w in config.windows}
     for i, d in enumerate(config.devices):
         if d.window is not None and d.window not in windows:

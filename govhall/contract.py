@@ -124,6 +124,8 @@ class ErrorCode(StrEnum):
     RECALL_LIMIT = "recall_limit"
     NOTHING_TO_RATE = "nothing_to_rate"
     ALREADY_RATED = "already_rated"
+    CATEGORY_CLOSED = "category_closed"
+    QUOTA_FULL = "quota_full"
     TICKET_NOT_FOUND = "ticket_not_found"
     REQUEUE_EXPIRED = "requeue_expired"
     UNAVAILABLE = "unavailable"
@@ -151,6 +153,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.RECALL_LIMIT: "已达到重呼次数上限",
     ErrorCode.NOTHING_TO_RATE: "当前没有可评价的服务",
     ErrorCode.ALREADY_RATED: "本次服务已评价，感谢您的参与",
+    ErrorCode.CATEGORY_CLOSED: "本业务现在不取号",
+    ErrorCode.QUOTA_FULL: "本业务号源已满",
     ErrorCode.TICKET_NOT_FOUND: "没有找到这个号，请核对号票",
     ErrorCode.REQUEUE_EXPIRED: "过号时间太久，请重新取号",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
@@ -162,6 +166,8 @@ class ErrorBody(BaseModel):
     code: ErrorCode
     message: str = Field(description="Chinese text fit to show on the device's screen")
     detail: str | None = Field(default=None, description="English detail for logs and developers")
+    next_open: datetime | None = Field(
+        default=None, description="category_closed / quota_full: when the category issues tickets again")
 
 
 # --------------------------------------------------------------------------- shared views
@@ -364,9 +370,10 @@ class Reply(_Msg):
     error: ErrorBody | None = None
 
 
-def error_reply(command_id: str | None, code: ErrorCode, detail: str | None = None) -> Reply:
+def error_reply(command_id: str | None, code: ErrorCode, detail: str | None = None,
+                next_open: datetime | None = None) -> Reply:
     return Reply(id=command_id, ok=False,
-                 error=ErrorBody(code=code, message=ERROR_MESSAGES[code], detail=detail))
+                 error=ErrorBody(code=code, message=ERROR_MESSAGES[code], detail=detail, next_open=next_open))
 
 
 # --------------------------------------------------------------------------- state (retained)

@@ -36,9 +36,10 @@ DEMO_START = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a
 
 DEMO_CONFIG: dict[str, Any] = {
     "hall": {"id": "demo", "name": "示范县政务服务中心"},
+    "hours": {"sessions": [["09:00", "12:00"], ["13:30", "17:00"]], "last_ticket_minutes": 30},
     "categories": [
         {"id": "social", "name": "社保医保", "prefix": "A"},
-        {"id": "business", "name": "企业开办", "prefix": "B"},
+        {"id": "business", "name": "企业开办", "prefix": "B", "session_quota": 6},
         {"id": "residence", "name": "户籍证件", "prefix": "C"},
     ],
     "windows": [
@@ -72,8 +73,12 @@ RATES = 0.85             # share of citizens who rate on the tablet
 LEVEL_WEIGHTS = [(5, 70), (4, 20), (3, 6), (2, 3), (1, 1)]
 
 
-def demo_config() -> Config:
-    return parse_config(DEMO_CONFIG, "<demo config>")
+def demo_config(*, with_hours: bool = True) -> Config:
+    """The demo hall. Without hours it issues tickets at any time of the real clock (tests)."""
+    raw = dict(DEMO_CONFIG)
+    if not with_hours:
+        raw.pop("hours")
+    return parse_config(raw, "<demo config>")
 
 
 @dataclass(order=True)
@@ -119,7 +124,8 @@ class HallDemo:
         self.estimates: dict[int, int] = {}      # ticket id -> the wait the kiosk promised (s)
         self.estimate_errors: list[float] = []   # |promised - real| for each called ticket
         self.serving: dict[str, str] = {}        # window -> the number it called last
-        self.rules_seen = {"green_tickets": 0, "transfers": 0, "requeues": 0, "pauses": 0}
+        self.rules_seen = {"green_tickets": 0, "transfers": 0, "requeues": 0, "pauses": 0,
+                           "refused_closed": 0, "refused_quota_full": 0}
 
     # ------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -175,7 +181,8 @@ class HallDemo:
 
     def _cmd(self, link: DeviceLink, **command: Any) -> dict:
         reply = link.request(command)
-        if not reply["ok"] and reply["error"]["code"] not in ("queue_empty", "recall_limit"):
+        quiet = ("queue_empty", "recall_limit", "category_closed", "quota_full", "requeue_expired")
+        if not reply["ok"] and reply["error"]["code"] not in quiet:
             log.warning("%s %s -> %s", link.device_id, command["type"], reply["error"])
         return reply
 
@@ -204,6 +211,8 @@ class HallDemo:
         years = self.random.randint(66, 88) if self.random.random() < ELDERLY else self.random.randint(19, 60)
         born = DEMO_START.date().replace(year=DEMO_START.year - years, day=1)
         reply = self._cmd(self.kiosk, type="ticket.issue", category=category, birth_date=born.isoformat())
+        if not reply["ok"] and reply["error"]["code"] in ("category_closed", "quota_full"):
+            self.rules_seen["refused_" + reply["error"]["code"].replace("category_", "")] += 1
         if reply["ok"] and reply["result"]["ticket"]["priority"] == "green":
             self.rules_seen["green_tickets"] += 1
         if reply["ok"] and reply["result"]["estimated_wait_s"] is not None:

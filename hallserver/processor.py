@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
 from hallserver.domain.call_order import CallRules
 from hallserver.domain.clock import Clock, hall_day
+from hallserver.domain.hours import CategoryLimits, Extended, HallHours, Session
 from hallserver.domain.queue import (
     Called,
     Category,
@@ -60,8 +62,26 @@ def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
         rules=CallRules(starvation_s=config.rules.starvation_minutes * 60, requeue_after=config.rules.requeue_after,
                         requeue_within_s=config.rules.requeue_within_minutes * 60),
         green_age=config.rules.green_age,
+        hours=hall_hours(config),
         snapshot=snapshot,
     )
+
+
+def hall_hours(config: Config) -> HallHours | None:
+    """The config's opening hours as the domain sees them (None: always open)."""
+    h = config.hours
+    if h is None:
+        return None
+
+    def sessions(spans: list) -> tuple[Session, ...]:
+        return tuple(Session(time.fromisoformat(a), time.fromisoformat(b)) for a, b in spans)
+    return HallHours(
+        tz=ZoneInfo(config.hall.timezone), weekdays=frozenset(d - 1 for d in h.weekdays),
+        sessions=sessions(h.sessions), last_ticket_minutes=h.last_ticket_minutes,
+        extended=tuple(Extended(frozenset(d - 1 for d in e.weekdays), sessions(e.sessions),
+                                frozenset(e.categories) if e.categories is not None else None) for e in h.extended),
+        limits={c.id: CategoryLimits(c.last_ticket_minutes, c.daily_quota, c.session_quota)
+                for c in config.categories})
 
 
 class CommandProcessor:
@@ -116,7 +136,8 @@ class CommandProcessor:
             reply = c.Reply(id=cmd.id, ok=True, result=result)
         except DomainError as exc:
             self.engine.discard_changes()
-            reply = c.error_reply(cmd.id, exc.code, exc.detail or None)
+            reply = c.error_reply(cmd.id, exc.code, exc.detail or None,
+                                  self._local(exc.next_open) if exc.next_open else None)
         changes = self.engine.take_changes()
         reply_json = reply.model_dump_json()
         try:

@@ -6,6 +6,8 @@ kiosk shows (and later prints) only what the server confirmed.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
@@ -25,6 +27,18 @@ QPushButton#back { font-size: 28px; min-height: 70px; }
 QLabel#number { font-size: 120px; font-weight: bold; }
 QLabel#ahead { font-size: 34px; }
 """
+
+
+def refusal_text(error: dict) -> str:
+    """What the kiosk says when there is no ticket: the reason, and when to come back."""
+    text = error.get("message") or "取号失败，请重试"
+    when = error.get("next_open")
+    if when:
+        at = datetime.fromisoformat(when)
+        today = datetime.now(at.tzinfo).date()
+        day = "今天" if at.date() == today else f"{at.month}月{at.day}日"
+        text += f"，下次取号时间：{day} {at:%H:%M}"
+    return text
 
 
 class KioskWindow(QWidget):
@@ -118,7 +132,7 @@ class KioskWindow(QWidget):
             self.stack.setCurrentIndex(1)
             self._return.start()
         else:
-            self.status.setText(reply.get("error", {}).get("message", "取号失败，请重试"))
+            self.status.setText(refusal_text(reply.get("error") or {}))
         self._refresh()
 
     def _on_message(self, topic: str, data: dict) -> None:

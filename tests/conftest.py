@@ -97,7 +97,8 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture
 def config() -> Config:
-    return demo_config()
+    """The demo hall without opening hours: tests on the real clock must not depend on the time of day."""
+    return demo_config(with_hours=False)
 
 
 @contextmanager

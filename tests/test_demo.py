@@ -37,6 +37,7 @@ def test_the_morning_adds_up():
     assert set(r["led_screens"]) == {"1", "2", "3"}
     # the morning exercises the rules, and the green channel really goes first
     assert r["green_tickets"] > 0 and r["transfers"] > 0 and r["requeues"] > 0 and r["pauses"] == 1
+    assert {"refused_closed", "refused_quota_full"} <= set(r)
     assert r["avg_wait_s_by_class"]["green"] < r["avg_wait_s_by_class"]["normal"]
     # the kiosk's wait estimates were checked against the real waits of the tickets called
     assert r["estimates_checked"] > 10 and 0 < r["estimate_mae_s"] < r["max_wait_s"]

@@ -117,3 +117,40 @@ def test_any_input_gets_one_reply_and_the_books_stay_straight(proc, device, payl
     # the books: every ticket in memory is waiting or at exactly one window
     at_windows = [w.ticket.id for w in proc.engine.windows.values() if w.ticket]
     assert len(at_windows) == len(set(at_windows))
+
+
+def test_a_closed_category_is_refused_with_the_time_it_opens(sqlite_url):
+    import copy
+
+    from govhall.config import parse_config
+    from hallserver.demo import DEMO_CONFIG
+    raw = copy.deepcopy(DEMO_CONFIG)
+    raw["hours"] = {"sessions": [["09:00", "12:00"], ["13:30", "17:00"]], "last_ticket_minutes": 30}
+    store = Store(sqlite_url)
+    store.migrate()
+    clock = SimClock(datetime(2026, 11, 23, 11, 45, tzinfo=TZ))       # 停止取号 at 11:30
+    proc = CommandProcessor(parse_config(raw, "<test>"), store, clock)
+    reply, out = send(proc, "kiosk-1", type="ticket.issue", category="social")
+    assert reply["error"]["code"] == "category_closed" and reply["error"]["message"] == "本业务现在不取号"
+    assert reply["error"]["next_open"] == "2026-11-23T13:30:00+08:00"
+    assert [o.topic for o in out] == [proc.topics.reply("kiosk-1")]     # nothing else changed
+    store.close()
+
+
+def test_green_channel_transfer_and_requeue_on_the_wire(proc):
+    reply, _ = send(proc, "kiosk-1", type="ticket.issue", category="social", birth_date="1950-05-01")
+    assert reply["result"]["ticket"]["priority"] == "green"
+    assert reply["result"]["ticket"]["green_reason"] == "elderly"
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    send(proc, "counter-1", type="window.call_next", window="w1")
+    reply, out = send(proc, "counter-1", type="window.transfer", window="w1", to_window="w2", reason="需企业窗口")
+    assert reply["ok"] and reply["result"]["ticket"]["transferred_from"] == "w1"
+    event = next(json.loads(o.payload) for o in out if o.topic == proc.topics.event("ticket.transferred"))
+    assert event["to_window"] == "w2" and event["reason"] == "需企业窗口"
+    bad, _ = send(proc, "counter-1", type="window.transfer", window="w1", to_window="w2", to_category="social",
+                  reason="x")
+    assert bad["error"]["code"] == "invalid"                          # exactly one target
+    missing, _ = send(proc, "kiosk-1", type="ticket.requeue", number="A777")
+    assert missing["error"]["code"] == "ticket_not_found"
+    forbidden, _ = send(proc, "tablet-1", type="ticket.requeue", number="A001")
+    assert forbidden["error"]["code"] == "forbidden"

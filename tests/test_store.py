@@ -144,3 +144,26 @@ def test_green_transferred_and_requeued_tickets_come_back_the_same_after_a_resta
     for w in ("w1", "w3"):
         assert again.next_for(again.windows[w]).id == e.next_for(e.windows[w]).id
     assert again.last_callback_seq == e.last_callback_seq
+
+
+def test_quotas_count_the_tickets_issued_before_a_restart(store):
+    import copy
+
+    from govhall.config import parse_config
+    from govhall.contract import ErrorCode
+    from hallserver.demo import DEMO_CONFIG
+    from hallserver.domain.queue import DomainError
+    raw = copy.deepcopy(DEMO_CONFIG)
+    raw["hours"] = {"sessions": [["09:00", "12:00"], ["13:30", "17:00"]]}
+    raw["categories"][0]["session_quota"] = 2
+    config = parse_config(raw, "<test>")
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.issue("social", "kiosk-1")
+    e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "c1", "ticket.issue", "{}", clock.now())
+    again = build_engine(config, clock, store)
+    with pytest.raises(DomainError) as info:
+        again.issue("social", "kiosk-1")
+    assert info.value.code == ErrorCode.QUOTA_FULL
+    assert info.value.next_open == datetime(2026, 11, 23, 13, 30, tzinfo=TZ)

@@ -17,6 +17,7 @@ from govhall.contract import ErrorCode, GreenReason, PauseReason, TicketClass, T
 from hallserver.domain.call_order import CallRules, pick
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.estimate import WaitEstimator
+from hallserver.domain.hours import HallHours
 
 
 def age_on(birth: date, day: date) -> int:
@@ -25,7 +26,8 @@ def age_on(birth: date, day: date) -> int:
 
 
 class DomainError(Exception):
-    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+    def __init__(self, code: ErrorCode, detail: str = "", next_open: datetime | None = None) -> None:
+        self.next_open = next_open
         super().__init__(f"{code.value}: {detail}" if detail else code.value)
         self.code = code
         self.detail = detail
@@ -173,13 +175,14 @@ class Snapshot:
     last_rating_id: int = 0
     recent_services: list[tuple[str, float]] = field(default_factory=list)  # (category, seconds), oldest first
     recent_skips: list[Ticket] = field(default_factory=list)    # today's skipped tickets, for 过号重排
+    issued_times: dict[tuple[date, str], list[datetime]] = field(default_factory=dict)  # today's, for quotas
     last_callback_seq: int = 0
 
 
 class QueueEngine:
     def __init__(self, clock: Clock, categories: list[Category], windows: list[Window],
                  staff: list[Staff], *, max_recalls: int = 2, default_service_s: float = 480.0,
-                 rules: CallRules | None = None, green_age: int = 65,
+                 rules: CallRules | None = None, green_age: int = 65, hours: HallHours | None = None,
                  snapshot: Snapshot | None = None) -> None:
         self.clock = clock
         self.categories = {c.id: c for c in categories}
@@ -187,6 +190,8 @@ class QueueEngine:
         self.max_recalls = max_recalls
         self.rules = rules or CallRules()
         self.green_age = green_age
+        self.hours = hours
+        self.issued_times: dict[tuple[date, str], list[datetime]] = {}   # for quotas
         self.skipped: dict[tuple[date, str], Ticket] = {}     # (day, number) -> skipped ticket
         self.last_callback_seq = 0
         self.windows: dict[str, Window] = {w.id: w for w in windows}
@@ -207,6 +212,8 @@ class QueueEngine:
         self.last_callback_seq = snap.last_callback_seq
         for t in snap.recent_skips:
             self.skipped[(t.day, t.number)] = t
+        for (day, cat), times in snap.issued_times.items():
+            self.issued_times[(day, cat)] = list(times)
         for category, seconds in snap.recent_services:
             self.estimator.record(category, seconds)
         by_id = {t.id: t for t in snap.open_tickets}
@@ -328,6 +335,12 @@ class QueueEngine:
             raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {category_id!r}")
         now = self.clock.now()
         day = hall_day(self.clock)
+        issued = self.issued_times.setdefault((day, cat.id), [])
+        if self.hours is not None:
+            refusal = self.hours.check(cat.id, now, issued)
+            if refusal is not None:
+                code = ErrorCode.QUOTA_FULL if refusal.reason == "quota_full" else ErrorCode.CATEGORY_CLOSED
+                raise DomainError(code, f"{cat.id}: {refusal.reason}", refusal.next_open)
         if green_reason is None and birth_date is not None and age_on(birth_date, day) >= self.green_age:
             green_reason = GreenReason.ELDERLY
         if priority is None:
@@ -339,6 +352,7 @@ class QueueEngine:
                    number=f"{cat.prefix}{seq:03d}", issued_at=now, issued_by=device,
                    priority=priority, green_reason=green_reason if priority == TicketClass.GREEN else None)
         ahead = len(self.waiting[cat.id])
+        issued.append(now)
         self._enqueue(t)
         self._touch_ticket(t)
         self._changes.new_ticket_ids.add(t.id)

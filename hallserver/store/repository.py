@@ -107,12 +107,16 @@ class Store:
             recent_skips = [_ticket(r) for r in conn.execute(
                 select(tickets).where(tickets.c.day == today, tickets.c.status == TicketStatus.SKIPPED.value)
                 .order_by(tickets.c.id)).mappings()]
+            issued_times: dict[tuple[date, str], list[datetime]] = {}
+            for cat, at in conn.execute(select(tickets.c.category, tickets.c.issued_at)
+                                        .where(tickets.c.day == today).order_by(tickets.c.id)):
+                issued_times.setdefault((today, cat), []).append(at)
             last_callback = conn.execute(select(func.max(tickets.c.callback_seq))).scalar() or 0
             last_ticket = conn.execute(select(func.max(tickets.c.id))).scalar() or 0
             last_rating = conn.execute(select(func.max(ratings.c.id))).scalar() or 0
         return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
                         last_ticket_id=int(last_ticket), last_rating_id=int(last_rating),
-                        recent_services=recent_services, recent_skips=recent_skips,
+                        recent_services=recent_services, recent_skips=recent_skips, issued_times=issued_times,
                         last_callback_seq=int(last_callback))
 
     # ---------------------------------------------------------------- commands
