@@ -59,6 +59,15 @@ class HttpConfig(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class AppointmentsConfig(_Section):
+    """预约."""
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    capacity: int = Field(default=4, ge=1, le=1000, description="appointments per category and slot")
+    check_in_before_minutes: int = Field(default=15, ge=0, le=240)
+    check_in_after_minutes: int = Field(default=15, ge=0, le=240)
+    horizon_days: int = Field(default=7, ge=0, le=90)
+
+
 class RulesConfig(_Section):
     max_recalls: int = Field(default=2, ge=0, le=10, description="重呼 at most this many times")
     default_service_minutes: float = Field(
@@ -79,6 +88,8 @@ class CategoryConfig(_Section):
     daily_quota: int | None = Field(default=None, ge=1, le=10000, description="tickets per day (号源)")
     session_quota: int | None = Field(default=None, ge=1, le=10000,
                                       description="tickets per session (上午/下午 half-day)")
+    appointment_capacity: int | None = Field(default=None, ge=0, le=1000,
+                                             description="预约 per slot (overrides appointments.capacity)")
 
 
 TimeOfDay = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM")]
@@ -161,6 +172,7 @@ class Config(_Section):
     http: HttpConfig = HttpConfig()
     rules: RulesConfig = RulesConfig()
     hours: HoursConfig | None = None
+    appointments: AppointmentsConfig = AppointmentsConfig()
     led: LedConfig = LedConfig()
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
@@ -210,6 +222,8 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     for i, d in enumerate(config.devices):
         if d.window is not None and d.window not in windows:
             problems.append((f"devices[{i}].window", f"unknown window {d.window!r}"))
+        if d.role == Role.WEB:
+            problems.append((f"devices[{i}].role", "'web' is the server's own HTTP side, not a device"))
         if d.role in (Role.COUNTER, Role.TABLET) and d.window is None:
             problems.append((f"devices[{i}].window", f"a {d.role.value} needs a window"))
     return problems

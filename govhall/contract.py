@@ -98,6 +98,7 @@ class Role(StrEnum):
     SCREEN = "screen"
     KEYPAD_BRIDGE = "keypad-bridge"
     ATTENDANCE_TERMINAL = "attendance-terminal"
+    WEB = "web"        # the server's own HTTP side (phone pages, dashboard); never an MQTT device
 
 
 # --------------------------------------------------------------------------- errors
@@ -126,6 +127,11 @@ class ErrorCode(StrEnum):
     ALREADY_RATED = "already_rated"
     CATEGORY_CLOSED = "category_closed"
     QUOTA_FULL = "quota_full"
+    SLOT_FULL = "slot_full"
+    APPOINTMENT_NOT_FOUND = "appointment_not_found"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    TOO_EARLY = "too_early"
+    APPOINTMENT_EXPIRED = "appointment_expired"
     TICKET_NOT_FOUND = "ticket_not_found"
     REQUEUE_EXPIRED = "requeue_expired"
     UNAVAILABLE = "unavailable"
@@ -155,6 +161,11 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ALREADY_RATED: "本次服务已评价，感谢您的参与",
     ErrorCode.CATEGORY_CLOSED: "本业务现在不取号",
     ErrorCode.QUOTA_FULL: "本业务号源已满",
+    ErrorCode.SLOT_FULL: "该时段预约已满，请选择其他时段",
+    ErrorCode.APPOINTMENT_NOT_FOUND: "没有找到这个预约码，请核对",
+    ErrorCode.ALREADY_CHECKED_IN: "该预约已签到取号",
+    ErrorCode.TOO_EARLY: "还没到签到时间",
+    ErrorCode.APPOINTMENT_EXPIRED: "预约已过期，请重新预约或现场取号",
     ErrorCode.TICKET_NOT_FOUND: "没有找到这个号，请核对号票",
     ErrorCode.REQUEUE_EXPIRED: "过号时间太久，请重新取号",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
@@ -262,6 +273,21 @@ class RequeueTicket(_Command):
     number: Annotated[str, Field(pattern=r"^[A-Z]{1,3}[0-9]{3,5}$")] = Field(description="today's ticket number")
 
 
+class CheckInAppointment(_Command):
+    """预约签到: the citizen enters or scans the appointment code at the kiosk."""
+    type: Literal["appointment.check_in"] = "appointment.check_in"
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
+class BookAppointment(_Command):
+    """预约: book a slot (sent by the server's own HTTP side, POST /api/appointments)."""
+    type: Literal["appointment.book"] = "appointment.book"
+    category: Name
+    slot_start: datetime = Field(description="the slot's start, with UTC offset, e.g. 2026-11-24T09:30:00+08:00")
+    name: Annotated[str, Field(max_length=20)] = ""
+    phone: Annotated[str, Field(pattern=r"^(1[0-9]{10})?$")] = ""
+
+
 class Transfer(_Command):
     """Hand the current citizen on (转移) to another window or category, keeping the issue time."""
     type: Literal["window.transfer"] = "window.transfer"
@@ -335,20 +361,20 @@ class SubmitRating(_Command):
 
 
 Command = Annotated[
-    Union[IssueTicket, RequeueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete,
-          Transfer, Pause, Resume, SubmitRating],
+    Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
+          Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
-    IssueTicket, RequeueTicket, WindowLogin, WindowLogout, CallNext, Recall, Skip, Complete, Transfer,
-    Pause, Resume, SubmitRating,
+    IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
+    Skip, Complete, Transfer, Pause, Resume, SubmitRating,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
 
 # Which role may send which command. The server checks this on every command.
 ROLE_COMMANDS: dict[Role, frozenset[str]] = {
-    Role.KIOSK: frozenset({"ticket.issue", "ticket.requeue"}),
+    Role.KIOSK: frozenset({"ticket.issue", "ticket.requeue", "appointment.check_in"}),
     Role.COUNTER: frozenset({"window.login", "window.logout", "window.call_next", "window.recall",
                              "window.skip", "window.complete", "window.transfer", "window.pause",
                              "window.resume", "ticket.requeue"}),
@@ -358,6 +384,7 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.LED_BRIDGE: frozenset(),
     Role.SCREEN: frozenset(),
     Role.ATTENDANCE_TERMINAL: frozenset(),
+    Role.WEB: frozenset({"appointment.book"}),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from concurrent.futures import Future
 
 import paho.mqtt.client as mqtt
 
@@ -83,11 +84,28 @@ class ServerBus:
     def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
         self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos))
 
+    def submit(self, payload: bytes, timeout: float = 5.0) -> dict:
+        """Run a command from the server's own HTTP side through the one writer, in turn with
+        the devices' commands, and return its reply."""
+        done: Future = Future()
+        self._inbox.put(("local", payload, done))
+        return done.result(timeout)
+
     def _work(self) -> None:
         while True:
             item = self._inbox.get()
             if item is None:
                 return
+            if isinstance(item, tuple) and item[0] == "local":
+                _, payload, done = item
+                try:
+                    reply, out = self.processor.handle_local(payload)
+                    self._publish(out)
+                    done.set_result(reply)
+                except Exception as exc:
+                    log.exception("unexpected failure while handling a local command")
+                    done.set_exception(exc)
+                continue
             try:
                 if item is _RESYNC:
                     out = self.processor.full_state()

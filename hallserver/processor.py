@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
+from hallserver.domain.appointments import Appointment, AppointmentRules, check_in_window
 from hallserver.domain.call_order import CallRules
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.hours import CategoryLimits, Extended, HallHours, Session
@@ -37,6 +38,7 @@ from hallserver.store import Store
 log = logging.getLogger("hallserver.processor")
 
 TABLET_CHANNEL = 4   # 好差评 channel code: hall tablet
+WEB_DEVICE = "@web"  # the command log's name for the HTTP side; "@" keeps it apart from any MQTT device
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,12 @@ def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
                         requeue_within_s=config.rules.requeue_within_minutes * 60),
         green_age=config.rules.green_age,
         hours=hall_hours(config),
+        appointment_rules=AppointmentRules(
+            slot_minutes=config.appointments.slot_minutes, capacity=config.appointments.capacity,
+            check_in_before_s=config.appointments.check_in_before_minutes * 60,
+            check_in_after_s=config.appointments.check_in_after_minutes * 60,
+            horizon_days=config.appointments.horizon_days),
+        capacities={x.id: x.appointment_capacity for x in config.categories if x.appointment_capacity is not None},
         snapshot=snapshot,
     )
 
@@ -102,12 +110,22 @@ class CommandProcessor:
             level = logging.DEBUG if topic.startswith(self.topics.all_state[:-1]) else logging.WARNING
             log.log(level, "dropped a message on %r: not a device command topic", topic[:200])
             return []
+        return self._handle(device_id, payload, None)
+
+    def handle_local(self, payload: bytes) -> tuple[dict, list[Outgoing]]:
+        """A command from the server's own HTTP side (role web): the reply, and what to publish."""
+        out = self._handle(WEB_DEVICE, payload, c.Role.WEB)
+        reply_topic = self.topics.reply(WEB_DEVICE)
+        reply = next(json.loads(o.payload) for o in out if o.topic == reply_topic)
+        return reply, [o for o in out if o.topic != reply_topic]
+
+    def _handle(self, device_id: str, payload: bytes, role: c.Role | None) -> list[Outgoing]:
         try:
             cmd = c.parse_command(payload)
         except c.ContractError as exc:
             log.warning("device %s sent a bad command: %s", device_id, exc)
             return [self._reply(device_id, exc.reply())]
-        refusal = self._authorise(device_id, cmd)
+        refusal = self._authorise(device_id, cmd, role)
         if refusal is not None:
             log.warning("device %s refused %s: %s", device_id, cmd.type, refusal.error.detail)
             return [self._reply(device_id, refusal)]
@@ -118,14 +136,15 @@ class CommandProcessor:
         return self._apply(device_id, cmd)
 
     # ------------------------------------------------------------------ steps
-    def _authorise(self, device_id: str, cmd: c.Command) -> c.Reply | None:
-        device = self.config.device(device_id)
-        if device is None:
+    def _authorise(self, device_id: str, cmd: c.Command, role: c.Role | None = None) -> c.Reply | None:
+        device = self.config.device(device_id) if role is None else None
+        if role is None and device is None:
             return c.error_reply(cmd.id, c.ErrorCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
-        if cmd.type not in c.ROLE_COMMANDS[device.role]:
-            return c.error_reply(cmd.id, c.ErrorCode.FORBIDDEN, f"a {device.role.value} may not send {cmd.type}")
+        role = role or device.role
+        if cmd.type not in c.ROLE_COMMANDS[role]:
+            return c.error_reply(cmd.id, c.ErrorCode.FORBIDDEN, f"a {role.value} may not send {cmd.type}")
         window = getattr(cmd, "window", None)
-        if device.window is not None and window is not None and window != device.window:
+        if device is not None and device.window is not None and window is not None and window != device.window:
             return c.error_reply(cmd.id, c.ErrorCode.FORBIDDEN,
                                  f"device of window {device.window} may not act for window {window}")
         return None
@@ -185,6 +204,13 @@ class CommandProcessor:
             case c.Transfer():
                 t = e.transfer(cmd.window, cmd.reason, to_window=cmd.to_window, to_category=cmd.to_category)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.CheckInAppointment():
+                t, a = e.check_in(cmd.code, device_id)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json"), "late": a.late,
+                        "appointment": self.appointment_view(a),
+                        "waiting_ahead": e.waiting_count(t.category) - 1, "estimated_wait_s": e.estimated_wait_s(t)}
+            case c.BookAppointment():
+                return {"appointment": self.appointment_view(e.book(cmd.category, cmd.slot_start, cmd.name, cmd.phone))}
             case c.RequeueTicket():
                 t = e.requeue(cmd.number)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json"),
@@ -210,6 +236,15 @@ class CommandProcessor:
                             window=t.window, recalls=t.recalls, priority=t.priority, green_reason=t.green_reason,
                             transferred_from=t.transferred_from, transfer_reason=t.transfer_reason,
                             requeued=t.requeued)
+
+    def appointment_view(self, a: Appointment) -> dict:
+        """What the citizen and the kiosk see of an appointment (no name, no phone)."""
+        opens, closes = check_in_window(a, self.engine.appointment_rules)
+        cat = self.engine.categories.get(a.category)
+        return {"id": a.id, "code": a.code, "category": a.category, "category_name": cat.name if cat else a.category,
+                "slot_start": self._local(a.slot_start).isoformat(), "slot_end": self._local(a.slot_end).isoformat(),
+                "check_in_from": self._local(opens).isoformat(), "check_in_until": self._local(closes).isoformat(),
+                "status": a.status.value, "late": a.late}
 
     def window_state(self, w: Window) -> c.WindowState:
         staff = self.engine.staff.get(w.staff) if w.staff else None

@@ -36,7 +36,8 @@ class HallServer:
         if self.http is not None:
             from hallserver.web.app import Dashboard, WebServer, create_app
             dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock)
-            self.web = WebServer(create_app(dashboard), *self.http).start()
+            app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload))
+            self.web = WebServer(app, *self.http).start()
             log.info("dashboard at %s", self.web.url)
         self.bus = ServerBus(self.processor, self.broker_url,
                              username=self.config.broker.username, password=self.config.broker.password)

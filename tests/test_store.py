@@ -167,3 +167,27 @@ def test_quotas_count_the_tickets_issued_before_a_restart(store):
         again.issue("social", "kiosk-1")
     assert info.value.code == ErrorCode.QUOTA_FULL
     assert info.value.next_open == datetime(2026, 11, 23, 13, 30, tzinfo=TZ)
+
+
+def test_appointments_and_their_check_ins_survive_a_restart(store, config):
+    from govhall.contract import ErrorCode, TicketClass
+    from hallserver.domain.queue import DomainError
+    clock = SimClock(datetime(2026, 11, 23, 8, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    slot = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
+    booked = [e.book("social", slot, "王丽", "13800000000") for _ in range(4)]
+    store.save(e.take_changes(), "@web", "b1", "appointment.book", "{}", clock.now())
+    clock.set(datetime(2026, 11, 23, 9, 20, tzinfo=TZ))
+    t, _ = e.check_in(booked[0].code, "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "c1", "appointment.check_in", "{}", clock.now())
+
+    again = build_engine(config, clock, store)
+    with pytest.raises(DomainError) as info:
+        again.book("social", slot)                                     # still full after the restart
+    assert info.value.code == ErrorCode.SLOT_FULL
+    with pytest.raises(DomainError) as info:
+        again.check_in(booked[0].code, "kiosk-1")
+    assert info.value.code == ErrorCode.ALREADY_CHECKED_IN
+    t2, a2 = again.check_in(booked[1].code, "kiosk-1")
+    assert t2.priority == TicketClass.APPOINTMENT and a2.slot_start == slot
+    assert again.all_waiting()[0].id == t.id

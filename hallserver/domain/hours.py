@@ -55,15 +55,22 @@ class HallHours:
     extended: tuple[Extended, ...] = ()
     limits: dict[str, CategoryLimits] = field(default_factory=dict)
 
+    def open_spans(self, category: str, day: date) -> list[tuple[datetime, datetime]]:
+        """The category's sessions that day as (start, end), 停止取号 not applied."""
+        return [(start, last + self._stop(category)) for start, last in self.sessions_on(category, day)]
+
+    def _stop(self, category: str) -> timedelta:
+        limit = self.limits.get(category, CategoryLimits())
+        return timedelta(minutes=limit.last_ticket_minutes if limit.last_ticket_minutes is not None
+                         else self.last_ticket_minutes)
+
     def sessions_on(self, category: str, day: date) -> list[tuple[datetime, datetime]]:
         """The category's sessions that day as (start, last moment to take a ticket)."""
         out: list[Session] = list(self.sessions) if day.weekday() in self.weekdays else []
         for ext in self.extended:
             if day.weekday() in ext.weekdays and (ext.categories is None or category in ext.categories):
                 out.extend(ext.sessions)
-        limit = self.limits.get(category, CategoryLimits())
-        stop = timedelta(minutes=limit.last_ticket_minutes if limit.last_ticket_minutes is not None
-                         else self.last_ticket_minutes)
+        stop = self._stop(category)
         spans = []
         for s in sorted(out, key=lambda s: s.start):
             start = datetime.combine(day, s.start, self.tz)

@@ -10,10 +10,21 @@ categories that was issued first.
 """
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from govhall.contract import ErrorCode, GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
+from hallserver.domain.appointments import (
+    Appointment,
+    AppointmentRules,
+    AppointmentStatus,
+    CheckIn,
+    check_in_kind,
+    check_in_window,
+    slot_taken,
+)
 from hallserver.domain.call_order import CallRules, pick
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.estimate import WaitEstimator
@@ -161,6 +172,7 @@ class Changes:
     new_ticket_ids: set[int] = field(default_factory=set)
     windows: dict[str, Window] = field(default_factory=dict)
     ratings: list[Rating] = field(default_factory=list)
+    appointments: dict[int, Appointment] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     queue_changed: bool = False
 
@@ -176,6 +188,8 @@ class Snapshot:
     recent_services: list[tuple[str, float]] = field(default_factory=list)  # (category, seconds), oldest first
     recent_skips: list[Ticket] = field(default_factory=list)    # today's skipped tickets, for 过号重排
     issued_times: dict[tuple[date, str], list[datetime]] = field(default_factory=dict)  # today's, for quotas
+    appointments: list[Appointment] = field(default_factory=list)     # from today on
+    last_appointment_id: int = 0
     last_callback_seq: int = 0
 
 
@@ -183,7 +197,8 @@ class QueueEngine:
     def __init__(self, clock: Clock, categories: list[Category], windows: list[Window],
                  staff: list[Staff], *, max_recalls: int = 2, default_service_s: float = 480.0,
                  rules: CallRules | None = None, green_age: int = 65, hours: HallHours | None = None,
-                 snapshot: Snapshot | None = None) -> None:
+                 appointment_rules: AppointmentRules | None = None, capacities: dict[str, int] | None = None,
+                 code_factory: Callable[[], str] | None = None, snapshot: Snapshot | None = None) -> None:
         self.clock = clock
         self.categories = {c.id: c for c in categories}
         self.staff = {s.id: s for s in staff}
@@ -192,6 +207,11 @@ class QueueEngine:
         self.green_age = green_age
         self.hours = hours
         self.issued_times: dict[tuple[date, str], list[datetime]] = {}   # for quotas
+        self.appointment_rules = appointment_rules or AppointmentRules()
+        self.capacities = capacities or {}
+        self.code_factory = code_factory or (lambda: f"{secrets.randbelow(10**6):06d}")
+        self.appointments: dict[int, Appointment] = {}
+        self.last_appointment_id = 0
         self.skipped: dict[tuple[date, str], Ticket] = {}     # (day, number) -> skipped ticket
         self.last_callback_seq = 0
         self.windows: dict[str, Window] = {w.id: w for w in windows}
@@ -214,6 +234,8 @@ class QueueEngine:
             self.skipped[(t.day, t.number)] = t
         for (day, cat), times in snap.issued_times.items():
             self.issued_times[(day, cat)] = list(times)
+        self.appointments = {a.id: a for a in snap.appointments}
+        self.last_appointment_id = snap.last_appointment_id
         for category, seconds in snap.recent_services:
             self.estimator.record(category, seconds)
         by_id = {t.id: t for t in snap.open_tickets}
@@ -329,14 +351,16 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ commands
     def issue(self, category_id: str, device: str, *, birth_date: date | None = None,
-              green_reason: GreenReason | None = None, priority: TicketClass | None = None) -> Ticket:
+              green_reason: GreenReason | None = None, priority: TicketClass | None = None,
+              booked: bool = False) -> Ticket:
+        """取号. `booked` tickets (预约 check-ins) are not held to 停止取号 or quotas: the slot was theirs."""
         cat = self.categories.get(category_id)
         if cat is None:
             raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {category_id!r}")
         now = self.clock.now()
         day = hall_day(self.clock)
         issued = self.issued_times.setdefault((day, cat.id), [])
-        if self.hours is not None:
+        if self.hours is not None and not booked:
             refusal = self.hours.check(cat.id, now, issued)
             if refusal is not None:
                 code = ErrorCode.QUOTA_FULL if refusal.reason == "quota_full" else ErrorCode.CATEGORY_CLOSED
@@ -381,6 +405,60 @@ class QueueEngine:
         self._changes.events.append(Requeued(t))
         self._changes.queue_changed = True
         return t
+
+    # ------------------------------------------------------------------ 预约
+    def book(self, category_id: str, slot_start: datetime, name: str = "", phone: str = "") -> Appointment:
+        if category_id not in self.categories:
+            raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {category_id!r}")
+        rules, now = self.appointment_rules, self.clock.now()
+        if slot_start.tzinfo is None:
+            raise DomainError(ErrorCode.INVALID, "slot_start needs a UTC offset, e.g. +08:00")
+        start = slot_start.astimezone(self.clock.tz)
+        minutes = start.hour * 60 + start.minute
+        if start.second or start.microsecond or minutes % rules.slot_minutes:
+            raise DomainError(ErrorCode.INVALID, f"slots start every {rules.slot_minutes} minutes from midnight")
+        if start <= now:
+            raise DomainError(ErrorCode.INVALID, "that slot has already begun")
+        if start.date() > now.astimezone(self.clock.tz).date() + timedelta(days=rules.horizon_days):
+            raise DomainError(ErrorCode.INVALID, f"slots can be booked up to {rules.horizon_days} days ahead")
+        end = start + timedelta(minutes=rules.slot_minutes)
+        if self.hours is not None and not any(a <= start and end <= b
+                                              for a, b in self.hours.open_spans(category_id, start.date())):
+            raise DomainError(ErrorCode.INVALID, "the hall is not open for this category in that slot")
+        capacity = self.capacities.get(category_id, rules.capacity)
+        if slot_taken(self.appointments, category_id, start) >= capacity:
+            raise DomainError(ErrorCode.SLOT_FULL, f"{capacity} of {capacity} booked")
+        active = {a.code for a in self.appointments.values() if a.status == AppointmentStatus.BOOKED}
+        code = self.code_factory()
+        while code in active:
+            code = self.code_factory()
+        self.last_appointment_id += 1
+        a = Appointment(self.last_appointment_id, code, category_id, start, end, name, phone, now)
+        self.appointments[a.id] = a
+        self._changes.appointments[a.id] = a
+        return a
+
+    def check_in(self, code: str, device: str) -> tuple[Ticket, Appointment]:
+        """预约签到 at the kiosk: an appointment ticket in time, a normal one when late."""
+        now = self.clock.now()
+        found = [a for a in self.appointments.values() if a.code == code and a.status != AppointmentStatus.CANCELLED]
+        booked = [a for a in found if a.status == AppointmentStatus.BOOKED]
+        if not booked:
+            if found:
+                raise DomainError(ErrorCode.ALREADY_CHECKED_IN, f"appointment {code} is checked in already")
+            raise DomainError(ErrorCode.APPOINTMENT_NOT_FOUND, f"no appointment {code}")
+        a = min(booked, key=lambda x: abs((x.slot_start - now).total_seconds()))
+        kind = check_in_kind(a, now, self.appointment_rules)
+        if kind == CheckIn.TOO_EARLY:
+            raise DomainError(ErrorCode.TOO_EARLY, f"check-in opens {check_in_window(a, self.appointment_rules)[0]}",
+                              check_in_window(a, self.appointment_rules)[0])
+        if kind == CheckIn.OTHER_DAY:
+            raise DomainError(ErrorCode.APPOINTMENT_EXPIRED, f"appointment {code} was for {a.slot_start.date()}")
+        on_time = kind == CheckIn.ON_TIME
+        t = self.issue(a.category, device, priority=TicketClass.APPOINTMENT if on_time else None, booked=on_time)
+        a.status, a.ticket_id, a.checked_in_at, a.late = AppointmentStatus.CHECKED_IN, t.id, now, not on_time
+        self._changes.appointments[a.id] = a
+        return t, a
 
     def login(self, window_id: str, staff_id: str) -> Window:
         w = self._window(window_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from statistics import mean
 
@@ -17,8 +17,9 @@ from sqlalchemy import Engine, create_engine, event, func, insert, select, updat
 from sqlalchemy.engine import make_url
 
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
+from hallserver.domain.appointments import Appointment, AppointmentStatus
 from hallserver.domain.queue import Changes, Snapshot, Ticket, Window
-from hallserver.store.tables import commands, ratings, tickets, windows
+from hallserver.store.tables import appointments, commands, ratings, tickets, windows
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
@@ -112,12 +113,18 @@ class Store:
                                         .where(tickets.c.day == today).order_by(tickets.c.id)):
                 issued_times.setdefault((today, cat), []).append(at)
             last_callback = conn.execute(select(func.max(tickets.c.callback_seq))).scalar() or 0
+            day_start = datetime.combine(today, time(0), tzinfo=UTC) - timedelta(days=1)   # any zone's today
+            booked = [_appointment(r) for r in conn.execute(
+                select(appointments).where(appointments.c.slot_start >= day_start).order_by(appointments.c.id)
+            ).mappings()]
+            last_appointment = conn.execute(select(func.max(appointments.c.id))).scalar() or 0
             last_ticket = conn.execute(select(func.max(tickets.c.id))).scalar() or 0
             last_rating = conn.execute(select(func.max(ratings.c.id))).scalar() or 0
         return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
                         last_ticket_id=int(last_ticket), last_rating_id=int(last_rating),
                         recent_services=recent_services, recent_skips=recent_skips, issued_times=issued_times,
-                        last_callback_seq=int(last_callback))
+                        last_callback_seq=int(last_callback), appointments=booked,
+                        last_appointment_id=int(last_appointment))
 
     # ---------------------------------------------------------------- commands
     def find_reply(self, device: str, command_id: str) -> str | None:
@@ -146,6 +153,11 @@ class Store:
                     "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
                     "comment": r.comment, "channel": r.channel, "at": r.at,
                 } for r in changes.ratings])
+            for a in changes.appointments.values():
+                row = _appointment_row(a)
+                done = conn.execute(update(appointments).where(appointments.c.id == a.id).values(row))
+                if done.rowcount == 0:
+                    conn.execute(insert(appointments).values(id=a.id, **row))
             conn.execute(insert(commands).values(device=device, id=command_id, type=command_type,
                                                  reply=reply_json, at=at))
 
@@ -208,6 +220,19 @@ def _ticket_row(t: Ticket) -> dict:
             "callback_seq": t.callback_seq, "requeue_after_id": t.requeue_after_id,
             "transfer_to_window": t.transfer_to_window, "transferred_from": t.transferred_from,
             "transfer_reason": t.transfer_reason, "requeued": t.requeued}
+
+
+def _appointment(r) -> Appointment:   # noqa: ANN001 - a row mapping
+    return Appointment(id=r["id"], code=r["code"], category=r["category"], slot_start=r["slot_start"],
+                       slot_end=r["slot_end"], name=r["name"], phone=r["phone"], booked_at=r["booked_at"],
+                       status=AppointmentStatus(r["status"]), ticket_id=r["ticket_id"],
+                       checked_in_at=r["checked_in_at"], late=bool(r["late"]))
+
+
+def _appointment_row(a: Appointment) -> dict:
+    return {"code": a.code, "category": a.category, "slot_start": a.slot_start, "slot_end": a.slot_end,
+            "name": a.name, "phone": a.phone, "booked_at": a.booked_at, "status": a.status.value,
+            "ticket_id": a.ticket_id, "checked_in_at": a.checked_in_at, "late": a.late}
 
 
 def _window_row(w: Window) -> dict:

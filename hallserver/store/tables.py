@@ -106,3 +106,22 @@ commands = Table(
     Column("at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("device", "id", name="pk_commands"),
 )
+
+# 0003: 预约
+appointments = Table(
+    "appointments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("code", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("slot_start", UtcDateTime, nullable=False),
+    Column("slot_end", UtcDateTime, nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", name="fk_appointments_ticket")),
+    Column("checked_in_at", UtcDateTime),
+    Column("late", Boolean, nullable=False, server_default=false()),
+    Index("ix_appointments_slot", "category", "slot_start"),
+    Index("ix_appointments_code", "code"),
+)

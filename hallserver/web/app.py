@@ -5,23 +5,28 @@
     GET /events         server-sent events: `board` with the fragment whenever the hall changes
     GET /api/overview   the same figures as JSON
     GET /healthz        liveness, for systemd and load balancers
+    POST /api/appointments   book a 预约 slot (through the one command path)
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import threading
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
 
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.store import Store
@@ -87,8 +92,41 @@ class Dashboard:
                 "alerts": [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]}
 
 
-def create_app(dashboard: Dashboard) -> FastAPI:
-    app = FastAPI(title="govhall dashboard", docs_url=None, redoc_url=None)
+class AppointmentRequest(BaseModel):
+    """POST /api/appointments: book a 预约 slot."""
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(max_length=64)
+    slot_start: datetime = Field(description="with UTC offset, e.g. 2026-11-24T09:30:00+08:00")
+    name: str = Field(default="", max_length=20)
+    phone: str = Field(default="", max_length=11)
+
+
+ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None) -> FastAPI:
+    """`submit` runs a command through the hall server's one writer and returns the reply."""
+    app = FastAPI(title="govhall", docs_url=None, redoc_url=None)
+
+    @app.post("/api/appointments", status_code=201)
+    def book(body: AppointmentRequest,
+             idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
+        if submit is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "预约暂不可用"}}, status_code=503)
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+            return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
+                                status_code=400)
+        command = {"id": idempotency_key or uuid.uuid4().hex, "type": "appointment.book",
+                   **body.model_dump(mode="json")}
+        try:
+            reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+        except Exception:                       # the writer is stuck or gone: say so, do not hang
+            log.exception("booking failed")
+            return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+        if reply["ok"]:
+            return JSONResponse(reply["result"], status_code=201)
+        return JSONResponse({"error": reply["error"]}, status_code=ERROR_STATUS.get(reply["error"]["code"], 400))
 
     def render(request: Request, template: str) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, template, {

@@ -1,0 +1,69 @@
+"""预约: appointments booked for a category and a time slot, checked in at the kiosk.
+
+Pure Python. A slot is `slot_minutes` long and holds `capacity` appointments per category.
+Check-in is open from `check_in_before` minutes before the slot starts until `check_in_after`
+minutes after; inside that window the citizen gets an appointment ticket (called ahead of
+walk-ins), later the same day a normal ticket, earlier a refusal saying when to come.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class AppointmentRules:
+    slot_minutes: int = 30
+    capacity: int = 4                 # per category and slot
+    check_in_before_s: float = 15 * 60
+    check_in_after_s: float = 15 * 60
+    horizon_days: int = 7             # how far ahead a slot may be booked
+
+
+@dataclass
+class Appointment:
+    id: int
+    code: str
+    category: str
+    slot_start: datetime
+    slot_end: datetime
+    name: str
+    phone: str
+    booked_at: datetime
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    ticket_id: int | None = None
+    checked_in_at: datetime | None = None
+    late: bool = False
+
+
+class CheckIn(StrEnum):
+    ON_TIME = "on_time"       # an appointment ticket
+    LATE = "late"             # a normal ticket
+    TOO_EARLY = "too_early"
+    OTHER_DAY = "other_day"
+
+
+def check_in_window(a: Appointment, rules: AppointmentRules) -> tuple[datetime, datetime]:
+    return (a.slot_start - timedelta(seconds=rules.check_in_before_s),
+            a.slot_start + timedelta(seconds=rules.check_in_after_s))
+
+
+def check_in_kind(a: Appointment, now: datetime, rules: AppointmentRules) -> CheckIn:
+    opens, closes = check_in_window(a, rules)
+    if now.astimezone(a.slot_start.tzinfo).date() != a.slot_start.date():
+        return CheckIn.TOO_EARLY if now < opens else CheckIn.OTHER_DAY
+    if now < opens:
+        return CheckIn.TOO_EARLY
+    return CheckIn.ON_TIME if now <= closes else CheckIn.LATE
+
+
+def slot_taken(book: dict[int, Appointment], category: str, slot_start: datetime) -> int:
+    return sum(1 for a in book.values() if a.category == category and a.slot_start == slot_start
+               and a.status != AppointmentStatus.CANCELLED)
