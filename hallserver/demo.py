@@ -7,6 +7,7 @@ simulated clock moves on, so two runs with the same seed give the same figures.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import math
 import random
@@ -69,6 +70,8 @@ NO_SHOW = 0.06           # called three times, never came: 过号
 COMES_BACK = 0.5         # of those, share who come back within 5-20 minutes: 过号重排
 ELDERLY = 0.15           # share of citizens 65 or older: 绿色通道 from the ID card
 TRANSFER = 0.05          # share of services handed to another category: 转移
+APPOINTMENT_NO_SHOW = 0.1   # 预约 never checked in
+APPOINTMENT_LATE = 0.15     # 预约 checked in after the window: a normal ticket
 RATES = 0.85             # share of citizens who rate on the tablet
 LEVEL_WEIGHTS = [(5, 70), (4, 20), (3, 6), (2, 3), (1, 1)]
 
@@ -124,8 +127,10 @@ class HallDemo:
         self.estimates: dict[int, int] = {}      # ticket id -> the wait the kiosk promised (s)
         self.estimate_errors: list[float] = []   # |promised - real| for each called ticket
         self.serving: dict[str, str] = {}        # window -> the number it called last
+        self._someone_came_back = False
         self.rules_seen = {"green_tickets": 0, "transfers": 0, "requeues": 0, "pauses": 0,
-                           "refused_closed": 0, "refused_quota_full": 0}
+                           "refused_closed": 0, "refused_quota_full": 0, "appointments_booked": 0,
+                           "appointments_on_time": 0, "appointments_late": 0}
 
     # ------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -194,6 +199,7 @@ class HallDemo:
         for w, late in logins.items():
             self._at(DEMO_START + timedelta(minutes=late), "login", w)
         self._at(DEMO_START + timedelta(minutes=50), "break", "w2")
+        self._book_appointments(end)
         self.started_real = time.perf_counter()
         while self._events and self._events[0].at <= end and not self.stop_requested.is_set():
             ev = heapq.heappop(self._events)
@@ -206,6 +212,34 @@ class HallDemo:
         if not self.stop_requested.is_set():
             self.clock.set(end)
         return self.summary()
+
+    def _book_appointments(self, end: datetime) -> None:
+        """预约 booked on the phone for this morning's slots, through the server's HTTP command path."""
+        slot = DEMO_START + timedelta(minutes=30)
+        while slot + timedelta(minutes=30) <= end:
+            for _ in range(self.random.randint(0, 2)):
+                category = self.random.choice(list(ARRIVALS_PER_HOUR))
+                reply = self.server.bus.submit(json.dumps({
+                    "id": f"demo-booking-{self._seq}-{self.random.randrange(10**9)}", "type": "appointment.book",
+                    "category": category, "slot_start": slot.isoformat()}).encode())
+                if not reply["ok"]:
+                    continue
+                self.rules_seen["appointments_booked"] += 1
+                code = reply["result"]["appointment"]["code"]
+                roll = self.random.random()
+                # scripted like window 3's late start: the second booking of the morning comes late
+                scripted_late = self.rules_seen["appointments_booked"] == 2
+                if roll < APPOINTMENT_NO_SHOW and not scripted_late:
+                    continue
+                late = roll > 1 - APPOINTMENT_LATE or scripted_late
+                minutes = self.random.uniform(20, 40) if late else self.random.uniform(-14, 10)
+                self._at(slot + timedelta(minutes=minutes), "check_in", code)
+            slot += timedelta(minutes=30)
+
+    def _on_check_in(self, code: str) -> None:
+        reply = self._cmd(self.kiosk, type="appointment.check_in", code=code)
+        if reply["ok"]:
+            self.rules_seen["appointments_late" if reply["result"]["late"] else "appointments_on_time"] += 1
 
     def _on_arrive(self, category: str) -> None:
         years = self.random.randint(66, 88) if self.random.random() < ELDERLY else self.random.randint(19, 60)
@@ -276,7 +310,9 @@ class HallDemo:
             self._at(self.clock.now() + timedelta(seconds=45), "recall", w)
         else:                                   # recalled enough: 过号
             self._cmd(self.counters[w], type="window.skip", window=w)
-            if self.random.random() < COMES_BACK:
+            first_skip = not self._someone_came_back       # scripted: the first no-show of the day returns
+            if self.random.random() < COMES_BACK or first_skip:
+                self._someone_came_back = True
                 self._at(self.clock.now() + timedelta(minutes=self.random.uniform(5, 20)), "return", self.serving[w])
             self._at(self.clock.now() + timedelta(seconds=10), "free", w)
 

@@ -19,7 +19,7 @@ class T:                      # a ticket as the estimator sees it
     category: str
 
 
-def earliest(categories: tuple, remaining: list, _after_s: float):
+def earliest(categories: tuple, remaining: list):
     """A plain rule for these tests: the earliest ticket of the window's categories."""
     mine = [t for t in remaining if t.category in categories]
     return min(mine, key=lambda t: t.id) if mine else None

@@ -1,16 +1,17 @@
 """Who a window calls next (叫号顺序): the one rule, in one place.
 
 The queue engine uses it to call, the wait estimator uses it to play the queue forward, and
-docs/queue.md shows it as a table. For a window, among the tickets it may call, the smallest
-key wins:
+docs/queue.md shows it as a table. For a window, among the tickets it may call:
 
-    rank 0  called back (回呼): transferred to this window or its category, or re-queued
-            after a skip and its turn has come — in the order they were called back
-    rank 1  waited longer than the starvation bound (default 30 min) — oldest first,
-            whatever its class or category, so nobody is passed over for ever
-    rank 2  everyone else, by class (绿色通道, then 预约, then normal), then the window's
-            category order, then issue order
-    rank 3  re-queued tickets whose turn has not come yet (only when nobody else waits)
+    1. called back (回呼): transferred to this window or its category, or re-queued after a
+       skip and its turn has come — in the order they were called back;
+    2. otherwise the preferred ticket: by class (绿色通道, then 预约, then normal), then the
+       window's category order, then issue order —
+       unless that would pass over someone who took a ticket more than the starvation bound
+       (default 30 min) earlier: then the earliest such ticket goes first. Nobody is ever
+       overtaken by a ticket taken more than 30 minutes after theirs, so no category and no
+       class waits for ever, however many priority tickets arrive;
+    3. re-queued tickets whose turn has not come yet, only when nobody else waits.
 
 A window may call: waiting tickets of its categories, tickets transferred to it by name
 (any category), and — at an elderly-first window (老年人优先窗口) — 绿色通道 tickets of every
@@ -30,7 +31,7 @@ CLASS_RANK = {TicketClass.GREEN: 0, TicketClass.APPOINTMENT: 1, TicketClass.NORM
 
 @dataclass(frozen=True)
 class CallRules:
-    starvation_s: float = 30 * 60      # nobody waits longer than this because others go first
+    starvation_s: float = 30 * 60      # nobody is overtaken by a ticket taken this much later
     requeue_after: int = 3             # a re-queued citizen goes after this many others
     requeue_within_s: float = 30 * 60  # a skipped citizen may re-queue this long after the skip
 
@@ -57,26 +58,32 @@ def may_call(w: CallingWindow, t: CallableTicket) -> bool:
     return t.category in w.categories or (w.elderly_first and t.priority == TicketClass.GREEN)
 
 
-def call_key(w: CallingWindow, t: CallableTicket, now: datetime, rules: CallRules,
-             is_waiting: Callable[[int], bool]) -> tuple:
-    if t.callback_seq is not None:
-        if t.requeue_after_id is None or not is_waiting(t.requeue_after_id):
-            return (0, 0, 0, t.callback_seq)
-        return (3, 0, 0, t.callback_seq)
-    if (now - t.issued_at).total_seconds() >= rules.starvation_s:
-        return (1, 0, 0, t.id)
+def preference(w: CallingWindow, t: CallableTicket) -> tuple:
     order = w.categories.index(t.category) if t.category in w.categories else len(w.categories)
-    return (2, CLASS_RANK[t.priority], order, t.id)
+    return (CLASS_RANK[t.priority], order, t.id)
 
 
-def pick(w: CallingWindow, waiting: Iterable[CallableTicket], now: datetime, rules: CallRules,
+def pick(w: CallingWindow, waiting: Iterable[CallableTicket], rules: CallRules,
          is_waiting: Callable[[int], bool]) -> CallableTicket | None:
     """The ticket window `w` calls now, or None."""
-    best, best_key = None, None
+    callbacks, not_yet, others = [], [], []
     for t in waiting:
         if not may_call(w, t):
             continue
-        key = call_key(w, t, now, rules, is_waiting)
-        if best_key is None or key < best_key:
-            best, best_key = t, key
-    return best
+        if t.callback_seq is None:
+            others.append(t)
+        elif t.requeue_after_id is None or not is_waiting(t.requeue_after_id):
+            callbacks.append(t)
+        else:
+            not_yet.append(t)
+    if callbacks:
+        return min(callbacks, key=lambda t: t.callback_seq)
+    if others:
+        preferred = min(others, key=lambda t: preference(w, t))
+        earliest = min(others, key=lambda t: (t.issued_at, t.id))
+        if (preferred.issued_at - earliest.issued_at).total_seconds() > rules.starvation_s:
+            return earliest
+        return preferred
+    if not_yet:
+        return min(not_yet, key=lambda t: t.callback_seq)
+    return None

@@ -46,19 +46,19 @@ class WaitEstimator:
         return fmean(recent) if recent else self.default_service_s
 
     def estimate(self, target: T, waiting: list[T], windows: list[tuple[W, float]],
-                 choose: Callable[[W, list[T], float], T | None]) -> int | None:
+                 choose: Callable[[W, list[T]], T | None]) -> int | None:
         """Seconds until `target` is likely called, or None when no open window would call it.
 
         `waiting` are the waiting tickets, `windows` the open windows with the seconds until
-        each is free, and `choose(window, remaining, after_s)` the call rule: which of the
-        remaining tickets that window calls `after_s` seconds from now.
+        each is free, and `choose(window, remaining)` the call rule: which of the remaining
+        tickets that window calls.
         """
         remaining = list(waiting)
         free = [(max(0.0, until), i) for i, (_, until) in enumerate(windows)]
         heapq.heapify(free)
         while free:
             at, i = heapq.heappop(free)
-            nxt = choose(windows[i][0], remaining, at)
+            nxt = choose(windows[i][0], remaining)
             if nxt is None:
                 continue                      # this window has nobody left to call: drop it
             if nxt is target:

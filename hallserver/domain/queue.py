@@ -81,6 +81,7 @@ class Ticket:
     transferred_from: str | None = None
     transfer_reason: str | None = None
     requeued: bool = False
+    first_called_at: datetime | None = None    # the end of the wait (等候时长), kept through transfers
 
     def __post_init__(self) -> None:
         if not self.issued_category:
@@ -318,7 +319,7 @@ class QueueEngine:
         """The ticket this window would call now, by the rule in call_order.py."""
         waiting = self.all_waiting()
         ids = {t.id for t in waiting}
-        return pick(w, waiting, self.clock.now(), self.rules, ids.__contains__)
+        return pick(w, waiting, self.rules, ids.__contains__)
 
     def _enqueue(self, t: Ticket) -> None:
         """Put a ticket in its category's line, kept in issue order."""
@@ -340,9 +341,9 @@ class QueueEngine:
                 busy = (now - (w.ticket.called_at or now)).total_seconds()
                 windows.append((w, self.estimator.service_time(w.ticket.category) - busy))
 
-        def choose(w: Window, remaining: list[Ticket], after_s: float) -> Ticket | None:
+        def choose(w: Window, remaining: list[Ticket]) -> Ticket | None:
             ids = {x.id for x in remaining}
-            return pick(w, remaining, now + timedelta(seconds=after_s), self.rules, ids.__contains__)
+            return pick(w, remaining, self.rules, ids.__contains__)
         return self.estimator.estimate(t, self.all_waiting(), windows, choose)
 
     def open_windows_for(self, category: str) -> int:
@@ -498,6 +499,7 @@ class QueueEngine:
         self.waiting[nxt.category].remove(nxt)
         nxt.callback_seq, nxt.requeue_after_id, nxt.transfer_to_window = None, None, None
         nxt.status, nxt.called_at = TicketStatus.CALLED, self.clock.now()
+        nxt.first_called_at = nxt.first_called_at or nxt.called_at
         nxt.window, nxt.staff = w.id, w.staff
         w.ticket = nxt
         self._touch_ticket(nxt)

@@ -165,7 +165,8 @@ class Store:
     def summary(self, now: datetime, day: date) -> Summary:
         """The figures of one hall day (营业日) as of `now`."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(tickets.c.status, tickets.c.issued_at, tickets.c.called_at,
+            first_call = func.coalesce(tickets.c.first_called_at, tickets.c.called_at)
+            rows = conn.execute(select(tickets.c.status, tickets.c.issued_at, first_call,
                                        tickets.c.priority).where(tickets.c.day == day)).all()
             levels = dict(conn.execute(
                 select(ratings.c.level, func.count())
@@ -207,7 +208,8 @@ def _ticket(r) -> Ticket:   # noqa: ANN001 - a row mapping
                   green_reason=GreenReason(r["green_reason"]) if r["green_reason"] else None,
                   callback_seq=r["callback_seq"], requeue_after_id=r["requeue_after_id"],
                   transfer_to_window=r["transfer_to_window"], transferred_from=r["transferred_from"],
-                  transfer_reason=r["transfer_reason"], requeued=bool(r["requeued"]))
+                  transfer_reason=r["transfer_reason"], requeued=bool(r["requeued"]),
+                  first_called_at=r["first_called_at"])
 
 
 def _ticket_row(t: Ticket) -> dict:
@@ -219,7 +221,7 @@ def _ticket_row(t: Ticket) -> dict:
             "priority": t.priority.value, "green_reason": t.green_reason.value if t.green_reason else None,
             "callback_seq": t.callback_seq, "requeue_after_id": t.requeue_after_id,
             "transfer_to_window": t.transfer_to_window, "transferred_from": t.transferred_from,
-            "transfer_reason": t.transfer_reason, "requeued": t.requeued}
+            "transfer_reason": t.transfer_reason, "requeued": t.requeued, "first_called_at": t.first_called_at}
 
 
 def _appointment(r) -> Appointment:   # noqa: ANN001 - a row mapping

@@ -67,6 +67,7 @@ tickets = Table(
     Column("transferred_from", String(64)),
     Column("transfer_reason", String(200)),
     Column("requeued", Boolean, nullable=False, server_default=false()),
+    Column("first_called_at", UtcDateTime),     # the wait (等候时长) ends here, whatever came after
     UniqueConstraint("day", "category", "seq", name="uq_tickets_day_category_seq"),
     Index("ix_tickets_status", "status"),
 )

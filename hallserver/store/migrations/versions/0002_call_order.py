@@ -1,10 +1,12 @@
-"""The call order: ticket class (绿色通道, 预约), call-backs (transfer, re-queue).
+"""The call order: ticket class (绿色通道, 预约), call-backs (transfer, re-queue), first call time.
 
 Revision ID: 0002
 Revises: 0001
 """
 import sqlalchemy as sa
 from alembic import op
+
+from hallserver.store.tables import UtcDateTime
 
 revision = "0002"
 down_revision = "0001"
@@ -23,10 +25,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("transferred_from", sa.String(64)))
         batch.add_column(sa.Column("transfer_reason", sa.String(200)))
         batch.add_column(sa.Column("requeued", sa.Boolean, nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("first_called_at", UtcDateTime))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
-        for name in ("requeued", "transfer_reason", "transferred_from", "transfer_to_window", "requeue_after_id",
-                     "callback_seq", "green_reason", "priority", "service_category"):
+        for name in ("first_called_at", "requeued", "transfer_reason", "transferred_from", "transfer_to_window",
+                     "requeue_after_id", "callback_seq", "green_reason", "priority", "service_category"):
             batch.drop_column(name)
