@@ -366,6 +366,8 @@ class HallDemo:
             if self.estimate_errors else None,
             "estimates_checked": len(self.estimate_errors),
             "avg_wait_s_by_class": s.avg_wait_s_by_class,
+            "pause_minutes": self.server.store.pause_minutes(
+                self.clock.now(), DEMO_START.replace(hour=0), DEMO_START.replace(hour=0) + timedelta(days=1)),
             **self.rules_seen,
             "calls_announced": len(self.screen.calls),
             "led_screens": {str(a): self.led_sim.text(a) for a in sorted(self.led_sim.screens)},

@@ -191,3 +191,36 @@ def test_appointments_and_their_check_ins_survive_a_restart(store, config):
     t2, a2 = again.check_in(booked[1].code, "kiosk-1")
     assert t2.priority == TicketClass.APPOINTMENT and a2.slot_start == slot
     assert again.all_waiting()[0].id == t.id
+
+
+def test_pause_time_is_recorded_per_staff_and_reason_for_attendance(store, config):
+    from govhall.contract import PauseReason
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.login("w1", "s001")
+    e.pause("w1", PauseReason.MEAL)
+    store.save(e.take_changes(), "counter-1", "p1", "window.pause", "{}", clock.now())
+    clock.advance(20 * 60)
+    e.resume("w1")
+    store.save(e.take_changes(), "counter-1", "p2", "window.resume", "{}", clock.now())
+    e.pause("w1", PauseReason.MEETING)
+    store.save(e.take_changes(), "counter-1", "p3", "window.pause", "{}", clock.now())
+    clock.advance(5 * 60)
+    e2 = build_engine(config, clock, store)                  # a restart while paused
+    clock.advance(5 * 60)
+    e2.logout("w1")                                          # logging out ends the pause too
+    store.save(e2.take_changes(), "counter-1", "p4", "window.logout", "{}", clock.now())
+    day = (datetime(2026, 11, 23, tzinfo=TZ), datetime(2026, 11, 24, tzinfo=TZ))
+    assert store.pause_minutes(clock.now(), *day) == {"s001": {"meal": 20.0, "meeting": 10.0}}
+
+
+def test_an_open_pause_counts_up_to_now(store, config):
+    from govhall.contract import PauseReason
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.login("w2", "s002")
+    e.pause("w2", PauseReason.AWAY)
+    store.save(e.take_changes(), "counter-2", "p1", "window.pause", "{}", clock.now())
+    clock.advance(7 * 60)
+    day = (datetime(2026, 11, 23, tzinfo=TZ), datetime(2026, 11, 24, tzinfo=TZ))
+    assert store.pause_minutes(clock.now(), *day) == {"s002": {"away": 7.0}}

@@ -117,6 +117,16 @@ class Rating:
     at: datetime
 
 
+@dataclass(frozen=True)
+class PauseRecord:
+    """One pause (暂停服务) of a window, for attendance (考勤): who, why, from when to when."""
+    window: str
+    staff: str | None
+    reason: PauseReason
+    started_at: datetime
+    ended_at: datetime
+
+
 # events: what happened, for the processor to announce
 @dataclass(frozen=True)
 class Issued:
@@ -174,6 +184,7 @@ class Changes:
     windows: dict[str, Window] = field(default_factory=dict)
     ratings: list[Rating] = field(default_factory=list)
     appointments: dict[int, Appointment] = field(default_factory=dict)
+    pauses: list[PauseRecord] = field(default_factory=list)     # pauses that ended with this command
     events: list[Event] = field(default_factory=list)
     queue_changed: bool = False
 
@@ -482,6 +493,7 @@ class QueueEngine:
         w = self._open_window(window_id)
         if w.ticket is not None:
             raise DomainError(ErrorCode.WINDOW_BUSY, "complete or skip the current ticket first")
+        self._end_pause(w)
         w.staff, w.pause_reason = None, None
         self._touch_window(w, WindowStatus.CLOSED)
         self._changes.queue_changed = True
@@ -567,10 +579,17 @@ class QueueEngine:
         w = self._open_window(window_id)
         if w.status != WindowStatus.PAUSED:
             raise DomainError(ErrorCode.WINDOW_NOT_PAUSED)
+        self._end_pause(w)
         w.pause_reason = None
         self._touch_window(w, WindowStatus.IDLE)
         self._changes.queue_changed = True
         return w
+
+    def _end_pause(self, w: Window) -> None:
+        """A paused window resumes or closes: record the pause (its start is the window's `since`)."""
+        if w.status == WindowStatus.PAUSED and w.pause_reason is not None:
+            self._changes.pauses.append(PauseRecord(w.id, w.staff, w.pause_reason, w.since or self.clock.now(),
+                                                    self.clock.now()))
 
     def rate(self, window_id: str, level: int, reasons: tuple[str, ...] = (), comment: str = "",
              channel: int = 4) -> Rating:

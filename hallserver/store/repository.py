@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
 from hallserver.domain.queue import Changes, Snapshot, Ticket, Window
-from hallserver.store.tables import appointments, commands, ratings, tickets, windows
+from hallserver.store.tables import appointments, commands, ratings, tickets, window_pauses, windows
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
@@ -153,6 +153,10 @@ class Store:
                     "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
                     "comment": r.comment, "channel": r.channel, "at": r.at,
                 } for r in changes.ratings])
+            if changes.pauses:
+                conn.execute(insert(window_pauses), [{
+                    "window": p.window, "staff": p.staff, "reason": p.reason.value,
+                    "started_at": p.started_at, "ended_at": p.ended_at} for p in changes.pauses])
             for a in changes.appointments.values():
                 row = _appointment_row(a)
                 done = conn.execute(update(appointments).where(appointments.c.id == a.id).values(row))
@@ -193,6 +197,23 @@ class Store:
             ratings_by_level={int(k): int(v) for k, v in sorted(levels.items())},
             avg_wait_s_by_class={k: round(mean(v), 1) for k, v in sorted(by_class.items())},
         )
+
+    def pause_minutes(self, now: datetime, day_start: datetime, day_end: datetime) -> dict[str, dict[str, float]]:
+        """暂停服务 minutes per staff member and reason between two times, open pauses counted to `now`."""
+        out: dict[str, dict[str, float]] = {}
+
+        def add(staff: str | None, reason: str, start: datetime, end: datetime) -> None:
+            start, end = max(start, day_start), min(end, day_end)
+            if end > start and staff:
+                per = out.setdefault(staff, {})
+                per[reason] = round(per.get(reason, 0.0) + (end - start).total_seconds() / 60, 1)
+        with self.engine.connect() as conn:
+            for r in conn.execute(select(window_pauses).where(window_pauses.c.ended_at > day_start,
+                                                              window_pauses.c.started_at < day_end)):
+                add(r.staff, r.reason, r.started_at, r.ended_at)
+            for r in conn.execute(select(windows).where(windows.c.status == WindowStatus.PAUSED.value)):
+                add(r.staff, r.pause_reason or "other", r.since or now, now)
+        return out
 
     def all_tickets(self) -> list[Ticket]:
         with self.engine.connect() as conn:

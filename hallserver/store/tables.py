@@ -126,3 +126,15 @@ appointments = Table(
     Index("ix_appointments_slot", "category", "slot_start"),
     Index("ix_appointments_code", "code"),
 )
+
+# 0004: pauses (暂停服务) for attendance
+window_pauses = Table(
+    "window_pauses", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("window", String(64), nullable=False),
+    Column("staff", String(64)),
+    Column("reason", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=False),
+    Index("ix_window_pauses_started", "started_at"),
+)
