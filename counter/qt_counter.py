@@ -99,8 +99,16 @@ class CounterWindow(QWidget):
         if s:
             who = f" · {s['staff']['name']}" if s.get("staff") else ""
             self.title.setText(f"{s['name']} · {STATUS[status]}{who}")
-        self.ticket.setText(s["ticket"]["number"] if s and s.get("ticket") else "—")
-        self.info.setText(f"本窗口业务等候 {self.waiting_total} 人")
+        ticket = s.get("ticket") if s else None
+        self.ticket.setText(ticket["number"] if ticket else "—")
+        notes = [f"本窗口业务等候 {self.waiting_total} 人"]
+        if ticket:
+            notes.insert(0, {"green": "绿色通道", "appointment": "预约"}.get(ticket.get("priority"), ""))
+            if ticket.get("transferred_from"):
+                notes.insert(1, f"转自 {ticket['transferred_from']}：{ticket.get('transfer_reason') or ''}")
+            if ticket.get("requeued"):
+                notes.insert(1, "过号重排")
+        self.info.setText("  ".join(n for n in notes if n))
         open_ = status in ("idle", "serving", "paused")
         self.staff_box.setVisible(not open_)
         self.login_button.setVisible(not open_)

@@ -123,7 +123,8 @@ class KioskWindow(QWidget):
             t = reply["result"]["ticket"]
             ahead = reply["result"]["waiting_ahead"]
             wait = reply["result"].get("estimated_wait_s")
-            self.t_category.setText(t["category_name"])
+            badge = {"green": "  绿色通道", "appointment": "  预约"}.get(t.get("priority", "normal"), "")
+            self.t_category.setText(t["category_name"] + badge)
             self.t_number.setText(t["number"])
             text = "前面没有人等候，请留意叫号" if ahead == 0 else f"前面还有 {ahead} 人等候"
             if wait is not None and wait >= 60:

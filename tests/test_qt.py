@@ -136,3 +136,25 @@ def test_the_demo_windows_watch_the_morning_without_changing_it(app):
     without = run_demo(minutes=30, seed=5)
     assert {k: v for k, v in with_windows.items() if k != "database"} == \
         {k: v for k, v in without.items() if k != "database"}
+
+
+def test_the_counter_shows_a_transferred_green_citizen_and_where_they_come_from(hall, config):
+    _server, qlink, keep = hall
+    kiosk_link = qlink("kiosk-1")
+    c1 = keep(CounterWindow(qlink("counter-1"), "w1", [(s.id, s.name) for s in config.staff]))
+    c3 = keep(CounterWindow(qlink("counter-3"), "w3", [(s.id, s.name) for s in config.staff]))
+    kiosk_link.link.request({"type": "ticket.issue", "category": "social", "birth_date": "1948-03-08"})
+    c1.login()
+    c3.staff_box.setCurrentIndex(2)
+    c3.login()
+    wait_until(lambda: c1.state["status"] == "idle" and c3.state["status"] == "idle", what="both logins")
+    c1.keys["window.call_next"].click()
+    wait_until(lambda: c1.ticket.text() == "A001", what="the call")
+    assert c1.info.text().startswith("绿色通道")
+    c1.qlink.send("transfer", {"type": "window.transfer", "window": "w1", "to_window": "w3", "reason": "需综合窗口"})
+    wait_until(lambda: c1.ticket.text() == "—", what="the transfer")
+    c3.keys["window.call_next"].click()
+    wait_until(lambda: c3.ticket.text() == "A001", what="the call at window 3")
+    assert "转自 w1：需综合窗口" in c3.info.text() and "绿色通道" in c3.info.text()
+    c3.resize(640, 420)
+    shot(c3, "counter-transferred")
