@@ -1,11 +1,13 @@
 """预计等候: the estimate a citizen gets with the ticket, from the hall's own recent services."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from govhall.contract import TicketClass
+from hallserver.domain.call_order import CallRules, Dispatcher, pick
 from hallserver.domain.clock import SimClock
 from hallserver.domain.estimate import WaitEstimator
 from hallserver.domain.queue import Category, QueueEngine, Staff, Window
@@ -13,36 +15,51 @@ from hallserver.domain.queue import Category, QueueEngine, Staff, Window
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-@dataclass(frozen=True)
-class T:                      # a ticket as the estimator sees it
+START = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+
+
+@dataclass
+class T:                      # a ticket as the call rule sees it
     id: int
     category: str
+    issued_at: datetime = START
+    priority: TicketClass = TicketClass.NORMAL
+    callback_seq: int | None = None
+    requeue_after_id: int | None = None
+    transfer_to_window: str | None = None
 
 
-def earliest(categories: tuple, remaining: list):
-    """A plain rule for these tests: the earliest ticket of the window's categories."""
-    mine = [t for t in remaining if t.category in categories]
-    return min(mine, key=lambda t: t.id) if mine else None
+@dataclass
+class W:                      # a window as the call rule sees it
+    id: str
+    categories: tuple
+    elderly_first: bool = False
 
 
 def tickets(*cats):
-    return [T(i, c) for i, c in enumerate(cats, start=1)]
+    return [T(i, c, START + timedelta(minutes=i)) for i, c in enumerate(cats, start=1)]
+
+
+def estimate(est, target, waiting, windows):
+    """windows: (categories, seconds until free)."""
+    ws = [W(f"w{i}", cats) for i, (cats, _) in enumerate(windows)]
+    return est.estimate(target, Dispatcher(ws, waiting, CallRules()), [free for _, free in windows])
 
 
 def test_no_open_window_for_the_category_means_no_estimate_rather_than_a_wrong_one():
     est = WaitEstimator(480)
     waiting = tickets("social")
-    assert est.estimate(waiting[0], waiting, [], earliest) is None
-    assert est.estimate(waiting[0], waiting, [(("business",), 0.0)], earliest) is None
+    assert estimate(est, waiting[0], waiting, []) is None
+    assert estimate(est, waiting[0], waiting, [(("business",), 0.0)]) is None
 
 
 def test_until_there_is_history_the_default_service_time_is_used():
     est = WaitEstimator(default_service_s=600)
     waiting = tickets(*["social"] * 5)
-    assert est.estimate(waiting[0], waiting, [(("social",), 0.0)], earliest) == 0     # a free window calls it now
-    assert est.estimate(waiting[4], waiting, [(("social",), 0.0)], earliest) == 4 * 600
+    assert estimate(est, waiting[0], waiting, [(("social",), 0.0)]) == 0     # a free window calls it now
+    assert estimate(est, waiting[4], waiting, [(("social",), 0.0)]) == 4 * 600
     two = [(("social",), 0.0), (("social",), 300.0)]
-    assert est.estimate(waiting[4], waiting, two, earliest) == 1200                  # two windows share the four
+    assert estimate(est, waiting[4], waiting, two) == 1200                  # two windows share the four
 
 
 def test_recent_services_replace_the_default_and_old_ones_age_out():
@@ -57,13 +74,13 @@ def test_recent_services_replace_the_default_and_old_ones_age_out():
     assert est.service_time("social") == 500
 
 
-def test_earlier_tickets_of_other_categories_at_a_shared_window_count():
+def test_the_windows_category_order_and_earlier_tickets_at_a_shared_window_count():
     est = WaitEstimator(default_service_s=600)
     est.record("business", 1200)
     waiting = tickets("business", "social")
-    both = [(("social", "business"), 0.0)]
-    assert est.estimate(waiting[1], waiting, both, earliest) == 1200    # the 综合窗口 serves B first
-    assert est.estimate(waiting[0], waiting, both, earliest) == 0
+    assert estimate(est, waiting[1], waiting, [(("business", "social"), 0.0)]) == 1200   # B first there
+    assert estimate(est, waiting[0], waiting, [(("business", "social"), 0.0)]) == 0
+    assert estimate(est, waiting[1], waiting, [(("social", "business"), 0.0)]) == 0      # S first there
 
 
 @given(st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=30), st.integers(1, 4))
@@ -72,8 +89,36 @@ def test_a_ticket_issued_later_never_gets_a_shorter_estimate_in_its_category(cat
     waiting = tickets(*categories)
     windows = [(("a", "b"), 0.0)] * n_windows
     for cat in ("a", "b"):
-        estimates = [est.estimate(t, waiting, windows, earliest) for t in waiting if t.category == cat]
+        estimates = [estimate(est, t, waiting, windows) for t in waiting if t.category == cat]
         assert estimates == sorted(estimates)
+
+
+ticket_specs = st.lists(st.tuples(
+    st.sampled_from(["a", "b", "c"]), st.integers(0, 90),                 # category, minutes after 09:00
+    st.sampled_from(list(TicketClass)), st.booleans(), st.integers(0, 5),  # class, called back, requeue after
+    st.sampled_from([None, None, None, "w0", "w1"])), min_size=1, max_size=40)
+window_specs = st.lists(st.tuples(st.permutations(["a", "b", "c"]).map(tuple), st.integers(1, 3), st.booleans()),
+                        min_size=1, max_size=4)
+
+
+@given(ticket_specs, window_specs, st.lists(st.integers(0, 3), max_size=60))
+def test_the_fast_dispatcher_calls_exactly_like_the_rule(specs, wspecs, order):
+    waiting = []
+    for i, (cat, minute, cls, called_back, after, to_window) in enumerate(specs, start=1):
+        waiting.append(T(i, cat, START + timedelta(minutes=minute), cls, i if called_back else None,
+                         after if called_back and after else None, to_window))
+    windows = [W(f"w{i}", cats[:n], elderly) for i, (cats, n, elderly) in enumerate(wspecs)]
+    rules = CallRules()
+    fast = Dispatcher(windows, waiting, rules)
+    remaining = list(waiting)
+    for k in order:
+        i = k % len(windows)
+        ids = {t.id for t in remaining}
+        expected = pick(windows[i], remaining, rules, ids.__contains__)
+        assert fast.pick(i) is expected
+        if expected is not None:
+            remaining.remove(expected)
+            fast.remove(expected)
 
 
 def test_the_engine_learns_from_completed_services_and_leaves_paused_windows_out():

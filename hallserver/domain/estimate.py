@@ -16,17 +16,12 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable
 from statistics import fmean
-from typing import Protocol, TypeVar
+from typing import Any
 
+from hallserver.domain.call_order import Dispatcher
 
-class _Ticket(Protocol):
-    category: str
-
-
-T = TypeVar("T", bound=_Ticket)
-W = TypeVar("W")
+T = Any   # a ticket: anything with the fields call_order.CallableTicket names
 
 
 class WaitEstimator:
@@ -45,24 +40,21 @@ class WaitEstimator:
         recent = self._recent.get(category)
         return fmean(recent) if recent else self.default_service_s
 
-    def estimate(self, target: T, waiting: list[T], windows: list[tuple[W, float]],
-                 choose: Callable[[W, list[T]], T | None]) -> int | None:
+    def estimate(self, target: T, dispatcher: Dispatcher, free_in: list[float]) -> int | None:
         """Seconds until `target` is likely called, or None when no open window would call it.
 
-        `waiting` are the waiting tickets, `windows` the open windows with the seconds until
-        each is free, and `choose(window, remaining)` the call rule: which of the remaining
-        tickets that window calls.
+        `dispatcher` holds the waiting tickets and the open windows and applies the call rule;
+        `free_in` are the seconds until each of those windows is free.
         """
-        remaining = list(waiting)
-        free = [(max(0.0, until), i) for i, (_, until) in enumerate(windows)]
+        free = [(max(0.0, until), i) for i, until in enumerate(free_in)]
         heapq.heapify(free)
         while free:
             at, i = heapq.heappop(free)
-            nxt = choose(windows[i][0], remaining)
+            nxt = dispatcher.pick(i)
             if nxt is None:
                 continue                      # this window has nobody left to call: drop it
             if nxt is target:
                 return round(at)
-            remaining.remove(nxt)
+            dispatcher.remove(nxt)
             heapq.heappush(free, (at + self.service_time(nxt.category), i))
         return None

@@ -25,7 +25,7 @@ from hallserver.domain.appointments import (
     check_in_window,
     slot_taken,
 )
-from hallserver.domain.call_order import CallRules, pick
+from hallserver.domain.call_order import CallRules, Dispatcher, pick
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.estimate import WaitEstimator
 from hallserver.domain.hours import HallHours
@@ -344,18 +344,16 @@ class QueueEngine:
     def estimated_wait_s(self, t: Ticket) -> int | None:
         """For a waiting ticket: seconds until it is likely called (None: no window open for it)."""
         now = self.clock.now()
-        windows = []
+        windows, free_in = [], []
         for w in self.windows.values():
             if w.status == WindowStatus.IDLE:
-                windows.append((w, 0.0))
+                windows.append(w)
+                free_in.append(0.0)
             elif w.status == WindowStatus.SERVING and w.ticket is not None:
                 busy = (now - (w.ticket.called_at or now)).total_seconds()
-                windows.append((w, self.estimator.service_time(w.ticket.category) - busy))
-
-        def choose(w: Window, remaining: list[Ticket]) -> Ticket | None:
-            ids = {x.id for x in remaining}
-            return pick(w, remaining, self.rules, ids.__contains__)
-        return self.estimator.estimate(t, self.all_waiting(), windows, choose)
+                windows.append(w)
+                free_in.append(self.estimator.service_time(w.ticket.category) - busy)
+        return self.estimator.estimate(t, Dispatcher(windows, self.all_waiting(), self.rules), free_in)
 
     def open_windows_for(self, category: str) -> int:
         return sum(1 for w in self.windows.values()
