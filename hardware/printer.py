@@ -1,0 +1,239 @@
+"""The ticket (号票) on an ESC/POS thermal printer, and the decoder that reads it back.
+
+`compose_ticket` builds the bytes with python-escpos: Chinese as GB18030 inside the printer's
+Chinese mode (FS & … FS .), never as a picture; the number in double size; a native QR code
+(GS ( k) to the phone page; a cut. `decode` turns ESC/POS bytes back into lines, QR payloads
+and cuts, refusing what it does not know, so tests check the real byte stream and the
+manager can preview a template (`preview_png`).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from escpos.printer import Dummy
+
+FS_CHINESE_ON, FS_CHINESE_OFF = b"\x1c\x26", b"\x1c\x2e"
+PAPER_WIDTH_PX = 384               # 58 mm paper at 203 dpi
+CLASS_LABELS = {"green": "绿色通道", "appointment": "预约"}
+
+
+@dataclass(frozen=True)
+class TicketTemplate:
+    """What a hall prints besides the number; configurable per hall."""
+    notice: str = "过号请到取号机或窗口重新排队，30分钟内有效"
+    footer: str = "请留意叫号屏和语音提示"
+
+
+@dataclass(frozen=True)
+class TicketPrint:
+    hall_name: str
+    number: str
+    category_name: str
+    waiting_ahead: int
+    estimated_wait_s: int | None
+    issued_at: datetime
+    url: str | None = None          # the phone page for this ticket (QR)
+    priority: str = "normal"
+
+
+def compose_ticket(t: TicketPrint, template: TicketTemplate = TicketTemplate()) -> bytes:
+    p = Dummy()
+    p.hw("INIT")
+
+    def chinese(text: str, *, align: str = "center", double: bool = False, bold: bool = False) -> None:
+        p.set_with_default(align=align, double_height=double, double_width=double, bold=bold)
+        p._raw(FS_CHINESE_ON + text.encode("gb18030") + FS_CHINESE_OFF + b"\n")
+
+    chinese(t.hall_name, bold=True)
+    chinese(t.category_name + (f"（{CLASS_LABELS[t.priority]}）" if t.priority in CLASS_LABELS else ""))
+    p.set_with_default(align="center", double_height=True, double_width=True, bold=True)
+    p.text(f"{t.number}\n")
+    chinese("前面没有人等候" if t.waiting_ahead == 0 else f"前面还有 {t.waiting_ahead} 人等候")
+    if t.estimated_wait_s is not None and t.estimated_wait_s >= 60:
+        chinese(f"预计等候约 {round(t.estimated_wait_s / 60)} 分钟")
+    chinese(f"取号时间 {t.issued_at:%Y-%m-%d %H:%M}")
+    if t.url:
+        p.set_with_default(align="center")
+        p.qr(t.url, native=True, size=6)
+        chinese("扫码查看排队进度")
+    chinese(template.notice, align="left")
+    chinese(template.footer, align="left")
+    p.cut()
+    return p.output
+
+
+# --------------------------------------------------------------------------- decoding
+class EscPosError(ValueError):
+    pass
+
+
+@dataclass
+class Line:
+    text: str
+    align: int = 0                 # 0 left, 1 centre, 2 right
+    double: bool = False
+    bold: bool = False
+    qr: str | None = None          # a QR code printed here
+
+
+@dataclass
+class Printout:
+    lines: list[Line] = field(default_factory=list)
+    qr: list[str] = field(default_factory=list)
+    cuts: int = 0
+
+    def texts(self) -> list[str]:
+        return [line.text for line in self.lines if line.text]
+
+    def wraps_needed(self, chars_per_line: int = 16) -> list[str]:
+        """Chinese lines longer than the paper is wide (16 full-width characters on 58 mm)."""
+        return [t for t in self.texts() if sum(2 if ord(ch) > 0x7F else 1 for ch in t) > chars_per_line * 2]
+
+
+def decode(data: bytes) -> Printout:
+    """Read ESC/POS bytes as a printer would: text with its attributes, QR codes, cuts."""
+    out = Printout()
+    i, chinese, align, double, bold = 0, False, 0, False, False
+    buf = bytearray()
+
+    def flush() -> None:
+        try:
+            text = buf.decode("gb18030" if chinese or any(b >= 0x80 for b in buf) else "ascii")
+        except UnicodeDecodeError as exc:
+            raise EscPosError(f"text before byte {i} is not GB18030: {exc}") from None
+        out.lines.append(Line(text, align, double, bold))
+        buf.clear()
+
+    def need(n: int) -> bytes:
+        if i + n > len(data):
+            raise EscPosError(f"truncated command at byte {i}")
+        return data[i:i + n]
+
+    while i < len(data):
+        b = data[i]
+        if b == 0x0A:                                         # LF
+            flush()
+            i += 1
+        elif b == 0x1B:                                       # ESC
+            cmd = need(2)[1]
+            if cmd == 0x40:                                   # ESC @ init
+                chinese, align, double, bold = False, 0, False, False
+                i += 2
+            elif cmd == 0x21:                                 # ESC ! n: print mode
+                n = need(3)[2]
+                double, bold = bool(n & 0x30), bool(n & 0x08)
+                i += 3
+            elif cmd == 0x61:                                 # ESC a n: align
+                n = need(3)[2]
+                align = n - 48 if n >= 48 else n
+                i += 3
+            elif cmd == 0x45:                                 # ESC E n: bold
+                bold = bool(need(3)[2])
+                i += 3
+            elif cmd in (0x74, 0x4D, 0x2D, 0x47, 0x20, 0x64, 0x7B):  # code page, font, underline, double-strike,
+                i += 3                                                 # spacing, feed, upside-down
+            else:
+                raise EscPosError(f"unknown ESC {cmd:#04x} at byte {i}")
+        elif b == 0x1C:                                       # FS: Chinese mode on/off
+            cmd = need(2)[1]
+            if cmd == 0x26:
+                chinese = True
+            elif cmd == 0x2E:
+                chinese = False
+            else:
+                raise EscPosError(f"unknown FS {cmd:#04x} at byte {i}")
+            i += 2
+        elif b == 0x1D:                                       # GS
+            cmd = need(2)[1]
+            if cmd == 0x56:                                   # GS V m [n]: cut
+                m = need(3)[2]
+                out.cuts += 1
+                i += 4 if m in (0x41, 0x42, 65, 66) else 3
+            elif cmd == 0x21:                                 # GS ! n: character size
+                double = bool(need(3)[2])
+                i += 3
+            elif cmd in (0x42, 0x62):                         # GS B (reverse), GS b (smoothing)
+                i += 3
+            elif cmd == 0x28 and need(3)[2] == 0x6B:          # GS ( k: QR code functions
+                head = need(5)
+                length = head[3] | head[4] << 8
+                body = need(5 + length)[5:]
+                if body[:2] == b"1P":                         # store the data
+                    try:
+                        out.qr.append(body[3:].decode("utf-8"))
+                    except UnicodeDecodeError:
+                        raise EscPosError(f"QR data at byte {i} is not UTF-8") from None
+                elif body[:2] == b"1Q" and out.qr:            # print what was stored, here
+                    out.lines.append(Line("", align, qr=out.qr[-1]))
+                i += 5 + length
+            else:
+                raise EscPosError(f"unknown GS {cmd:#04x} at byte {i}")
+        elif b < 0x20:
+            raise EscPosError(f"unknown control byte {b:#04x} at byte {i}")
+        else:
+            buf.append(b)
+            i += 1
+    if buf:
+        flush()
+    return out
+
+
+# --------------------------------------------------------------------------- preview
+def _cjk_font() -> str | None:
+    if shutil.which("fc-match"):
+        found = subprocess.run(["fc-match", "-f", "%{file}", "WenQuanYi Micro Hei:lang=zh-cn"],
+                               capture_output=True, text=True).stdout.strip()
+        if found and Path(found).exists():
+            return found
+    for candidate in ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+                      "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"):
+        if Path(candidate).exists():
+            return candidate
+    return None
+
+
+def preview_png(printout: Printout, path: str | Path, width: int = PAPER_WIDTH_PX) -> Path:
+    """Draw the printout as the paper would look: text at 24 px (48 px double), QR codes, cut lines."""
+    import qrcode
+    from PIL import Image, ImageDraw, ImageFont
+    font_file = _cjk_font()
+
+    def font(size: int) -> ImageFont.ImageFont:
+        return ImageFont.truetype(font_file, size) if font_file else ImageFont.load_default()
+    measure = ImageDraw.Draw(Image.new("L", (1, 1)))
+
+    def wrapped(line: Line) -> list[str]:
+        """The printer wraps at the paper's edge; so does the preview."""
+        f, rows, row = font(48 if line.double else 24), [], ""
+        for ch in line.text:
+            if measure.textlength(row + ch, font=f) > width - 16:
+                rows.append(row)
+                row = ""
+            row += ch
+        return rows + [row]
+
+    def step(line: Line) -> int:
+        return 220 if line.qr else (56 if line.double else 30) * len(wrapped(line))
+    height = 20 + sum(step(line) for line in printout.lines) + 30
+    img = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(img)
+    y = 10
+    for line in printout.lines:
+        if line.qr:
+            code = qrcode.make(line.qr, box_size=5, border=1).get_image().convert("L").resize((200, 200))
+            img.paste(code, ((width - 200) // 2, y))
+        else:
+            f = font(48 if line.double else 24)
+            for k, row in enumerate(wrapped(line)):
+                w = draw.textlength(row, font=f)
+                x = {0: 8, 1: (width - w) / 2, 2: width - w - 8}.get(line.align, 8)
+                draw.text((x, y + k * (56 if line.double else 30)), row, font=f, fill=0)
+        y += step(line)
+    for _ in range(printout.cuts):
+        draw.line((0, height - 10, width, height - 10), fill=0, width=1)
+    img.save(path)
+    return Path(path)
