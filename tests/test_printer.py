@@ -21,8 +21,8 @@ def test_chinese_goes_out_as_gb18030_in_chinese_mode_not_as_a_picture():
 def test_the_ticket_reads_back_with_the_number_in_double_size_a_native_qr_and_a_cut():
     printout = decode(compose_ticket(TICKET))
     texts = printout.texts()
-    assert texts[:6] == ["示范县政务服务中心", "社保医保（绿色通道）", "A001", "前面还有 3 人等候", "预计等候约 12 分钟",
-                         "取号时间 2026-11-23 09:05"]
+    assert texts[:6] == ["示范县政务服务中心", "社保医保（绿色通道）", "A001", "前面还有 3 人等候",
+                         "预计等候约 12 分钟", "取号时间 2026-11-23 09:05"]
     number = next(line for line in printout.lines if line.text == "A001")
     assert number.double and number.align == 1
     assert printout.qr == ["https://hall.example/t/Zx81"] and printout.cuts == 1
