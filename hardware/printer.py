@@ -237,3 +237,120 @@ def preview_png(printout: Printout, path: str | Path, width: int = PAPER_WIDTH_P
         draw.line((0, height - 10, width, height - 10), fill=0, width=1)
     img.save(path)
     return Path(path)
+
+
+# --------------------------------------------------------------------------- the printer itself
+DLE_EOT = b"\x10\x04"
+STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER = 1, 2, 4
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    online: bool
+    paper_near_end: bool = False
+    paper_out: bool = False
+    cover_open: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return self.online and not self.paper_out and not self.cover_open
+
+    def problem(self) -> str | None:
+        """What the kiosk says when it cannot print, in Chinese."""
+        if not self.online:
+            return "打印机未连接"
+        if self.paper_out:
+            return "号票纸已用完"
+        if self.cover_open:
+            return "打印机盖未关好"
+        return None
+
+
+class PrinterNotReady(Exception):
+    def __init__(self, status: PrinterStatus) -> None:
+        super().__init__(status.problem() or "打印机未就绪")
+        self.status = status
+
+
+def parse_status(printer_byte: int | None, offline_byte: int | None, paper_byte: int | None) -> PrinterStatus:
+    """Real-time status (DLE EOT 1, 2, 4) as ESC/POS defines the bits; None is no answer."""
+    if printer_byte is None or (printer_byte & 0x93) != 0x12:        # fixed bits: 0 1 . 1 . . 1 0 … 0
+        return PrinterStatus(online=False)
+    offline = bool(printer_byte & 0x08)
+    cover = offline_byte is not None and bool(offline_byte & 0x04)
+    near_end = paper_byte is not None and bool(paper_byte & 0x0C)
+    out = paper_byte is not None and bool(paper_byte & 0x60)
+    return PrinterStatus(online=not offline, paper_near_end=near_end, paper_out=out, cover_open=cover)
+
+
+class TicketPrinter:
+    """An ESC/POS printer on a pyserial port (serial, USB-serial, or rfc2217:// / socket:// URLs)."""
+
+    def __init__(self, port, answer_timeout: float = 0.5) -> None:   # noqa: ANN001 - a serial.SerialBase
+        self.port = port
+        self.answer_timeout = answer_timeout
+
+    def _ask(self, n: int) -> int | None:
+        self.port.reset_input_buffer()
+        self.port.write(DLE_EOT + bytes([n]))
+        self.port.flush()
+        self.port.timeout = self.answer_timeout
+        answer = self.port.read(1)
+        return answer[0] if answer else None
+
+    def status(self) -> PrinterStatus:
+        try:
+            first = self._ask(STATUS_PRINTER)
+            if first is None:
+                return PrinterStatus(online=False)
+            return parse_status(first, self._ask(STATUS_OFFLINE), self._ask(STATUS_PAPER))
+        except OSError:
+            return PrinterStatus(online=False)
+
+    def print_ticket(self, data: bytes) -> PrinterStatus:
+        """Print, after checking the printer can; returns the status (near end: tell the manager)."""
+        status = self.status()
+        if not status.ready:
+            raise PrinterNotReady(status)
+        self.port.write(data)
+        self.port.flush()
+        return status
+
+
+class PrinterSimulator:
+    """A thermal printer at the other end of a serial line (a pty in tests): it answers the
+    real-time status requests with the real bits and keeps what it printed, ticket by ticket.
+    A fake for hardware not on this machine, speaking the real byte protocol."""
+
+    def __init__(self) -> None:
+        self.online, self.paper, self.cover_open = True, "ok", False     # paper: ok, near_end, out
+        self.tickets: list[Printout] = []
+        self._buf = bytearray()
+
+    def answer(self, n: int) -> bytes:
+        if not self.online:
+            return b""
+        if n == STATUS_PRINTER:
+            return bytes([0x12])
+        if n == STATUS_OFFLINE:
+            return bytes([0x12 | (0x04 if self.cover_open else 0) | (0x20 if self.paper == "out" else 0)])
+        if n == STATUS_PAPER:
+            return bytes([0x12 | {"ok": 0, "near_end": 0x0C, "out": 0x6C}[self.paper]])
+        return b""
+
+    def feed(self, data: bytes) -> bytes:
+        """Bytes from the host; returns the bytes the printer sends back."""
+        reply = bytearray()
+        self._buf += data
+        while True:
+            k = self._buf.find(DLE_EOT)
+            if k < 0 or k + 2 >= len(self._buf):
+                break
+            reply += self.answer(self._buf[k + 2])
+            del self._buf[k:k + 3]
+        cut = self._buf.rfind(b"\x1dV")
+        if cut >= 0 and len(self._buf) >= cut + 3:
+            job, self._buf = bytes(self._buf[:cut + 3]), self._buf[cut + 3:]
+            if self.online and self.paper != "out" and not self.cover_open:
+                self.tickets.append(decode(job))
+        return bytes(reply)

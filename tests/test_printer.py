@@ -1,4 +1,5 @@
 """The printed ticket: real ESC/POS bytes, read back byte by byte."""
+import time
 from datetime import datetime
 
 import pytest
@@ -6,7 +7,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from hardware.printer import EscPosError, TicketPrint, TicketTemplate, compose_ticket, decode, preview_png
+from hardware.printer import (
+    EscPosError,
+    PrinterNotReady,
+    PrinterSimulator,
+    TicketPrint,
+    TicketPrinter,
+    TicketTemplate,
+    compose_ticket,
+    decode,
+    parse_status,
+    preview_png,
+)
 
 TICKET = TicketPrint("示范县政务服务中心", "A001", "社保医保", 3, 720, datetime(2026, 11, 23, 9, 5),
                      "https://hall.example/t/Zx81", "green")
@@ -56,3 +68,90 @@ def test_the_preview_is_a_paper_width_picture_with_ink_on_it(tmp_path):
     img = Image.open(path)
     assert img.width == 384 and img.height > 400
     assert img.getextrema() == (0, 255)                                     # black ink on white paper
+
+
+class PtyPrinter:
+    """The simulator on the master side of a real pty; the driver opens the slave with pyserial."""
+
+    def __init__(self):
+        import os
+        import threading
+        self.sim = PrinterSimulator()
+        self.master, self.slave = os.openpty()
+        self.name = os.ttyname(self.slave)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import os
+        import select
+        while self.running:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(self.master, 4096)
+                except OSError:
+                    return
+                reply = self.sim.feed(data)
+                if reply:
+                    os.write(self.master, reply)
+
+    def close(self):
+        import os
+        self.running = False
+        self.thread.join(2)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+@pytest.fixture
+def pty_printer():
+    printer = PtyPrinter()
+    yield printer
+    printer.close()
+
+
+def _driver(pty_printer):
+    import serial
+    return TicketPrinter(serial.Serial(pty_printer.name, baudrate=9600, timeout=0.5))   # pyserial sets raw mode
+
+
+def test_a_ticket_prints_through_a_real_pty_and_the_printer_gets_every_byte(pty_printer):
+    printer = _driver(pty_printer)
+    status = printer.print_ticket(compose_ticket(TICKET))
+    assert status.ready and not status.paper_near_end
+    deadline = time.monotonic() + 3
+    while not pty_printer.sim.tickets and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (ticket,) = pty_printer.sim.tickets
+    assert "A001" in ticket.texts() and ticket.qr == ["https://hall.example/t/Zx81"]
+
+
+@pytest.mark.parametrize("state, problem", [
+    (dict(paper="out"), "号票纸已用完"),
+    (dict(cover_open=True), "打印机盖未关好"),
+    (dict(online=False), "打印机未连接"),
+])
+def test_no_ticket_is_printed_when_the_printer_cannot(pty_printer, state, problem):
+    for key, value in state.items():
+        setattr(pty_printer.sim, key, value)
+    printer = _driver(pty_printer)
+    with pytest.raises(PrinterNotReady) as info:
+        printer.print_ticket(compose_ticket(TICKET))
+    assert str(info.value) == problem
+    time.sleep(0.1)
+    assert pty_printer.sim.tickets == []
+
+
+def test_paper_near_end_still_prints_and_is_reported(pty_printer):
+    pty_printer.sim.paper = "near_end"
+    status = _driver(pty_printer).print_ticket(compose_ticket(TICKET))
+    assert status.ready and status.paper_near_end
+
+
+@given(st.integers(0, 255), st.one_of(st.none(), st.integers(0, 255)), st.one_of(st.none(), st.integers(0, 255)))
+def test_any_status_bytes_give_a_status_and_garbage_means_offline(a, b, c):
+    status = parse_status(a, b, c)
+    if (a & 0x93) != 0x12:
+        assert not status.online and not status.ready
