@@ -40,7 +40,8 @@ class TicketPrint:
     priority: str = "normal"
 
 
-def compose_ticket(t: TicketPrint, template: TicketTemplate = TicketTemplate()) -> bytes:
+def compose_ticket(t: TicketPrint, template: TicketTemplate | None = None) -> bytes:
+    template = template or TicketTemplate()
     p = Dummy()
     p.hw("INIT")
 

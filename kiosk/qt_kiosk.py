@@ -6,11 +6,14 @@ kiosk shows (and later prints) only what the server confirmed.
 """
 from __future__ import annotations
 
+import json
+import threading
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from hardware.printer import PrinterNotReady, TicketPrint, TicketPrinter, TicketTemplate, compose_ticket
 from kiosk.qtlink import QtLink
 
 RETURN_AFTER_MS = 10_000
@@ -41,10 +44,49 @@ def refusal_text(error: dict) -> str:
     return text
 
 
-class KioskWindow(QWidget):
-    def __init__(self, qlink: QtLink, categories: list[tuple[str, str, str]], hall_name: str) -> None:
-        """`categories` are (id, name, prefix) in the order the buttons show them."""
+class PrinterWorker(QObject):
+    """Runs the printer's slow serial I/O off the GUI thread; answers with a signal (JSON text)."""
+    done = Signal(str, str)           # what ("status" / "printed"), result as JSON
+
+    def __init__(self, printer: TicketPrinter) -> None:
         super().__init__()
+        self.printer = printer
+
+    def _emit(self, what: str, result: dict) -> None:
+        try:
+            self.done.emit(what, json.dumps(result, ensure_ascii=False))
+        except RuntimeError:          # the kiosk window is gone
+            pass
+
+    def check(self, category: str) -> None:
+        def work() -> None:
+            status = self.printer.status()
+            self._emit("status", {"category": category, "ready": status.ready, "problem": status.problem()})
+        threading.Thread(target=work, name="printer-status", daemon=True).start()
+
+    def print_ticket(self, data: bytes) -> None:
+        def work() -> None:
+            try:
+                status = self.printer.print_ticket(data)
+                self._emit("printed", {"ok": True, "near_end": status.paper_near_end})
+            except PrinterNotReady as exc:
+                self._emit("printed", {"ok": False, "problem": str(exc)})
+        threading.Thread(target=work, name="printer-print", daemon=True).start()
+
+
+class KioskWindow(QWidget):
+    def __init__(self, qlink: QtLink, categories: list[tuple[str, str, str]], hall_name: str,
+                 printer: TicketPrinter | None = None, template: TicketTemplate | None = None) -> None:
+        """`categories` are (id, name, prefix) in the order the buttons show them. With a
+        `printer`, a number is asked for only when the printer can print it, and printed only
+        after the server confirmed it."""
+        super().__init__()
+        self.hall_name, self.template = hall_name, template or TicketTemplate()
+        self.printer = PrinterWorker(printer) if printer is not None else None
+        self.paper_near_end = False
+        if self.printer is not None:
+            self.printer.setParent(self)
+            self.printer.done.connect(lambda what, text: self._on_printer(what, json.loads(text)))
         self.setObjectName("kiosk")
         self.setWindowTitle(f"{hall_name} · 取号")
         self.setStyleSheet(STYLE)
@@ -84,8 +126,9 @@ class KioskWindow(QWidget):
         self.t_category = QLabel("", objectName="title")
         self.t_number = QLabel("", objectName="number")
         self.t_ahead = QLabel("", objectName="ahead")
-        hint = QLabel("请取走号票，留意叫号屏和语音，叫到后到窗口办理", objectName="hint")
-        for w in (self.t_category, self.t_number, self.t_ahead, hint):
+        hint = QLabel("请留意叫号屏和语音，叫到后到窗口办理", objectName="hint")
+        self.t_printed = QLabel("", objectName="hint")
+        for w in (self.t_category, self.t_number, self.t_ahead, self.t_printed, hint):
             w.setAlignment(Qt.AlignmentFlag.AlignCenter)
             tl.addWidget(w)
         back = QPushButton("返回", objectName="back")
@@ -107,7 +150,25 @@ class KioskWindow(QWidget):
         self.busy = True
         self.status.setText("正在取号，请稍候…")
         self._refresh()
-        self.qlink.send("issue", {"type": "ticket.issue", "category": category})
+        if self.printer is not None:
+            self.printer.check(category)           # first make sure the ticket can be printed
+        else:
+            self.qlink.send("issue", {"type": "ticket.issue", "category": category})
+
+    def _on_printer(self, what: str, result: dict) -> None:
+        if what == "status":
+            if result["ready"]:
+                self.qlink.send("issue", {"type": "ticket.issue", "category": result["category"]})
+                return
+            self.busy = False                       # no ticket without paper: no number asked for
+            self.status.setText(f"取号暂停：{result['problem']}，请到服务台咨询")
+            self._refresh()
+        elif what == "printed":
+            if result["ok"]:
+                self.paper_near_end = result["near_end"]
+                self.t_printed.setText("请取走号票")
+            else:                                   # the number exists: keep it on screen
+                self.t_printed.setText(f"号票未能打印（{result['problem']}），请记下您的号码")
 
     def show_choices(self) -> None:
         self._return.stop()
@@ -130,8 +191,13 @@ class KioskWindow(QWidget):
             if wait is not None and wait >= 60:
                 text += f"\n预计等候约 {round(wait / 60)} 分钟"
             self.t_ahead.setText(text)
+            self.t_printed.setText("正在打印号票…" if self.printer is not None else "")
             self.stack.setCurrentIndex(1)
             self._return.start()
+            if self.printer is not None:
+                self.printer.print_ticket(compose_ticket(TicketPrint(
+                    self.hall_name, t["number"], t["category_name"], ahead, wait,
+                    datetime.fromisoformat(t["issued_at"]), priority=t.get("priority", "normal")), self.template))
         else:
             self.status.setText(refusal_text(reply.get("error") or {}))
         self._refresh()

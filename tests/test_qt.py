@@ -158,3 +158,34 @@ def test_the_counter_shows_a_transferred_green_citizen_and_where_they_come_from(
     assert "转自 w1：需综合窗口" in c3.info.text() and "绿色通道" in c3.info.text()
     c3.resize(640, 420)
     shot(c3, "counter-transferred")
+
+
+def test_the_kiosk_prints_only_what_the_server_confirmed_and_asks_for_nothing_without_paper(hall, config):
+    import serial
+
+    from hardware.printer import TicketPrinter
+    from tests.test_printer import PtyPrinter
+    server, qlink, keep = hall
+    pty = PtyPrinter()
+    try:
+        printer = TicketPrinter(serial.Serial(pty.name, baudrate=9600, timeout=0.5))
+        kiosk = keep(KioskWindow(qlink("kiosk-1"), [(c.id, c.name, c.prefix) for c in config.categories],
+                                 config.hall.name, printer=printer))
+        kiosk.resize(900, 700)
+        kiosk.show()
+        kiosk.buttons["business"].click()
+        wait_until(lambda: kiosk.t_printed.text() == "请取走号票", what="the printed ticket")
+        (ticket,) = pty.sim.tickets
+        assert kiosk.t_number.text() == "B001" and "B001" in ticket.texts() and "企业开办" in ticket.texts()
+        shot(kiosk, "kiosk-printed")
+
+        pty.sim.paper = "out"
+        kiosk.show_choices()
+        kiosk.buttons["business"].click()
+        wait_until(lambda: kiosk.status.text() == "取号暂停：号票纸已用完，请到服务台咨询",
+                   what="the paper-out message")
+        assert server.processor.engine.waiting_count("business") == 1      # no second number was issued
+        assert len(pty.sim.tickets) == 1 and kiosk.buttons["business"].isEnabled()
+        shot(kiosk, "kiosk-paper-out")
+    finally:
+        pty.close()
