@@ -57,6 +57,8 @@ class DatabaseConfig(_Section):
 class HttpConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+                                   description="how phones reach the hall server (the ticket's QR code)")
 
 
 class AppointmentsConfig(_Section):

@@ -100,6 +100,13 @@ class CommandProcessor:
         self.topics = c.Topics(config.hall.id)
         self.engine = build_engine(config, clock, store)
         self.listeners: list = []   # called with each Outgoing after it is built (web view)
+        self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
+
+    def page_url(self, t: Ticket) -> str | None:
+        """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
+        if self.public_url is None or t.token is None:
+            return None
+        return f"{self.public_url.rstrip('/')}/t/{t.token}"
 
     # ------------------------------------------------------------------ entry point
     def handle(self, topic: str, payload: bytes) -> list[Outgoing]:
@@ -184,7 +191,7 @@ class CommandProcessor:
                 t = e.issue(cmd.category, device_id, birth_date=cmd.birth_date, green_reason=cmd.green_reason)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json"),
                         "waiting_ahead": e.waiting_count(t.category) - 1,
-                        "estimated_wait_s": e.estimated_wait_s(t)}
+                        "estimated_wait_s": e.estimated_wait_s(t), "page_url": self.page_url(t)}
             case c.WindowLogin():
                 return {"window": self._window_json(e.login(cmd.window, cmd.staff))}
             case c.WindowLogout():
@@ -207,6 +214,7 @@ class CommandProcessor:
             case c.CheckInAppointment():
                 t, a = e.check_in(cmd.code, device_id)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json"), "late": a.late,
+                        "page_url": self.page_url(t),
                         "appointment": self.appointment_view(a),
                         "waiting_ahead": e.waiting_count(t.category) - 1, "estimated_wait_s": e.estimated_wait_s(t)}
             case c.BookAppointment():

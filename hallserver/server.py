@@ -35,9 +35,12 @@ class HallServer:
         self.processor.listeners.append(self.view.on_outgoing)
         if self.http is not None:
             from hallserver.web.app import Dashboard, WebServer, create_app
-            dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock)
+            dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock,
+                                  {x.id: x.name for x in self.config.categories})
             app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload))
             self.web = WebServer(app, *self.http).start()
+            if self.processor.public_url is None:
+                self.processor.public_url = self.web.url
             log.info("dashboard at %s", self.web.url)
         self.bus = ServerBus(self.processor, self.broker_url,
                              username=self.config.broker.username, password=self.config.broker.password)

@@ -197,7 +197,8 @@ class KioskWindow(QWidget):
             if self.printer is not None:
                 self.printer.print_ticket(compose_ticket(TicketPrint(
                     self.hall_name, t["number"], t["category_name"], ahead, wait,
-                    datetime.fromisoformat(t["issued_at"]), priority=t.get("priority", "normal")), self.template))
+                    datetime.fromisoformat(t["issued_at"]), url=reply["result"].get("page_url"),
+                    priority=t.get("priority", "normal")), self.template))
         else:
             self.status.setText(refusal_text(reply.get("error") or {}))
         self._refresh()

@@ -1,6 +1,7 @@
 """The manager dashboard, served by the hall server: real HTTP and a real event stream."""
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx
@@ -78,3 +79,44 @@ def test_unknown_paths_and_methods_get_clean_errors(hall_with_web):
     server, _ = hall_with_web
     assert httpx.get(server.dashboard_url + "nope", timeout=5).status_code == 404
     assert httpx.post(server.dashboard_url + "api/overview", timeout=5).status_code == 405
+
+
+def test_the_phone_page_follows_the_ticket_from_waiting_to_called_to_done(hall_with_web):
+    server, device = hall_with_web
+    kiosk, counter = device("kiosk-1"), device("counter-1")
+    kiosk.request({"type": "ticket.issue", "category": "social"})
+    reply = kiosk.request({"type": "ticket.issue", "category": "social"})
+    url = reply["result"]["page_url"]
+    assert url.startswith(server.dashboard_url + "t/") and len(url.rsplit("/", 1)[1]) == 16
+    page = httpx.get(url, timeout=5)
+    assert page.status_code == 200 and "A002" in page.text and "前面还有 <b>1</b> 人等候" in page.text
+    counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+    counter.request({"type": "window.call_next", "window": "w1"})
+    counter.request({"type": "window.call_next", "window": "w1"})
+    assert "请到 1 号窗口办理" in httpx.get(url, timeout=5).text
+    counter.request({"type": "window.complete", "window": "w1"})
+    assert "业务已办结" in httpx.get(url, timeout=5).text
+    # the token is the only key: a made-up or malformed one finds nothing, and events never carry it
+    token = url.rsplit("/", 1)[1]
+    assert httpx.get(server.dashboard_url + "t/" + "A" * 16, timeout=5).status_code == 404
+    assert httpx.get(server.dashboard_url + "t/../../etc", timeout=5).status_code == 404
+    assert token not in json.dumps(server.view.snapshot(), ensure_ascii=False)
+
+
+def test_the_phone_page_goes_live_over_server_sent_events(hall_with_web):
+    server, device = hall_with_web
+    url = device("kiosk-1").request({"type": "ticket.issue", "category": "business"})["result"]["page_url"]
+    got = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream("GET", url + "/events", timeout=10) as r:
+            for line in r.iter_lines():
+                if "请到 2 号窗口办理" in line:
+                    got.set()
+                    return
+
+    threading.Thread(target=listen, daemon=True).start()
+    counter = device("counter-2")
+    counter.request({"type": "window.login", "window": "w2", "staff": "s002"})
+    counter.request({"type": "window.call_next", "window": "w2"})
+    assert got.wait(5), "the call never reached the phone"

@@ -82,6 +82,7 @@ class Ticket:
     transfer_reason: str | None = None
     requeued: bool = False
     first_called_at: datetime | None = None    # the end of the wait (等候时长), kept through transfers
+    token: str | None = None                   # the phone page /t/{token}
 
     def __post_init__(self) -> None:
         if not self.issued_category:
@@ -222,6 +223,7 @@ class QueueEngine:
         self.appointment_rules = appointment_rules or AppointmentRules()
         self.capacities = capacities or {}
         self.code_factory = code_factory or (lambda: f"{secrets.randbelow(10**6):06d}")
+        self.token_factory: Callable[[], str] = lambda: secrets.token_urlsafe(12)
         self.appointments: dict[int, Appointment] = {}
         self.last_appointment_id = 0
         self.skipped: dict[tuple[date, str], Ticket] = {}     # (day, number) -> skipped ticket
@@ -384,7 +386,8 @@ class QueueEngine:
         self.last_ticket_id += 1
         t = Ticket(id=self.last_ticket_id, day=day, category=cat.id, seq=seq,
                    number=f"{cat.prefix}{seq:03d}", issued_at=now, issued_by=device,
-                   priority=priority, green_reason=green_reason if priority == TicketClass.GREEN else None)
+                   priority=priority, green_reason=green_reason if priority == TicketClass.GREEN else None,
+                   token=self.token_factory())
         ahead = len(self.waiting[cat.id])
         issued.append(now)
         self._enqueue(t)

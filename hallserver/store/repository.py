@@ -215,6 +215,19 @@ class Store:
                 add(r.staff, r.pause_reason or "other", r.since or now, now)
         return out
 
+    def ticket_by_token(self, token: str) -> tuple[Ticket, int] | None:
+        """For the phone page: the ticket and how many of its category were waiting before it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.token == token)).mappings().first()
+            if row is None:
+                return None
+            t = _ticket(row)
+            service_category = func.coalesce(tickets.c.service_category, tickets.c.category)
+            ahead = conn.execute(select(func.count()).select_from(tickets).where(
+                tickets.c.day == t.day, tickets.c.status == TicketStatus.WAITING.value,
+                service_category == t.category, tickets.c.id < t.id)).scalar() or 0
+        return t, int(ahead)
+
     def all_tickets(self) -> list[Ticket]:
         with self.engine.connect() as conn:
             return [_ticket(r) for r in conn.execute(select(tickets).order_by(tickets.c.id)).mappings()]
@@ -230,7 +243,7 @@ def _ticket(r) -> Ticket:   # noqa: ANN001 - a row mapping
                   callback_seq=r["callback_seq"], requeue_after_id=r["requeue_after_id"],
                   transfer_to_window=r["transfer_to_window"], transferred_from=r["transferred_from"],
                   transfer_reason=r["transfer_reason"], requeued=bool(r["requeued"]),
-                  first_called_at=r["first_called_at"])
+                  first_called_at=r["first_called_at"], token=r["token"])
 
 
 def _ticket_row(t: Ticket) -> dict:
@@ -242,7 +255,8 @@ def _ticket_row(t: Ticket) -> dict:
             "priority": t.priority.value, "green_reason": t.green_reason.value if t.green_reason else None,
             "callback_seq": t.callback_seq, "requeue_after_id": t.requeue_after_id,
             "transfer_to_window": t.transfer_to_window, "transferred_from": t.transferred_from,
-            "transfer_reason": t.transfer_reason, "requeued": t.requeued, "first_called_at": t.first_called_at}
+            "transfer_reason": t.transfer_reason, "requeued": t.requeued, "first_called_at": t.first_called_at,
+            "token": t.token}
 
 
 def _appointment(r) -> Appointment:   # noqa: ANN001 - a row mapping

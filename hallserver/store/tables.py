@@ -68,6 +68,8 @@ tickets = Table(
     Column("transfer_reason", String(200)),
     Column("requeued", Boolean, nullable=False, server_default=false()),
     Column("first_called_at", UtcDateTime),     # the wait (等候时长) ends here, whatever came after
+    Column("token", String(32)),                # the phone page /t/{token}: unguessable, good for the day
+    Index("ix_tickets_token", "token", unique=True),
     UniqueConstraint("day", "category", "seq", name="uq_tickets_day_category_seq"),
     Index("ix_tickets_status", "status"),
 )

@@ -5,6 +5,7 @@
     GET /events         server-sent events: `board` with the fragment whenever the hall changes
     GET /api/overview   the same figures as JSON
     GET /healthz        liveness, for systemd and load balancers
+    GET /t/{token}      the citizen's phone page for one ticket (the QR code on the ticket), live
     POST /api/appointments   book a 预约 slot (through the one command path)
 """
 from __future__ import annotations
@@ -66,8 +67,10 @@ TEMPLATES.env.filters["hhmm"] = clock_time
 class Dashboard:
     """The figures the page shows: live state from the view, today's totals from the store."""
 
-    def __init__(self, hall_name: str, view: LiveView, store: Store, clock: Clock) -> None:
+    def __init__(self, hall_name: str, view: LiveView, store: Store, clock: Clock,
+                 category_names: dict[str, str] | None = None) -> None:
         self.hall_name = hall_name
+        self.category_names = category_names or {}
         self.view, self.store, self.clock = view, store, clock
         self._summary: tuple[float, int, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -103,6 +106,7 @@ class AppointmentRequest(BaseModel):
 
 ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 
 def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None) -> FastAPI:
@@ -143,6 +147,49 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
     @app.get("/api/overview")
     def overview() -> JSONResponse:
         return JSONResponse(dashboard.overview())
+
+    def ticket_context(token: str) -> dict[str, Any] | None:
+        if not TOKEN.match(token):
+            return None
+        found = dashboard.store.ticket_by_token(token)
+        if found is None:
+            return None
+        t, ahead = found
+        if t.day != hall_day(dashboard.clock):
+            return {"expired": True, "hall": dashboard.hall_name}
+        windows = {w["window"]: w for w in dashboard.view.snapshot()["windows"]}
+        window = windows.get(t.window or "")
+        return {"expired": False, "hall": dashboard.hall_name, "t": t, "ahead": ahead,
+                "category_name": dashboard.category_names.get(t.category, t.category),
+                "window_number": window["number"] if window else None,
+                "window_name": window["name"] if window else t.window,
+                "at": dashboard.clock.now().isoformat()}
+
+    def ticket_page(request: Request, token: str, template: str) -> HTMLResponse:
+        context = ticket_context(token)
+        if context is None:
+            return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                              status_code=404)
+        return TEMPLATES.TemplateResponse(request, template, context)
+
+    @app.get("/t/{token}", response_class=HTMLResponse)
+    def phone_page(request: Request, token: str) -> HTMLResponse:
+        return ticket_page(request, token, "ticket.html")
+
+    @app.get("/t/{token}/events")
+    async def phone_events(request: Request, token: str) -> StreamingResponse:
+        async def stream() -> AsyncIterator[str]:
+            seen = -1
+            yield "retry: 3000\n\n"
+            while not await request.is_disconnected():
+                if dashboard.view.version != seen:
+                    seen = dashboard.view.version
+                    page = await asyncio.to_thread(ticket_page, request, token, "ticket_status.html")
+                    html = page.body.decode("utf-8")
+                    yield "event: status\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
+                await asyncio.sleep(POLL_S)
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

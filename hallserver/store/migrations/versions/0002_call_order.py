@@ -1,4 +1,5 @@
-"""The call order: ticket class (绿色通道, 预约), call-backs (transfer, re-queue), first call time.
+"""The call order: ticket class (绿色通道, 预约), call-backs (transfer, re-queue), first call time,
+and the unguessable token of the ticket's phone page.
 
 Revision ID: 0002
 Revises: 0001
@@ -26,10 +27,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("transfer_reason", sa.String(200)))
         batch.add_column(sa.Column("requeued", sa.Boolean, nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("first_called_at", UtcDateTime))
+        batch.add_column(sa.Column("token", sa.String(32)))
+        batch.create_index("ix_tickets_token", ["token"], unique=True)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
-        for name in ("first_called_at", "requeued", "transfer_reason", "transferred_from", "transfer_to_window",
-                     "requeue_after_id", "callback_seq", "green_reason", "priority", "service_category"):
+        batch.drop_index("ix_tickets_token")
+        for name in ("token", "first_called_at", "requeued", "transfer_reason", "transferred_from",
+                     "transfer_to_window", "requeue_after_id", "callback_seq", "green_reason", "priority",
+                     "service_category"):
             batch.drop_column(name)
