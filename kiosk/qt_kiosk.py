@@ -13,6 +13,7 @@ from datetime import datetime
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from hardware.idcard import IdCardReader, IdFrameError, NoCard
 from hardware.printer import PrinterNotReady, TicketPrint, TicketPrinter, TicketTemplate, compose_ticket
 from kiosk.qtlink import QtLink
 
@@ -74,9 +75,45 @@ class PrinterWorker(QObject):
         threading.Thread(target=work, name="printer-print", daemon=True).start()
 
 
+class IdCardWorker(QObject):
+    """Polls the ID card reader off the GUI thread; a card on it is announced once."""
+    card = Signal(str, str)           # courtesy greeting, birth date (ISO)
+
+    def __init__(self, reader: IdCardReader, every_s: float = 0.5) -> None:
+        super().__init__()
+        self.reader, self.every_s = reader, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="id-reader", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _poll(self) -> None:
+        present = False
+        while not self._stop.wait(self.every_s):
+            try:
+                found = self.reader.read_card()
+            except NoCard:
+                present = False
+                continue
+            except (IdFrameError, OSError):
+                continue
+            if present:
+                continue                      # the same card still lying there: announced already
+            present = True
+            try:
+                self.card.emit(found.courtesy, found.birth_date.isoformat())   # the ID number stays here
+            except RuntimeError:
+                return
+
+
 class KioskWindow(QWidget):
     def __init__(self, qlink: QtLink, categories: list[tuple[str, str, str]], hall_name: str,
-                 printer: TicketPrinter | None = None, template: TicketTemplate | None = None) -> None:
+                 printer: TicketPrinter | None = None, template: TicketTemplate | None = None,
+                 id_reader: IdCardReader | None = None) -> None:
         """`categories` are (id, name, prefix) in the order the buttons show them. With a
         `printer`, a number is asked for only when the printer can print it, and printed only
         after the server confirmed it."""
@@ -84,6 +121,11 @@ class KioskWindow(QWidget):
         self.hall_name, self.template = hall_name, template or TicketTemplate()
         self.printer = PrinterWorker(printer) if printer is not None else None
         self.paper_near_end = False
+        self.birth_date: str | None = None          # from the ID card just read, for 绿色通道
+        self.id_worker = IdCardWorker(id_reader) if id_reader is not None else None
+        if self.id_worker is not None:
+            self.id_worker.setParent(self)
+            self.id_worker.card.connect(self._on_card)
         if self.printer is not None:
             self.printer.setParent(self)
             self.printer.done.connect(lambda what, text: self._on_printer(what, json.loads(text)))
@@ -139,9 +181,16 @@ class KioskWindow(QWidget):
         self._return = QTimer(self, singleShot=True, interval=RETURN_AFTER_MS)
         self._return.timeout.connect(self.show_choices)
         qlink.attach(self, self._on_message, self._on_reply)
+        if self.id_worker is not None:
+            self.id_worker.start()
         qlink.subscribe(qlink.topics.queue_state)
         qlink.subscribe(qlink.topics.server_state)
         self._refresh()
+
+    def closeEvent(self, event) -> None:   # noqa: ANN001, N802 - Qt's name and event type
+        if self.id_worker is not None:
+            self.id_worker.stop()
+        super().closeEvent(event)
 
     # ------------------------------------------------------------------ actions
     def take(self, category: str) -> None:
@@ -153,12 +202,23 @@ class KioskWindow(QWidget):
         if self.printer is not None:
             self.printer.check(category)           # first make sure the ticket can be printed
         else:
-            self.qlink.send("issue", {"type": "ticket.issue", "category": category})
+            self._ask_for_ticket(category)
+
+    def _ask_for_ticket(self, category: str) -> None:
+        command = {"type": "ticket.issue", "category": category}
+        if self.birth_date:
+            command["birth_date"] = self.birth_date  # the server decides the 绿色通道; no ID number is sent
+            self.birth_date = None
+        self.qlink.send("issue", command)
+
+    def _on_card(self, courtesy: str, birth_date: str) -> None:
+        self.birth_date = birth_date
+        self.status.setText(f"{courtesy}，您好，请选择要办理的业务")
 
     def _on_printer(self, what: str, result: dict) -> None:
         if what == "status":
             if result["ready"]:
-                self.qlink.send("issue", {"type": "ticket.issue", "category": result["category"]})
+                self._ask_for_ticket(result["category"])
                 return
             self.busy = False                       # no ticket without paper: no number asked for
             self.status.setText(f"取号暂停：{result['problem']}，请到服务台咨询")

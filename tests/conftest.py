@@ -117,3 +117,36 @@ def running_hall(config: Config, broker_url: str, database_url: str, **options: 
         for link in links:
             link.close()
         server.stop()
+
+
+class PtyDevice:
+    """A simulated serial device on the master side of a real pty pair; the driver under test
+    opens the slave (`name`) with pyserial. `respond(bytes) -> bytes` is the device."""
+
+    def __init__(self, respond) -> None:   # noqa: ANN001 - a callable
+        import threading
+        self.respond = respond
+        self.master, self.slave = os.openpty()
+        self.name = os.ttyname(self.slave)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import select
+        while self.running:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(self.master, 4096)
+                except OSError:
+                    return
+                reply = self.respond(data)
+                if reply:
+                    os.write(self.master, reply)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(2)
+        os.close(self.master)
+        os.close(self.slave)

@@ -19,6 +19,7 @@ from hardware.printer import (
     parse_status,
     preview_png,
 )
+from tests.conftest import PtyDevice
 
 TICKET = TicketPrint("示范县政务服务中心", "A001", "社保医保", 3, 720, datetime(2026, 11, 23, 9, 5),
                      "https://hall.example/t/Zx81", "green")
@@ -70,39 +71,12 @@ def test_the_preview_is_a_paper_width_picture_with_ink_on_it(tmp_path):
     assert img.getextrema() == (0, 255)                                     # black ink on white paper
 
 
-class PtyPrinter:
-    """The simulator on the master side of a real pty; the driver opens the slave with pyserial."""
+class PtyPrinter(PtyDevice):
+    """The printer simulator on a real pty."""
 
     def __init__(self):
-        import os
-        import threading
         self.sim = PrinterSimulator()
-        self.master, self.slave = os.openpty()
-        self.name = os.ttyname(self.slave)
-        self.running = True
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        import os
-        import select
-        while self.running:
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if ready:
-                try:
-                    data = os.read(self.master, 4096)
-                except OSError:
-                    return
-                reply = self.sim.feed(data)
-                if reply:
-                    os.write(self.master, reply)
-
-    def close(self):
-        import os
-        self.running = False
-        self.thread.join(2)
-        os.close(self.master)
-        os.close(self.slave)
+        super().__init__(self.sim.feed)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import date
 
 import pytest
 
@@ -188,4 +189,33 @@ def test_the_kiosk_prints_only_what_the_server_confirmed_and_asks_for_nothing_wi
         assert len(pty.sim.tickets) == 1 and kiosk.buttons["business"].isEnabled()
         shot(kiosk, "kiosk-paper-out")
     finally:
+        pty.close()
+
+
+def test_an_id_card_on_the_reader_greets_politely_and_gives_the_elderly_the_green_channel(hall, config):
+    import serial
+
+    from hardware.idcard import IdCardReader, IdCardReaderSimulator, encode_text
+    from tests.conftest import PtyDevice
+    server, qlink, keep = hall
+    sim = IdCardReaderSimulator()
+    pty = PtyDevice(sim.feed)
+    port = serial.Serial(pty.name, baudrate=115200, timeout=1)
+    try:
+        kiosk = keep(KioskWindow(qlink("kiosk-1"), [(c.id, c.name, c.prefix) for c in config.categories],
+                                 config.hall.name, id_reader=IdCardReader(port)))
+        kiosk.resize(900, 700)
+        kiosk.show()
+        sim.put(encode_text("王䶮", "2", date(1950, 6, 1), "11010519500601002X"))
+        wait_until(lambda: kiosk.status.text() == "王女士，您好，请选择要办理的业务", what="the greeting")
+        sim.put(None)                                       # the card is taken away
+        shot(kiosk, "kiosk-id-card")
+        kiosk.buttons["social"].click()
+        wait_until(lambda: kiosk.t_number.text() == "A001", what="the ticket")
+        assert "绿色通道" in kiosk.t_category.text()
+        (ticket,) = server.processor.engine.all_waiting()
+        assert ticket.green_reason == "elderly"
+        kiosk.close()
+    finally:
+        port.close()
         pty.close()
