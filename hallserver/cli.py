@@ -5,6 +5,7 @@
     hall check-config hall.toml             validate a config file
     hall contract --schemas DIR             write one JSON Schema per message
     hall led-bridge --config hall.toml      drive the window LED screens from retained state
+    hall kiosk --config hall.toml           the ticket kiosk; --screenshots DIR saves every screen
     hall mosquitto-config --port 1883       print the project's Mosquitto config
 """
 from __future__ import annotations
@@ -128,6 +129,22 @@ def cmd_led_bridge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk.app import run_kiosk, screenshots
+    if args.screenshots:
+        saved = screenshots(args.screenshots)
+        print(f"wrote {len(saved)} screenshots to {args.screenshots}")
+        return 0
+    if not args.config:
+        raise ConfigError("hall kiosk: give --config hall.toml (or --screenshots DIR)")
+    config = load_config(args.config)
+    broker = args.broker or config.broker.url
+    if broker == "embedded":
+        raise ConfigError(f"{args.config}: broker.url: the kiosk needs a broker URL (mqtt://host:port), or --broker")
+    return run_kiosk(config, args.device, broker, printer_url=args.printer, id_reader_url=args.id_reader,
+                     fullscreen=args.fullscreen)
+
+
 def cmd_mosquitto_config(args: argparse.Namespace) -> int:
     from hallserver.broker import mosquitto_config
     sys.stdout.write(mosquitto_config(args.port, bind=args.bind, persistence_dir=args.persistence))
@@ -172,6 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--port", help="override led.port (pyserial URL or /dev/ttyUSB0)")
     lb.add_argument("--broker", help="override broker.url")
     lb.set_defaults(func=cmd_led_bridge)
+
+    k = sub.add_parser("kiosk", help="the ticket kiosk (取号机)")
+    k.add_argument("--config")
+    k.add_argument("--device", default="kiosk-1", help="this kiosk's device id")
+    k.add_argument("--broker", help="override broker.url")
+    k.add_argument("--printer", help="the ticket printer: /dev/ttyUSB0 or a pyserial URL (socket://host:9100)")
+    k.add_argument("--id-reader", help="the ID card reader: /dev/ttyUSB1 or a pyserial URL")
+    k.add_argument("--fullscreen", action="store_true")
+    k.add_argument("--screenshots", metavar="DIR", help="save every screen as PNG (runs a small hall inside)")
+    k.set_defaults(func=cmd_kiosk)
 
     mc = sub.add_parser("mosquitto-config", help="print the project's Mosquitto config")
     mc.add_argument("--port", type=int, default=1883)

@@ -7,6 +7,7 @@ kiosk shows (and later prints) only what the server confirmed.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import datetime
 
@@ -30,7 +31,11 @@ QPushButton:disabled { background: #9db3cf; color: #4b5d73; }
 QPushButton#back { font-size: 28px; min-height: 70px; }
 QLabel#number { font-size: 120px; font-weight: bold; }
 QLabel#ahead { font-size: 34px; }
+QPushButton#small { font-size: 26px; min-height: 80px; padding: 8px; }
+QPushButton#key { font-size: 40px; min-height: 90px; padding: 6px; }
 """
+# 适老化: the same screens with type half as large again
+LARGE_STYLE = re.sub(r"font-size: (\d+)px", lambda m: f"font-size: {int(m.group(1)) * 3 // 2}px", STYLE)
 
 
 def refusal_text(error: dict) -> str:
@@ -59,10 +64,11 @@ class PrinterWorker(QObject):
         except RuntimeError:          # the kiosk window is gone
             pass
 
-    def check(self, category: str) -> None:
+    def check(self, tag: str, command: dict) -> None:
+        """Ask the printer; the answer carries the command to send if it can print."""
         def work() -> None:
             status = self.printer.status()
-            self._emit("status", {"category": category, "ready": status.ready, "problem": status.problem()})
+            self._emit("status", {"tag": tag, "command": command, "ready": status.ready, "problem": status.problem()})
         threading.Thread(target=work, name="printer-status", daemon=True).start()
 
     def print_ticket(self, data: bytes) -> None:
@@ -138,6 +144,7 @@ class KioskWindow(QWidget):
         self.waiting: dict[str, int] = {}
         self.online = True
         self.busy = False
+        self.large = False
 
         self.stack = QStackedWidget()
         layout = QVBoxLayout(self)
@@ -158,9 +165,17 @@ class KioskWindow(QWidget):
             button.clicked.connect(lambda _=False, c=cid: self.take(c))
             self.buttons[cid] = button
             grid.addWidget(button, 1 + i // 2, i % 2)
+        row = 1 + (len(categories) + 1) // 2
+        self.appointment_button = QPushButton("预约签到", objectName="small")
+        self.appointment_button.clicked.connect(self.show_code_entry)
+        self.large_button = QPushButton("大字模式", objectName="small")
+        self.large_button.clicked.connect(self.toggle_large)
+        grid.addWidget(self.appointment_button, row, 0)
+        grid.addWidget(self.large_button, row, 1)
         self.status = QLabel("", objectName="hint")
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        grid.addWidget(self.status, 2 + len(categories) // 2, 0, 1, 2)
+        self.status.setWordWrap(True)
+        grid.addWidget(self.status, row + 1, 0, 1, 2)
         self.stack.addWidget(choose)
 
         ticket = QWidget()
@@ -177,6 +192,26 @@ class KioskWindow(QWidget):
         back.clicked.connect(self.show_choices)
         tl.addWidget(back)
         self.stack.addWidget(ticket)
+
+        entry = QWidget()
+        el = QVBoxLayout(entry)
+        prompt = QLabel("请输入 6 位预约码", objectName="title")
+        self.code = QLabel("", objectName="number")
+        self.code_status = QLabel("", objectName="hint")
+        self.code_status.setWordWrap(True)
+        for w in (prompt, self.code, self.code_status):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            el.addWidget(w)
+        pad = QGridLayout()
+        for k, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "删除", "0", "确定"]):
+            b = QPushButton(key, objectName="key")
+            b.clicked.connect(lambda _=False, key=key: self.press(key))
+            pad.addWidget(b, k // 3, k % 3)
+        el.addLayout(pad)
+        back2 = QPushButton("返回", objectName="back")
+        back2.clicked.connect(self.show_choices)
+        el.addWidget(back2)
+        self.stack.addWidget(entry)
 
         self._return = QTimer(self, singleShot=True, interval=RETURN_AFTER_MS)
         self._return.timeout.connect(self.show_choices)
@@ -199,17 +234,18 @@ class KioskWindow(QWidget):
         self.busy = True
         self.status.setText("正在取号，请稍候…")
         self._refresh()
-        if self.printer is not None:
-            self.printer.check(category)           # first make sure the ticket can be printed
-        else:
-            self._ask_for_ticket(category)
-
-    def _ask_for_ticket(self, category: str) -> None:
         command = {"type": "ticket.issue", "category": category}
         if self.birth_date:
             command["birth_date"] = self.birth_date  # the server decides the 绿色通道; no ID number is sent
             self.birth_date = None
-        self.qlink.send("issue", command)
+        self._send_after_printer_check("issue", command)
+
+    def _send_after_printer_check(self, tag: str, command: dict) -> None:
+        """No number is asked for that cannot be printed."""
+        if self.printer is not None:
+            self.printer.check(tag, command)
+        else:
+            self.qlink.send(tag, command)
 
     def _on_card(self, courtesy: str, birth_date: str) -> None:
         self.birth_date = birth_date
@@ -218,10 +254,11 @@ class KioskWindow(QWidget):
     def _on_printer(self, what: str, result: dict) -> None:
         if what == "status":
             if result["ready"]:
-                self._ask_for_ticket(result["category"])
+                self.qlink.send(result["tag"], result["command"])
                 return
             self.busy = False                       # no ticket without paper: no number asked for
-            self.status.setText(f"取号暂停：{result['problem']}，请到服务台咨询")
+            message = f"取号暂停：{result['problem']}，请到服务台咨询"
+            (self.code_status if result["tag"] == "check_in" else self.status).setText(message)
             self._refresh()
         elif what == "printed":
             if result["ok"]:
@@ -234,34 +271,66 @@ class KioskWindow(QWidget):
         self._return.stop()
         self.stack.setCurrentIndex(0)
 
+    def show_code_entry(self) -> None:
+        self.code.setText("")
+        self.code_status.setText("")
+        self.stack.setCurrentIndex(2)
+        self._return.start()                        # nobody there: back home after a while
+
+    def press(self, key: str) -> None:
+        self._return.start()
+        text = self.code.text()
+        if key == "删除":
+            self.code.setText(text[:-1])
+        elif key == "确定":
+            if len(text) != 6:
+                self.code_status.setText("预约码是 6 位数字")
+            elif not self.busy and self.online:
+                self.busy = True
+                self.code_status.setText("正在签到，请稍候…")
+                self._send_after_printer_check("check_in", {"type": "appointment.check_in", "code": text})
+        elif len(text) < 6:
+            self.code.setText(text + key)
+
+    def toggle_large(self) -> None:
+        """适老化: one tap for extra-large type everywhere, one tap back."""
+        self.large = not self.large
+        self.setStyleSheet(LARGE_STYLE if self.large else STYLE)
+        self.large_button.setText("标准模式" if self.large else "大字模式")
+
     # ------------------------------------------------------------------ from the server
     def _on_reply(self, tag: str, reply: dict) -> None:
-        if tag != "issue":
+        if tag not in ("issue", "check_in"):
             return
         self.busy = False
         self.status.setText("")
         if reply.get("ok"):
-            t = reply["result"]["ticket"]
-            ahead = reply["result"]["waiting_ahead"]
-            wait = reply["result"].get("estimated_wait_s")
-            badge = {"green": "  绿色通道", "appointment": "  预约"}.get(t.get("priority", "normal"), "")
-            self.t_category.setText(t["category_name"] + badge)
-            self.t_number.setText(t["number"])
-            text = "前面没有人等候，请留意叫号" if ahead == 0 else f"前面还有 {ahead} 人等候"
-            if wait is not None and wait >= 60:
-                text += f"\n预计等候约 {round(wait / 60)} 分钟"
-            self.t_ahead.setText(text)
-            self.t_printed.setText("正在打印号票…" if self.printer is not None else "")
-            self.stack.setCurrentIndex(1)
-            self._return.start()
-            if self.printer is not None:
-                self.printer.print_ticket(compose_ticket(TicketPrint(
-                    self.hall_name, t["number"], t["category_name"], ahead, wait,
-                    datetime.fromisoformat(t["issued_at"]), url=reply["result"].get("page_url"),
-                    priority=t.get("priority", "normal")), self.template))
+            self._show_ticket(reply["result"])
+        elif tag == "check_in":
+            self.code_status.setText(refusal_text(reply.get("error") or {}))
         else:
             self.status.setText(refusal_text(reply.get("error") or {}))
         self._refresh()
+
+    def _show_ticket(self, result: dict) -> None:
+        t, ahead, wait = result["ticket"], result["waiting_ahead"], result.get("estimated_wait_s")
+        badge = {"green": "  绿色通道", "appointment": "  预约"}.get(t.get("priority", "normal"), "")
+        self.t_category.setText(t["category_name"] + badge)
+        self.t_number.setText(t["number"])
+        text = "前面没有人等候，请留意叫号" if ahead == 0 else f"前面还有 {ahead} 人等候"
+        if wait is not None and wait >= 60:
+            text += f"\n预计等候约 {round(wait / 60)} 分钟"
+        if result.get("late"):
+            text = "预约时间已过，已为您取普通号\n" + text
+        self.t_ahead.setText(text)
+        self.t_printed.setText("正在打印号票…" if self.printer is not None else "")
+        self.stack.setCurrentIndex(1)
+        self._return.start()
+        if self.printer is not None:
+            self.printer.print_ticket(compose_ticket(TicketPrint(
+                self.hall_name, t["number"], t["category_name"], ahead, wait,
+                datetime.fromisoformat(t["issued_at"]), url=result.get("page_url"),
+                priority=t.get("priority", "normal")), self.template))
 
     def _on_message(self, topic: str, data: dict) -> None:
         if topic == self.qlink.topics.queue_state:

@@ -1,6 +1,7 @@
 """The Qt screens on a real broker and server, offscreen: kiosk, counter terminal, hall screen."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import date
@@ -219,3 +220,50 @@ def test_an_id_card_on_the_reader_greets_politely_and_gives_the_elderly_the_gree
     finally:
         port.close()
         pty.close()
+
+
+def test_appointment_check_in_on_the_keypad_and_the_large_type_mode(hall, config):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    server, qlink, keep = hall
+    now = server.clock.now().astimezone(ZoneInfo("Asia/Shanghai"))
+    slot = (now + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    slot -= timedelta(minutes=slot.minute % 30)                       # a slot starting within the check-in window
+    booked = server.bus.submit(json.dumps({"id": "b-1", "type": "appointment.book", "category": "residence",
+                                           "slot_start": slot.isoformat()}).encode())
+    assert booked["ok"], booked
+    code = booked["result"]["appointment"]["code"]
+    kiosk = keep(KioskWindow(qlink("kiosk-1"), [(c.id, c.name, c.prefix) for c in config.categories],
+                             config.hall.name))
+    kiosk.resize(1080, 1920)
+    kiosk.show()
+    kiosk.toggle_large()
+    assert "font-size: 51px" in kiosk.styleSheet() and kiosk.large_button.text() == "标准模式"
+    kiosk.show_code_entry()
+    for key in code + "9":                                           # a seventh digit is ignored ...
+        kiosk.press(key)
+    assert kiosk.code.text() == code
+    kiosk.press("删除")                                               # ... a wrong last digit taken back
+    kiosk.press(code[-1])
+    kiosk.press("确定")
+    if slot - timedelta(minutes=15) <= now:
+        wait_until(lambda: kiosk.t_number.text() == "C001", what="the appointment ticket")
+        assert "预约" in kiosk.t_category.text()
+    else:
+        wait_until(lambda: kiosk.code_status.text().startswith("还没到签到时间"), what="the too-early answer")
+    assert datetime.fromisoformat(booked["result"]["appointment"]["slot_start"]) == slot
+
+
+def test_hall_kiosk_screenshots_renders_every_screen_with_chinese_glyphs(app, tmp_path):
+    from PIL import Image
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from kiosk.app import screenshots
+    assert QFontMetrics(QFont()).inFont("取"), "no CJK font: install fonts-wqy-microhei"
+    saved = screenshots(tmp_path)
+    assert len(saved) == 16
+    for path in saved:
+        img = Image.open(path).convert("RGB")
+        assert img.size in ((1080, 1920), (1920, 1080))
+        colours = img.resize((120, 120)).getcolors(120 * 120)
+        assert colours is not None and len(colours) > 8, f"{path.name} looks blank"
