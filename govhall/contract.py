@@ -423,6 +423,10 @@ class CategoryQueue(_Msg):
     prefix: str
     waiting: int
     open_windows: int
+    issuing: bool = Field(default=True, description="tickets can be taken now")
+    not_issuing_because: Literal["closed", "quota_full"] | None = Field(
+        default=None, description="closed: outside the hours or after 停止取号; quota_full: 号源已满")
+    next_open: datetime | None = Field(default=None, description="when it issues again")
 
 
 class QueueState(_Msg):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 
 import paho.mqtt.client as mqtt
@@ -21,6 +22,8 @@ from hallserver.processor import CommandProcessor, Outgoing
 log = logging.getLogger("hallserver.bus")
 
 _RESYNC = object()
+_TICK = object()
+TICK_S = 5.0        # how often time alone may change what the kiosks should show
 
 
 class ServerBus:
@@ -92,10 +95,22 @@ class ServerBus:
         return done.result(timeout)
 
     def _work(self) -> None:
+        next_tick = time.monotonic() + TICK_S
         while True:
-            item = self._inbox.get()
+            try:
+                item = self._inbox.get(timeout=max(0.0, next_tick - time.monotonic()))
+            except queue.Empty:
+                item = _TICK
             if item is None:
                 return
+            if item is _TICK or time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + TICK_S
+                try:
+                    self._publish(self.processor.tick())
+                except Exception:
+                    log.exception("the periodic state check failed; carrying on")
+                if item is _TICK:
+                    continue
             if isinstance(item, tuple) and item[0] == "local":
                 _, payload, done = item
                 try:

@@ -101,6 +101,7 @@ class CommandProcessor:
         self.engine = build_engine(config, clock, store)
         self.listeners: list = []   # called with each Outgoing after it is built (web view)
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
+        self._last_issuing: list | None = None
 
     def page_url(self, t: Ticket) -> str | None:
         """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
@@ -267,10 +268,27 @@ class CommandProcessor:
 
     def queue_state(self) -> c.QueueState:
         e = self.engine
-        return c.QueueState(at=self.clock.now(), categories=[
-            c.CategoryQueue(category=cat.id, name=cat.name, prefix=cat.prefix,
-                            waiting=e.waiting_count(cat.id), open_windows=e.open_windows_for(cat.id))
-            for cat in e.categories.values()])
+        out = []
+        for cat in e.categories.values():
+            refusal = e.issuing_refusal(cat.id)
+            out.append(c.CategoryQueue(
+                category=cat.id, name=cat.name, prefix=cat.prefix, waiting=e.waiting_count(cat.id),
+                open_windows=e.open_windows_for(cat.id), issuing=refusal is None,
+                not_issuing_because=refusal.reason if refusal else None,
+                next_open=self._local(refusal.next_open) if refusal else None))
+        return c.QueueState(at=self.clock.now(), categories=out)
+
+    def tick(self) -> list[Outgoing]:
+        """Called every few seconds by the bus: time alone can open or close a category
+        (hours, 停止取号, a new half-day); republish the queue state when that changed."""
+        state = self.queue_state()
+        issuing = [(q.category, q.issuing, q.next_open) for q in state.categories]
+        if issuing == self._last_issuing:
+            return []
+        self._last_issuing = issuing
+        out = [self._state(self.topics.queue_state, state)]
+        self._notify(out)
+        return out
 
     # ------------------------------------------------------------------ announcing
     def _reply(self, device_id: str, reply: c.Reply) -> Outgoing:

@@ -145,6 +145,7 @@ class KioskWindow(QWidget):
         self.online = True
         self.busy = False
         self.large = False
+        self.closed: dict[str, dict] = {}           # categories not issuing now, from the queue state
 
         self.stack = QStackedWidget()
         layout = QVBoxLayout(self)
@@ -335,6 +336,7 @@ class KioskWindow(QWidget):
     def _on_message(self, topic: str, data: dict) -> None:
         if topic == self.qlink.topics.queue_state:
             self.waiting = {q["category"]: q["waiting"] for q in data.get("categories", [])}
+            self.closed = {q["category"]: q for q in data.get("categories", []) if not q.get("issuing", True)}
         elif topic == self.qlink.topics.server_state:
             self.online = bool(data.get("online"))
         self._refresh()
@@ -344,5 +346,11 @@ class KioskWindow(QWidget):
         for cid, button in self.buttons.items():
             n = self.waiting.get(cid)
             first = self.names[cid]
-            button.setText(first if n is None else f"{first}\n等候 {n} 人")
-            button.setEnabled(self.online and not self.busy)
+            closed = self.closed.get(cid)
+            if closed is not None:                  # greyed, with the reason and when it opens
+                why = "号源已满" if closed.get("not_issuing_because") == "quota_full" else "暂停取号"
+                when = closed.get("next_open")
+                button.setText(f"{first}\n{why}" + (f" · {datetime.fromisoformat(when):%H:%M} 起" if when else ""))
+            else:
+                button.setText(first if n is None else f"{first}\n等候 {n} 人")
+            button.setEnabled(self.online and not self.busy and closed is None)

@@ -267,3 +267,32 @@ def test_hall_kiosk_screenshots_renders_every_screen_with_chinese_glyphs(app, tm
         assert img.size in ((1080, 1920), (1920, 1080))
         colours = img.resize((120, 120)).getcolors(120 * 120)
         assert colours is not None and len(colours) > 8, f"{path.name} looks blank"
+
+
+def test_a_closed_category_is_greyed_on_the_kiosk_with_the_time_it_opens(app, embedded_broker, sqlite_url):
+    import copy
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from govhall.config import parse_config
+    from hallserver.demo import DEMO_CONFIG
+    from hallserver.domain.clock import SimClock
+    from tests.conftest import running_hall
+    raw = copy.deepcopy(DEMO_CONFIG)
+    raw["categories"][1]["session_quota"] = 1
+    config = parse_config(raw, "<test>")
+    clock = SimClock(datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    with running_hall(config, embedded_broker.url, sqlite_url, clock=clock) as (server, device):
+        link = device("kiosk-2")
+        kiosk = KioskWindow(QtLink(link), [(c.id, c.name, c.prefix) for c in config.categories], config.hall.name)
+        kiosk.show()
+        kiosk.buttons["business"].click()
+        wait_until(lambda: kiosk.t_number.text() == "B001", what="the last ticket of the half-day")
+        wait_until(lambda: not kiosk.buttons["business"].isEnabled(), what="the greyed button")
+        assert kiosk.buttons["business"].text() == "企业开办\n号源已满 · 13:30 起"
+        clock.set(datetime(2026, 11, 23, 11, 40, tzinfo=ZoneInfo("Asia/Shanghai")))    # 停止取号 at 11:30
+        wait_until(lambda: not kiosk.buttons["social"].isEnabled(), timeout=15, what="停止取号 by the clock alone")
+        assert kiosk.buttons["social"].text() == "社保医保\n暂停取号 · 13:30 起"
+        shot(kiosk, "kiosk-closed")
+        link.close()
+        kiosk.close()

@@ -28,7 +28,7 @@ from hallserver.domain.appointments import (
 from hallserver.domain.call_order import CallRules, Dispatcher, pick
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.estimate import WaitEstimator
-from hallserver.domain.hours import HallHours
+from hallserver.domain.hours import HallHours, Refusal
 
 
 def age_on(birth: date, day: date) -> int:
@@ -356,6 +356,12 @@ class QueueEngine:
                 windows.append(w)
                 free_in.append(self.estimator.service_time(w.ticket.category) - busy)
         return self.estimator.estimate(t, Dispatcher(windows, self.all_waiting(), self.rules), free_in)
+
+    def issuing_refusal(self, category: str) -> Refusal | None:
+        """Why the kiosk cannot issue a ticket in this category now (None: it can)."""
+        if self.hours is None:
+            return None
+        return self.hours.check(category, self.clock.now(), self.issued_times.get((hall_day(self.clock), category), []))
 
     def open_windows_for(self, category: str) -> int:
         return sum(1 for w in self.windows.values()
