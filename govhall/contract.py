@@ -273,6 +273,41 @@ class RequeueTicket(_Command):
     number: Annotated[str, Field(pattern=r"^[A-Z]{1,3}[0-9]{3,5}$")] = Field(description="today's ticket number")
 
 
+class CancelTicket(_Command):
+    """作废: the kiosk withdraws a ticket it issued that nobody took away (the print failed and
+    the citizen did not take the on-screen QR instead). Only while it waits, never after a call."""
+    type: Literal["ticket.cancel"] = "ticket.cancel"
+    number: Annotated[str, Field(pattern=r"^[A-Z]{1,3}[0-9]{3,5}$")]
+    reason: Literal["print_failed", "abandoned"]
+
+
+class DeviceComponent(StrEnum):
+    PRINTER = "printer"          # the kiosk's ticket printer, a counter's receipt printer
+    ID_READER = "id_reader"
+    LED_PORT = "led_port"
+    SCREEN = "screen"
+    KEYPAD = "keypad"
+
+
+class DeviceCondition(StrEnum):
+    """How a device part is doing. Anything but ok opens a device alert for the manager."""
+    OK = "ok"
+    PAPER_NEAR_END = "paper_near_end"    # 纸将尽: still printing, change the roll soon
+    PAPER_OUT = "paper_out"              # 缺纸
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"                  # not answering
+    FAULT = "fault"
+
+
+class DeviceReport(_Command):
+    """A device tells the server how one of its parts is (paper, ports): the manager's device alerts.
+    Send it when the condition changes; sending the same condition again changes nothing."""
+    type: Literal["device.report"] = "device.report"
+    component: DeviceComponent
+    condition: DeviceCondition
+    detail: Annotated[str, Field(max_length=200)] = ""
+
+
 class CheckInAppointment(_Command):
     """预约签到: the citizen enters or scans the appointment code at the kiosk."""
     type: Literal["appointment.check_in"] = "appointment.check_in"
@@ -362,28 +397,29 @@ class SubmitRating(_Command):
 
 Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
-          Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating],
+          Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
-    Skip, Complete, Transfer, Pause, Resume, SubmitRating,
+    Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
 
 # Which role may send which command. The server checks this on every command.
 ROLE_COMMANDS: dict[Role, frozenset[str]] = {
-    Role.KIOSK: frozenset({"ticket.issue", "ticket.requeue", "appointment.check_in"}),
+    Role.KIOSK: frozenset({"ticket.issue", "ticket.requeue", "appointment.check_in", "ticket.cancel",
+                           "device.report"}),
     Role.COUNTER: frozenset({"window.login", "window.logout", "window.call_next", "window.recall",
                              "window.skip", "window.complete", "window.transfer", "window.pause",
-                             "window.resume", "ticket.requeue"}),
+                             "window.resume", "ticket.requeue", "device.report"}),
     Role.KEYPAD_BRIDGE: frozenset({"window.call_next", "window.recall", "window.skip",
-                                   "window.complete", "window.pause", "window.resume"}),
-    Role.TABLET: frozenset({"rating.submit"}),
-    Role.LED_BRIDGE: frozenset(),
-    Role.SCREEN: frozenset(),
-    Role.ATTENDANCE_TERMINAL: frozenset(),
+                                   "window.complete", "window.pause", "window.resume", "device.report"}),
+    Role.TABLET: frozenset({"rating.submit", "device.report"}),
+    Role.LED_BRIDGE: frozenset({"device.report"}),
+    Role.SCREEN: frozenset({"device.report"}),
+    Role.ATTENDANCE_TERMINAL: frozenset({"device.report"}),
     Role.WEB: frozenset({"appointment.book"}),
 }
 
@@ -427,6 +463,9 @@ class CategoryQueue(_Msg):
     not_issuing_because: Literal["closed", "quota_full"] | None = Field(
         default=None, description="closed: outside the hours or after 停止取号; quota_full: 号源已满")
     next_open: datetime | None = Field(default=None, description="when it issues again")
+    estimated_wait_s: int | None = Field(
+        default=None, description="预计等候 of a normal ticket taken now (refreshed every few seconds); "
+                                  "null when no open window serves the category")
 
 
 class QueueState(_Msg):
@@ -479,6 +518,23 @@ class TicketRequeued(_Msg):
     ticket: TicketView
 
 
+class TicketCancelled(_Msg):
+    type: Literal["ticket.cancelled"] = "ticket.cancelled"
+    ticket: TicketView
+    reason: str
+
+
+class DeviceAlert(_Msg):
+    """A device part changed condition: an alert opens (condition not ok) or closes (ok)."""
+    type: Literal["device.alert"] = "device.alert"
+    device: Name
+    component: DeviceComponent
+    condition: DeviceCondition
+    detail: str = ""
+    open: bool = Field(description="true while the condition needs someone; false when it is ok again")
+    since: datetime
+
+
 class ServiceCompleted(_Msg):
     type: Literal["service.completed"] = "service.completed"
     ticket: TicketView
@@ -498,7 +554,8 @@ class RatingRecorded(_Msg):
 
 
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
-                                       TicketRequeued, ServiceCompleted, RatingRecorded)
+                                       TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
+                                       DeviceAlert)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
 
 

@@ -94,6 +94,13 @@ class ServerBus:
         self._inbox.put(("local", payload, done))
         return done.result(timeout)
 
+    def query(self, fn, timeout: float = 2.0):   # noqa: ANN001, ANN201 - any read of the processor
+        """Run a read-only function of the processor on the writer thread (the engine's only
+        owner), in turn with the commands, and return what it returns."""
+        done: Future = Future()
+        self._inbox.put(("query", fn, done))
+        return done.result(timeout)
+
     def _work(self) -> None:
         next_tick = time.monotonic() + TICK_S
         while True:
@@ -111,6 +118,14 @@ class ServerBus:
                     log.exception("the periodic state check failed; carrying on")
                 if item is _TICK:
                     continue
+            if isinstance(item, tuple) and item[0] == "query":
+                _, fn, done = item
+                try:
+                    done.set_result(fn(self.processor))
+                except Exception as exc:
+                    log.exception("a read of the hall state failed")
+                    done.set_exception(exc)
+                continue
             if isinstance(item, tuple) and item[0] == "local":
                 _, payload, done = item
                 try:

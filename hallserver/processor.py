@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time as monotonic_time
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -16,9 +17,11 @@ from govhall.config import Config
 from hallserver.domain.appointments import Appointment, AppointmentRules, check_in_window
 from hallserver.domain.call_order import CallRules
 from hallserver.domain.clock import Clock, hall_day
+from hallserver.domain.devices import AlertChange, DeviceHealth
 from hallserver.domain.hours import CategoryLimits, Extended, HallHours, Session
 from hallserver.domain.queue import (
     Called,
+    Cancelled,
     Category,
     Changes,
     Completed,
@@ -39,6 +42,7 @@ log = logging.getLogger("hallserver.processor")
 
 TABLET_CHANNEL = 4   # 好差评 channel code: hall tablet
 WEB_DEVICE = "@web"  # the command log's name for the HTTP side; "@" keeps it apart from any MQTT device
+ESTIMATES_MAX_AGE_S = 2.0   # the kiosks' per-category 预计等候 is recomputed at most this often on traffic
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,10 @@ class CommandProcessor:
         self.listeners: list = []   # called with each Outgoing after it is built (web view)
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
         self._last_issuing: list | None = None
+        self.devices = DeviceHealth(store.open_device_alerts())
+        self._alert_changes: list[AlertChange] = []
+        self._estimates: dict[str, int | None] = {}
+        self._estimates_at = float("-inf")
 
     def page_url(self, t: Ticket) -> str | None:
         """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
@@ -163,9 +171,11 @@ class CommandProcessor:
             reply = c.Reply(id=cmd.id, ok=True, result=result)
         except DomainError as exc:
             self.engine.discard_changes()
+            self._alert_changes = []
             reply = c.error_reply(cmd.id, exc.code, exc.detail or None,
                                   self._local(exc.next_open) if exc.next_open else None)
         changes = self.engine.take_changes()
+        changes.device_alerts, self._alert_changes = self._alert_changes, []
         reply_json = reply.model_dump_json()
         try:
             self.store.save(changes, device_id, cmd.id, cmd.type, reply_json, self.clock.now())
@@ -182,6 +192,7 @@ class CommandProcessor:
         """Drop the in-memory state and rebuild it from the database (after a failed commit)."""
         try:
             self.engine = build_engine(self.config, self.clock, self.store)
+            self.devices = DeviceHealth(self.store.open_device_alerts())
         except Exception:
             log.exception("could not reload state from the database")
 
@@ -228,10 +239,26 @@ class CommandProcessor:
                 return {"window": self._window_json(e.pause(cmd.window, cmd.reason))}
             case c.Resume():
                 return {"window": self._window_json(e.resume(cmd.window))}
+            case c.CancelTicket():
+                t = e.cancel(cmd.number, device_id, cmd.reason)
+                return {"ticket": self.ticket_view(t).model_dump(mode="json")}
+            case c.DeviceReport():
+                changes = self.devices.report(device_id, cmd.component.value, cmd.condition.value, cmd.detail,
+                                              self.clock.now())
+                self._alert_changes = changes
+                return {"open": cmd.condition != c.DeviceCondition.OK, "changed": bool(changes)}
             case c.SubmitRating():
                 r = e.rate(cmd.window, cmd.level, tuple(cmd.reasons), cmd.comment, TABLET_CHANNEL)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
+
+    def ticket_outlook(self, ticket_id: int) -> dict | None:
+        """For the phone page: people ahead by the call rule and the likely wait (None: not waiting)."""
+        t = next((x for x in self.engine.all_waiting() if x.id == ticket_id), None)
+        if t is None:
+            return None
+        found = self.engine.outlook(t)
+        return {"ahead": found.ahead, "estimated_wait_s": found.wait_s}
 
     # ------------------------------------------------------------------ views
     def _local(self, when: datetime | None) -> datetime | None:
@@ -266,8 +293,17 @@ class CommandProcessor:
     def _window_json(self, w: Window) -> dict:
         return self.window_state(w).model_dump(mode="json")
 
+    def refresh_estimates(self) -> bool:
+        """Recompute each category's 预计等候 for a ticket taken now; True when a shown minute changed."""
+        before = {k: None if v is None else round(v / 60) for k, v in self._estimates.items()}
+        self._estimates = {cat: self.engine.estimate_new(cat) for cat in self.engine.categories}
+        self._estimates_at = monotonic_time.monotonic()
+        return before != {k: None if v is None else round(v / 60) for k, v in self._estimates.items()}
+
     def queue_state(self) -> c.QueueState:
         e = self.engine
+        if monotonic_time.monotonic() - self._estimates_at > ESTIMATES_MAX_AGE_S:
+            self.refresh_estimates()
         out = []
         for cat in e.categories.values():
             refusal = e.issuing_refusal(cat.id)
@@ -275,15 +311,17 @@ class CommandProcessor:
                 category=cat.id, name=cat.name, prefix=cat.prefix, waiting=e.waiting_count(cat.id),
                 open_windows=e.open_windows_for(cat.id), issuing=refusal is None,
                 not_issuing_because=refusal.reason if refusal else None,
-                next_open=self._local(refusal.next_open) if refusal else None))
+                next_open=self._local(refusal.next_open) if refusal else None,
+                estimated_wait_s=self._estimates.get(cat.id)))
         return c.QueueState(at=self.clock.now(), categories=out)
 
     def tick(self) -> list[Outgoing]:
         """Called every few seconds by the bus: time alone can open or close a category
         (hours, 停止取号, a new half-day); republish the queue state when that changed."""
+        estimates_changed = self.refresh_estimates()
         state = self.queue_state()
         issuing = [(q.category, q.issuing, q.next_open) for q in state.categories]
-        if issuing == self._last_issuing:
+        if issuing == self._last_issuing and not estimates_changed:
             return []
         self._last_issuing = issuing
         out = [self._state(self.topics.queue_state, state)]
@@ -305,6 +343,12 @@ class CommandProcessor:
         for ev in changes.events:
             msg = self._event(ev)
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
+        for ch in changes.device_alerts:
+            a = ch.alert
+            msg = c.DeviceAlert(device=a.device, component=a.component, condition=a.condition if ch.opened else "ok",
+                                detail=a.detail if ch.opened else "", open=ch.opened,
+                                since=self._local(a.since if ch.opened else ch.at))
+            out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
         return out
 
     def _event(self, ev):
@@ -322,6 +366,8 @@ class CommandProcessor:
                                            to_window=ev.to_window, to_category=ev.to_category, reason=ev.reason)
             case Requeued():
                 return c.TicketRequeued(ticket=self.ticket_view(ev.ticket))
+            case Cancelled():
+                return c.TicketCancelled(ticket=self.ticket_view(ev.ticket), reason=ev.reason)
             case Completed():
                 return c.ServiceCompleted(ticket=self.ticket_view(ev.ticket), window=ev.window.id,
                                           staff=c.StaffView(id=ev.staff.id or "unknown", name=ev.staff.name))

@@ -33,11 +33,16 @@ class HallServer:
         self.processor = CommandProcessor(self.config, self.store, self.clock)
         self.view = LiveView(self.processor.topics)
         self.processor.listeners.append(self.view.on_outgoing)
+        self.view.seed_device_alerts([
+            {"device": a.device, "component": a.component, "condition": a.condition, "detail": a.detail,
+             "open": True, "since": a.since.astimezone(self.clock.tz).isoformat()}
+            for a in self.processor.devices.open_alerts()])
         if self.http is not None:
             from hallserver.web.app import Dashboard, WebServer, create_app
             dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock,
                                   {x.id: x.name for x in self.config.categories})
-            app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload))
+            app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload),
+                             query=lambda fn: self.bus.query(fn))
             self.web = WebServer(app, *self.http).start()
             if self.processor.public_url is None:
                 self.processor.public_url = self.web.url

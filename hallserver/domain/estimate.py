@@ -16,12 +16,21 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
 from hallserver.domain.call_order import Dispatcher
 
 T = Any   # a ticket: anything with the fields call_order.CallableTicket names
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a waiting citizen wants to know: how many will be called before them, and when
+    their turn is likely. `wait_s` is None when no open window would call the ticket."""
+    ahead: int
+    wait_s: int | None
 
 
 class WaitEstimator:
@@ -46,15 +55,21 @@ class WaitEstimator:
         `dispatcher` holds the waiting tickets and the open windows and applies the call rule;
         `free_in` are the seconds until each of those windows is free.
         """
+        return self.outlook(target, dispatcher, free_in).wait_s
+
+    def outlook(self, target: T, dispatcher: Dispatcher, free_in: list[float]) -> Outlook:
+        """Play the queue forward until `target` is called: who goes first, and when it is."""
         free = [(max(0.0, until), i) for i, until in enumerate(free_in)]
         heapq.heapify(free)
+        before = 0
         while free:
             at, i = heapq.heappop(free)
             nxt = dispatcher.pick(i)
             if nxt is None:
                 continue                      # this window has nobody left to call: drop it
             if nxt is target:
-                return round(at)
+                return Outlook(before, round(at))
+            before += 1
             dispatcher.remove(nxt)
             heapq.heappush(free, (at + self.service_time(nxt.category), i))
-        return None
+        return Outlook(before, None)

@@ -27,7 +27,8 @@ from hallserver.domain.appointments import (
 )
 from hallserver.domain.call_order import CallRules, Dispatcher, pick
 from hallserver.domain.clock import Clock, hall_day
-from hallserver.domain.estimate import WaitEstimator
+from hallserver.domain.devices import AlertChange
+from hallserver.domain.estimate import Outlook, WaitEstimator
 from hallserver.domain.hours import HallHours, Refusal
 
 
@@ -163,6 +164,12 @@ class Requeued:
 
 
 @dataclass(frozen=True)
+class Cancelled:
+    ticket: Ticket
+    reason: str
+
+
+@dataclass(frozen=True)
 class Completed:
     ticket: Ticket
     window: Window
@@ -174,7 +181,7 @@ class Rated:
     rating: Rating
 
 
-Event = Issued | Called | Skipped | Transferred | Requeued | Completed | Rated
+Event = Issued | Called | Skipped | Transferred | Requeued | Cancelled | Completed | Rated
 
 
 @dataclass
@@ -186,6 +193,7 @@ class Changes:
     ratings: list[Rating] = field(default_factory=list)
     appointments: dict[int, Appointment] = field(default_factory=dict)
     pauses: list[PauseRecord] = field(default_factory=list)     # pauses that ended with this command
+    device_alerts: list[AlertChange] = field(default_factory=list)   # filled by the processor (devices.py)
     events: list[Event] = field(default_factory=list)
     queue_changed: bool = False
 
@@ -343,8 +351,8 @@ class QueueEngine:
     def waiting_count(self, category: str) -> int:
         return len(self.waiting.get(category, ()))
 
-    def estimated_wait_s(self, t: Ticket) -> int | None:
-        """For a waiting ticket: seconds until it is likely called (None: no window open for it)."""
+    def _calling_windows(self) -> tuple[list[Window], list[float]]:
+        """The windows that will call tickets, and the seconds until each is free."""
         now = self.clock.now()
         windows, free_in = [], []
         for w in self.windows.values():
@@ -355,7 +363,31 @@ class QueueEngine:
                 busy = (now - (w.ticket.called_at or now)).total_seconds()
                 windows.append(w)
                 free_in.append(self.estimator.service_time(w.ticket.category) - busy)
-        return self.estimator.estimate(t, Dispatcher(windows, self.all_waiting(), self.rules), free_in)
+        return windows, free_in
+
+    def estimated_wait_s(self, t: Ticket) -> int | None:
+        """For a waiting ticket: seconds until it is likely called (None: no window open for it)."""
+        return self.outlook(t).wait_s
+
+    def outlook(self, t: Ticket) -> Outlook:
+        """For a waiting ticket: how many the call rule takes before it, and the likely wait.
+        With no open window for it, `ahead` counts the earlier tickets of its line instead."""
+        windows, free_in = self._calling_windows()
+        found = self.estimator.outlook(t, Dispatcher(windows, self.all_waiting(), self.rules), free_in)
+        if found.wait_s is None:
+            return Outlook(sum(1 for x in self.waiting.get(t.category, ()) if x.id < t.id), None)
+        return found
+
+    def estimate_new(self, category: str) -> int | None:
+        """The likely wait of a normal ticket taken now in this category (the kiosk's buttons)."""
+        if category not in self.categories:
+            return None
+        now = self.clock.now()
+        phantom = Ticket(id=self.last_ticket_id + 1, day=hall_day(self.clock), category=category, seq=0,
+                         number="", issued_at=now, issued_by="")
+        windows, free_in = self._calling_windows()
+        return self.estimator.estimate(phantom, Dispatcher(windows, [*self.all_waiting(), phantom], self.rules),
+                                       free_in)
 
     def issuing_refusal(self, category: str) -> Refusal | None:
         """Why the kiosk cannot issue a ticket in this category now (None: it can)."""
@@ -422,6 +454,28 @@ class QueueEngine:
         self._enqueue(t)
         self._touch_ticket(t)
         self._changes.events.append(Requeued(t))
+        self._changes.queue_changed = True
+        return t
+
+    def cancel(self, number: str, device: str, reason: str) -> Ticket:
+        """作废: the kiosk that issued a ticket withdraws it before it is called (its print failed
+        and the citizen took no on-screen QR instead). Gives its place in the quota back."""
+        day = hall_day(self.clock)
+        t = next((x for q in self.waiting.values() for x in q
+                  if x.day == day and x.number == number and x.issued_by == device), None)
+        if t is None or t.callback_seq is not None or t.called_at is not None or t.first_called_at is not None:
+            raise DomainError(ErrorCode.TICKET_NOT_FOUND, f"no waiting ticket {number} issued by {device} today")
+        self.waiting[t.category].remove(t)
+        t.status, t.finished_at = TicketStatus.CANCELLED, self.clock.now()
+        issued = self.issued_times.get((day, t.issued_category), [])
+        if t.issued_at in issued:
+            issued.remove(t.issued_at)
+        for a in self.appointments.values():      # a checked-in appointment is open again
+            if a.ticket_id == t.id and a.status == AppointmentStatus.CHECKED_IN:
+                a.status, a.ticket_id, a.checked_in_at, a.late = AppointmentStatus.BOOKED, None, None, False
+                self._changes.appointments[a.id] = a
+        self._touch_ticket(t)
+        self._changes.events.append(Cancelled(t, reason))
         self._changes.queue_changed = True
         return t
 

@@ -18,8 +18,17 @@ from sqlalchemy.engine import make_url
 
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
+from hallserver.domain.devices import DeviceAlert
 from hallserver.domain.queue import Changes, Snapshot, Ticket, Window
-from hallserver.store.tables import appointments, commands, ratings, tickets, window_pauses, windows
+from hallserver.store.tables import (
+    appointments,
+    commands,
+    device_alerts,
+    ratings,
+    tickets,
+    window_pauses,
+    windows,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
@@ -48,6 +57,7 @@ class Summary:
     tickets_served: int
     tickets_skipped: int
     tickets_waiting: int
+    tickets_cancelled: int
     avg_wait_s: float
     max_wait_s: float
     ratings: int
@@ -110,7 +120,9 @@ class Store:
                 .order_by(tickets.c.id)).mappings()]
             issued_times: dict[tuple[date, str], list[datetime]] = {}
             for cat, at in conn.execute(select(tickets.c.category, tickets.c.issued_at)
-                                        .where(tickets.c.day == today).order_by(tickets.c.id)):
+                                        .where(tickets.c.day == today,
+                                               tickets.c.status != TicketStatus.CANCELLED.value)
+                                        .order_by(tickets.c.id)):
                 issued_times.setdefault((today, cat), []).append(at)
             last_callback = conn.execute(select(func.max(tickets.c.callback_seq))).scalar() or 0
             day_start = datetime.combine(today, time(0), tzinfo=UTC) - timedelta(days=1)   # any zone's today
@@ -162,6 +174,16 @@ class Store:
                 done = conn.execute(update(appointments).where(appointments.c.id == a.id).values(row))
                 if done.rowcount == 0:
                     conn.execute(insert(appointments).values(id=a.id, **row))
+            for ch in changes.device_alerts:
+                a = ch.alert
+                if ch.opened:
+                    conn.execute(insert(device_alerts).values(device=a.device, component=a.component,
+                                                              condition=a.condition, detail=a.detail,
+                                                              opened_at=a.since))
+                else:
+                    conn.execute(update(device_alerts).where(
+                        device_alerts.c.device == a.device, device_alerts.c.component == a.component,
+                        device_alerts.c.closed_at.is_(None)).values(closed_at=ch.at))
             conn.execute(insert(commands).values(device=device, id=command_id, type=command_type,
                                                  reply=reply_json, at=at))
 
@@ -191,6 +213,7 @@ class Store:
             tickets_served=count[TicketStatus.COMPLETED],
             tickets_skipped=count[TicketStatus.SKIPPED],
             tickets_waiting=count[TicketStatus.WAITING],
+            tickets_cancelled=count[TicketStatus.CANCELLED],
             avg_wait_s=round(mean(waits), 1) if waits else 0.0,
             max_wait_s=round(max(waits + waiting_now), 1) if waits or waiting_now else 0.0,
             ratings=sum(levels.values()),
@@ -227,6 +250,20 @@ class Store:
                 tickets.c.day == t.day, tickets.c.status == TicketStatus.WAITING.value,
                 service_category == t.category, tickets.c.id < t.id)).scalar() or 0
         return t, int(ahead)
+
+    def open_device_alerts(self) -> list[DeviceAlert]:
+        with self.engine.connect() as conn:
+            return [DeviceAlert(r.device, r.component, r.condition, r.detail, r.opened_at)
+                    for r in conn.execute(select(device_alerts).where(device_alerts.c.closed_at.is_(None))
+                                          .order_by(device_alerts.c.id))]
+
+    def device_alert_history(self, since: datetime) -> list[dict]:
+        """Alerts opened or still open since a time, newest first (the manager's record)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(device_alerts).where(
+                (device_alerts.c.opened_at >= since) | device_alerts.c.closed_at.is_(None)
+                | (device_alerts.c.closed_at >= since)).order_by(device_alerts.c.id.desc())).mappings().all()
+        return [dict(r) for r in rows]
 
     def all_tickets(self) -> list[Ticket]:
         with self.engine.connect() as conn:

@@ -140,3 +140,16 @@ window_pauses = Table(
     Column("ended_at", UtcDateTime, nullable=False),
     Index("ix_window_pauses_started", "started_at"),
 )
+
+# 设备告警: one row per condition of a device part, open until the device reports it ok
+device_alerts = Table(
+    "device_alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device", String(64), nullable=False),
+    Column("component", String(16), nullable=False),
+    Column("condition", String(16), nullable=False),
+    Column("detail", String(200), nullable=False, default=""),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Index("ix_device_alerts_open", "device", "component", "closed_at"),
+)

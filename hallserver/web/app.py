@@ -42,6 +42,16 @@ SUMMARY_MAX_AGE_S = 1.0
 
 STATUS_LABELS = {"closed": "未开窗", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
 PAUSE_LABELS = {"away": "离开", "meeting": "会议", "meal": "用餐", "other": "其他"}
+COMPONENT_LABELS = {"printer": "打印机", "id_reader": "身份证阅读器", "led_port": "LED 屏串口", "screen": "屏幕",
+                    "keypad": "呼叫器"}
+CONDITION_LABELS = {"paper_near_end": "纸将用完，请及时换纸", "paper_out": "缺纸，已暂停出票", "cover_open": "机盖打开",
+                    "offline": "离线", "fault": "故障"}
+
+
+def device_alert_text(a: dict[str, Any]) -> str:
+    what = COMPONENT_LABELS.get(a["component"], a["component"])
+    why = CONDITION_LABELS.get(a["condition"], a["condition"])
+    return f"设备 {a['device']} {what}：{why}（{clock_time(a.get('since'))} 起）"
 
 
 def minutes(seconds: float | None) -> str:
@@ -92,7 +102,8 @@ class Dashboard:
         snap = self.view.snapshot()
         unserved = [q for q in snap["queue"] if q["waiting"] > 0 and q["open_windows"] == 0]
         return {"hall": self.hall_name, "at": self.clock.now().isoformat(), **snap, "today": self.today(),
-                "alerts": [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]}
+                "alerts": [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]
+                + [device_alert_text(a) for a in snap["device_alerts"]]}
 
 
 class AppointmentRequest(BaseModel):
@@ -109,8 +120,10 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 
-def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None) -> FastAPI:
-    """`submit` runs a command through the hall server's one writer and returns the reply."""
+def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None,
+               query: Callable[[Callable], Any] | None = None) -> FastAPI:
+    """`submit` runs a command through the hall server's one writer and returns the reply;
+    `query` runs a read of the processor on that thread (the phone page's outlook)."""
     app = FastAPI(title="govhall", docs_url=None, redoc_url=None)
 
     @app.post("/api/appointments", status_code=201)
@@ -157,9 +170,18 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         t, ahead = found
         if t.day != hall_day(dashboard.clock):
             return {"expired": True, "hall": dashboard.hall_name}
+        wait = None
+        if t.status == "waiting" and query is not None:
+            try:
+                outlook = query(lambda processor: processor.ticket_outlook(t.id))
+            except Exception:                   # the writer is busy or gone: the store's count will do
+                log.warning("no outlook for ticket %s; showing the simple count", t.id)
+                outlook = None
+            if outlook is not None:
+                ahead, wait = outlook["ahead"], outlook["estimated_wait_s"]
         windows = {w["window"]: w for w in dashboard.view.snapshot()["windows"]}
         window = windows.get(t.window or "")
-        return {"expired": False, "hall": dashboard.hall_name, "t": t, "ahead": ahead,
+        return {"expired": False, "hall": dashboard.hall_name, "t": t, "ahead": ahead, "wait_s": wait,
                 "category_name": dashboard.category_names.get(t.category, t.category),
                 "window_number": window["number"] if window else None,
                 "window_name": window["name"] if window else t.window,

@@ -21,12 +21,21 @@ class LiveView:
         self._lock = threading.Lock()
         self._retained: dict[str, dict[str, Any]] = {}
         self._calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
+        self._device_alerts: dict[tuple[str, str], dict[str, Any]] = {}   # open ones, by (device, component)
         self.version = 0
+
+    def seed_device_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """The alerts open in the store when the server starts."""
+        with self._lock:
+            for a in alerts:
+                self._device_alerts[(a["device"], a["component"])] = a
+            self.version += 1
 
     def on_outgoing(self, out: list) -> None:
         changed = False
+        alert_topic = self.topics.event("device.alert")
         for o in out:
-            if not (o.retain or o.topic == self.topics.event("ticket.called")):
+            if not (o.retain or o.topic in (self.topics.event("ticket.called"), alert_topic)):
                 continue
             try:
                 data = json.loads(o.payload)
@@ -35,6 +44,12 @@ class LiveView:
             with self._lock:
                 if o.retain:
                     self._retained[o.topic] = data
+                elif o.topic == alert_topic:
+                    key = (data["device"], data["component"])
+                    if data["open"]:
+                        self._device_alerts[key] = data
+                    else:
+                        self._device_alerts.pop(key, None)
                 else:
                     self._calls.appendleft(data)
             changed = True
@@ -46,10 +61,11 @@ class LiveView:
         with self._lock:
             retained = dict(self._retained)
             calls = list(self._calls)
+            alerts = sorted(self._device_alerts.values(), key=lambda a: a["since"], reverse=True)
             version = self.version
         prefix = self.topics.window_state("")
         windows = sorted((d for t, d in retained.items() if t.startswith(prefix)), key=lambda w: w["number"])
         queue = retained.get(self.topics.queue_state, {"categories": []})
         server = retained.get(self.topics.server_state, {"online": False})
         return {"version": version, "server": server, "windows": windows,
-                "queue": queue["categories"], "recent_calls": calls}
+                "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts}
