@@ -84,6 +84,11 @@ class RulesConfig(_Section):
 class CategoryConfig(_Section):
     id: Name
     name: str = Field(min_length=1, max_length=32)
+    name_en: str = Field(default="", max_length=48, description="shown when the kiosk is switched to English")
+    group: str = Field(default="", max_length=32,
+                       description="部门/主题: categories with the same group share one kiosk button "
+                                   "that opens a second page listing them")
+    group_en: str = Field(default="", max_length=48)
     prefix: str = Field(pattern=r"^[A-Z]{1,2}$", description="letter(s) before the number: A001")
     last_ticket_minutes: int | None = Field(default=None, ge=0, le=240,
                                             description="停止取号 this long before a session ends (overrides hours)")
@@ -160,6 +165,26 @@ class DeviceConfig(_Section):
     id: Name
     role: Role
     window: Name | None = Field(default=None, description="counters and tablets belong to one window")
+    printer: str | None = Field(default=None, max_length=200,
+                                description="kiosk ticket printer URL: /dev/ttyUSB0, tcp://host:9100, usb://0416:5011")
+    id_reader: str | None = Field(default=None, max_length=200, description="二代身份证 reader port: /dev/ttyUSB1")
+
+
+class TicketConfig(_Section):
+    """The printed ticket's words besides the number (号票模板); preview at /api/ticket/preview.png."""
+    notice: str = Field(default="过号请到取号机或窗口重新排队，30分钟内有效", max_length=120)
+    footer: str = Field(default="请留意叫号屏和语音提示", max_length=120)
+    qr_caption: str = Field(default="扫码查看排队进度", max_length=40)
+    show_estimate: bool = True
+    show_qr: bool = True
+
+
+class KioskConfig(_Section):
+    idle_seconds: int = Field(default=20, ge=5, le=600, description="back to the home screen after this long untouched")
+    keep_unprinted_seconds: int = Field(
+        default=60, ge=10, le=600,
+        description="a number that did not print stays this long on screen (with its QR) for the citizen to keep")
+    voice: bool = Field(default=True, description="spoken guidance in 适老化 mode (espeak-ng)")
 
 
 class LedConfig(_Section):
@@ -176,6 +201,8 @@ class Config(_Section):
     hours: HoursConfig | None = None
     appointments: AppointmentsConfig = AppointmentsConfig()
     led: LedConfig = LedConfig()
+    ticket: TicketConfig = TicketConfig()
+    kiosk: KioskConfig = KioskConfig()
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
     staff: list[StaffConfig] = Field(default_factory=list)

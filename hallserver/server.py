@@ -41,6 +41,8 @@ class HallServer:
             from hallserver.web.app import Dashboard, WebServer, create_app
             dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock,
                                   {x.id: x.name for x in self.config.categories})
+            from hardware.printer import TicketTemplate
+            dashboard.ticket_template = TicketTemplate(**self.config.ticket.model_dump())
             app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload),
                              query=lambda fn: self.bus.query(fn))
             self.web = WebServer(app, *self.http).start()

@@ -23,9 +23,12 @@ CLASS_LABELS = {"green": "绿色通道", "appointment": "预约"}
 
 @dataclass(frozen=True)
 class TicketTemplate:
-    """What a hall prints besides the number; configurable per hall."""
+    """What a hall prints besides the number; configurable per hall (`[ticket]` in hall.toml)."""
     notice: str = "过号请到取号机或窗口重新排队，30分钟内有效"
     footer: str = "请留意叫号屏和语音提示"
+    qr_caption: str = "扫码查看排队进度"
+    show_estimate: bool = True
+    show_qr: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,18 @@ def compose_ticket(t: TicketPrint, template: TicketTemplate | None = None) -> by
     p.set_with_default(align="center", double_height=True, double_width=True, bold=True)
     p.text(f"{t.number}\n")
     chinese("前面没有人等候" if t.waiting_ahead == 0 else f"前面还有 {t.waiting_ahead} 人等候")
-    if t.estimated_wait_s is not None and t.estimated_wait_s >= 60:
+    if template.show_estimate and t.estimated_wait_s is not None and t.estimated_wait_s >= 60:
         chinese(f"预计等候约 {round(t.estimated_wait_s / 60)} 分钟")
     chinese(f"取号时间 {t.issued_at:%Y-%m-%d %H:%M}")
-    if t.url:
+    if t.url and template.show_qr:
         p.set_with_default(align="center")
         p.qr(t.url, native=True, size=6)
-        chinese("扫码查看排队进度")
-    chinese(template.notice, align="left")
-    chinese(template.footer, align="left")
+        if template.qr_caption:
+            chinese(template.qr_caption)
+    if template.notice:
+        chinese(template.notice, align="left")
+    if template.footer:
+        chinese(template.footer, align="left")
     p.cut()
     return p.output
 
@@ -197,7 +203,8 @@ def _cjk_font() -> str | None:
     return None
 
 
-def preview_png(printout: Printout, path: str | Path, width: int = PAPER_WIDTH_PX) -> Path:
+def preview_png(printout: Printout, path, width: int = PAPER_WIDTH_PX):   # noqa: ANN001, ANN201
+    """Draw the printout as the paper would look; `path` is a file name or a binary file object."""
     """Draw the printout as the paper would look: text at 24 px (48 px double), QR codes, cut lines."""
     import qrcode
     from PIL import Image, ImageDraw, ImageFont
@@ -236,13 +243,14 @@ def preview_png(printout: Printout, path: str | Path, width: int = PAPER_WIDTH_P
         y += step(line)
     for _ in range(printout.cuts):
         draw.line((0, height - 10, width, height - 10), fill=0, width=1)
-    img.save(path)
-    return Path(path)
+    img.save(path, format="PNG")
+    return path
 
 
 # --------------------------------------------------------------------------- the printer itself
 DLE_EOT = b"\x10\x04"
 STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER = 1, 2, 4
+GS_R_PAPER = b"\x1dr\x01"        # GS r 1: paper sensor status, for printers without DLE EOT 4
 
 
 @dataclass(frozen=True)
@@ -273,27 +281,36 @@ class PrinterNotReady(Exception):
         self.status = status
 
 
-def parse_status(printer_byte: int | None, offline_byte: int | None, paper_byte: int | None) -> PrinterStatus:
-    """Real-time status (DLE EOT 1, 2, 4) as ESC/POS defines the bits; None is no answer."""
+def parse_status(printer_byte: int | None, offline_byte: int | None, paper_byte: int | None,
+                 gs_r_byte: int | None = None) -> PrinterStatus:
+    """Real-time status (DLE EOT 1, 2, 4) as ESC/POS defines the bits; None is no answer.
+    `gs_r_byte` is the answer to GS r 1 (bits 0-1 near end, 2-3 paper end), asked only when
+    the printer does not answer DLE EOT 4."""
     if printer_byte is None or (printer_byte & 0x93) != 0x12:        # fixed bits: 0 1 . 1 . . 1 0 … 0
         return PrinterStatus(online=False)
     offline = bool(printer_byte & 0x08)
     cover = offline_byte is not None and bool(offline_byte & 0x04)
-    near_end = paper_byte is not None and bool(paper_byte & 0x0C)
-    out = paper_byte is not None and bool(paper_byte & 0x60)
+    if paper_byte is not None:
+        near_end, out = bool(paper_byte & 0x0C), bool(paper_byte & 0x60)
+    elif gs_r_byte is not None:
+        near_end, out = bool(gs_r_byte & 0x03), bool(gs_r_byte & 0x0C)
+    else:
+        near_end = out = False
+    out = out or (offline_byte is not None and bool(offline_byte & 0x20))   # DLE EOT 2: stopped, paper end
     return PrinterStatus(online=not offline, paper_near_end=near_end, paper_out=out, cover_open=cover)
 
 
 class TicketPrinter:
-    """An ESC/POS printer on a pyserial port (serial, USB-serial, or rfc2217:// / socket:// URLs)."""
+    """An ESC/POS printer on a port: a pyserial port (serial, USB-serial, socket:// for network
+    printers) or a `UsbPort`. Build one from a URL with `open_printer`."""
 
     def __init__(self, port, answer_timeout: float = 0.5) -> None:   # noqa: ANN001 - a serial.SerialBase
         self.port = port
         self.answer_timeout = answer_timeout
 
-    def _ask(self, n: int) -> int | None:
+    def _ask(self, request: bytes) -> int | None:
         self.port.reset_input_buffer()
-        self.port.write(DLE_EOT + bytes([n]))
+        self.port.write(request)
         self.port.flush()
         self.port.timeout = self.answer_timeout
         answer = self.port.read(1)
@@ -301,10 +318,13 @@ class TicketPrinter:
 
     def status(self) -> PrinterStatus:
         try:
-            first = self._ask(STATUS_PRINTER)
+            first = self._ask(DLE_EOT + bytes([STATUS_PRINTER]))
             if first is None:
                 return PrinterStatus(online=False)
-            return parse_status(first, self._ask(STATUS_OFFLINE), self._ask(STATUS_PAPER))
+            offline = self._ask(DLE_EOT + bytes([STATUS_OFFLINE]))
+            paper = self._ask(DLE_EOT + bytes([STATUS_PAPER]))
+            gs_r = self._ask(GS_R_PAPER) if paper is None else None
+            return parse_status(first, offline, paper, gs_r)
         except OSError:
             return PrinterStatus(online=False)
 
@@ -318,13 +338,88 @@ class TicketPrinter:
         return status
 
 
+class UsbPort:
+    """A USB printer (python-escpos `Usb`, through pyusb) with the few port calls TicketPrinter
+    makes. `device` is anything with escpos's `_raw(bytes)` and `_read() -> bytes`."""
+
+    def __init__(self, device) -> None:   # noqa: ANN001 - an escpos.printer.Usb, opened
+        self.device = device
+        self.timeout: float | None = 0.5
+        self._pending = bytearray()
+
+    def reset_input_buffer(self) -> None:
+        self._pending.clear()
+
+    def write(self, data: bytes) -> int:
+        self.device._raw(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def read(self, n: int = 1) -> bytes:
+        if not self._pending:
+            try:
+                self._pending += bytes(self.device._read())
+            except Exception:            # pyusb raises USBTimeoutError (an OSError subclass) or USBError
+                return b""
+        out, self._pending = bytes(self._pending[:n]), self._pending[n:]
+        return out
+
+    def close(self) -> None:
+        self.device.close()
+
+
+class PrinterUrlError(ValueError):
+    pass
+
+
+def open_printer(url: str, answer_timeout: float = 0.5) -> TicketPrinter:
+    """A ticket printer by URL:
+
+    - ``/dev/ttyUSB0`` or ``serial:///dev/ttyUSB0?baudrate=19200``: a serial printer (9600 baud default)
+    - ``tcp://192.168.1.50:9100``: a network printer (raw port 9100 default), status asked on the same socket
+    - ``usb://0416:5011`` (vendor:product, hex; optional ``?in_ep=0x81&out_ep=0x03``): a USB printer
+    - any other pyserial URL (``loop://``, ``socket://``, ``rfc2217://``) as it is
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    import serial
+
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    try:
+        if parts.scheme == "usb":
+            from escpos.printer import Usb
+            vendor, _, product = parts.netloc.partition(":")
+            device = Usb(int(vendor, 16), int(product, 16), timeout=int(answer_timeout * 1000),
+                         in_ep=int(query.get("in_ep", "0x82"), 16), out_ep=int(query.get("out_ep", "0x01"), 16))
+            device.open()
+            return TicketPrinter(UsbPort(device), answer_timeout)
+        if parts.scheme == "tcp":
+            if not parts.hostname:
+                raise ValueError("tcp:// needs a host, e.g. tcp://192.168.1.50:9100")
+            port = serial.serial_for_url(f"socket://{parts.hostname}:{parts.port or 9100}", timeout=answer_timeout)
+            return TicketPrinter(port, answer_timeout)
+        if parts.scheme == "serial":
+            return TicketPrinter(serial.Serial(parts.path, baudrate=int(query.get("baudrate", "9600")),
+                                               timeout=answer_timeout), answer_timeout)
+        return TicketPrinter(serial.serial_for_url(url, baudrate=9600, timeout=answer_timeout), answer_timeout)
+    except (ValueError, OSError) as exc:            # a bad URL, or no such port or host
+        raise PrinterUrlError(f"printer URL {url!r}: {exc}") from None
+    except Exception as exc:                        # python-escpos: USB device not found, no pyusb backend
+        raise PrinterUrlError(f"printer URL {url!r}: {exc}") from None
+
+
 class PrinterSimulator:
     """A thermal printer at the other end of a serial line (a pty in tests): it answers the
     real-time status requests with the real bits and keeps what it printed, ticket by ticket.
-    A fake for hardware not on this machine, speaking the real byte protocol."""
+    A fake for hardware not on this machine, speaking the real byte protocol. With
+    `dle_eot_paper=False` it is one of the printers that answer paper status only to GS r 1."""
 
-    def __init__(self) -> None:
+    def __init__(self, dle_eot_paper: bool = True) -> None:
         self.online, self.paper, self.cover_open = True, "ok", False     # paper: ok, near_end, out
+        self.dle_eot_paper = dle_eot_paper
         self.tickets: list[Printout] = []
         self._buf = bytearray()
 
@@ -335,9 +430,14 @@ class PrinterSimulator:
             return bytes([0x12])
         if n == STATUS_OFFLINE:
             return bytes([0x12 | (0x04 if self.cover_open else 0) | (0x20 if self.paper == "out" else 0)])
-        if n == STATUS_PAPER:
+        if n == STATUS_PAPER and self.dle_eot_paper:
             return bytes([0x12 | {"ok": 0, "near_end": 0x0C, "out": 0x6C}[self.paper]])
         return b""
+
+    def answer_gs_r(self) -> bytes:
+        if not self.online:
+            return b""
+        return bytes([{"ok": 0, "near_end": 0x03, "out": 0x0F}[self.paper]])
 
     def feed(self, data: bytes) -> bytes:
         """Bytes from the host; returns the bytes the printer sends back."""
@@ -348,6 +448,9 @@ class PrinterSimulator:
             if k < 0 or k + 2 >= len(self._buf):
                 break
             reply += self.answer(self._buf[k + 2])
+            del self._buf[k:k + 3]
+        while (k := self._buf.find(GS_R_PAPER)) >= 0:
+            reply += self.answer_gs_r()
             del self._buf[k:k + 3]
         cut = self._buf.rfind(b"\x1dV")
         if cut >= 0 and len(self._buf) >= cut + 3:

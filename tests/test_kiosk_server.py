@@ -165,3 +165,16 @@ def test_contract_names_the_new_messages():
     assert "ticket.cancel" in c.ROLE_COMMANDS[c.Role.KIOSK]
     assert "ticket.cancel" not in c.ROLE_COMMANDS[c.Role.COUNTER]
     assert all("device.report" in c.ROLE_COMMANDS[r] for r in c.Role if r != c.Role.WEB)
+
+
+def test_the_manager_previews_the_halls_ticket_template(config, embedded_broker, sqlite_url):
+    import io
+
+    from PIL import Image
+    config.ticket.notice = "过号作废"
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, _):
+        r = httpx.get(server.dashboard_url + "api/ticket/preview.png", timeout=10)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        image = Image.open(io.BytesIO(r.content)).convert("L")
+        assert image.width == 384 and image.height > 400
+        assert image.getextrema()[0] < 50          # ink on the paper

@@ -129,3 +129,110 @@ def test_any_status_bytes_give_a_status_and_garbage_means_offline(a, b, c):
     status = parse_status(a, b, c)
     if (a & 0x93) != 0x12:
         assert not status.online and not status.ready
+
+
+# --------------------------------------------------------------------------- other printers
+def test_a_printer_without_dle_eot_4_is_asked_gs_r_for_its_paper(pty_printer):
+    pty_printer.sim.dle_eot_paper = False
+    pty_printer.sim.paper = "near_end"
+    status = _driver(pty_printer).status()
+    assert status.ready and status.paper_near_end
+    pty_printer.sim.paper = "out"
+    status = _driver(pty_printer).status()
+    assert not status.ready and status.problem() == "号票纸已用完"
+
+
+class NetworkPrinter:
+    """A printer on a raw TCP port (9100 on real ones), answering status on the same socket."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sim = PrinterSimulator()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                while data := conn.recv(4096):
+                    reply = self.sim.feed(data)
+                    if reply:
+                        conn.sendall(reply)
+
+
+def test_a_network_printer_by_url_prints_and_reports_paper():
+    from hardware.printer import open_printer
+    net = NetworkPrinter()
+    try:
+        printer = open_printer(f"tcp://127.0.0.1:{net.port}")
+        net.sim.paper = "near_end"
+        assert printer.print_ticket(compose_ticket(TICKET)).paper_near_end
+        deadline = time.monotonic() + 3
+        while not net.sim.tickets and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert net.sim.tickets[0].qr == ["https://hall.example/t/Zx81"]
+        net.sim.paper = "out"
+        with pytest.raises(PrinterNotReady):
+            printer.print_ticket(compose_ticket(TICKET))
+        printer.port.close()
+    finally:
+        net.server.close()
+
+
+class FakeUsbEndpoint:
+    """Stands in for the USB device (not on this machine): escpos's `_raw`/`_read` calls, with
+    the real printer protocol behind them."""
+
+    def __init__(self, sim):
+        self.sim, self.answers = sim, bytearray()
+
+    def _raw(self, data):
+        self.answers += self.sim.feed(data)
+
+    def _read(self):
+        if not self.answers:
+            raise TimeoutError("USB read timed out")
+        out, self.answers[:] = bytes(self.answers), b""
+        return out
+
+    def close(self):
+        pass
+
+
+def test_a_usb_printer_port_answers_status_and_prints():
+    from hardware.printer import UsbPort
+    sim = PrinterSimulator()
+    printer = TicketPrinter(UsbPort(FakeUsbEndpoint(sim)))
+    assert printer.status().ready
+    sim.cover_open = True
+    assert printer.status().problem() == "打印机盖未关好"
+    sim.cover_open = False
+    printer.print_ticket(compose_ticket(TICKET))
+    assert sim.tickets[0].texts()[2] == "A001"
+    sim.online = False
+    assert printer.status().problem() == "打印机未连接"
+
+
+@pytest.mark.parametrize("url", ["usb://zz:01", "tcp://", "serial:///dev/does-not-exist-govhall"])
+def test_bad_printer_urls_fail_with_the_url_named(url):
+    from hardware.printer import PrinterUrlError, open_printer
+    with pytest.raises(PrinterUrlError) as info:
+        open_printer(url)
+    assert url in str(info.value)
+
+
+def test_the_template_comes_from_the_hall_config():
+    from govhall.config import parse_config
+    from hallserver.demo import demo_config
+    data = demo_config(with_hours=False).model_dump(mode="json")
+    data["ticket"] = {"notice": "过号作废，请重新取号", "footer": "", "show_qr": False}
+    config = parse_config(data)
+    template = TicketTemplate(**config.ticket.model_dump())
+    texts = decode(compose_ticket(TICKET, template)).texts()
+    assert texts[-1] == "过号作废，请重新取号" and decode(compose_ticket(TICKET, template)).qr == []

@@ -25,7 +25,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,6 +81,7 @@ class Dashboard:
                  category_names: dict[str, str] | None = None) -> None:
         self.hall_name = hall_name
         self.category_names = category_names or {}
+        self.ticket_template = None          # hardware.printer.TicketTemplate; None is the default template
         self.view, self.store, self.clock = view, store, clock
         self._summary: tuple[float, int, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -212,6 +213,18 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
                 await asyncio.sleep(POLL_S)
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/ticket/preview.png")
+    def ticket_preview() -> Response:
+        """The hall's ticket template (号票模板) on a sample ticket, as the printer would print it."""
+        import io
+
+        from hardware.printer import TicketPrint, compose_ticket, decode, preview_png
+        sample = TicketPrint(dashboard.hall_name, "A001", next(iter(dashboard.category_names.values()), "综合业务"),
+                             3, 720, dashboard.clock.now(), url="https://example.invalid/t/sample", priority="normal")
+        buffer = io.BytesIO()
+        preview_png(decode(compose_ticket(sample, dashboard.ticket_template)), buffer)
+        return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
