@@ -141,8 +141,12 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     broker = args.broker or config.broker.url
     if broker == "embedded":
         raise ConfigError(f"{args.config}: broker.url: the kiosk needs a broker URL (mqtt://host:port), or --broker")
-    return run_kiosk(config, args.device, broker, printer_url=args.printer, id_reader_url=args.id_reader,
-                     fullscreen=args.fullscreen)
+    device = config.device(args.device)
+    if device is None or device.role.value != "kiosk":
+        raise ConfigError(f"{args.config}: devices: no kiosk with id {args.device!r}")
+    return run_kiosk(config, args.device, broker, printer_url=args.printer or device.printer,
+                     id_reader_url=args.id_reader or device.id_reader, fullscreen=args.fullscreen,
+                     voice=config.kiosk.voice and not args.no_voice)
 
 
 def cmd_mosquitto_config(args: argparse.Namespace) -> int:
@@ -194,8 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--config")
     k.add_argument("--device", default="kiosk-1", help="this kiosk's device id")
     k.add_argument("--broker", help="override broker.url")
-    k.add_argument("--printer", help="the ticket printer: /dev/ttyUSB0 or a pyserial URL (socket://host:9100)")
+    k.add_argument("--printer", help="the ticket printer (overrides the device's printer in the config): "
+                                     "/dev/ttyUSB0, serial:///dev/ttyS1?baudrate=19200, tcp://host:9100, usb://0416:5011")
     k.add_argument("--id-reader", help="the ID card reader: /dev/ttyUSB1 or a pyserial URL")
+    k.add_argument("--no-voice", action="store_true", help="no spoken guidance in 适老化 mode")
     k.add_argument("--fullscreen", action="store_true")
     k.add_argument("--screenshots", metavar="DIR", help="save every screen as PNG (runs a small hall inside)")
     k.set_defaults(func=cmd_kiosk)

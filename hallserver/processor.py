@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
+from govhall.contract import WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentRules, check_in_window
 from hallserver.domain.call_order import CallRules
 from hallserver.domain.clock import Clock, hall_day
@@ -110,6 +111,7 @@ class CommandProcessor:
         self._alert_changes: list[AlertChange] = []
         self._estimates: dict[str, int | None] = {}
         self._estimates_at = float("-inf")
+        self._estimates_windows: tuple = ()
 
     def page_url(self, t: Ticket) -> str | None:
         """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
@@ -298,11 +300,17 @@ class CommandProcessor:
         before = {k: None if v is None else round(v / 60) for k, v in self._estimates.items()}
         self._estimates = {cat: self.engine.estimate_new(cat) for cat in self.engine.categories}
         self._estimates_at = monotonic_time.monotonic()
+        self._estimates_windows = self._open_windows()
         return before != {k: None if v is None else round(v / 60) for k, v in self._estimates.items()}
+
+    def _open_windows(self) -> tuple:
+        open_states = (WindowStatus.IDLE, WindowStatus.SERVING)
+        return tuple(w.id for w in self.engine.windows.values() if w.status in open_states)
 
     def queue_state(self) -> c.QueueState:
         e = self.engine
-        if monotonic_time.monotonic() - self._estimates_at > ESTIMATES_MAX_AGE_S:
+        if (monotonic_time.monotonic() - self._estimates_at > ESTIMATES_MAX_AGE_S
+                or self._open_windows() != self._estimates_windows):   # a window opened or closed: now
             self.refresh_estimates()
         out = []
         for cat in e.categories.values():

@@ -15,7 +15,7 @@ from counter.qt_counter import CounterWindow  # noqa: E402
 from govhall.link import DeviceLink  # noqa: E402
 from hallserver.server import HallServer  # noqa: E402
 from kiosk.qt_hall_screen import HallScreen  # noqa: E402
-from kiosk.qt_kiosk import KioskWindow  # noqa: E402
+from kiosk.qt_kiosk import PRINTER_DOWN, KioskWindow, categories_from_config  # noqa: E402
 from kiosk.qtlink import QtLink  # noqa: E402
 
 SHOTS = os.environ.get("HALL_SCREENSHOTS")      # a folder to save screenshots into, to look at them
@@ -43,7 +43,9 @@ def app():
 
 @pytest.fixture
 def hall(app, config, embedded_broker, sqlite_url):
-    server = HallServer(config, broker_url=embedded_broker.url, database_url=sqlite_url).start()
+    from hallserver.broker import free_port
+    server = HallServer(config, broker_url=embedded_broker.url, database_url=sqlite_url,
+                        http=("127.0.0.1", free_port())).start()      # the web gives tickets their QR page
     links: list[DeviceLink] = []
     qlinks: list[QtLink] = []
 
@@ -184,13 +186,98 @@ def test_the_kiosk_prints_only_what_the_server_confirmed_and_asks_for_nothing_wi
         pty.sim.paper = "out"
         kiosk.show_choices()
         kiosk.buttons["business"].click()
-        wait_until(lambda: kiosk.status.text() == "取号暂停：号票纸已用完，请到服务台咨询",
-                   what="the paper-out message")
+        wait_until(lambda: kiosk.stack.currentIndex() == PRINTER_DOWN, what="the printer-down page")
+        assert kiosk.down_reason.text() == "号票打印机暂时不能出票（号票纸已用完）"
         assert server.processor.engine.waiting_count("business") == 1      # no second number was issued
-        assert len(pty.sim.tickets) == 1 and kiosk.buttons["business"].isEnabled()
+        assert len(pty.sim.tickets) == 1
+        # the manager hears of it: the kiosk reported the printer's condition
+        wait_until(lambda: [a.condition for a in server.processor.devices.open_alerts()] == ["paper_out"],
+                   what="the paper-out device alert")
         shot(kiosk, "kiosk-paper-out")
+        # the citizen takes the number as the QR code on screen instead: it counts, nothing printed
+        kiosk.by_qr_button.click()
+        wait_until(lambda: kiosk.t_number.text() == "B002", what="the number by QR")
+        assert kiosk.t_qr.isVisible() and kiosk.t_printed.text() == "请用手机扫描二维码保存您的号码"
+        assert server.processor.engine.waiting_count("business") == 2 and len(pty.sim.tickets) == 1
+        pty.sim.paper = "ok"
     finally:
         pty.close()
+
+
+def test_a_number_that_did_not_print_is_kept_by_the_citizen_or_cancelled(hall, config):
+    server, qlink, keep = hall
+    kiosk = keep(KioskWindow(qlink("kiosk-1"), categories_from_config(config), config.hall.name,
+                             keep_unprinted_seconds=1))
+    kiosk.setFixedSize(1080, 1920)
+    kiosk.show()
+    wait_until(lambda: "social" in kiosk.buttons, what="the buttons")
+    kiosk.buttons["social"].click()
+    wait_until(lambda: kiosk.t_number.text() == "A001", what="the ticket")
+    kiosk._offer_to_keep("号票纸已用完")                    # what the printer worker says when the print fails
+    assert kiosk.keep_button.isVisible() and kiosk.t_qr.isVisible()
+    kiosk.keep_number()                                    # scanned it: the number stands
+    time.sleep(1.2)
+    QApplication.processEvents()
+    assert server.processor.engine.waiting_count("social") == 1
+
+    kiosk.show_choices()
+    kiosk.buttons["social"].click()
+    wait_until(lambda: kiosk.t_number.text() == "A002", what="the second ticket")
+    kiosk._offer_to_keep("号票纸已用完")
+    # nobody keeps it: after the grace time the number is cancelled, never called to an empty window
+    wait_until(lambda: server.processor.engine.waiting_count("social") == 1, timeout=5, what="the cancel")
+    assert kiosk.stack.currentIndex() == 0 and "此号已作废" in kiosk.status.text()
+    assert [t.number for t in server.processor.engine.all_waiting()] == ["A001"]
+
+
+def test_english_two_levels_and_idle_return_to_chinese(hall, config):
+    from kiosk.app import showcase_config
+    server, qlink, keep = hall
+    show = showcase_config()
+    kiosk = keep(KioskWindow(qlink("kiosk-1"), categories_from_config(show), show.hall.name, idle_seconds=1))
+    kiosk.setFixedSize(1920, 1080)
+    kiosk.show()
+    wait_until(lambda: "group:不动产登记" in kiosk.buttons, what="the department tile")
+    kiosk.toggle_language()
+    assert kiosk.subtitle.text() == "Please choose a service" and kiosk.lang_button.text() == "中文"
+    wait_until(lambda: kiosk.buttons["social"].text().startswith("Social & medical insurance"))
+    kiosk.buttons["group:不动产登记"].click()
+    assert set(kiosk.buttons) == {"estate_transfer", "estate_mortgage", "estate_query"}
+    assert kiosk.subtitle.text() == "Please choose the matter"
+    # nobody touches it: back home, in Chinese, for the next citizen
+    wait_until(lambda: kiosk.lang == "zh" and kiosk.stack.currentIndex() == 0, timeout=4, what="the idle reset")
+    assert kiosk.subtitle.text() == "请选择您要办理的业务" and "group:不动产登记" in kiosk.buttons
+
+
+def test_large_type_mode_speaks_and_reads_the_number_digit_by_digit(hall, config, tmp_path):
+    import shutil
+    import wave
+
+    from hardware.voice import EspeakVoice
+    assert shutil.which("espeak-ng"), "espeak-ng is needed for voice guidance: apt-get install espeak-ng"
+    server, qlink, keep = hall
+    voice = EspeakVoice(out_dir=tmp_path)
+    try:
+        kiosk = keep(KioskWindow(qlink("kiosk-1"), categories_from_config(config), config.hall.name, voice=voice))
+        kiosk.setFixedSize(1080, 1920)
+        kiosk.show()
+        wait_until(lambda: "social" in kiosk.buttons, what="the buttons")
+        kiosk.buttons["social"].click()                    # standard mode: a quiet kiosk
+        wait_until(lambda: kiosk.t_number.text() == "A001", what="the ticket")
+        assert voice.idle() and voice.spoken == []
+        kiosk.show_choices()
+        kiosk.toggle_large()
+        wait_until(lambda: "social" in kiosk.buttons and kiosk.buttons["social"].isEnabled())
+        assert kiosk.grid_columns() == 1                   # 适老化: one big choice per row
+        kiosk.buttons["social"].click()
+        wait_until(lambda: kiosk.t_number.text() == "A002", what="the ticket")
+        assert voice.idle(20)
+        assert voice.spoken[0].startswith("已切换到大字模式")
+        assert "您的号码是 A零零二" in voice.spoken[-1] and "前面还有 1 人等候" in voice.spoken[-1]
+        with wave.open(str(voice.files[-1])) as w:
+            assert w.getnframes() / w.getframerate() > 2.0       # a real spoken phrase, not an empty file
+    finally:
+        voice.close()
 
 
 def test_an_id_card_on_the_reader_greets_politely_and_gives_the_elderly_the_green_channel(hall, config):
@@ -238,7 +325,7 @@ def test_appointment_check_in_on_the_keypad_and_the_large_type_mode(hall, config
     kiosk.resize(1080, 1920)
     kiosk.show()
     kiosk.toggle_large()
-    assert "font-size: 51px" in kiosk.styleSheet() and kiosk.large_button.text() == "标准模式"
+    assert "font-size: 54px" in kiosk.styleSheet() and kiosk.large_button.text() == "标准模式"
     kiosk.show_code_entry()
     for key in code + "9":                                           # a seventh digit is ignored ...
         kiosk.press(key)
@@ -260,8 +347,13 @@ def test_hall_kiosk_screenshots_renders_every_screen_with_chinese_glyphs(app, tm
 
     from kiosk.app import screenshots
     assert QFontMetrics(QFont()).inFont("取"), "no CJK font: install fonts-wqy-microhei"
-    saved = screenshots(tmp_path)
-    assert len(saved) == 16
+    saved = screenshots(tmp_path)          # raises ScreenOverflow when a screen's content does not fit
+    names = {p.name for p in saved}
+    assert len(saved) == 34
+    for screen in ("home", "group", "ticket", "ticket-unprinted", "printer-down", "appointment-code", "offline"):
+        for variant in ("portrait-standard", "portrait-large", "landscape-standard", "landscape-large"):
+            assert f"kiosk-{screen}-{variant}.png" in names
+    assert "kiosk-home-portrait-standard-en.png" in names
     for path in saved:
         img = Image.open(path).convert("RGB")
         assert img.size in ((1080, 1920), (1920, 1080))

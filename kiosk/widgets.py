@@ -1,0 +1,48 @@
+"""Small Qt pieces the citizen-facing screens share: wrapping big buttons, labels, QR codes."""
+from __future__ import annotations
+
+import io
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout
+
+
+def qr_pixmap(url: str, size: int) -> QPixmap:
+    import qrcode
+    image = qrcode.make(url, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    pixmap = QPixmap()
+    pixmap.loadFromData(buffer.getvalue(), "PNG")
+    return pixmap.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+
+
+class TileButton(QPushButton):
+    """A big button whose words wrap (QPushButton's own text does not): long English names fit."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self._label = QLabel(label, objectName="tile")
+        self._label.setObjectName("tile")
+        self._label.setWordWrap(True)
+        self._label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(16, 8, 16, 8)
+        box.addWidget(self._label)
+
+    def text(self) -> str:   # the words on the button, as QPushButton.text() would give them
+        return self._label.text()
+
+    def setText(self, label: str) -> None:   # noqa: N802 - Qt's name
+        self._label.setText(label)
+
+
+def label(name: str, object_name: str = "hint", wrap: bool = True) -> QLabel:
+    label = QLabel("", objectName=object_name)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(wrap)
+    label.setObjectName(object_name)
+    label.setProperty("role", name)
+    return label
