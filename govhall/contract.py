@@ -395,14 +395,24 @@ class SubmitRating(_Command):
     comment: Annotated[str, Field(max_length=500)] = ""
 
 
+class RateByToken(_Command):
+    """Rate one's own service on the phone page behind the ticket's QR code (好差评, channel 3).
+    Sent by the server's own HTTP side (POST /t/{token}/rating); one rating per service."""
+    type: Literal["rating.submit_by_token"] = "rating.submit_by_token"
+    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16}$")]
+    level: int = Field(ge=1, le=5, strict=True, description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意")
+    reasons: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
+    comment: Annotated[str, Field(max_length=500)] = ""
+
+
 Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
-          Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport],
+          Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
-    Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport,
+    Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -420,7 +430,7 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.LED_BRIDGE: frozenset({"device.report"}),
     Role.SCREEN: frozenset({"device.report"}),
     Role.ATTENDANCE_TERMINAL: frozenset({"device.report"}),
-    Role.WEB: frozenset({"appointment.book"}),
+    Role.WEB: frozenset({"appointment.book", "rating.submit_by_token"}),
 }
 
 

@@ -42,6 +42,7 @@ from hallserver.store import Store
 log = logging.getLogger("hallserver.processor")
 
 TABLET_CHANNEL = 4   # 好差评 channel code: hall tablet
+QR_CHANNEL = 3       # 好差评 channel code: the QR code (the ticket's phone page)
 WEB_DEVICE = "@web"  # the command log's name for the HTTP side; "@" keeps it apart from any MQTT device
 ESTIMATES_MAX_AGE_S = 2.0   # the kiosks' per-category 预计等候 is recomputed at most this often on traffic
 
@@ -241,6 +242,12 @@ class CommandProcessor:
                 return {"window": self._window_json(e.pause(cmd.window, cmd.reason))}
             case c.Resume():
                 return {"window": self._window_json(e.resume(cmd.window))}
+            case c.RateByToken():
+                found = self.store.ticket_by_token(cmd.token)
+                if found is None:
+                    raise DomainError(c.ErrorCode.TICKET_NOT_FOUND, "no ticket with that token")
+                r = e.rate_ticket(found[0], cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL)
+                return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
             case c.CancelTicket():
                 t = e.cancel(cmd.number, device_id, cmd.reason)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}

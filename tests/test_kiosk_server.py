@@ -178,3 +178,48 @@ def test_the_manager_previews_the_halls_ticket_template(config, embedded_broker,
         image = Image.open(io.BytesIO(r.content)).convert("L")
         assert image.width == 384 and image.height > 400
         assert image.getextrema()[0] < 50          # ink on the paper
+
+
+def test_a_citizen_rates_their_own_service_once_from_the_phone_page(config, embedded_broker, sqlite_url):
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        kiosk, counter, tablet = device("kiosk-1"), device("counter-1"), device("tablet-1")
+        url = kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["page_url"]
+        early = httpx.post(url + "/rating", data={"level": "5"}, timeout=5)
+        assert early.status_code == 409 and "没有可评价的服务" in early.text        # not served yet
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        counter.request({"type": "window.call_next", "window": "w1"})
+        counter.request({"type": "window.complete", "window": "w1"})
+        page = httpx.get(url, timeout=5).text
+        assert "非常满意" in page and 'action="/t/' in page
+        bad = httpx.post(url + "/rating", data={"level": "9"}, timeout=5)
+        assert bad.status_code == 400
+        done = httpx.post(url + "/rating", data={"level": "2", "reason": ["效率", "乱写"], "comment": "等太久"},
+                          timeout=5, follow_redirects=True)
+        assert done.status_code == 200 and "您已评价：不满意" in done.text
+        (rating,) = server.store.summary(server.clock.now(), server.clock.now().date()).ratings_by_level.items()
+        assert rating == (2, 1)
+        # the same service cannot be rated again, on the phone or on the window's tablet
+        again = httpx.post(url + "/rating", data={"level": "5"}, timeout=5, follow_redirects=True)
+        assert "您已评价：不满意" in again.text
+        assert tablet.request({"type": "rating.submit", "window": "w1", "level": 5})["error"]["code"] == "already_rated"
+        assert server.store.rating_of(server.store.all_tickets()[0].id) == 2
+
+
+def test_a_tablet_rating_first_closes_the_phone_rating(proc):
+    send(proc, "kiosk-1", type="ticket.issue", category="social")
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    send(proc, "counter-1", type="window.call_next", window="w1")
+    send(proc, "counter-1", type="window.complete", window="w1")
+    reply, _ = send(proc, "tablet-1", type="rating.submit", window="w1", level=5)
+    assert reply["ok"]
+    token = proc.store.all_tickets()[0].token
+    reply, _ = send(proc, "tablet-1", type="rating.submit_by_token", token=token, level=1)
+    assert reply["error"]["code"] == "forbidden"              # only the server's own HTTP side may send it
+    reply, _ = proc.handle_local(json.dumps({"id": "r1", "type": "rating.submit_by_token", "token": token,
+                                             "level": 1}).encode())
+    assert reply["error"]["code"] == "already_rated"
+    # and after a restart the engine still knows
+    rebuilt = CommandProcessor(proc.config, proc.store, proc.clock)
+    reply, _ = rebuilt.handle_local(json.dumps({"id": "r2", "type": "rating.submit_by_token", "token": token,
+                                                "level": 1}).encode())
+    assert reply["error"]["code"] == "already_rated"

@@ -212,6 +212,7 @@ class Snapshot:
     appointments: list[Appointment] = field(default_factory=list)     # from today on
     last_appointment_id: int = 0
     last_callback_seq: int = 0
+    rated_ticket_ids: list[int] = field(default_factory=list)   # today's tickets that have their rating
 
 
 class QueueEngine:
@@ -241,6 +242,7 @@ class QueueEngine:
         self.counters: dict[tuple[date, str], int] = {}
         self.last_ticket_id = 0
         self.last_rating_id = 0
+        self.rated_ticket_ids: set[int] = set()              # 一次一评: today's services already rated
         self.estimator = WaitEstimator(default_service_s)
         self._changes = Changes()
         if snapshot is not None:
@@ -251,6 +253,7 @@ class QueueEngine:
         self.counters = dict(snap.counters)
         self.last_ticket_id = snap.last_ticket_id
         self.last_rating_id = snap.last_rating_id
+        self.rated_ticket_ids = set(snap.rated_ticket_ids)
         self.last_callback_seq = snap.last_callback_seq
         for t in snap.recent_skips:
             self.skipped[(t.day, t.number)] = t
@@ -661,14 +664,35 @@ class QueueEngine:
         t = w.last_served
         if t is None:
             raise DomainError(ErrorCode.NOTHING_TO_RATE)
-        if w.last_served_rated:
+        if w.last_served_rated or t.id in self.rated_ticket_ids:
             raise DomainError(ErrorCode.ALREADY_RATED, f"ticket {t.number} is rated")
+        return self._record_rating(t, w.id, level, reasons, comment, channel)
+
+    def rate_ticket(self, t: Ticket, level: int, reasons: tuple[str, ...] = (), comment: str = "",
+                    channel: int = 3) -> Rating:
+        """Rate one's own service from the phone (the ticket's QR page; channel 3 = QR code).
+        The same one rating per service as the tablet: whichever comes first counts."""
+        if not 1 <= level <= 5:
+            raise DomainError(ErrorCode.INVALID, "level must be 1..5")
+        if t.status != TicketStatus.COMPLETED or t.window is None:
+            raise DomainError(ErrorCode.NOTHING_TO_RATE, f"ticket {t.number} is not served yet")
+        if t.day != hall_day(self.clock):
+            raise DomainError(ErrorCode.NOTHING_TO_RATE, f"ticket {t.number} was for {t.day}")
+        if t.id in self.rated_ticket_ids:
+            raise DomainError(ErrorCode.ALREADY_RATED, f"ticket {t.number} is rated")
+        return self._record_rating(t, t.window, level, reasons, comment, channel)
+
+    def _record_rating(self, t: Ticket, window_id: str, level: int, reasons: tuple[str, ...], comment: str,
+                       channel: int) -> Rating:
         self.last_rating_id += 1
-        r = Rating(id=self.last_rating_id, ticket=t, window=w.id, staff=t.staff or "",
+        r = Rating(id=self.last_rating_id, ticket=t, window=window_id, staff=t.staff or "",
                    level=level, reasons=tuple(reasons), comment=comment, channel=channel,
                    at=self.clock.now())
-        w.last_served_rated = True
-        self._touch_window(w)
+        self.rated_ticket_ids.add(t.id)
+        w = self.windows.get(window_id)
+        if w is not None and w.last_served is not None and w.last_served.id == t.id:
+            w.last_served_rated = True            # the tablet at that window has nothing left to rate
+            self._touch_window(w)
         self._changes.ratings.append(r)
         self._changes.events.append(Rated(r))
         return r

@@ -132,9 +132,13 @@ class Store:
             last_appointment = conn.execute(select(func.max(appointments.c.id))).scalar() or 0
             last_ticket = conn.execute(select(func.max(tickets.c.id))).scalar() or 0
             last_rating = conn.execute(select(func.max(ratings.c.id))).scalar() or 0
+            rated = [i for (i,) in conn.execute(
+                select(ratings.c.ticket_id).join(tickets, tickets.c.id == ratings.c.ticket_id)
+                .where(tickets.c.day == today))]
         return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
                         last_ticket_id=int(last_ticket), last_rating_id=int(last_rating),
                         recent_services=recent_services, recent_skips=recent_skips, issued_times=issued_times,
+                        rated_ticket_ids=rated,
                         last_callback_seq=int(last_callback), appointments=booked,
                         last_appointment_id=int(last_appointment))
 
@@ -250,6 +254,11 @@ class Store:
                 tickets.c.day == t.day, tickets.c.status == TicketStatus.WAITING.value,
                 service_category == t.category, tickets.c.id < t.id)).scalar() or 0
         return t, int(ahead)
+
+    def rating_of(self, ticket_id: int) -> int | None:
+        """The level a service was rated, or None (the phone page)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(ratings.c.level).where(ratings.c.ticket_id == ticket_id)).scalar()
 
     def open_device_alerts(self) -> list[DeviceAlert]:
         with self.engine.connect() as conn:

@@ -25,7 +25,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -116,6 +116,8 @@ class AppointmentRequest(BaseModel):
     phone: str = Field(default="", max_length=11)
 
 
+RATING_LEVELS = [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
+RATING_REASONS = ["态度", "效率", "一次性告知", "材料要求", "环境", "其他"]
 ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
@@ -182,7 +184,9 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
                 ahead, wait = outlook["ahead"], outlook["estimated_wait_s"]
         windows = {w["window"]: w for w in dashboard.view.snapshot()["windows"]}
         window = windows.get(t.window or "")
+        rated = dashboard.store.rating_of(t.id) if t.status == "completed" else None
         return {"expired": False, "hall": dashboard.hall_name, "t": t, "ahead": ahead, "wait_s": wait,
+                "rated": rated, "levels": RATING_LEVELS, "reasons": RATING_REASONS, "token": token,
                 "category_name": dashboard.category_names.get(t.category, t.category),
                 "window_number": window["number"] if window else None,
                 "window_name": window["name"] if window else t.window,
@@ -199,17 +203,48 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
     def phone_page(request: Request, token: str) -> HTMLResponse:
         return ticket_page(request, token, "ticket.html")
 
+    @app.post("/t/{token}/rating", response_class=HTMLResponse)
+    async def rate_from_phone(request: Request, token: str) -> HTMLResponse:
+        """好差评 from the phone page (a plain form: works without JavaScript)."""
+        from urllib.parse import parse_qs
+        body = await request.body()
+        form = parse_qs(body.decode("utf-8", "replace")[:4000], keep_blank_values=True)
+        try:
+            level = int(form.get("level", [""])[0])
+        except ValueError:
+            level = 0
+        reasons = [r for r in form.get("reason", []) if r in RATING_REASONS]
+        comment = form.get("comment", [""])[0][:500]
+        if not TOKEN.match(token):
+            return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                              status_code=404)
+        if not 1 <= level <= 5 or submit is None:
+            return HTMLResponse("请选择一个评价等级后再提交", status_code=400)
+        command = {"id": uuid.uuid4().hex, "type": "rating.submit_by_token", "token": token, "level": level,
+                   "reasons": reasons, "comment": comment}
+        try:
+            reply = await asyncio.to_thread(submit, json.dumps(command, ensure_ascii=False).encode("utf-8"))
+        except Exception:
+            log.exception("phone rating failed")
+            return HTMLResponse("系统繁忙，请稍后再试", status_code=503)
+        if not reply["ok"] and reply["error"]["code"] not in ("already_rated",):
+            status = 404 if reply["error"]["code"] == "ticket_not_found" else 409
+            return HTMLResponse(reply["error"]["message"], status_code=status)
+        return RedirectResponse(f"/t/{token}", status_code=303)
+
     @app.get("/t/{token}/events")
     async def phone_events(request: Request, token: str) -> StreamingResponse:
         async def stream() -> AsyncIterator[str]:
-            seen = -1
+            seen, sent = -1, None
             yield "retry: 3000\n\n"
             while not await request.is_disconnected():
                 if dashboard.view.version != seen:
                     seen = dashboard.view.version
                     page = await asyncio.to_thread(ticket_page, request, token, "ticket_status.html")
                     html = page.body.decode("utf-8")
-                    yield "event: status\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
+                    if html != sent:              # only this ticket's news: never wipe a form being filled in
+                        sent = html
+                        yield "event: status\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
                 await asyncio.sleep(POLL_S)
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
