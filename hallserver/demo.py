@@ -357,6 +357,7 @@ class HallDemo:
             "tickets_served": s.tickets_served,
             "tickets_skipped": s.tickets_skipped,
             "tickets_waiting": s.tickets_waiting,
+            "tickets_cancelled": s.tickets_cancelled,
             "avg_wait_s": s.avg_wait_s,
             "max_wait_s": s.max_wait_s,
             "ratings": s.ratings,

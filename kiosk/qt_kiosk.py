@@ -98,6 +98,7 @@ class KioskWindow(QWidget):
         self.unprinted: str | None = None           # a number on screen that did not print, not yet kept
         self.pending_category: str | None = None    # asked for while the printer is down
         self.buttons: dict[str, QPushButton] = {}   # the tiles on screen, by category id or group:<name>
+        self._scanned = ""                          # what a code scanner typed so far
 
         self.setObjectName("kiosk")
         self.setWindowTitle(f"{hall_name} · 取号")
@@ -620,6 +621,22 @@ class KioskWindow(QWidget):
         elif topic == self.qlink.topics.server_state:
             self.online = bool(data.get("online"))
         self._refresh()
+
+    def keyPressEvent(self, event) -> None:   # noqa: ANN001, N802 - Qt's name and event type
+        """A code scanner (扫码枪, a USB keyboard to the computer) types the appointment code and
+        Enter: check in from any screen. The last 6 digits count, so "YY123456" works too."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            typed, self._scanned = self._scanned, ""
+            found = re.search(r"(\d{6})$", typed)
+            if found and not self.busy and self.online and self.unprinted is None:
+                self.show_code_entry()
+                self.code.setText(found.group(1))
+                self.press("确定")
+            return
+        if event.text() and event.text().isprintable():
+            self._scanned = (self._scanned + event.text())[-64:]
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:   # noqa: ANN001, N802 - Qt's name and event type
         if self.id_worker is not None:

@@ -341,6 +341,28 @@ def test_appointment_check_in_on_the_keypad_and_the_large_type_mode(hall, config
     assert datetime.fromisoformat(booked["result"]["appointment"]["slot_start"]) == slot
 
 
+def test_a_scanned_appointment_code_checks_in_from_the_home_screen(hall, config):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    server, qlink, keep = hall
+    now = server.clock.now().astimezone(ZoneInfo("Asia/Shanghai"))
+    slot = (now + timedelta(minutes=60)).replace(second=0, microsecond=0)
+    slot -= timedelta(minutes=slot.minute % 30)                     # a slot too far ahead to check in
+    booked = server.bus.submit(json.dumps({"id": "b-2", "type": "appointment.book", "category": "residence",
+                                           "slot_start": slot.isoformat()}).encode())
+    code = booked["result"]["appointment"]["code"]
+    kiosk = keep(KioskWindow(qlink("kiosk-1"), categories_from_config(config), config.hall.name))
+    kiosk.setFixedSize(1920, 1080)
+    kiosk.show()
+    QTest.keyClicks(kiosk, "YY" + code)                              # the scanner types the code …
+    QTest.keyClick(kiosk, Qt.Key.Key_Return)                         # … and Enter
+    assert kiosk.stack.currentIndex() == 3 and kiosk.code.text() == code
+    wait_until(lambda: kiosk.code_status.text().startswith("还没到签到时间"), what="the server's answer")
+
+
 def test_hall_kiosk_screenshots_renders_every_screen_with_chinese_glyphs(app, tmp_path):
     from PIL import Image
     from PySide6.QtGui import QFont, QFontMetrics
