@@ -159,6 +159,9 @@ class WindowConfig(_Section):
 class StaffConfig(_Section):
     id: Name
     name: str = Field(min_length=1, max_length=32)
+    password_hash: str | None = Field(
+        default=None, pattern=r"^\$argon2(id|i|d)\$",
+        description="argon2 hash of the login password (`hall staff-password`); without one, login needs none")
 
 
 class DeviceConfig(_Section):

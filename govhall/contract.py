@@ -120,6 +120,8 @@ class ErrorCode(StrEnum):
     WINDOW_TAKEN = "window_taken"
     WINDOW_BUSY = "window_busy"
     STAFF_ELSEWHERE = "staff_elsewhere"
+    BAD_PASSWORD = "bad_password"
+    LOGIN_LOCKED = "login_locked"
     NO_CURRENT_TICKET = "no_current_ticket"
     QUEUE_EMPTY = "queue_empty"
     RECALL_LIMIT = "recall_limit"
@@ -154,6 +156,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WINDOW_TAKEN: "该窗口已有工作人员登录",
     ErrorCode.WINDOW_BUSY: "请先办结或过号当前号",
     ErrorCode.STAFF_ELSEWHERE: "该工作人员已在其他窗口登录",
+    ErrorCode.BAD_PASSWORD: "工号或密码错误",
+    ErrorCode.LOGIN_LOCKED: "密码错误次数过多，请稍后再试或联系管理员",
     ErrorCode.NO_CURRENT_TICKET: "当前没有正在办理的号",
     ErrorCode.QUEUE_EMPTY: "当前没有等候的群众",
     ErrorCode.RECALL_LIMIT: "已达到重呼次数上限",
@@ -249,6 +253,14 @@ class StaffView(_Msg):
     name: str
 
 
+class StaffToday(_Msg):
+    """The staff member's own figures today, on their counter."""
+    served: int
+    avg_service_s: float | None = Field(description="mean service time (called → completed), seconds")
+    ratings: int
+    satisfaction: float | None = Field(description="% of ratings 基本满意 or better; null without ratings")
+
+
 # --------------------------------------------------------------------------- commands
 class _Command(_Msg):
     id: CommandId = Field(description="client-chosen, unique per device; a repeat returns the first reply")
@@ -339,10 +351,13 @@ class Transfer(_Command):
 
 
 class WindowLogin(_Command):
-    """Staff log in at a window (窗口登录); the window opens."""
+    """Staff log in at a window (窗口登录) with their staff number (工号) and password; the
+    window opens. Sent again with the password by a counter that locked itself when idle."""
     type: Literal["window.login"] = "window.login"
     window: Name
     staff: Name
+    password: Annotated[str, Field(max_length=128)] | None = Field(
+        default=None, description="checked against the staff member's argon2 hash; never stored or logged")
 
 
 class WindowLogout(_Command):
@@ -461,6 +476,7 @@ class WindowState(_Msg):
     ticket: TicketView | None = None
     pause_reason: PauseReason | None = None
     since: datetime = Field(description="when the window entered this status")
+    staff_today: StaffToday | None = Field(default=None, description="the logged-in staff member's figures today")
 
 
 class CategoryQueue(_Msg):

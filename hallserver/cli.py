@@ -7,6 +7,7 @@
     hall led-bridge --config hall.toml      drive the window LED screens from retained state
     hall kiosk --config hall.toml           the ticket kiosk; --screenshots DIR saves every screen
     hall mosquitto-config --port 1883       print the project's Mosquitto config
+    hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
 """
 from __future__ import annotations
 
@@ -149,6 +150,23 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
                      voice=config.kiosk.voice and not args.no_voice)
 
 
+def cmd_staff_password(args: argparse.Namespace) -> int:
+    """Ask for a password twice (or read one line from a pipe) and print its argon2 hash."""
+    import getpass
+
+    from hallserver.passwords import hash_password
+    if sys.stdin.isatty():
+        first = getpass.getpass("新密码 / new password: ")
+        if getpass.getpass("再输一次 / again: ") != first:
+            raise ConfigError("the two passwords differ")
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+    if len(first) < 8:
+        raise ConfigError("a staff password needs at least 8 characters")
+    print(hash_password(first))
+    return 0
+
+
 def cmd_mosquitto_config(args: argparse.Namespace) -> int:
     from hallserver.broker import mosquitto_config
     sys.stdout.write(mosquitto_config(args.port, bind=args.bind, persistence_dir=args.persistence))
@@ -205,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--fullscreen", action="store_true")
     k.add_argument("--screenshots", metavar="DIR", help="save every screen as PNG (runs a small hall inside)")
     k.set_defaults(func=cmd_kiosk)
+
+    sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
+    sp.set_defaults(func=cmd_staff_password)
 
     mc = sub.add_parser("mosquitto-config", help="print the project's Mosquitto config")
     mc.add_argument("--port", type=int, default=1883)

@@ -20,6 +20,7 @@ from hallserver.domain.call_order import CallRules
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.devices import AlertChange, DeviceHealth
 from hallserver.domain.hours import CategoryLimits, Extended, HallHours, Session
+from hallserver.domain.login_guard import LoginGuard
 from hallserver.domain.queue import (
     Called,
     Cancelled,
@@ -109,6 +110,8 @@ class CommandProcessor:
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
         self._last_issuing: list | None = None
         self.devices = DeviceHealth(store.open_device_alerts())
+        self.login_guard = LoginGuard()
+        self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._alert_changes: list[AlertChange] = []
         self._estimates: dict[str, int | None] = {}
         self._estimates_at = float("-inf")
@@ -208,6 +211,7 @@ class CommandProcessor:
                         "waiting_ahead": e.waiting_count(t.category) - 1,
                         "estimated_wait_s": e.estimated_wait_s(t), "page_url": self.page_url(t)}
             case c.WindowLogin():
+                self._check_password(cmd.staff, cmd.password)
                 return {"window": self._window_json(e.login(cmd.window, cmd.staff))}
             case c.WindowLogout():
                 return {"window": self._window_json(e.logout(cmd.window))}
@@ -261,6 +265,22 @@ class CommandProcessor:
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
 
+    def _check_password(self, staff: str, password: str | None) -> None:
+        """工号 + 密码: a staff member with a password hash logs in only with the password; five
+        wrong ones in a row lock the staff number for five minutes."""
+        hashed = self.password_hashes.get(staff)
+        if hashed is None:
+            return
+        now = self.clock.now()
+        until = self.login_guard.locked_until(staff, now)
+        if until is not None:
+            raise DomainError(c.ErrorCode.LOGIN_LOCKED, f"{staff} locked after wrong passwords", until)
+        from hallserver.passwords import password_matches
+        if password is None or not password_matches(hashed, password):
+            self.login_guard.failed(staff, now)
+            raise DomainError(c.ErrorCode.BAD_PASSWORD, f"wrong or missing password for {staff}")
+        self.login_guard.succeeded(staff)
+
     def ticket_outlook(self, ticket_id: int) -> dict | None:
         """For the phone page: people ahead by the call rule and the likely wait (None: not waiting)."""
         t = next((x for x in self.engine.all_waiting() if x.id == ticket_id), None)
@@ -297,7 +317,15 @@ class CommandProcessor:
             window=w.id, number=w.number, name=w.name, categories=list(w.categories),
             status=w.status, staff=c.StaffView(id=staff.id, name=staff.name) if staff else None,
             ticket=self.ticket_view(w.ticket) if w.ticket else None, pause_reason=w.pause_reason,
-            since=self._local(w.since) or self.clock.now())
+            since=self._local(w.since) or self.clock.now(), staff_today=self._staff_today(w.staff))
+
+    def _staff_today(self, staff: str | None) -> c.StaffToday | None:
+        if staff is None:
+            return None
+        d = self.engine.staff_day(staff)
+        return c.StaffToday(served=d.served, ratings=d.ratings,
+                            avg_service_s=round(d.avg_service_s, 1) if d.avg_service_s is not None else None,
+                            satisfaction=round(100 * d.satisfied / d.ratings, 1) if d.ratings else None)
 
     def _window_json(self, w: Window) -> dict:
         return self.window_state(w).model_dump(mode="json")

@@ -106,6 +106,19 @@ class Window:
     elderly_first: bool = False          # 老年人优先窗口: also calls 绿色通道 tickets of every category
 
 
+@dataclass
+class StaffDay:
+    """A staff member's own figures of one hall day, shown on their counter."""
+    served: int = 0
+    service_s: float = 0.0
+    ratings: int = 0
+    satisfied: int = 0          # rated 基本满意 or better
+
+    @property
+    def avg_service_s(self) -> float | None:
+        return self.service_s / self.served if self.served else None
+
+
 @dataclass(frozen=True)
 class Rating:
     id: int
@@ -213,6 +226,7 @@ class Snapshot:
     last_appointment_id: int = 0
     last_callback_seq: int = 0
     rated_ticket_ids: list[int] = field(default_factory=list)   # today's tickets that have their rating
+    staff_days: dict[tuple[date, str], StaffDay] = field(default_factory=dict)   # today's, per staff
 
 
 class QueueEngine:
@@ -243,6 +257,7 @@ class QueueEngine:
         self.last_ticket_id = 0
         self.last_rating_id = 0
         self.rated_ticket_ids: set[int] = set()              # 一次一评: today's services already rated
+        self.staff_days: dict[tuple[date, str], StaffDay] = {}
         self.estimator = WaitEstimator(default_service_s)
         self._changes = Changes()
         if snapshot is not None:
@@ -254,6 +269,7 @@ class QueueEngine:
         self.last_ticket_id = snap.last_ticket_id
         self.last_rating_id = snap.last_rating_id
         self.rated_ticket_ids = set(snap.rated_ticket_ids)
+        self.staff_days = {k: StaffDay(v.served, v.service_s, v.ratings, v.satisfied) for k, v in snap.staff_days.items()}
         self.last_callback_seq = snap.last_callback_seq
         for t in snap.recent_skips:
             self.skipped[(t.day, t.number)] = t
@@ -325,6 +341,10 @@ class QueueEngine:
             w.last_served, w.last_served_rated = t, False
             if t.called_at is not None:
                 self.estimator.record(t.category, (now - t.called_at).total_seconds())
+            if t.staff:
+                day = self.staff_day(t.staff)
+                day.served += 1
+                day.service_s += (now - t.called_at).total_seconds() if t.called_at else 0.0
             self._changes.events.append(Completed(t, w, self.staff[t.staff] if t.staff in self.staff
                                                   else Staff(t.staff or "", "")))
         else:
@@ -332,6 +352,10 @@ class QueueEngine:
             self._changes.events.append(Skipped(t, w))
         self._touch_window(w, WindowStatus.IDLE)
         self._changes.queue_changed = True
+
+    def staff_day(self, staff_id: str) -> StaffDay:
+        """Today's figures of one staff member (created on first use)."""
+        return self.staff_days.setdefault((hall_day(self.clock), staff_id), StaffDay())
 
     def all_waiting(self) -> list[Ticket]:
         return [t for q in self.waiting.values() for t in q]
@@ -693,6 +717,13 @@ class QueueEngine:
         if w is not None and w.last_served is not None and w.last_served.id == t.id:
             w.last_served_rated = True            # the tablet at that window has nothing left to rate
             self._touch_window(w)
+        if t.staff:
+            figures = self.staff_day(t.staff)
+            figures.ratings += 1
+            figures.satisfied += level >= 3
+            for at in self.windows.values():       # the counter where they work now shows it at once
+                if at.staff == t.staff:
+                    self._touch_window(at)
         self._changes.ratings.append(r)
         self._changes.events.append(Rated(r))
         return r

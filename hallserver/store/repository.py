@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
 from hallserver.domain.devices import DeviceAlert
-from hallserver.domain.queue import Changes, Snapshot, Ticket, Window
+from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
 from hallserver.store.tables import (
     appointments,
     commands,
@@ -135,7 +135,22 @@ class Store:
             rated = [i for (i,) in conn.execute(
                 select(ratings.c.ticket_id).join(tickets, tickets.c.id == ratings.c.ticket_id)
                 .where(tickets.c.day == today))]
+            staff_days: dict[tuple[date, str], StaffDay] = {}
+            for staff, called, done in conn.execute(
+                    select(tickets.c.staff, tickets.c.called_at, tickets.c.finished_at)
+                    .where(tickets.c.day == today, tickets.c.status == TicketStatus.COMPLETED.value,
+                           tickets.c.staff.is_not(None))):
+                figures = staff_days.setdefault((today, staff), StaffDay())
+                figures.served += 1
+                figures.service_s += (done - called).total_seconds() if called and done else 0.0
+            for staff, level in conn.execute(
+                    select(ratings.c.staff, ratings.c.level).join(tickets, tickets.c.id == ratings.c.ticket_id)
+                    .where(tickets.c.day == today)):
+                figures = staff_days.setdefault((today, staff), StaffDay())
+                figures.ratings += 1
+                figures.satisfied += level >= 3
         return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
+                        staff_days=staff_days,
                         last_ticket_id=int(last_ticket), last_rating_id=int(last_rating),
                         recent_services=recent_services, recent_skips=recent_skips, issued_times=issued_times,
                         rated_ticket_ids=rated,
