@@ -269,7 +269,8 @@ class QueueEngine:
         self.last_ticket_id = snap.last_ticket_id
         self.last_rating_id = snap.last_rating_id
         self.rated_ticket_ids = set(snap.rated_ticket_ids)
-        self.staff_days = {k: StaffDay(v.served, v.service_s, v.ratings, v.satisfied) for k, v in snap.staff_days.items()}
+        self.staff_days = {key: StaffDay(d.served, d.service_s, d.ratings, d.satisfied)
+                           for key, d in snap.staff_days.items()}
         self.last_callback_seq = snap.last_callback_seq
         for t in snap.recent_skips:
             self.skipped[(t.day, t.number)] = t
