@@ -1,121 +1,510 @@
-"""The counter terminal (窗口叫号终端): the window's current number and the keys staff use
-hundreds of times a day — 叫号 call next, 重呼 recall, 过号 skip, 办结 complete, 暂停/恢复.
+"""The counter terminal (窗口叫号终端): what window staff use hundreds of times a day.
 
-Every key sends one command and the screen shows what the server says, nothing else.
+One row of six large keys with function-key shortcuts, so a staff member never needs the
+mouse: F1 叫号 call next · F2 重呼 recall · F3 过号 skip · F4 转移 transfer · F5 暂停/恢复 ·
+F6 办结 complete. The screen shows the citizen being served (number, category, class, how
+long they waited, appointment, transferred from), the service time running, the waiting
+counts of the window's categories and the staff member's own figures today.
+
+Every key sends one command and the screen shows what the server says, nothing else. A key
+is held while its command is on its way, so a double press sends one command (one id). When
+the broker or the server is gone the counter says so at once, sends nothing and queues
+nothing; it shows the truth again from the retained state when they are back.
+
+Login with 工号 and password; the counter locks itself after `lock_minutes` without a key
+(not while serving) and unlocks with the password.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.qtlink import QtLink
 
 STYLE = """
-QWidget#counter { background: #f3f6fa; }
-QLabel { font-size: 18px; color: #1d2733; }
-QLabel#window { font-size: 22px; font-weight: bold; }
-QLabel#ticket { font-size: 64px; font-weight: bold; color: #0b4f9c; }
-QLabel#message { color: #b42318; }
-QPushButton { font-size: 22px; padding: 14px; min-width: 110px; }
-QPushButton#call { background: #1a7f37; color: white; font-weight: bold; }
+QWidget#counter { background: #eef2f7; }
+QLabel { font-size: 20px; color: #1d2733; }
+QLabel#head { font-size: 24px; font-weight: bold; color: white; }
+QWidget#bar { background: #0b4f9c; }
+QLabel#chip { font-size: 20px; color: white; background: #3a6fb0; border-radius: 6px; padding: 4px 12px; }
+QLabel#banner { background: #b42318; color: white; font-size: 22px; padding: 10px; }
+QLabel#ticket { font-size: 110px; font-weight: bold; color: #0b4f9c; }
+QLabel#timer { font-size: 34px; font-weight: bold; color: #1a7f37; }
+QLabel#message { color: #b42318; font-size: 22px; }
+QLabel#big { font-size: 30px; font-weight: bold; }
+QLabel#side { font-size: 26px; line-height: 140%; }
+QWidget#card { background: white; border: 1px solid #d0d9e4; border-radius: 10px; }
+QPushButton { font-size: 24px; font-weight: bold; padding: 10px; min-height: 84px; border-radius: 10px;
+              background: white; color: #0b4f9c; border: 2px solid #0b4f9c; }
+QPushButton:disabled { color: #9aa7b5; border-color: #c5ced8; background: #f4f6f9; }
+QPushButton#call { background: #1a7f37; color: white; border-color: #1a7f37; }
+QPushButton#call:disabled { background: #a7cdb3; border-color: #a7cdb3; color: white; }
+QPushButton#small { font-size: 18px; min-height: 40px; padding: 4px 12px; }
+QLineEdit, QComboBox { font-size: 26px; padding: 8px; min-height: 48px; }
 """
 STATUS = {"closed": "未登录", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
+PAUSE_REASONS = [("away", "离开"), ("meeting", "会议"), ("meal", "用餐"), ("other", "其他")]
+TRANSFER_REASONS = ["需到其他窗口办理", "需综合窗口办理", "业务类别不符", "其他"]
+KEYS = [("call", "F1", "叫号"), ("recall", "F2", "重呼"), ("skip", "F3", "过号"), ("transfer", "F4", "转移"),
+        ("pause", "F5", "暂停"), ("complete", "F6", "办结")]
+FUNCTION_KEYS = {Qt.Key.Key_F1: "call", Qt.Key.Key_F2: "recall", Qt.Key.Key_F3: "skip", Qt.Key.Key_F4: "transfer",
+                 Qt.Key.Key_F5: "pause", Qt.Key.Key_F6: "complete"}
+LOGIN, WORK, LOCKED = range(3)
+
+
+def mm_ss(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 3600:
+        return f"{seconds // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def minutes_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return "不到 1 分钟" if seconds < 60 else f"{round(seconds / 60)} 分钟"
 
 
 class CounterWindow(QWidget):
-    def __init__(self, qlink: QtLink, window_id: str, staff: list[tuple[str, str]]) -> None:
-        """`staff` are (id, name) offered at login."""
+    def __init__(self, qlink: QtLink, window_id: str, *, windows: list[tuple[str, str]] | None = None,
+                 categories: list[tuple[str, str]] | None = None, lock_minutes: float = 10,
+                 staff: list[tuple[str, str]] | None = None) -> None:
+        """`windows` and `categories` are (id, name) offered as transfer targets; `staff`
+        (id, name) only fills the login's 工号 for a first staff member in demos."""
         super().__init__()
         self.setObjectName("counter")
         self.setStyleSheet(STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink, self.window_id = qlink, window_id
+        self.windows = [w for w in (windows or []) if w[0] != window_id]
+        self.categories = categories or []
         self.state: dict | None = None
-        self.waiting_total = 0
+        self.queue: dict[str, dict] = {}
+        self.server_online = True
+        self.link_up = qlink.link.connected.is_set()
+        self.in_flight: set[str] = set()            # keys whose command is on its way
+        self.locked = False
+        self.panel: str | None = None               # "transfer" or "pause" while choosing
         self.setWindowTitle(f"叫号终端 · {window_id}")
+        self._build(staff or [])
 
-        layout = QVBoxLayout(self)
-        self.title = QLabel(window_id, objectName="window")
-        self.ticket = QLabel("—", objectName="ticket")
-        self.ticket.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.info = QLabel("")
-        self.message = QLabel("", objectName="message")
-        for w in (self.title, self.ticket, self.info, self.message):
-            layout.addWidget(w)
-
-        login_row = QHBoxLayout()
-        self.staff_box = QComboBox()
-        for sid, name in staff:
-            self.staff_box.addItem(f"{name}（{sid}）", sid)
-        self.login_button = QPushButton("登录")
-        self.login_button.clicked.connect(self.login)
-        self.logout_button = QPushButton("退出")
-        self.logout_button.clicked.connect(lambda: self._send("window.logout"))
-        for w in (self.staff_box, self.login_button, self.logout_button):
-            login_row.addWidget(w)
-        layout.addLayout(login_row)
-
-        keys = QGridLayout()
-        self.keys: dict[str, QPushButton] = {}
-        for i, (kind, label) in enumerate((("window.call_next", "叫号"), ("window.recall", "重呼"),
-                                           ("window.skip", "过号"), ("window.complete", "办结"),
-                                           ("window.pause", "暂停"), ("window.resume", "恢复"))):
-            button = QPushButton(label, objectName="call" if kind == "window.call_next" else "")
-            button.clicked.connect(lambda _=False, k=kind: self._send(k))
-            self.keys[kind] = button
-            keys.addWidget(button, i // 3, i % 3)
-        layout.addLayout(keys)
-
+        self._tick = QTimer(self, interval=1000)
+        self._tick.timeout.connect(self._update_timer)
+        self._tick.start()
+        self._idle = QTimer(self, singleShot=True, interval=int(lock_minutes * 60_000))
+        self._idle.timeout.connect(self._lock)
+        qlink.connection.connect(self._on_connection)
         qlink.attach(self, self._on_message, self._on_reply)
         qlink.subscribe(qlink.topics.window_state(window_id))
         qlink.subscribe(qlink.topics.queue_state)
+        qlink.subscribe(qlink.topics.server_state)
         self._refresh()
 
-    def login(self) -> None:
-        self._send("window.login", staff=self.staff_box.currentData())
+    # ------------------------------------------------------------------ building
+    def _build(self, staff: list[tuple[str, str]]) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        bar = QWidget(objectName="bar")
+        bar.setObjectName("bar")
+        bar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        top = QHBoxLayout(bar)
+        self.head = QLabel(self.window_id, objectName="head")
+        self.status_chip = QLabel("", objectName="chip")
+        self.link_chip = QLabel("", objectName="chip")
+        self.clock = QLabel("", objectName="head")
+        self.logout_button = QPushButton("退出登录", objectName="small")
+        self.logout_button.clicked.connect(self.logout)
+        top.addWidget(self.head)
+        top.addWidget(self.status_chip)
+        top.addStretch(1)
+        top.addWidget(self.link_chip)
+        top.addWidget(self.clock)
+        top.addWidget(self.logout_button)
+        outer.addWidget(bar)
+        self.banner = QLabel("与大厅服务器的连接已中断：操作暂停，不会发送也不会排队；恢复后自动同步",
+                             objectName="banner")
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.setWordWrap(True)
+        outer.addWidget(self.banner)
 
-    def _send(self, kind: str, **fields: str) -> None:
-        command = {"type": kind, "window": self.window_id, **fields}
-        if kind == "window.pause":
-            command["reason"] = "away"
+        self.stack = QStackedWidget()
+        outer.addWidget(self.stack, 1)
+
+        # login
+        login = QWidget()
+        ll = QVBoxLayout(login)
+        ll.addStretch(1)
+        title = QLabel("窗口登录", objectName="big")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.staff_input = QLineEdit(placeholderText="工号")
+        if staff:
+            self.staff_input.setText(staff[0][0])
+        self.password_input = QLineEdit(placeholderText="密码")
+        self.password_input.setEchoMode(QLineEdit.EchoMode.Password)
+        self.login_button = QPushButton("登录 (Enter)", objectName="call")
+        self.login_button.clicked.connect(self.login)
+        self.staff_input.returnPressed.connect(self.password_input.setFocus)
+        self.password_input.returnPressed.connect(self.login)
+        self.login_message = QLabel("", objectName="message")
+        self.login_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for w in (title, self.staff_input, self.password_input, self.login_button, self.login_message):
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(w, 2)
+            row.addStretch(1)
+            ll.addLayout(row)
+        ll.addStretch(2)
+        self.stack.addWidget(login)
+
+        # work
+        work = QWidget()
+        wl = QVBoxLayout(work)
+        wl.setContentsMargins(16, 12, 16, 12)
+        middle = QHBoxLayout()
+        card = QWidget(objectName="card")
+        card.setObjectName("card")
+        card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        cl = QVBoxLayout(card)
+        self.ticket = QLabel("—", objectName="ticket")
+        self.ticket.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.info = QLabel("", objectName="big")
+        self.info.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.info.setWordWrap(True)
+        self.details = QLabel("")
+        self.details.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.details.setWordWrap(True)
+        self.timer = QLabel("", objectName="timer")
+        self.timer.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for w in (self.ticket, self.info, self.details, self.timer):
+            cl.addWidget(w)
+        middle.addWidget(card, 3)
+        side = QVBoxLayout()
+        self.queues = QLabel("", objectName="side")
+        self.queues.setWordWrap(True)
+        self.figures = QLabel("", objectName="side")
+        self.figures.setWordWrap(True)
+        for heading, body in (("本窗口业务等候", self.queues), ("我的今日数据", self.figures)):
+            box = QWidget(objectName="card")
+            box.setObjectName("card")
+            box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+            bl = QVBoxLayout(box)
+            bl.addWidget(QLabel(heading, objectName="big"))
+            bl.addWidget(body)
+            bl.addStretch(1)
+            side.addWidget(box)
+        middle.addLayout(side, 2)
+        wl.addLayout(middle, 1)
+
+        # the choosing panel for F4 转移 and F5 暂停 (keyboard: Tab, Enter, Esc)
+        self.panel_box = QWidget(objectName="card")
+        self.panel_box.setObjectName("card")
+        self.panel_box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        pl = QGridLayout(self.panel_box)
+        self.panel_title = QLabel("", objectName="big")
+        self.target = QComboBox()
+        self.reason = QComboBox()
+        self.reason.setEditable(True)
+        self.panel_ok = QPushButton("确定 (Enter)", objectName="call")
+        self.panel_ok.clicked.connect(self._panel_confirm)
+        self.panel_cancel = QPushButton("取消 (Esc)")
+        self.panel_cancel.clicked.connect(self._close_panel)
+        pl.addWidget(self.panel_title, 0, 0, 1, 4)
+        pl.addWidget(self.target, 1, 0, 1, 2)
+        pl.addWidget(self.reason, 1, 2, 1, 2)
+        pl.addWidget(self.panel_ok, 2, 2)
+        pl.addWidget(self.panel_cancel, 2, 3)
+        self.panel_box.hide()
+        wl.addWidget(self.panel_box)
+
+        self.message = QLabel("", objectName="message")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        wl.addWidget(self.message)
+        keys = QHBoxLayout()
+        self.keys: dict[str, QPushButton] = {}
+        for kind, key, label in KEYS:
+            button = QPushButton(f"{label}\n{key}", objectName="call" if kind == "call" else "")
+            button.clicked.connect(lambda _=False, k=kind: self.press(k))
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)      # F-keys and Enter go to the panel, not a button
+            self.keys[kind] = button
+            keys.addWidget(button)
+        wl.addLayout(keys)
+        self.stack.addWidget(work)
+
+        # locked
+        locked = QWidget()
+        kl = QVBoxLayout(locked)
+        kl.addStretch(1)
+        self.locked_label = QLabel("", objectName="big")
+        self.locked_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.unlock_input = QLineEdit(placeholderText="输入密码解锁")
+        self.unlock_input.setEchoMode(QLineEdit.EchoMode.Password)
+        self.unlock_input.returnPressed.connect(self.unlock)
+        self.unlock_message = QLabel("", objectName="message")
+        self.unlock_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for w in (self.locked_label, self.unlock_input, self.unlock_message):
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(w, 2)
+            row.addStretch(1)
+            kl.addLayout(row)
+        kl.addStretch(2)
+        self.stack.addWidget(locked)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def status(self) -> str:
+        return self.state["status"] if self.state else "closed"
+
+    @property
+    def online(self) -> bool:
+        return self.link_up and self.server_online
+
+    def _staff_id(self) -> str | None:
+        s = self.state or {}
+        return (s.get("staff") or {}).get("id")
+
+    # ------------------------------------------------------------------ actions
+    def login(self) -> None:
+        staff = self.staff_input.text().strip()
+        if not staff:
+            self.login_message.setText("请输入工号")
+            return
+        command = {"staff": staff}
+        if self.password_input.text():
+            command["password"] = self.password_input.text()
+        self.login_message.setText("正在登录…")
+        self._send("login", "window.login", **command)
+
+    def logout(self) -> None:
+        self._send("logout", "window.logout")
+
+    def unlock(self) -> None:
+        staff = self._staff_id()
+        if staff is None:
+            self.locked = False
+            self._refresh()
+            return
+        self.unlock_message.setText("正在验证…")
+        self._send("unlock", "window.login", staff=staff, password=self.unlock_input.text())
+
+    def press(self, kind: str) -> None:
+        """A key (or its F-key): ignored while its command is on its way or the key is off."""
+        if self.stack.currentIndex() != WORK or not self.keys[kind].isEnabled():
+            return
+        self._idle.start()
+        if kind == "transfer":
+            self._open_panel("transfer")
+        elif kind == "pause":
+            if self.status == "paused":
+                self._send("pause", "window.resume")
+            else:
+                self._open_panel("pause")
+        else:
+            command = {"call": "window.call_next", "recall": "window.recall", "skip": "window.skip",
+                       "complete": "window.complete"}[kind]
+            self._send(kind, command)
+
+    def _open_panel(self, which: str) -> None:
+        self.panel = which
+        self.target.clear()
+        self.reason.clear()
+        if which == "transfer":
+            self.panel_title.setText("转移到（选择窗口或业务，写明原因）")
+            for wid, name in self.windows:
+                self.target.addItem(f"窗口：{name}", ("window", wid))
+            for cid, name in self.categories:
+                self.target.addItem(f"业务：{name}", ("category", cid))
+            self.reason.addItems(TRANSFER_REASONS)
+            self.target.show()
+        else:
+            self.panel_title.setText("暂停服务的原因")
+            self.target.hide()
+            for code, label in PAUSE_REASONS:
+                self.reason.addItem(label, code)
+        self.panel_box.show()
+        (self.target if which == "transfer" else self.reason).setFocus()
+        self._refresh()
+
+    def _close_panel(self) -> None:
+        self.panel = None
+        self.panel_box.hide()
+        self._refresh()
+
+    def keyPressEvent(self, event) -> None:   # noqa: ANN001, N802 - Qt's name and event type
+        """F1–F6 from anywhere in the window (a focused field passes them on), Enter and Esc
+        for the choosing panel."""
+        kind = FUNCTION_KEYS.get(event.key())
+        if kind is not None:
+            self.press(kind)
+            return
+        if self.panel is not None and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._panel_confirm()
+            return
+        if self.panel is not None and event.key() == Qt.Key.Key_Escape:
+            self._close_panel()
+            return
+        super().keyPressEvent(event)
+
+    def _panel_confirm(self) -> None:
+        which = self.panel
+        if which == "transfer":
+            target = self.target.currentData()
+            reason = self.reason.currentText().strip()
+            if target is None or not reason:
+                self.message.setText("请选择转移目标并写明原因")
+                return
+            field = "to_window" if target[0] == "window" else "to_category"
+            self._send("transfer", "window.transfer", **{field: target[1]}, reason=reason[:100])
+        elif which == "pause":
+            self._send("pause", "window.pause", reason=self.reason.currentData() or "other")
+        self._close_panel()
+
+    def _send(self, tag: str, kind: str, **fields: str) -> None:
+        if tag in self.in_flight:
+            return                                   # pressed twice: the first command is on its way
+        if not self.online and tag not in ("login", "unlock"):
+            self.message.setText("连接中断：操作未发送")
+            return
+        self.in_flight.add(tag)
         self.message.setText("")
-        self.qlink.send(kind, command)
+        self.qlink.send(tag, {"type": kind, "window": self.window_id, **fields})
+        self._refresh()
+
+    def _lock(self) -> None:
+        """Idle for a while: lock (not while serving someone; the window stays open)."""
+        if self.status in ("idle", "paused") and self.stack.currentIndex() == WORK:
+            self.locked = True
+            self.unlock_input.clear()
+            self.unlock_message.setText("")
+            self._refresh()
+        elif self.status == "serving":
+            self._idle.start()
+
+    # ------------------------------------------------------------------ from the server
+    def _on_connection(self, up: bool) -> None:
+        self.link_up = up
+        self._refresh()
 
     def _on_reply(self, tag: str, reply: dict) -> None:
-        if not reply.get("ok"):
-            self.message.setText(reply.get("error", {}).get("message", "操作失败"))
+        self.in_flight.discard(tag)
+        error = (reply.get("error") or {}).get("message", "操作失败")
+        if tag == "login":
+            if reply.get("ok"):
+                self.password_input.clear()
+                self.login_message.setText("")
+                self.state = reply["result"]["window"]
+                self._idle.start()
+            else:
+                self.login_message.setText(error)
+        elif tag == "unlock":
+            if reply.get("ok"):
+                self.locked = False
+                self._idle.start()
+            else:
+                self.unlock_message.setText(error)
+            self.unlock_input.clear()
+        elif not reply.get("ok"):
+            self.message.setText(error)
+        self._refresh()
 
     def _on_message(self, topic: str, data: dict) -> None:
         if topic == self.qlink.topics.window_state(self.window_id):
             self.state = data
-        elif topic == self.qlink.topics.queue_state and self.state:
-            mine = set(self.state["categories"])
-            self.waiting_total = sum(q["waiting"] for q in data.get("categories", []) if q["category"] in mine)
+            if data.get("status") == "closed":
+                self.locked = False
+        elif topic == self.qlink.topics.queue_state:
+            self.queue = {q["category"]: q for q in data.get("categories", [])}
+        elif topic == self.qlink.topics.server_state:
+            self.server_online = bool(data.get("online"))
         self._refresh()
 
+    # ------------------------------------------------------------------ showing
+    def _update_timer(self) -> None:
+        self.clock.setText(datetime.now().strftime("%H:%M"))
+        ticket = (self.state or {}).get("ticket")
+        if ticket and ticket.get("called_at") and self.status == "serving":
+            called = datetime.fromisoformat(ticket["called_at"])
+            self.timer.setText("已办理 " + mm_ss((datetime.now(called.tzinfo) - called).total_seconds()))
+        elif self.status == "paused" and self.state.get("since"):
+            since = datetime.fromisoformat(self.state["since"])
+            self.timer.setText("已暂停 " + mm_ss((datetime.now(since.tzinfo) - since).total_seconds()))
+        else:
+            self.timer.setText("")
+
     def _refresh(self) -> None:
-        s = self.state
-        status = s["status"] if s else "closed"
-        if s:
-            who = f" · {s['staff']['name']}" if s.get("staff") else ""
-            self.title.setText(f"{s['name']} · {STATUS[status]}{who}")
-        ticket = s.get("ticket") if s else None
+        s, status = self.state or {}, self.status
+        staff = s.get("staff") or {}
+        who = f" · {staff['name']}（{staff['id']}）" if staff else ""
+        self.head.setText(f"{s.get('name') or self.window_id}{who}")
+        pause = dict(PAUSE_REASONS).get(s.get("pause_reason") or "", "")
+        self.status_chip.setText(STATUS[status] + (f"：{pause}" if status == "paused" and pause else ""))
+        self.link_chip.setText("在线" if self.online else "连接中断")
+        self.banner.setVisible(not self.online)
+        self.logout_button.setVisible(status != "closed" and not self.locked)
+        page = LOGIN if status == "closed" else (LOCKED if self.locked else WORK)
+        self.stack.setCurrentIndex(page)
+        if page == LOCKED:
+            self.locked_label.setText(f"终端已锁定 · {staff.get('name', '')}（{staff.get('id', '')}）")
+        self.login_button.setEnabled(self.online and "login" not in self.in_flight)
+
+        ticket = s.get("ticket")
         self.ticket.setText(ticket["number"] if ticket else "—")
-        notes = [f"本窗口业务等候 {self.waiting_total} 人"]
         if ticket:
-            notes.insert(0, {"green": "绿色通道", "appointment": "预约"}.get(ticket.get("priority"), ""))
+            badge = {"green": "绿色通道", "appointment": "预约"}.get(ticket.get("priority"), "")
+            self.info.setText(ticket.get("category_name", "") + (f" · {badge}" if badge else ""))
+            notes = []
+            if ticket.get("called_at") and ticket.get("issued_at"):
+                waited = datetime.fromisoformat(ticket["called_at"]) - datetime.fromisoformat(ticket["issued_at"])
+                notes.append(f"等候 {minutes_text(waited.total_seconds())}")
             if ticket.get("transferred_from"):
-                notes.insert(1, f"转自 {ticket['transferred_from']}：{ticket.get('transfer_reason') or ''}")
+                notes.append(f"转自 {ticket['transferred_from']}：{ticket.get('transfer_reason') or ''}")
             if ticket.get("requeued"):
-                notes.insert(1, "过号重排")
-        self.info.setText("  ".join(n for n in notes if n))
-        open_ = status in ("idle", "serving", "paused")
-        self.staff_box.setVisible(not open_)
-        self.login_button.setVisible(not open_)
-        self.logout_button.setVisible(open_)
+                notes.append("过号重排")
+            if ticket.get("recalls"):
+                notes.append(f"已重呼 {ticket['recalls']} 次")
+            self.details.setText(" · ".join(notes))
+        else:
+            self.info.setText({"idle": "按 F1 叫号", "paused": "暂停服务中，按 F5 恢复"}.get(status, ""))
+            self.details.setText("")
+        self._update_timer()
+
+        mine = s.get("categories") or []
+        lines = []
+        for cid in mine:
+            q = self.queue.get(cid)
+            if q is not None:
+                lines.append(f"{q['name']}：{q['waiting']} 人")
+        self.queues.setText("\n".join(lines) or "—")
+        f = s.get("staff_today")
+        if f:
+            rating = f"{f['ratings']} 次"
+            if f.get("satisfaction") is not None:
+                rating += f"，满意率 {f['satisfaction']:.0f}%"
+            self.figures.setText(f"已办结 {f['served']} 件\n平均办理 {minutes_text(f.get('avg_service_s'))}\n"
+                                 f"评价 {rating}")
+        else:
+            self.figures.setText("—")
+
+        ok = self.online and self.panel is None
         serving = status == "serving"
-        self.keys["window.call_next"].setEnabled(status in ("idle", "serving"))
-        for k in ("window.recall", "window.skip", "window.complete"):
-            self.keys[k].setEnabled(serving)
-        self.keys["window.pause"].setEnabled(status == "idle")
-        self.keys["window.resume"].setEnabled(status == "paused")
+        self.keys["call"].setEnabled(ok and status in ("idle", "serving"))
+        for k in ("recall", "skip", "complete", "transfer"):
+            self.keys[k].setEnabled(ok and serving)
+        self.keys["pause"].setEnabled(ok and status in ("idle", "paused"))
+        self.keys["pause"].setText("恢复\nF5" if status == "paused" else "暂停\nF5")
+        for tag in self.in_flight:
+            if tag in self.keys:
+                self.keys[tag].setEnabled(False)

@@ -195,6 +195,11 @@ class LedConfig(_Section):
     baudrate: int = Field(default=9600, ge=1200, le=921600)
 
 
+class CounterConfig(_Section):
+    lock_minutes: float = Field(default=10, gt=0, le=240,
+                                description="the counter locks after this long without a key (not while serving)")
+
+
 class Config(_Section):
     hall: HallConfig
     broker: BrokerConfig = BrokerConfig()
@@ -206,6 +211,7 @@ class Config(_Section):
     led: LedConfig = LedConfig()
     ticket: TicketConfig = TicketConfig()
     kiosk: KioskConfig = KioskConfig()
+    counter: CounterConfig = CounterConfig()
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
     staff: list[StaffConfig] = Field(default_factory=list)

@@ -77,6 +77,10 @@ class RequestTimeout(Exception):
     """No reply came from the hall server; the device should show 暂停服务 and retry later."""
 
 
+class NotConnected(RequestTimeout):
+    """The link is down: the command was not sent at all."""
+
+
 class DeviceLink:
     def __init__(self, hall: str, device_id: str, broker_url: str, *,
                  username: str | None = None, password: str | None = None) -> None:
@@ -87,11 +91,14 @@ class DeviceLink:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_disconnect = self._on_disconnect
+        self.on_connection: Callable[[bool], None] | None = None   # told when the link goes up or down
         self._reply_sub: tuple[int, threading.Event] | None = None
         self._pending: dict[str, tuple[threading.Event, list]] = {}
         self._subs: list[tuple[str, MessageHandler]] = []
         self._lock = threading.Lock()
         self.connected = threading.Event()
+        self._closing = False
 
     # ------------------------------------------------------------------ connection
     def connect(self, timeout: float = 10.0) -> DeviceLink:
@@ -103,6 +110,7 @@ class DeviceLink:
         return self
 
     def close(self) -> None:
+        self._closing = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -121,6 +129,20 @@ class DeviceLink:
         if sub is not None and sub[0] == mid:
             sub[1].set()
             self.connected.set()                # only now can replies reach us
+            self._tell(True)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
+        if self.connected.is_set() and not self._closing:
+            log.warning("%s: lost the broker (%s); reconnecting", self.device_id, reason_code)
+        self.connected.clear()
+        self._tell(False)
+
+    def _tell(self, up: bool) -> None:
+        if self.on_connection is not None:
+            try:
+                self.on_connection(up)
+            except Exception:
+                log.exception("%s: connection listener failed", self.device_id)
 
     # ------------------------------------------------------------------ state and events
     def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
@@ -160,6 +182,9 @@ class DeviceLink:
     def request(self, command: dict[str, Any], *, timeout: float = 3.0, attempts: int = 3) -> dict[str, Any]:
         """Send a command and wait for its reply. Retries reuse the same id, so the server
         applies the command once however often it arrives."""
+        if not self.connected.wait(timeout):
+            # never queue a command for later: the person pressing the key must know it did not go
+            raise NotConnected(f"{self.device_id}: not connected to the broker; {command.get('type')} not sent")
         command = dict(command)
         command.setdefault("id", self.new_id())
         payload = json.dumps(command, ensure_ascii=False).encode("utf-8")

@@ -6,6 +6,7 @@
     hall contract --schemas DIR             write one JSON Schema per message
     hall led-bridge --config hall.toml      drive the window LED screens from retained state
     hall kiosk --config hall.toml           the ticket kiosk; --screenshots DIR saves every screen
+    hall counter --config hall.toml --window 3   the counter terminal; --screenshots DIR
     hall mosquitto-config --port 1883       print the project's Mosquitto config
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
 """
@@ -150,6 +151,21 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
                      voice=config.kiosk.voice and not args.no_voice)
 
 
+def cmd_counter(args: argparse.Namespace) -> int:
+    from counter.app import run_counter, screenshots
+    if args.screenshots:
+        saved = screenshots(args.screenshots)
+        print(f"wrote {len(saved)} screenshots to {args.screenshots}")
+        return 0
+    if not args.config or not args.window:
+        raise ConfigError("hall counter: give --config hall.toml and --window N (or --screenshots DIR)")
+    config = load_config(args.config)
+    broker = args.broker or config.broker.url
+    if broker == "embedded":
+        raise ConfigError(f"{args.config}: broker.url: the counter needs a broker URL (mqtt://host:port), or --broker")
+    return run_counter(config, args.window, broker, device=args.device, fullscreen=args.fullscreen)
+
+
 def cmd_staff_password(args: argparse.Namespace) -> int:
     """Ask for a password twice (or read one line from a pipe) and print its argon2 hash."""
     import getpass
@@ -223,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--fullscreen", action="store_true")
     k.add_argument("--screenshots", metavar="DIR", help="save every screen as PNG (runs a small hall inside)")
     k.set_defaults(func=cmd_kiosk)
+
+    ct = sub.add_parser("counter", help="the counter terminal (窗口叫号终端)")
+    ct.add_argument("--config")
+    ct.add_argument("--window", help="the window's id or number")
+    ct.add_argument("--device", help="this counter's device id (default: the counter of that window)")
+    ct.add_argument("--broker", help="override broker.url")
+    ct.add_argument("--fullscreen", action="store_true")
+    ct.add_argument("--screenshots", metavar="DIR", help="save each state as PNG (runs a small hall inside)")
+    ct.set_defaults(func=cmd_counter)
 
     sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
     sp.set_defaults(func=cmd_staff_password)

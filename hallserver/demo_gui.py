@@ -53,9 +53,11 @@ def run_demo_gui(on_started: Callable[[Any], None], **kwargs: Any) -> dict[str, 
     links = [DeviceLink(hall, d, demo.broker_url).connect() for d in ("screen-2", "kiosk-2", "desk-1")]
     screen = HallScreen(QtLink(links[0]), config.hall.name)
     kiosk = KioskWindow(QtLink(links[1]), [(c.id, c.name, c.prefix) for c in config.categories], config.hall.name)
-    desk = CounterWindow(QtLink(links[2]), "w1", [(s.id, s.name) for s in config.staff])
+    desk = CounterWindow(QtLink(links[2]), "w1", windows=[(w.id, w.name) for w in config.windows],
+                         categories=[(c.id, c.name) for c in config.categories],
+                         staff=[(s.id, s.name) for s in config.staff])
     for widget, size, pos in ((screen, (1100, 520), (0, 0)), (kiosk, (700, 620), (1110, 0)),
-                              (desk, (560, 420), (0, 560))):
+                              (desk, (1100, 640), (0, 560))):
         widget.resize(*size)
         widget.move(*pos)
         widget.show()

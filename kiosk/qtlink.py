@@ -16,10 +16,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from govhall.link import DeviceLink, RequestTimeout
+from govhall.link import DeviceLink, NotConnected, RequestTimeout
 
 # shown when no reply comes: the device retried with the same id and gave up for now
 NO_REPLY = {"ok": False, "error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}
+# shown when the link is down: the command was not sent, and will not be sent later
+NOT_SENT = {"ok": False, "error": {"code": "not_sent", "message": "网络连接中断，操作未发送，请恢复后重试"}}
 
 
 class QtLink(QObject):
@@ -28,11 +30,19 @@ class QtLink(QObject):
 
     message_json = Signal(str, str)       # topic, payload as JSON text
     replied_json = Signal(str, str)       # the tag given to send(), the reply as JSON text
+    connection = Signal(bool)             # the link to the broker went up (True) or down (False)
 
     def __init__(self, link: DeviceLink) -> None:
         super().__init__()
         self.link = link
         self.topics = link.topics
+        link.on_connection = self._on_connection
+
+    def _on_connection(self, up: bool) -> None:
+        try:
+            self.connection.emit(up)
+        except RuntimeError:          # the widget and this link are gone
+            pass
 
     def attach(self, widget: QObject, on_message: Callable[[str, dict], None] | None = None,
                on_reply: Callable[[str, dict], None] | None = None) -> None:
@@ -56,6 +66,8 @@ class QtLink(QObject):
         def work() -> None:
             try:
                 reply = self.link.request(command)
+            except NotConnected:
+                reply = NOT_SENT
             except (RequestTimeout, OSError):
                 reply = NO_REPLY
             self._emit("replied_json", tag, reply)

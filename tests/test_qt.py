@@ -9,6 +9,8 @@ from datetime import date
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from counter.qt_counter import CounterWindow  # noqa: E402
@@ -95,40 +97,156 @@ def test_a_citizen_taps_once_and_sees_the_number_and_the_people_ahead(hall, conf
     kiosk.close()
 
 
+def counter_window(qlink, config, window="w1", device="counter-1", **options):
+    return CounterWindow(qlink(device), window, windows=[(w.id, w.name) for w in config.windows],
+                         categories=[(c.id, c.name) for c in config.categories], **options)
+
+
 def test_staff_log_in_call_and_the_hall_screen_shows_the_call(hall, config):
     _server, qlink, keep = hall
     kiosk_link = qlink("kiosk-1")
-    counter = keep(CounterWindow(qlink("counter-1"), "w1", [(s.id, s.name) for s in config.staff]))
+    counter = keep(counter_window(qlink, config))
     screen = keep(HallScreen(qlink("screen-1"), config.hall.name))
-    counter.resize(560, 420)
+    counter.resize(1366, 768)
     screen.resize(1280, 720)
     counter.show()
     screen.show()
-    wait_until(lambda: counter.state is not None and counter.login_button.isVisible(), what="the closed window")
+    wait_until(lambda: counter.state is not None and counter.stack.currentIndex() == 0, what="the login page")
 
-    counter.keys["window.call_next"].click()         # not logged in: the key is off
+    counter.press("call")                           # not logged in: nothing is sent
+    counter.staff_input.setText("s001")
     counter.login()
-    wait_until(lambda: counter.state["status"] == "idle", what="login")
-    assert "王丽" in counter.title.text()
-    counter.keys["window.call_next"].click()
+    wait_until(lambda: counter.status == "idle", what="login")
+    assert "王丽" in counter.head.text()
+    counter.press("call")
     wait_until(lambda: counter.message.text() == "当前没有等候的群众", what="the empty-queue message")
 
     kiosk_link.link.request({"type": "ticket.issue", "category": "residence"})
-    wait_until(lambda: counter.info.text() == "本窗口业务等候 1 人", what="the waiting count")
-    counter.keys["window.call_next"].click()
+    wait_until(lambda: "户籍证件：1 人" in counter.queues.text(), what="the waiting count")
+    QTest.keyClick(counter, Qt.Key.Key_F1)          # the keyboard alone
     wait_until(lambda: counter.ticket.text() == "C001", what="the called number on the counter")
     wait_until(lambda: screen.call.text() == "请 C001 号 到 1 号窗口办理",
                what=lambda: f"the call on the hall screen, showing {screen.call.text()!r} {screen.windows}")
     assert screen.window_numbers()["w1"] == "C001"
+    assert counter.timer.text().startswith("已办理 00:0")
     shot(counter, "counter-serving")
     shot(screen, "hall-screen")
-    counter.keys["window.recall"].click()
+    QTest.keyClick(counter, Qt.Key.Key_F2)
     wait_until(lambda: screen.call.text().endswith("（重呼）"), what="the recall")
-    counter.keys["window.complete"].click()
-    wait_until(lambda: counter.ticket.text() == "—" and counter.state["status"] == "idle")
+    QTest.keyClick(counter, Qt.Key.Key_F6)
+    wait_until(lambda: counter.ticket.text() == "—" and counter.status == "idle")
     wait_until(lambda: screen.window_numbers()["w1"] == "")
+    wait_until(lambda: "已办结 1 件" in counter.figures.text(), what="the staff member's own figures")
     counter.close()
     screen.close()
+
+
+def test_a_double_press_sends_one_command_and_pause_takes_a_reason(hall, config):
+    server, qlink, keep = hall
+    kiosk_link = qlink("kiosk-1")
+    counter = keep(counter_window(qlink, config))
+    counter.show()
+    counter.staff_input.setText("s001")
+    counter.login()
+    wait_until(lambda: counter.status == "idle", what="login")
+    for category in ("social", "social"):
+        kiosk_link.link.request({"type": "ticket.issue", "category": category})
+    QTest.keyClick(counter, Qt.Key.Key_F1)
+    QTest.keyClick(counter, Qt.Key.Key_F1)          # pressed twice before the reply: one call
+    wait_until(lambda: counter.ticket.text() == "A001", what="the call")
+    time.sleep(0.3)
+    QApplication.processEvents()
+    assert server.processor.engine.waiting_count("social") == 1 and counter.ticket.text() == "A001"
+    QTest.keyClick(counter, Qt.Key.Key_F6)
+    wait_until(lambda: counter.status == "idle", what="the completion")
+    QTest.keyClick(counter, Qt.Key.Key_F5)          # pause: the reasons panel
+    assert counter.panel == "pause" and counter.reason.currentText() == "离开"
+    counter.reason.setCurrentIndex(2)
+    QTest.keyClick(counter, Qt.Key.Key_Return)
+    wait_until(lambda: counter.status == "paused", what="the pause")
+    assert server.processor.engine.windows["w1"].pause_reason == "meal" and "用餐" in counter.status_chip.text()
+    assert not counter.keys["call"].isEnabled()
+    QTest.keyClick(counter, Qt.Key.Key_F5)          # and resume
+    wait_until(lambda: counter.status == "idle", what="the resume")
+
+
+def test_the_counter_locks_when_idle_and_unlocks_with_the_password(app, config, embedded_broker, sqlite_url):
+    from hallserver.passwords import hash_password
+    from tests.conftest import running_hall
+    config.staff[0].password_hash = hash_password("correct-horse")
+    with running_hall(config, embedded_broker.url, sqlite_url) as (server, device):
+        counter = counter_window(lambda d: QtLink(device(d)), config, lock_minutes=0.01)
+        counter.show()
+        counter.staff_input.setText("s001")
+        counter.password_input.setText("wrong-one")
+        counter.login()
+        wait_until(lambda: counter.login_message.text() == "工号或密码错误", what="the refusal")
+        assert counter.status == "closed" and counter.password_input.text() == "wrong-one"
+        counter.password_input.setText("correct-horse")
+        counter.login()
+        wait_until(lambda: counter.status == "idle", what="login")
+        assert counter.password_input.text() == ""             # not kept on screen
+        wait_until(lambda: counter.stack.currentIndex() == 2, timeout=5, what="the idle lock")
+        shot(counter, "counter-locked")
+        counter.press("call")                                  # locked: the keys do nothing
+        counter.unlock_input.setText("nope-nope")
+        counter.unlock()
+        wait_until(lambda: counter.unlock_message.text() == "工号或密码错误", what="the wrong unlock")
+        assert counter.stack.currentIndex() == 2
+        counter.unlock_input.setText("correct-horse")
+        counter.unlock()
+        wait_until(lambda: counter.stack.currentIndex() == 1, what="the unlock")
+        assert server.processor.engine.windows["w1"].status == "idle"
+        counter.qlink.link.close()
+        counter.close()
+
+
+def test_a_broken_broker_connection_shows_at_once_sends_nothing_and_resyncs(app, config, sqlite_url, tmp_path,
+                                                                            mosquitto):
+    from hallserver.broker import MosquittoProcess, free_port
+    from tests.conftest import running_hall
+    port = free_port()                                      # a broker of its own, to stop and start again
+    (tmp_path / "m1").mkdir()
+    (tmp_path / "m2").mkdir()
+    broker = MosquittoProcess(port=port, workdir=str(tmp_path / "m1")).start()
+    try:
+        with running_hall(config, broker.url, sqlite_url) as (server, device):
+            counter = counter_window(lambda d: QtLink(device(d)), config)
+            counter.show()
+            counter.staff_input.setText("s001")
+            counter.login()
+            wait_until(lambda: counter.status == "idle", what="login")
+            broker.stop()                                    # the broker is gone
+            wait_until(lambda: counter.banner.isVisible(), timeout=5, what="the disconnection banner")
+            assert counter.link_chip.text() == "连接中断" and not counter.keys["call"].isEnabled()
+            shot(counter, "counter-disconnected")
+            counter._send("call", "window.call_next")        # even if someone got a press through
+            assert counter.message.text() == "连接中断：操作未发送"
+            # meanwhile the hall changed: a ticket came in through the server directly
+            server.processor.handle(server.processor.topics.command("kiosk-1"),
+                                    b'{"id": "k-offline", "type": "ticket.issue", "category": "social"}')
+            broker = MosquittoProcess(port=port, workdir=str(tmp_path / "m2")).start()
+            wait_until(lambda: not counter.banner.isVisible(), timeout=15, what="the reconnection")
+            wait_until(lambda: "社保医保：1 人" in counter.queues.text(), timeout=10, what="the state again")
+            assert server.processor.engine.windows["w1"].ticket is None     # nothing was queued and sent later
+            counter.qlink.link.close()
+            counter.close()
+    finally:
+        broker.stop()
+
+
+def test_hall_counter_screenshots_show_each_state(app, tmp_path):
+    from PIL import Image
+
+    from counter.app import screenshots
+    saved = screenshots(tmp_path)
+    assert [p.name for p in saved] == [f"counter-{s}.png" for s in (
+        "logged-out", "idle", "serving", "transfer", "paused", "locked", "disconnected")]
+    for path in saved:
+        img = Image.open(path).convert("RGB")
+        assert img.size == (1366, 768)
+        colours = img.resize((120, 120)).getcolors(120 * 120)
+        assert colours is not None and len(colours) > 8, f"{path.name} looks blank"
 
 
 def test_the_demo_windows_watch_the_morning_without_changing_it(app):
@@ -145,22 +263,25 @@ def test_the_demo_windows_watch_the_morning_without_changing_it(app):
 def test_the_counter_shows_a_transferred_green_citizen_and_where_they_come_from(hall, config):
     _server, qlink, keep = hall
     kiosk_link = qlink("kiosk-1")
-    c1 = keep(CounterWindow(qlink("counter-1"), "w1", [(s.id, s.name) for s in config.staff]))
-    c3 = keep(CounterWindow(qlink("counter-3"), "w3", [(s.id, s.name) for s in config.staff]))
+    c1 = keep(counter_window(qlink, config))
+    c3 = keep(counter_window(qlink, config, window="w3", device="counter-3"))
     kiosk_link.link.request({"type": "ticket.issue", "category": "social", "birth_date": "1948-03-08"})
-    c1.login()
-    c3.staff_box.setCurrentIndex(2)
-    c3.login()
-    wait_until(lambda: c1.state["status"] == "idle" and c3.state["status"] == "idle", what="both logins")
-    c1.keys["window.call_next"].click()
+    for counter, staff in ((c1, "s001"), (c3, "s003")):
+        counter.show()
+        counter.staff_input.setText(staff)
+        counter.login()
+    wait_until(lambda: c1.status == "idle" and c3.status == "idle", what="both logins")
+    c1.press("call")
     wait_until(lambda: c1.ticket.text() == "A001", what="the call")
-    assert c1.info.text().startswith("绿色通道")
-    c1.qlink.send("transfer", {"type": "window.transfer", "window": "w1", "to_window": "w3", "reason": "需综合窗口"})
+    assert c1.info.text() == "社保医保 · 绿色通道"
+    c1.press("transfer")                                  # F4: choose the target and the reason
+    c1.target.setCurrentIndex(next(i for i in range(c1.target.count()) if c1.target.itemData(i) == ("window", "w3")))
+    c1.reason.setCurrentText("需综合窗口办理")
+    QTest.keyClick(c1, Qt.Key.Key_Return)
     wait_until(lambda: c1.ticket.text() == "—", what="the transfer")
-    c3.keys["window.call_next"].click()
+    c3.press("call")
     wait_until(lambda: c3.ticket.text() == "A001", what="the call at window 3")
-    assert "转自 w1：需综合窗口" in c3.info.text() and "绿色通道" in c3.info.text()
-    c3.resize(640, 420)
+    assert "转自 w1：需综合窗口办理" in c3.details.text() and "绿色通道" in c3.info.text()
     shot(c3, "counter-transferred")
 
 
