@@ -17,39 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-HEADER = b"\xa5\x5a"
-MAX_PAYLOAD = 1024
-BROADCAST = 0xFF
+from hardware.frames import (  # noqa: F401 - MAX_PAYLOAD and crc16_modbus stay importable from here
+    BROADCAST,
+    MAX_PAYLOAD,
+    Frame,
+    FrameError,
+    FrameReader,
+    crc16_modbus,
+)
+
 CMD_SHOW, CMD_CLEAR, CMD_BRIGHTNESS = 0x01, 0x02, 0x03
 MODE_STATIC, MODE_SCROLL = 0, 1
-
-
-def crc16_modbus(data: bytes) -> int:
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-class FrameError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Frame:
-    address: int
-    command: int
-    payload: bytes = b""
-
-    def encode(self) -> bytes:
-        if not (1 <= self.address <= 254 or self.address == BROADCAST):
-            raise FrameError(f"address {self.address} out of range")
-        if len(self.payload) > MAX_PAYLOAD:
-            raise FrameError(f"payload of {len(self.payload)} bytes is over {MAX_PAYLOAD}")
-        body = bytes([self.address, self.command]) + len(self.payload).to_bytes(2, "big") + self.payload
-        return HEADER + body + crc16_modbus(body).to_bytes(2, "little")
 
 
 @dataclass(frozen=True)
@@ -74,47 +52,6 @@ def parse_show(frame: Frame) -> ShowText:
     except UnicodeDecodeError as exc:
         raise FrameError(f"SHOW text is not GB18030: {exc}") from None
     return ShowText(tuple(text.split("\n")), frame.payload[0], frame.payload[1])
-
-
-class FrameReader:
-    """Turns a byte stream into frames; noise and corrupted frames are skipped and counted."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self.rejected = 0
-
-    def feed(self, data: bytes) -> list[Frame]:
-        self._buf += data
-        frames: list[Frame] = []
-        while True:
-            start = self._buf.find(HEADER)
-            if start < 0:
-                keep = 1 if self._buf.endswith(HEADER[:1]) else 0   # maybe the start of a header
-                if len(self._buf) > keep:
-                    self.rejected += 1
-                del self._buf[:len(self._buf) - keep]
-                return frames
-            if start > 0:
-                self.rejected += 1
-                del self._buf[:start]
-            if len(self._buf) < 6:
-                return frames
-            length = int.from_bytes(self._buf[4:6], "big")
-            if length > MAX_PAYLOAD:
-                self.rejected += 1
-                del self._buf[:2]
-                continue
-            end = 6 + length + 2
-            if len(self._buf) < end:
-                return frames
-            body = bytes(self._buf[2:6 + length])
-            crc = int.from_bytes(self._buf[6 + length:end], "little")
-            if crc != crc16_modbus(body):
-                self.rejected += 1
-                del self._buf[:2]          # resynchronise on the next header
-                continue
-            frames.append(Frame(body[0], body[1], body[4:]))
-            del self._buf[:end]
 
 
 class LedProtocol(Protocol):
