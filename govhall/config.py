@@ -146,6 +146,7 @@ class WindowConfig(_Section):
     name: str = Field(default="", max_length=32)
     categories: list[Name] = Field(min_length=1, description="served in this order of preference")
     led_address: int | None = Field(default=None, ge=1, le=254)
+    keypad_address: int | None = Field(default=None, ge=1, le=254, description="the window's caller keypad (呼叫器)")
     elderly_first: bool = Field(default=False,
                                 description="老年人优先窗口: also calls 绿色通道 tickets of every category")
 
@@ -190,6 +191,11 @@ class KioskConfig(_Section):
     voice: bool = Field(default=True, description="spoken guidance in 适老化 mode (espeak-ng)")
 
 
+class KeypadConfig(_Section):
+    port: str = Field(default="/dev/ttyUSB1", description="the keypads' RS-485 adapter: pyserial URL or device")
+    baudrate: int = Field(default=9600, ge=1200, le=921600)
+
+
 class LedConfig(_Section):
     port: str = Field(default="loop://", description="pyserial URL or device, e.g. /dev/ttyUSB0")
     baudrate: int = Field(default=9600, ge=1200, le=921600)
@@ -209,6 +215,7 @@ class Config(_Section):
     hours: HoursConfig | None = None
     appointments: AppointmentsConfig = AppointmentsConfig()
     led: LedConfig = LedConfig()
+    keypad: KeypadConfig = KeypadConfig()
     ticket: TicketConfig = TicketConfig()
     kiosk: KioskConfig = KioskConfig()
     counter: CounterConfig = CounterConfig()
@@ -244,6 +251,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     unique("windows", "id", [w.id for w in config.windows])
     unique("windows", "number", [w.number for w in config.windows])
     unique("windows", "led_address", [w.led_address for w in config.windows if w.led_address is not None])
+    unique("windows", "keypad_address", [w.keypad_address for w in config.windows if w.keypad_address is not None])
     unique("staff", "id", [x.id for x in config.staff])
     unique("devices", "id", [d.id for d in config.devices])
     known = {x.id for x in config.categories}

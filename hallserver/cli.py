@@ -5,6 +5,7 @@
     hall check-config hall.toml             validate a config file
     hall contract --schemas DIR             write one JSON Schema per message
     hall led-bridge --config hall.toml      drive the window LED screens from retained state
+    hall keypad-bridge --config hall.toml   the caller keypads (呼叫器) on RS-485
     hall kiosk --config hall.toml           the ticket kiosk; --screenshots DIR saves every screen
     hall counter --config hall.toml --window 3   the counter terminal; --screenshots DIR
     hall mosquitto-config --port 1883       print the project's Mosquitto config
@@ -131,6 +132,28 @@ def cmd_led_bridge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keypad_bridge(args: argparse.Namespace) -> int:
+    import serial
+
+    from govhall.link import DeviceLink
+    from hardware.keypad_bridge import KeypadBridge
+    config = load_config(args.config)
+    if config.broker.url == "embedded" and not args.broker:
+        raise ConfigError(f"{args.config}: broker.url: the keypad bridge needs a broker URL (mqtt://host:port)")
+    if not any(w.keypad_address for w in config.windows):
+        raise ConfigError(f"{args.config}: windows: no window has a keypad_address")
+    link = DeviceLink(config.hall.id, args.device, args.broker or config.broker.url,
+                      username=config.broker.username, password=config.broker.password).connect()
+    port = serial.serial_for_url(args.port or config.keypad.port, baudrate=config.keypad.baudrate, timeout=0.1)
+    bridge = KeypadBridge(config, link, port).start()
+    try:
+        _wait_for_signal()
+    finally:
+        bridge.stop()
+        link.close()
+    return 0
+
+
 def cmd_kiosk(args: argparse.Namespace) -> int:
     from kiosk.app import run_kiosk, screenshots
     if args.screenshots:
@@ -227,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--port", help="override led.port (pyserial URL or /dev/ttyUSB0)")
     lb.add_argument("--broker", help="override broker.url")
     lb.set_defaults(func=cmd_led_bridge)
+
+    kb = sub.add_parser("keypad-bridge", help="the caller keypads (呼叫器) on their RS-485 bus")
+    kb.add_argument("--config", required=True)
+    kb.add_argument("--device", default="keypad-bridge-1", help="this bridge's device id")
+    kb.add_argument("--port", help="override keypad.port (pyserial URL or /dev/ttyUSB1)")
+    kb.add_argument("--broker", help="override broker.url")
+    kb.set_defaults(func=cmd_keypad_bridge)
 
     k = sub.add_parser("kiosk", help="the ticket kiosk (取号机)")
     k.add_argument("--config")
