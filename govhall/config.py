@@ -201,6 +201,13 @@ class LedConfig(_Section):
     baudrate: int = Field(default=9600, ge=1200, le=921600)
 
 
+class ScreenConfig(_Section):
+    """The hall screen (综合屏) and the calling voice (语音叫号)."""
+    notice: str = Field(default="", max_length=300, description="a notice moving along the bottom of the hall screen")
+    clips: str = Field(default="", max_length=300,
+                       description="folder of the voice clips (hall voice --build-clips); default ~/.cache/govhall")
+
+
 class CounterConfig(_Section):
     lock_minutes: float = Field(default=10, gt=0, le=240,
                                 description="the counter locks after this long without a key (not while serving)")
@@ -219,6 +226,7 @@ class Config(_Section):
     ticket: TicketConfig = TicketConfig()
     kiosk: KioskConfig = KioskConfig()
     counter: CounterConfig = CounterConfig()
+    screen: ScreenConfig = ScreenConfig()
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
     staff: list[StaffConfig] = Field(default_factory=list)

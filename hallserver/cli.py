@@ -8,6 +8,8 @@
     hall keypad-bridge --config hall.toml   the caller keypads (呼叫器) on RS-485
     hall kiosk --config hall.toml           the ticket kiosk; --screenshots DIR saves every screen
     hall counter --config hall.toml --window 3   the counter terminal; --screenshots DIR
+    hall screen --config hall.toml [--voice]     the hall screen (综合屏); --screenshots DIR
+    hall voice --config hall.toml           speak every call; --build-clips DIR makes the clips
     hall mosquitto-config --port 1883       print the project's Mosquitto config
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
 """
@@ -189,6 +191,37 @@ def cmd_counter(args: argparse.Namespace) -> int:
     return run_counter(config, args.window, broker, device=args.device, fullscreen=args.fullscreen)
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    from kiosk.screen_app import run_screen, screenshots
+    if args.screenshots:
+        saved = screenshots(args.screenshots)
+        print(f"wrote {len(saved)} screenshots to {args.screenshots}")
+        return 0
+    if not args.config:
+        raise ConfigError("hall screen: give --config hall.toml (or --screenshots DIR)")
+    config = load_config(args.config)
+    broker = args.broker or config.broker.url
+    if broker == "embedded":
+        raise ConfigError(f"{args.config}: broker.url: the hall screen needs mqtt://host:port, or --broker")
+    return run_screen(config, args.device, broker, voice=args.voice, clips=args.clips, fullscreen=args.fullscreen)
+
+
+def cmd_voice(args: argparse.Namespace) -> int:
+    from hardware.call_voice import build_clips
+    from kiosk.screen_app import run_voice
+    if args.build_clips:
+        folder = build_clips(args.build_clips)
+        print(f"made the voice clips in {folder}")
+        return 0
+    if not args.config:
+        raise ConfigError("hall voice: give --config hall.toml (or --build-clips DIR)")
+    config = load_config(args.config)
+    broker = args.broker or config.broker.url
+    if broker == "embedded":
+        raise ConfigError(f"{args.config}: broker.url: the voice needs a broker URL (mqtt://host:port), or --broker")
+    return run_voice(config, args.device, broker, clips=args.clips)
+
+
 def cmd_staff_password(args: argparse.Namespace) -> int:
     """Ask for a password twice (or read one line from a pipe) and print its argon2 hash."""
     import getpass
@@ -278,6 +311,24 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--fullscreen", action="store_true")
     ct.add_argument("--screenshots", metavar="DIR", help="save each state as PNG (runs a small hall inside)")
     ct.set_defaults(func=cmd_counter)
+
+    sc = sub.add_parser("screen", help="the hall screen (综合屏), optionally speaking the calls")
+    sc.add_argument("--config")
+    sc.add_argument("--device", default="screen-1", help="this screen's device id")
+    sc.add_argument("--broker", help="override broker.url")
+    sc.add_argument("--voice", action="store_true", help="speak every call (语音叫号) through this machine's audio")
+    sc.add_argument("--clips", help="the voice clip folder (default: screen.clips, else ~/.cache/govhall)")
+    sc.add_argument("--fullscreen", action="store_true")
+    sc.add_argument("--screenshots", metavar="DIR", help="save the screen as PNG (runs a small hall inside)")
+    sc.set_defaults(func=cmd_screen)
+
+    vo = sub.add_parser("voice", help="speak every call (语音叫号); --build-clips makes the clips")
+    vo.add_argument("--config")
+    vo.add_argument("--device", default="screen-1", help="the device id to connect as (role screen)")
+    vo.add_argument("--broker", help="override broker.url")
+    vo.add_argument("--clips", help="the voice clip folder")
+    vo.add_argument("--build-clips", metavar="DIR", help="make the voice clips with espeak-ng into DIR")
+    vo.set_defaults(func=cmd_voice)
 
     sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
     sp.set_defaults(func=cmd_staff_password)

@@ -1,29 +1,40 @@
-"""The hall screen (综合屏): the latest call in large type and every window's current number.
+"""The hall screen (综合屏): the latest calls, readable from ten metres.
 
-It shows only retained state and call events from the server, so it is right again within
-a second of any restart of either side.
+1920×1080, very large type on a dark ground: the newest call highlighted (A001 → 3 号窗口),
+the calls before it, people waiting per service, and an optional notice ticker along the
+bottom. It shows only retained state and call events from the server, so it is right again
+within a second of any restart of either side.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from collections import deque
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.qtlink import QtLink
 
+RECENT_CALLS = 6
 STYLE = """
-QWidget#screen { background: #101820; }
-QLabel { color: #f5f7fa; font-size: 30px; }
-QLabel#title { font-size: 34px; color: #9fb3c8; }
-QLabel#call { font-size: 72px; font-weight: bold; color: #ffd23f; }
-QLabel#head { color: #9fb3c8; font-size: 26px; }
-QLabel#number { font-size: 40px; font-weight: bold; color: #ffd23f; }
-QLabel#banner { background: #b42318; font-size: 30px; padding: 10px; }
+QWidget#screen { background: #0d1620; }
+QLabel { color: #e8eef5; font-size: 44px; }
+QLabel#title { font-size: 52px; font-weight: bold; color: #ffffff; }
+QLabel#clock { font-size: 52px; color: #9fb3c8; }
+QLabel#call { font-size: 150px; font-weight: bold; color: #ffd23f; }
+QLabel#callwhere { font-size: 84px; font-weight: bold; color: #ffffff; }
+QLabel#head { color: #9fb3c8; font-size: 40px; }
+QLabel#recent { font-size: 60px; color: #e8eef5; }
+QLabel#waiting { font-size: 48px; }
+QLabel#banner { background: #b42318; font-size: 44px; padding: 12px; color: white; }
+QLabel#ticker { background: #16324f; font-size: 44px; padding: 10px; color: #ffffff; }
+QWidget#panel { background: #13212f; border-radius: 18px; }
+QWidget#newest { background: #1b3550; border: 4px solid #ffd23f; border-radius: 18px; }
 """
-STATUS = {"closed": "暂停服务", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
 
 
 class HallScreen(QWidget):
-    def __init__(self, qlink: QtLink, hall_name: str) -> None:
+    def __init__(self, qlink: QtLink, hall_name: str, notice: str = "") -> None:
         super().__init__()
         self.setObjectName("screen")
         self.setWindowTitle(f"{hall_name} · 综合屏")
@@ -31,49 +42,130 @@ class HallScreen(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.qlink = qlink
         self.windows: dict[str, dict] = {}
+        self.calls: deque[dict] = deque(maxlen=RECENT_CALLS + 1)
+        self._seen: deque[tuple] = deque(maxlen=64)      # QoS 1 may deliver a call twice
+        self.notice = notice
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(36, 24, 36, 24)
+        top = QHBoxLayout()
         title = QLabel(hall_name, objectName="title")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner = QLabel("系统维护中", objectName="banner")
+        self.clock = QLabel("", objectName="clock")
+        top.addWidget(title)
+        top.addStretch(1)
+        top.addWidget(self.clock)
+        layout.addLayout(top)
+        self.banner = QLabel("系统维护中，请留意工作人员指引", objectName="banner")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.banner.hide()
+        layout.addWidget(self.banner)
+
+        body = QHBoxLayout()
+        body.setSpacing(28)
+        left = QVBoxLayout()
+        newest = QWidget(objectName="newest")
+        newest.setObjectName("newest")
+        newest.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        nl = QVBoxLayout(newest)
         self.call = QLabel("欢迎光临", objectName="call")
         self.call.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
-        for layout_item in (title, self.banner, self.call, self.grid_host):
-            layout.addWidget(layout_item)
-        layout.addStretch(1)
+        self.call_where = QLabel("请取号后留意叫号", objectName="callwhere")
+        self.call_where.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        nl.addWidget(self.call)
+        nl.addWidget(self.call_where)
+        left.addWidget(newest, 3)
+        recent = QWidget(objectName="panel")
+        recent.setObjectName("panel")
+        recent.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.recent_grid = QGridLayout(recent)
+        self.recent_labels: list[tuple[QLabel, QLabel]] = []
+        for i in range(RECENT_CALLS):
+            number, where = QLabel("", objectName="recent"), QLabel("", objectName="recent")
+            number.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            where.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.recent_grid.addWidget(number, i // 2, (i % 2) * 2)
+            self.recent_grid.addWidget(where, i // 2, (i % 2) * 2 + 1)
+            self.recent_labels.append((number, where))
+        left.addWidget(recent, 2)
+        body.addLayout(left, 5)
+
+        side = QWidget(objectName="panel")
+        side.setObjectName("panel")
+        side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        sl = QVBoxLayout(side)
+        sl.addWidget(QLabel("等候人数", objectName="head"))
+        self.waiting = QLabel("", objectName="waiting")
+        self.waiting.setWordWrap(True)
+        self.waiting.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        sl.addWidget(self.waiting, 1)
+        body.addWidget(side, 2)
+        layout.addLayout(body, 1)
+
+        self.ticker = QLabel(notice, objectName="ticker")
+        self.ticker.setVisible(bool(notice))
+        layout.addWidget(self.ticker)
+        self._ticker_offset = 0
+        self._timer = QTimer(self, interval=250)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self._tick()
 
         qlink.attach(self, self._on_message)
         qlink.subscribe(qlink.topics.all_window_states)
         qlink.subscribe(qlink.topics.server_state)
+        qlink.subscribe(qlink.topics.queue_state)
         qlink.subscribe(qlink.topics.event("ticket.called"))
+
+    def _tick(self) -> None:
+        self.clock.setText(datetime.now().strftime("%H:%M"))
+        if self.notice:                    # the notice moves one character a beat, round and round
+            text = self.notice + "　　　　"
+            self._ticker_offset = (self._ticker_offset + 1) % len(text)
+            self.ticker.setText(text[self._ticker_offset:] + text[:self._ticker_offset])
 
     def _on_message(self, topic: str, data: dict) -> None:
         t = self.qlink.topics
         if topic == t.server_state:
             self.banner.setVisible(not data.get("online"))
+        elif topic == t.queue_state:
+            lines = [f"{q['name']}　<b>{q['waiting']}</b> 人" for q in data.get("categories", [])]
+            self.waiting.setText("<br>".join(lines))
         elif topic == t.event("ticket.called"):
-            again = "（重呼）" if data.get("recall") else ""
-            self.call.setText(f"请 {data['ticket']['number']} 号 到 {data['window_number']} 号窗口办理{again}")
+            key = (data["ticket"]["id"], data["ticket"].get("called_at"), data.get("recall", 0))
+            if key in self._seen:
+                return
+            self._seen.append(key)
+            self.calls.appendleft(data)
+            self._render_calls()
         elif topic.startswith(t.window_state("")):
             self.windows[data["window"]] = data
-            self._render_windows()
 
-    def _render_windows(self) -> None:
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
-        for col, head in enumerate(("窗口", "当前号", "状态")):
-            self.grid.addWidget(QLabel(head, objectName="head"), 0, col)
-        for row, w in enumerate(sorted(self.windows.values(), key=lambda w: w["number"]), start=1):
-            self.grid.addWidget(QLabel(w["name"]), row, 0)
-            self.grid.addWidget(QLabel(w["ticket"]["number"] if w.get("ticket") else "—", objectName="number"), row, 1)
-            self.grid.addWidget(QLabel(STATUS.get(w["status"], w["status"])), row, 2)
+    def _render_calls(self) -> None:
+        newest = self.calls[0]
+        again = "（重呼）" if newest.get("recall") else ""
+        self.call.setText(newest["ticket"]["number"])
+        self.call_where.setText(f"请到 {newest['window_number']} 号窗口办理{again}")
+        earlier = [c for c in list(self.calls)[1:] if c["ticket"]["id"] != newest["ticket"]["id"]]
+        for i, (number, where) in enumerate(self.recent_labels):
+            if i < len(earlier):
+                number.setText(earlier[i]["ticket"]["number"])
+                where.setText(f"→ {earlier[i]['window_number']} 号窗口")
+            else:
+                number.setText("")
+                where.setText("")
+
+    @property
+    def call_text(self) -> str:
+        """The newest call as one sentence (tests, the demo)."""
+        where = self.call_where.text()
+        if not self.calls:
+            return ""
+        number = self.call.text()
+        return f"请 {number} 号 到 {where.removeprefix('请到 ')}"
 
     def window_numbers(self) -> dict[str, str]:
-        """What the screen shows per window, for tests and the demo."""
+        """What each window is serving now, from the retained states (tests and the demo)."""
         return {wid: (w["ticket"]["number"] if w.get("ticket") else "") for wid, w in self.windows.items()}
+
+    def recent_numbers(self) -> list[str]:
+        return [n.text() for n, _ in self.recent_labels if n.text()]

@@ -125,14 +125,14 @@ def test_staff_log_in_call_and_the_hall_screen_shows_the_call(hall, config):
     wait_until(lambda: "户籍证件：1 人" in counter.queues.text(), what="the waiting count")
     QTest.keyClick(counter, Qt.Key.Key_F1)          # the keyboard alone
     wait_until(lambda: counter.ticket.text() == "C001", what="the called number on the counter")
-    wait_until(lambda: screen.call.text() == "请 C001 号 到 1 号窗口办理",
-               what=lambda: f"the call on the hall screen, showing {screen.call.text()!r} {screen.windows}")
+    wait_until(lambda: screen.call_text == "请 C001 号 到 1 号窗口办理",
+               what=lambda: f"the call on the hall screen, showing {screen.call_text!r} {screen.windows}")
     assert screen.window_numbers()["w1"] == "C001"
     assert counter.timer.text().startswith("已办理 00:0")
     shot(counter, "counter-serving")
     shot(screen, "hall-screen")
     QTest.keyClick(counter, Qt.Key.Key_F2)
-    wait_until(lambda: screen.call.text().endswith("（重呼）"), what="the recall")
+    wait_until(lambda: screen.call_text.endswith("（重呼）"), what="the recall")
     QTest.keyClick(counter, Qt.Key.Key_F6)
     wait_until(lambda: counter.ticket.text() == "—" and counter.status == "idle")
     wait_until(lambda: screen.window_numbers()["w1"] == "")
@@ -531,3 +531,35 @@ def test_a_closed_category_is_greyed_on_the_kiosk_with_the_time_it_opens(app, em
         shot(kiosk, "kiosk-closed")
         link.close()
         kiosk.close()
+
+
+def test_the_hall_screen_highlights_the_newest_call_and_lists_the_ones_before(hall, config):
+    _server, qlink, keep = hall
+    kiosk = qlink("kiosk-1")
+    screen = keep(HallScreen(qlink("screen-1"), config.hall.name, notice="请携带身份证原件"))
+    screen.setFixedSize(1920, 1080)
+    screen.show()
+    counters = {w: qlink(f"counter-{w[1]}") for w in ("w1", "w2")}
+    for category in ("social", "business", "social"):
+        kiosk.link.request({"type": "ticket.issue", "category": category})
+    for window, staff in (("w1", "s001"), ("w2", "s002")):
+        counters[window].link.request({"type": "window.login", "window": window, "staff": staff})
+    for window in ("w1", "w2", "w1"):
+        counters[window].link.request({"type": "window.call_next", "window": window})
+    wait_until(lambda: screen.call_text == "请 A002 号 到 1 号窗口办理", what="the newest call")
+    assert screen.recent_numbers() == ["B001", "A001"]
+    wait_until(lambda: "社保医保　<b>0</b> 人" in screen.waiting.text(), what="the waiting counts")
+    assert screen.ticker.isVisible() and "身份证" in screen.ticker.text()
+
+
+def test_hall_screen_screenshots(app, tmp_path):
+    from PIL import Image
+
+    from kiosk.screen_app import screenshots
+    saved = screenshots(tmp_path)
+    assert [p.name for p in saved] == ["screen-welcome.png", "screen-calls.png", "screen-offline.png"]
+    for path in saved:
+        img = Image.open(path).convert("RGB")
+        assert img.size == (1920, 1080)
+        colours = img.resize((120, 120)).getcolors(120 * 120)
+        assert colours is not None and len(colours) > 8, f"{path.name} looks blank"
