@@ -146,6 +146,7 @@ class WindowConfig(_Section):
     name: str = Field(default="", max_length=32)
     categories: list[Name] = Field(min_length=1, description="served in this order of preference")
     led_address: int | None = Field(default=None, ge=1, le=254)
+    led_port: str | None = Field(default=None, description="this screen's bus when not led.port (another RS-485 line)")
     keypad_address: int | None = Field(default=None, ge=1, le=254, description="the window's caller keypad (呼叫器)")
     elderly_first: bool = Field(default=False,
                                 description="老年人优先窗口: also calls 绿色通道 tickets of every category")
@@ -199,6 +200,10 @@ class KeypadConfig(_Section):
 class LedConfig(_Section):
     port: str = Field(default="loop://", description="pyserial URL or device, e.g. /dev/ttyUSB0")
     baudrate: int = Field(default=9600, ge=1200, le=921600)
+    protocol: str = Field(default="govhall", pattern=r"^[a-z0-9_-]{1,32}$",
+                          description="the screens' frame protocol (hardware/led.py PROTOCOLS); the bridge checks it")
+    brightness: int = Field(default=16, ge=1, le=16)
+    idle_scroll: bool = Field(default=True, description="the idle text (window, staff, services) scrolls")
 
 
 class ScreenConfig(_Section):

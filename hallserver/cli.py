@@ -115,8 +115,6 @@ def cmd_contract(args: argparse.Namespace) -> int:
 
 
 def cmd_led_bridge(args: argparse.Namespace) -> int:
-    import serial
-
     from govhall.link import DeviceLink
     from hardware.led_bridge import LedBridge
     config = load_config(args.config)
@@ -124,8 +122,13 @@ def cmd_led_bridge(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.config}: broker.url: the LED bridge needs a broker URL (mqtt://host:port)")
     link = DeviceLink(config.hall.id, args.device, args.broker or config.broker.url,
                       username=config.broker.username, password=config.broker.password).connect()
-    port = serial.serial_for_url(args.port or config.led.port, baudrate=config.led.baudrate, timeout=0)
-    bridge = LedBridge(config, link, port).start()
+    if args.port:
+        config.led.port = args.port
+    try:
+        bridge = LedBridge(config, link).start()          # each bus opened by its URL, again after a failure
+    except ValueError as exc:
+        link.close()
+        raise ConfigError(f"{args.config}: {exc}") from None
     try:
         _wait_for_signal()
     finally:

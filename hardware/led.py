@@ -70,6 +70,10 @@ class GovhallLedProtocol:
         return Frame(address, CMD_CLEAR).encode()
 
 
+# The LED protocols a hall can choose with `led.protocol`; a vendor's protocol is one more entry.
+PROTOCOLS: dict[str, type] = {"govhall": GovhallLedProtocol}
+
+
 class LedScreenSimulator:
     """A bus full of screens: decodes frames and remembers what each address shows."""
 
@@ -99,3 +103,29 @@ class LedScreenSimulator:
     def text(self, address: int) -> str:
         shown = self.screens.get(address)
         return " / ".join(shown.lines) if shown else ""
+
+    def render_png(self, address: int, path, columns: int = 128, rows_per_line: int = 16):   # noqa: ANN001, ANN201
+        """Draw the screen as its LED matrix shows it: `columns` × 16 dots per line, red on
+        black, each dot a round lamp (for the demo, the docs and the tests)."""
+        from PIL import Image, ImageDraw, ImageFont
+
+        from hardware.printer import _cjk_font
+        shown = self.screens.get(address)
+        lines = shown.lines if shown else ("",)
+        font_file = _cjk_font()
+        font = ImageFont.truetype(font_file, rows_per_line) if font_file else ImageFont.load_default()
+        dots = Image.new("L", (columns, rows_per_line * len(lines)), 0)
+        draw = ImageDraw.Draw(dots)
+        for i, line in enumerate(lines):
+            draw.text((0, i * rows_per_line - 1), line, fill=255, font=font)
+        scale = 6
+        dim = 0.25 + 0.75 * ((shown.brightness if shown else 16) / 16)
+        out = Image.new("RGB", (columns * scale, rows_per_line * len(lines) * scale), (12, 8, 8))
+        lamps = ImageDraw.Draw(out)
+        for y in range(dots.height):
+            for x in range(dots.width):
+                on = dots.getpixel((x, y)) > 100
+                colour = (int(255 * dim), int(40 * dim), int(20 * dim)) if on else (45, 18, 14)
+                lamps.ellipse((x * scale + 1, y * scale + 1, x * scale + scale - 2, y * scale + scale - 2), fill=colour)
+        out.save(path, format="PNG")
+        return path

@@ -1,6 +1,5 @@
 """Window LED screens: real frames through pyserial (loop:// and a pty pair)."""
 import os
-import threading
 import time
 
 import pytest
@@ -113,44 +112,56 @@ def test_what_each_window_state_shows():
     assert window_text(_state(status="closed"), names).lines[1] == "暂停服务"
 
 
-def test_the_bridge_keeps_writing_after_the_port_fails_once(config):
+def test_an_unplugged_port_is_reported_opened_again_and_gets_the_latest_text(config, embedded_broker, sqlite_url,
+                                                                             tmp_path):
+    import os
+
     from hardware.led_bridge import LedBridge
+    from tests.conftest import PtyDevice, running_hall
+    screens = [LedScreenSimulator(), LedScreenSimulator()]
+    ptys = [PtyDevice(lambda data: screens[0].feed(data) and b"")]
+    port_path = tmp_path / "ttyLED"            # as udev's /dev/serial/by-id/… names the adapter
+    os.symlink(ptys[0].name, port_path)
+    config.led.port = str(port_path)
 
-    class FlakyPort:
-        name = "flaky"
-
-        def __init__(self):
-            self.fail = True
-            self.data = bytearray()
-            self.lock = threading.Lock()
-
-        def write(self, b):
-            if self.fail:
-                self.fail = False
-                raise serial.SerialException("unplugged")
-            with self.lock:
-                self.data += b
-
-        def flush(self):
-            pass
-
-    class NoLink:
-        def subscribe(self, *_):
-            pass
-        topics = c.Topics("demo")
-
-    port = FlakyPort()
-    bridge = LedBridge(config, NoLink(), port).start()
-    try:
-        bridge._on_state("t", _state(window="w1", number=1, name="1号窗口").model_dump(mode="json"))
-        deadline = time.monotonic() + 5
-        while bridge.frames_written == 0 and time.monotonic() < deadline:
+    def wait(predicate, what, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
             time.sleep(0.05)
-        sim = LedScreenSimulator()
-        sim.feed(bytes(port.data))
-        assert sim.text(1).startswith("1号窗口")
-    finally:
-        bridge.stop()
+    with running_hall(config, embedded_broker.url, sqlite_url) as (server, device):
+        bridge = LedBridge(config, device("led-bridge-1")).start()
+        try:
+            counter, kiosk = device("counter-1"), device("kiosk-1")
+            counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+            wait(lambda: screens[0].text(1).startswith("1号窗口 王丽"), "the idle text with the staff on duty")
+            ptys[0].close()                                   # the adapter is pulled out
+            kiosk.request({"type": "ticket.issue", "category": "social"})
+            counter.request({"type": "window.call_next", "window": "w1"})
+            wait(lambda: [a.component for a in server.processor.devices.open_alerts()] == ["led_port"],
+                 "the device alert")
+            ptys.append(PtyDevice(lambda data: screens[1].feed(data) and b""))   # plugged in again
+            os.remove(port_path)
+            os.symlink(ptys[1].name, port_path)
+            wait(lambda: screens[1].text(1) == "请 A001 号 / 到 1 号窗口办理", "the latest text on the screen")
+            wait(lambda: server.processor.devices.open_alerts() == [], "the alert closing")
+        finally:
+            bridge.stop()
+            ptys[-1].close()
+
+
+def test_the_simulator_draws_the_screen_as_its_led_dots(tmp_path):
+    from PIL import Image
+    sim = LedScreenSimulator()
+    sim.feed(show_frame(2, ShowText(("请 A001 号", "到 2 号窗口办理"))).encode())
+    path = sim.render_png(2, tmp_path / "led.png")
+    image = Image.open(path).convert("RGB")
+    assert image.size == (128 * 6, 32 * 6)
+    lit = sum(image.getchannel("R").histogram()[151:])
+    assert lit > 5000                           # red dots where the characters are
+    sim.feed(show_frame(2, ShowText(("",))).encode())
+    dark = Image.open(sim.render_png(2, tmp_path / "dark.png")).convert("RGB")
+    assert sum(dark.getchannel("R").histogram()[151:]) == 0
 
 
 @given(st.binary(max_size=300))
