@@ -394,8 +394,8 @@ class CounterWindow(QWidget):
             self._idle.start()
 
     # ------------------------------------------------------------------ from the server
-    def _on_connection(self, up: bool) -> None:
-        self.link_up = up
+    def _on_connection(self, up: int) -> None:
+        self.link_up = bool(up)
         self._refresh()
 
     def _on_reply(self, tag: str, reply: dict) -> None:

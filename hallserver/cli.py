@@ -12,6 +12,7 @@
     hall voice --config hall.toml           speak every call; --build-clips DIR makes the clips
     hall mosquitto-config --port 1883       print the project's Mosquitto config
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
+    hall bench call [--json]                time a call from the counter to the LED, hall screen and voice
 """
 from __future__ import annotations
 
@@ -225,6 +226,21 @@ def cmd_voice(args: argparse.Namespace) -> int:
     return run_voice(config, args.device, broker, clips=args.clips)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from hallserver.bench import bench_call
+    result = bench_call(args.calls, database_url=args.database)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"hall bench call: {result['calls']} calls, {result['broker']} + {result['database']}, {result['machine']}")
+    for path, what in (("led", "publish → LED frame's last byte written"), ("screen", "publish → hall screen shows it"),
+                       ("voice", "publish → voice starts")):
+        r = result[path]
+        print(f"  {path:<7} p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms   "
+              f"max {r['max_ms']:7.2f} ms   ({what})")
+    return 0
+
+
 def cmd_staff_password(args: argparse.Namespace) -> int:
     """Ask for a password twice (or read one line from a pipe) and print its argon2 hash."""
     import getpass
@@ -332,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     vo.add_argument("--clips", help="the voice clip folder")
     vo.add_argument("--build-clips", metavar="DIR", help="make the voice clips with espeak-ng into DIR")
     vo.set_defaults(func=cmd_voice)
+
+    be = sub.add_parser("bench", help="benchmarks: `hall bench call` times a call to the LED, screen and voice")
+    be.add_argument("what", choices=["call"])
+    be.add_argument("--calls", type=int, default=1000)
+    be.add_argument("--database", help="a database URL (default: SQLite in a temporary folder)")
+    be.add_argument("--json", action="store_true")
+    be.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
     sp.set_defaults(func=cmd_staff_password)

@@ -52,6 +52,7 @@ class LedBus:
         self.frames_written = 0
         self.last_write_done = 0.0
         self.healthy = True
+        self.on_written: Callable[[int, ShowText, float], None] | None = None   # the benchmark's probe
         self._pending: dict[int, ShowText] = {}
         self._cond = threading.Condition()
         self._stop = False
@@ -94,6 +95,8 @@ class LedBus:
                 self.port.flush()
                 self.frames_written += 1
                 self.last_write_done = time.perf_counter()
+                if self.on_written is not None:
+                    self.on_written(address, text, self.last_write_done)
                 backoff = 0.5
                 self._health(True)
             except (serial.SerialException, OSError) as exc:

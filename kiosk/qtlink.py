@@ -30,7 +30,8 @@ class QtLink(QObject):
 
     message_json = Signal(str, str)       # topic, payload as JSON text
     replied_json = Signal(str, str)       # the tag given to send(), the reply as JSON text
-    connection = Signal(bool)             # the link to the broker went up (True) or down (False)
+    connection = Signal(int)              # the link to the broker went up (1) or down (0): an int, not a
+                                          # bool — PySide6 miscounts references to True/False sent across threads
 
     def __init__(self, link: DeviceLink) -> None:
         super().__init__()
@@ -40,7 +41,7 @@ class QtLink(QObject):
 
     def _on_connection(self, up: bool) -> None:
         try:
-            self.connection.emit(up)
+            self.connection.emit(1 if up else 0)
         except RuntimeError:          # the widget and this link are gone
             pass
 
