@@ -115,7 +115,7 @@ def test_a_key_press_calls_and_the_keypad_shows_the_number(hall_with_keypads):
     sim.keypads[1].press(Key.CALL)
     wait_for(lambda: serving(server, "w1") == "A001", what="the call")
     wait_for(lambda: sim.keypads[1].display == "A001", what="the number on the keypad")
-    assert sim.keypads[1].pending == []                     # acknowledged once the server answered
+    wait_for(lambda: sim.keypads[1].pending == [], what="the ack")   # acknowledged once the server answered
     sim.keypads[1].press(Key.COMPLETE)
     wait_for(lambda: sim.keypads[1].display == "----", what="back to idle")
     sim.keypads[1].press(Key.RECALL)                         # nobody to recall: the keypad says why
