@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -206,6 +206,15 @@ class LedConfig(_Section):
     idle_scroll: bool = Field(default=True, description="the idle text (window, staff, services) scrolls")
 
 
+class CalendarConfig(_Section):
+    """Working days (工作日) for 限时办结: chinese-calendar's years plus the hall's own file."""
+    file: str | None = Field(default=None, description="the hall's calendar file (TOML, relative to hall.toml)")
+    missing_year: Literal["error", "warn"] = Field(
+        default="error", description="a deadline in a year with no schedule: refuse it, or weekends-only and warn")
+    yellow_days_left: int = Field(default=1, ge=0, le=30, description="yellow with this many working days left")
+    yellow_used: float = Field(default=0.8, gt=0, le=1, description="yellow once this share of the time is used")
+
+
 class ScreenConfig(_Section):
     """The hall screen (综合屏) and the calling voice (语音叫号)."""
     notice: str = Field(default="", max_length=300, description="a notice moving along the bottom of the hall screen")
@@ -232,6 +241,7 @@ class Config(_Section):
     kiosk: KioskConfig = KioskConfig()
     counter: CounterConfig = CounterConfig()
     screen: ScreenConfig = ScreenConfig()
+    calendar: CalendarConfig = CalendarConfig()
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
     staff: list[StaffConfig] = Field(default_factory=list)
@@ -334,4 +344,6 @@ def load_config(path: str | Path) -> Config:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
         # a relative SQLite path is relative to the config file, not to the current directory
         config.database.url = "sqlite:///" + str((path.parent / url.removeprefix("sqlite:///")).resolve())
+    if config.calendar.file and not Path(config.calendar.file).is_absolute():
+        config.calendar.file = str((path.parent / config.calendar.file).resolve())
     return config

@@ -1,0 +1,144 @@
+"""Working days (工作日) and 限时办结 deadlines: plain Python over an explicit schedule.
+
+A `WorkCalendar` knows, for the years it covers, which days are off (weekends, 法定节假日)
+and which weekend days are worked (调休). It never guesses: a day in a year it has no
+schedule for raises `NoSchedule`, unless the hall chose `missing_year = "warn"`, in which
+case weekends alone are off and the caller is told (`guessed_years`). The schedule comes
+from the `chinese-calendar` package and the hall's own calendar file (calendar_source.py);
+this module only does the arithmetic. docs/deadlines.md has the rules with examples.
+
+Rules
+- "N working days" are counted from the next working day: accepted on day D (any time,
+  any kind of day), working day 1 is the first working day after D; the case is due at the
+  end of working day N (the hall's closing time).
+- 即办件 (N = 0) is due at the end of the service session it was accepted in (or the next
+  session, when accepted between sessions).
+- 补正 (incomplete materials) stops the clock: the working days from the day after the
+  pause up to and including the day the materials arrive do not count.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+
+class NoSchedule(LookupError):
+    """The official schedule of a year is not loaded: no deadline is computed into it."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(f"no working-day schedule for {year}: load the State Council's notice into the "
+                         f"hall's calendar file (docs/deadlines.md)")
+        self.year = year
+
+
+@dataclass
+class WorkCalendar:
+    days_off: set[date] = field(default_factory=set)           # weekday holidays (and any day off)
+    days_worked: set[date] = field(default_factory=set)        # 调休: weekend days that are worked
+    years: set[int] = field(default_factory=set)               # years with an official schedule
+    warn_missing: bool = False                                 # guess weekends-only for other years
+    guessed_years: set[int] = field(default_factory=set)       # years guessed so far (to warn about)
+
+    def is_working_day(self, day: date) -> bool:
+        if day.year not in self.years:
+            if not self.warn_missing:
+                raise NoSchedule(day.year)
+            self.guessed_years.add(day.year)
+            return day.weekday() < 5
+        if day in self.days_worked:
+            return True
+        if day in self.days_off:
+            return False
+        return day.weekday() < 5
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day after `day`."""
+        d = day + timedelta(days=1)
+        while not self.is_working_day(d):
+            d += timedelta(days=1)
+        return d
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """Working day n counted from the next working day after `day` (n ≥ 1)."""
+        if n < 1:
+            raise ValueError("count at least one working day")
+        d = day
+        for _ in range(n):
+            d = self.next_working_day(d)
+        return d
+
+    def working_days_between(self, after: date, until: date) -> int:
+        """Working days d with after < d ≤ until."""
+        count, d = 0, after
+        while d < until:
+            d += timedelta(days=1)
+            count += self.is_working_day(d)
+        return count
+
+
+@dataclass(frozen=True)
+class Pause:
+    """补正: the clock stops from `start` until the materials arrive (`end`, None while waiting)."""
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    due: datetime
+    limit_days: int
+    paused_days: int                 # working days not counted because of 补正
+    waiting_materials: bool = False  # a 补正 is open: the clock is stopped
+
+
+def session_end(accepted: datetime, sessions: Iterable[tuple[time, time]], calendar: WorkCalendar) -> datetime:
+    """即办件: the end of the session `accepted` falls in, or of the next session (working days only)."""
+    spans = sorted(sessions)
+    day = accepted.date()
+    if calendar.is_working_day(day):
+        for _start, end in spans:
+            if accepted.timetz().replace(tzinfo=None) < end:
+                return datetime.combine(day, end, accepted.tzinfo)
+    nxt = calendar.next_working_day(day)
+    return datetime.combine(nxt, spans[0][1], accepted.tzinfo)
+
+
+def deadline(accepted: datetime, limit_days: int, calendar: WorkCalendar, closing: time,
+             sessions: Iterable[tuple[time, time]] = (), pauses: Iterable[Pause] = (),
+             now: datetime | None = None) -> Deadline:
+    """When a case accepted at `accepted` with a limit of `limit_days` working days is due.
+    A 补正 still open counts as paused up to `now` (its materials have not come yet)."""
+    pauses = sorted(pauses, key=lambda p: p.start)
+    waiting = any(p.end is None for p in pauses)
+    if limit_days == 0:
+        spans = list(sessions) or [(time(0), closing)]
+        return Deadline(session_end(accepted, spans, calendar), 0, 0, waiting)
+    paused = 0
+    for p in pauses:
+        end = p.end or now or p.start
+        paused += calendar.working_days_between(p.start.date(), end.date())
+    due_day = calendar.add_working_days(accepted.date(), limit_days + paused)
+    return Deadline(datetime.combine(due_day, closing, accepted.tzinfo), limit_days, paused, waiting)
+
+
+class Colour:
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+def colour(now: datetime, accepted: datetime, d: Deadline, calendar: WorkCalendar, *,
+           yellow_days_left: int = 1, yellow_used: float = 0.8) -> str:
+    """红黄绿: red when overdue; yellow when at most `yellow_days_left` working days are left
+    after today, or at least `yellow_used` of the working days are used; green otherwise."""
+    if now > d.due:
+        return Colour.RED
+    if d.limit_days == 0:                    # 即办件: by the clock within its session
+        total = max(1.0, (d.due - accepted).total_seconds())
+        return Colour.YELLOW if (now - accepted).total_seconds() / total >= yellow_used else Colour.GREEN
+    left = calendar.working_days_between(now.date(), d.due.date())
+    used = calendar.working_days_between(accepted.date(), now.date()) - d.paused_days
+    if left <= yellow_days_left or used / d.limit_days >= yellow_used:
+        return Colour.YELLOW
+    return Colour.GREEN
