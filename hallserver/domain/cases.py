@@ -1,0 +1,242 @@
+"""Cases (办件) from 受理 to 办结: the matter catalogue, each case's steps, 补正 and 延期,
+and its deadline and colour. Plain Python: the clock and the working-day calendar are given.
+
+A case is opened at the window (受理) for a served ticket, with the materials received and
+their pages. Missing materials put it straight into 补正 with the 一次性告知 list (every
+missing item, once); the clock stops until they arrive. It then moves 受理 → 审核 → 审批 →
+办结 (→ 取件/送达), each step stamped with its time and handler. An extension (延期) needs a
+reason and a manager's approval and is recorded; nothing changes a deadline silently.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from enum import StrEnum
+
+from hallserver.domain.workdays import Deadline, Pause, WorkCalendar, colour, deadline
+
+
+class MatterKind(StrEnum):
+    IMMEDIATE = "即办件"        # done at the window, within the session
+    PROMISED = "承诺件"         # done within the promised working days
+    REPORTED = "上报件"         # decided higher up; the hall's promised days still count
+    JOINT = "联办件"            # several departments together
+
+
+class Step(StrEnum):
+    ACCEPTED = "受理"
+    REVIEWED = "审核"
+    APPROVED = "审批"
+    COMPLETED = "办结"
+    DELIVERED = "取件"          # 取件 or 送达: handed over
+
+
+STEP_ORDER = [Step.ACCEPTED, Step.REVIEWED, Step.APPROVED, Step.COMPLETED, Step.DELIVERED]
+
+
+class CaseError(ValueError):
+    """A case action that the rules refuse; `code` is the contract's error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Matter:
+    """One entry of the matter catalogue (事项目录)."""
+    id: str
+    name: str
+    department: str
+    kind: MatterKind
+    legal_days: int              # 法定时限
+    promised_days: int           # 承诺时限, never longer than the legal limit
+    materials: tuple[str, ...]   # 申请材料
+
+    def __post_init__(self) -> None:
+        if self.promised_days > self.legal_days:
+            raise ValueError(f"matter {self.id}: promised {self.promised_days} working days is longer than "
+                             f"the legal {self.legal_days}")
+        if self.promised_days < 0:
+            raise ValueError(f"matter {self.id}: a limit cannot be negative")
+        if self.kind == MatterKind.IMMEDIATE and self.promised_days != 0:
+            raise ValueError(f"matter {self.id}: a 即办件 has no promised days (0)")
+        if self.kind != MatterKind.IMMEDIATE and self.promised_days == 0:
+            raise ValueError(f"matter {self.id}: only a 即办件 may have 0 promised days")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: Step
+    at: datetime
+    staff: str
+    note: str = ""
+
+
+@dataclass
+class Extension:
+    days: int
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+
+@dataclass
+class Case:
+    id: int
+    code: str                    # the public case number (办件编号) on the receipt
+    token: str                   # the tracking page /c/{token}
+    matter: Matter
+    ticket_id: int | None
+    window: str
+    accepted_at: datetime
+    accepted_by: str
+    received: dict[str, int]     # material → pages
+    missing: list[str]           # 一次性告知: what is still needed
+    steps: list[StepRecord] = field(default_factory=list)
+    pauses: list[Pause] = field(default_factory=list)
+    extensions: list[Extension] = field(default_factory=list)
+
+    @property
+    def step(self) -> Step:
+        return self.steps[-1].step
+
+    @property
+    def finished(self) -> bool:
+        return self.step in (Step.COMPLETED, Step.DELIVERED)
+
+    @property
+    def waiting_materials(self) -> bool:
+        return any(p.end is None for p in self.pauses)
+
+    @property
+    def extra_days(self) -> int:
+        return sum(e.days for e in self.extensions if e.approved_by is not None)
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    closing: time = time(17, 0)
+    sessions: tuple[tuple[time, time], ...] = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 0)))
+    yellow_days_left: int = 1
+    yellow_used: float = 0.8
+    max_extension_days: int = 30
+
+
+def case_deadline(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> Deadline:
+    return deadline(case.accepted_at, case.matter.promised_days + case.extra_days, calendar, rules.closing,
+                    rules.sessions, case.pauses, now=now)
+
+
+def case_colour(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> str:
+    """红黄绿 of the whole case; a finished case keeps the colour it finished with."""
+    d = case_deadline(case, calendar, rules, now)
+    finished_at = next((s.at for s in case.steps if s.step == Step.COMPLETED), None)
+    at = finished_at or now
+    return colour(at, case.accepted_at, d, calendar, yellow_days_left=rules.yellow_days_left,
+                  yellow_used=rules.yellow_used)
+
+
+class CaseBook:
+    """The cases of one hall: opening, steps, 补正, 延期. Raises CaseError and changes nothing,
+    or applies the whole action; `changed` lists the cases to persist."""
+
+    def __init__(self, matters: list[Matter], calendar: WorkCalendar, rules: CaseRules | None = None,
+                 cases: list[Case] | None = None, last_id: int = 0) -> None:
+        self.matters = {m.id: m for m in matters}
+        self.calendar, self.rules = calendar, rules or CaseRules()
+        self.cases: dict[int, Case] = {c.id: c for c in cases or ()}
+        self.last_id = max([last_id, *self.cases])
+        self.changed: list[Case] = []
+
+    def _get(self, case_id: int) -> Case:
+        case = self.cases.get(case_id)
+        if case is None:
+            raise CaseError("case_not_found", f"no case {case_id}")
+        return case
+
+    def accept(self, matter_id: str, window: str, staff: str, now: datetime, received: dict[str, int],
+               missing: list[str], ticket_id: int | None = None) -> Case:
+        """受理: the case is opened with the materials received; missing ones start a 补正."""
+        matter = self.matters.get(matter_id)
+        if matter is None:
+            raise CaseError("unknown_matter", f"no matter {matter_id!r} in the catalogue")
+        known = set(matter.materials)
+        unknown = sorted((set(received) | set(missing)) - known)
+        if unknown:
+            raise CaseError("invalid", f"not a material of {matter.name}: {unknown[0]}")
+        if set(received) & set(missing):
+            raise CaseError("invalid", "a material cannot be both received and missing")
+        if any(p < 1 or p > 9999 for p in received.values()):
+            raise CaseError("invalid", "pages must be 1–9999")
+        not_listed = sorted(known - set(received) - set(missing))
+        missing = list(missing) + not_listed          # whatever was not ticked is missing
+        new_id = self.last_id + 1
+        case = Case(new_id, f"{now:%Y%m%d}{new_id:05d}", secrets.token_urlsafe(12), matter, ticket_id,
+                    window, now, staff, dict(received), missing, [StepRecord(Step.ACCEPTED, now, staff)])
+        if missing:
+            case.pauses.append(Pause(now))
+        case_deadline(case, self.calendar, self.rules, now)   # a year with no schedule fails here, before anything
+        self.last_id = new_id
+        self.cases[case.id] = case
+        self.changed.append(case)
+        return case
+
+    def supplement(self, case_id: int, now: datetime, staff: str, received: dict[str, int]) -> Case:
+        """补正: materials arrive; when nothing is missing any more the clock runs again."""
+        case = self._get(case_id)
+        if not case.waiting_materials:
+            raise CaseError("invalid", f"case {case.code} is not waiting for materials")
+        wrong = sorted(set(received) - set(case.missing))
+        if wrong:
+            raise CaseError("invalid", f"{wrong[0]} was not asked for")
+        case.received.update(received)
+        case.missing = [m for m in case.missing if m not in received]
+        if not case.missing:
+            open_pause = next(p for p in case.pauses if p.end is None)
+            case.pauses[case.pauses.index(open_pause)] = Pause(open_pause.start, now)
+        self.changed.append(case)
+        return case
+
+    def advance(self, case_id: int, step: Step, now: datetime, staff: str, note: str = "") -> Case:
+        """Move the case to its next step (审核, 审批, 办结, 取件), stamped with time and handler."""
+        case = self._get(case_id)
+        if case.waiting_materials and step != Step.DELIVERED:
+            raise CaseError("waiting_materials", f"case {case.code} waits for materials (补正)")
+        if STEP_ORDER.index(step) != STEP_ORDER.index(case.step) + 1:
+            raise CaseError("invalid", f"case {case.code} is at {case.step.value}; next is not {step.value}")
+        case.steps.append(StepRecord(step, now, staff, note[:200]))
+        self.changed.append(case)
+        return case
+
+    def request_extension(self, case_id: int, days: int, reason: str, staff: str, now: datetime) -> Case:
+        case = self._get(case_id)
+        if case.finished:
+            raise CaseError("invalid", f"case {case.code} is finished")
+        if not reason.strip():
+            raise CaseError("invalid", "an extension needs a reason")
+        if not 1 <= days <= self.rules.max_extension_days:
+            raise CaseError("invalid", f"an extension is 1–{self.rules.max_extension_days} working days")
+        if any(e.approved_by is None for e in case.extensions):
+            raise CaseError("invalid", "an extension request is already waiting for a manager")
+        case.extensions.append(Extension(days, reason.strip()[:200], staff, now))
+        self.changed.append(case)
+        return case
+
+    def approve_extension(self, case_id: int, manager: str, now: datetime) -> Case:
+        case = self._get(case_id)
+        pending = next((e for e in case.extensions if e.approved_by is None), None)
+        if pending is None:
+            raise CaseError("invalid", f"case {case.code} has no extension waiting")
+        if pending.requested_by == manager:
+            raise CaseError("forbidden", "the one who asked for an extension cannot approve it")
+        pending.approved_by, pending.approved_at = manager, now
+        self.changed.append(case)
+        return case
+
+    def take_changed(self) -> list[Case]:
+        out, self.changed = list({c.id: c for c in self.changed}.values()), []
+        return out
