@@ -206,6 +206,32 @@ class LedConfig(_Section):
     idle_scroll: bool = Field(default=True, description="the idle text (window, staff, services) scrolls")
 
 
+class MatterConfig(_Section):
+    """One matter of the catalogue (事项目录)."""
+    id: Name
+    name: str = Field(min_length=1, max_length=60)
+    department: str = Field(min_length=1, max_length=40)
+    kind: Literal["即办件", "承诺件", "上报件", "联办件"] = "承诺件"
+    legal_days: int = Field(ge=0, le=365, description="法定时限, working days")
+    promised_days: int = Field(ge=0, le=365, description="承诺时限, working days, never over the legal limit")
+    materials: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _limits(self) -> MatterConfig:
+        if self.promised_days > self.legal_days:
+            raise ValueError(f"promised {self.promised_days} working days is longer than the legal {self.legal_days}")
+        if (self.kind == "即办件") != (self.promised_days == 0):
+            raise ValueError("a 即办件 has 0 promised days, and only a 即办件 does")
+        if len(set(self.materials)) != len(self.materials):
+            raise ValueError("a material is listed twice")
+        return self
+
+
+class CasesConfig(_Section):
+    catalogue: str | None = Field(default=None,
+                                  description="事项目录 as CSV (relative to hall.toml), added to [[matters]]")
+
+
 class CalendarConfig(_Section):
     """Working days (工作日) for 限时办结: chinese-calendar's years plus the hall's own file."""
     file: str | None = Field(default=None, description="the hall's calendar file (TOML, relative to hall.toml)")
@@ -242,6 +268,8 @@ class Config(_Section):
     counter: CounterConfig = CounterConfig()
     screen: ScreenConfig = ScreenConfig()
     calendar: CalendarConfig = CalendarConfig()
+    cases: CasesConfig = CasesConfig()
+    matters: list[MatterConfig] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
     staff: list[StaffConfig] = Field(default_factory=list)
@@ -277,6 +305,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     unique("windows", "keypad_address", [w.keypad_address for w in config.windows if w.keypad_address is not None])
     unique("staff", "id", [x.id for x in config.staff])
     unique("devices", "id", [d.id for d in config.devices])
+    unique("matters", "id", [m.id for m in config.matters])
     known = {x.id for x in config.categories}
     for i, w in enumerate(config.windows):
         for cat in w.categories:
@@ -346,4 +375,12 @@ def load_config(path: str | Path) -> Config:
         config.database.url = "sqlite:///" + str((path.parent / url.removeprefix("sqlite:///")).resolve())
     if config.calendar.file and not Path(config.calendar.file).is_absolute():
         config.calendar.file = str((path.parent / config.calendar.file).resolve())
+    if config.cases.catalogue:
+        from govhall.catalogue import load_catalogue
+        catalogue = Path(config.cases.catalogue)
+        catalogue = catalogue if catalogue.is_absolute() else path.parent / catalogue
+        config.matters = [*config.matters, *load_catalogue(catalogue)]
+        problems = [(k, why) for k, why in cross_check(config) if k.startswith("matters")]
+        if problems:
+            raise ConfigError("\n".join(f"{catalogue}: {key}: {why}" for key, why in problems))
     return config

@@ -136,6 +136,10 @@ class ErrorCode(StrEnum):
     APPOINTMENT_EXPIRED = "appointment_expired"
     TICKET_NOT_FOUND = "ticket_not_found"
     REQUEUE_EXPIRED = "requeue_expired"
+    UNKNOWN_MATTER = "unknown_matter"
+    CASE_NOT_FOUND = "case_not_found"
+    WAITING_MATERIALS = "waiting_materials"
+    NO_SCHEDULE = "no_schedule"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -172,6 +176,10 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.APPOINTMENT_EXPIRED: "预约已过期，请重新预约或现场取号",
     ErrorCode.TICKET_NOT_FOUND: "没有找到这个号，请核对号票",
     ErrorCode.REQUEUE_EXPIRED: "过号时间太久，请重新取号",
+    ErrorCode.UNKNOWN_MATTER: "事项目录中没有这个事项",
+    ErrorCode.CASE_NOT_FOUND: "没有找到这个办件",
+    ErrorCode.WAITING_MATERIALS: "该办件正在等待补正材料",
+    ErrorCode.NO_SCHEDULE: "尚未导入该年度的节假日安排，无法计算办结时限，请联系管理员",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
     ErrorCode.INTERNAL: "系统内部错误，请稍后再试",
 }
@@ -401,6 +409,54 @@ class Resume(_Command):
     window: Name
 
 
+Pages = Annotated[int, Field(ge=1, le=9999, strict=True)]
+MaterialName = Annotated[str, Field(min_length=1, max_length=60)]
+CaseCode = Annotated[str, Field(pattern=r"^[0-9]{13}$", description="the case number on the receipt (办件编号)")]
+
+
+class AcceptCase(_Command):
+    """受理: open a case for the citizen served at this window, with the materials received and
+    their pages; every catalogue material not received is missing (一次性告知) and stops the clock."""
+    type: Literal["case.accept"] = "case.accept"
+    window: Name
+    matter: Name
+    received: dict[MaterialName, Pages] = Field(default_factory=dict, max_length=50)
+    missing: list[MaterialName] = Field(default_factory=list, max_length=50)
+
+
+class SupplementCase(_Command):
+    """补正: the missing materials arrive; when none is missing any more the clock runs again."""
+    type: Literal["case.supplement"] = "case.supplement"
+    window: Name
+    case: CaseCode
+    received: dict[MaterialName, Pages] = Field(min_length=1, max_length=50)
+
+
+class AdvanceCase(_Command):
+    """The next step of a case: 审核, 审批, 办结, 取件 (in that order), with an optional note."""
+    type: Literal["case.advance"] = "case.advance"
+    window: Name
+    case: CaseCode
+    step: Literal["审核", "审批", "办结", "取件"]
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+class RequestExtension(_Command):
+    """延期: ask for more working days, with a reason; a manager approves it on the dashboard."""
+    type: Literal["case.request_extension"] = "case.request_extension"
+    window: Name
+    case: CaseCode
+    days: int = Field(ge=1, le=30, strict=True)
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ApproveExtension(_Command):
+    """A manager approves the waiting extension of a case (the server's own HTTP side)."""
+    type: Literal["case.approve_extension"] = "case.approve_extension"
+    case: CaseCode
+    manager: Name
+
+
 class SubmitRating(_Command):
     """Rate the service just completed at this window (好差评). 5 非常满意 … 1 非常不满意."""
     type: Literal["rating.submit"] = "rating.submit"
@@ -422,12 +478,14 @@ class RateByToken(_Command):
 
 Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
-          Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken],
+          Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
+          AcceptCase, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
+    AcceptCase, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -438,14 +496,15 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
                            "device.report"}),
     Role.COUNTER: frozenset({"window.login", "window.logout", "window.call_next", "window.recall",
                              "window.skip", "window.complete", "window.transfer", "window.pause",
-                             "window.resume", "ticket.requeue", "device.report"}),
+                             "window.resume", "ticket.requeue", "device.report", "case.accept",
+                             "case.supplement", "case.advance", "case.request_extension"}),
     Role.KEYPAD_BRIDGE: frozenset({"window.call_next", "window.recall", "window.skip", "window.complete",
                                    "window.pause", "window.resume", "window.transfer", "device.report"}),
     Role.TABLET: frozenset({"rating.submit", "device.report"}),
     Role.LED_BRIDGE: frozenset({"device.report"}),
     Role.SCREEN: frozenset({"device.report"}),
     Role.ATTENDANCE_TERMINAL: frozenset({"device.report"}),
-    Role.WEB: frozenset({"appointment.book", "rating.submit_by_token"}),
+    Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "case.approve_extension"}),
 }
 
 
@@ -561,6 +620,20 @@ class DeviceAlert(_Msg):
     since: datetime
 
 
+class CaseColour(_Msg):
+    """A case's colour changed (红黄绿, with the calendar or an action): the dashboard and the
+    handler's counter show yellow and red ones."""
+    type: Literal["case.colour"] = "case.colour"
+    case: str
+    matter: str
+    window: str
+    staff: str
+    colour: Literal["green", "yellow", "red"]
+    due: datetime
+    waiting_materials: bool = False
+    finished: bool = False
+
+
 class ServiceCompleted(_Msg):
     type: Literal["service.completed"] = "service.completed"
     ticket: TicketView
@@ -581,7 +654,7 @@ class RatingRecorded(_Msg):
 
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
-                                       DeviceAlert)
+                                       DeviceAlert, CaseColour)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
 
 

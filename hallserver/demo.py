@@ -50,6 +50,14 @@ DEMO_CONFIG: dict[str, Any] = {
          "led_address": 3, "elderly_first": True},
     ],
     "staff": [{"id": "s001", "name": "王丽"}, {"id": "s002", "name": "李强"}, {"id": "s003", "name": "张敏"}],
+    "matters": [   # 事项目录: a few matters the windows accept as cases (限时办结)
+        {"id": "pension-transfer", "name": "养老保险关系转移", "department": "人社局", "kind": "承诺件",
+         "legal_days": 15, "promised_days": 5, "materials": ["转移申请表", "身份证复印件", "参保缴费凭证"]},
+        {"id": "business-licence", "name": "个体工商户登记", "department": "市场监管局", "kind": "承诺件",
+         "legal_days": 15, "promised_days": 3, "materials": ["登记申请书", "经营者身份证明", "经营场所证明"]},
+        {"id": "residence-proof", "name": "户籍证明开具", "department": "公安局", "kind": "即办件",
+         "legal_days": 1, "promised_days": 0, "materials": ["身份证"]},
+    ],
     "devices": [
         {"id": "kiosk-1", "role": "kiosk"},
         *({"id": f"counter-{i}", "role": "counter", "window": f"w{i}"} for i in (1, 2, 3)),

@@ -110,6 +110,8 @@ class CommandProcessor:
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
         self._last_issuing: list | None = None
         self.devices = DeviceHealth(store.open_device_alerts())
+        from hallserver.case_desk import CaseDesk
+        self.cases = CaseDesk(config, store)
         self.login_guard = LoginGuard()
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._alert_changes: list[AlertChange] = []
@@ -182,6 +184,7 @@ class CommandProcessor:
                                   self._local(exc.next_open) if exc.next_open else None)
         changes = self.engine.take_changes()
         changes.device_alerts, self._alert_changes = self._alert_changes, []
+        changes.cases = self.cases.book.take_changed()
         reply_json = reply.model_dump_json()
         try:
             self.store.save(changes, device_id, cmd.id, cmd.type, reply_json, self.clock.now())
@@ -199,6 +202,7 @@ class CommandProcessor:
         try:
             self.engine = build_engine(self.config, self.clock, self.store)
             self.devices = DeviceHealth(self.store.open_device_alerts())
+            self.cases.reload()
         except Exception:
             log.exception("could not reload state from the database")
 
@@ -252,6 +256,9 @@ class CommandProcessor:
                     raise DomainError(c.ErrorCode.TICKET_NOT_FOUND, "no ticket with that token")
                 r = e.rate_ticket(found[0], cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
+            case c.AcceptCase() | c.SupplementCase() | c.AdvanceCase() | c.RequestExtension() | c.ApproveExtension():
+                case = self.cases.dispatch(cmd, e, self.clock.now())
+                return {"case": self.case_view(case)}
             case c.CancelTicket():
                 t = e.cancel(cmd.number, device_id, cmd.reason)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}
@@ -264,6 +271,10 @@ class CommandProcessor:
                 r = e.rate(cmd.window, cmd.level, tuple(cmd.reasons), cmd.comment, TABLET_CHANNEL)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
+
+    def case_view(self, case) -> dict:   # noqa: ANN001 - a domain Case
+        return self.cases.view(case, self.clock.now(), self.clock.tz, {s.id: s.name for s in self.config.staff},
+                               self.public_url)
 
     def _check_password(self, staff: str, password: str | None) -> None:
         """工号 + 密码: a staff member with a password hash logs in only with the password; five
@@ -364,10 +375,11 @@ class CommandProcessor:
         estimates_changed = self.refresh_estimates()
         state = self.queue_state()
         issuing = [(q.category, q.issuing, q.next_open) for q in state.categories]
-        if issuing == self._last_issuing and not estimates_changed:
-            return []
-        self._last_issuing = issuing
-        out = [self._state(self.topics.queue_state, state)]
+        out = [Outgoing(self.topics.event(ev.type), c.encode(ev))
+               for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
+        if issuing != self._last_issuing or estimates_changed:
+            self._last_issuing = issuing
+            out.append(self._state(self.topics.queue_state, state))
         self._notify(out)
         return out
 
@@ -385,6 +397,10 @@ class CommandProcessor:
             out.append(self._state(self.topics.queue_state, self.queue_state()))
         for ev in changes.events:
             msg = self._event(ev)
+            out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
+        for case in changes.cases:
+            msg = self.cases.colour_event(case, self.clock.now(), self.clock.tz)
+            self.cases.colours[case.code] = msg.colour
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
         for ch in changes.device_alerts:
             a = ch.alert

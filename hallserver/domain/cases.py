@@ -172,8 +172,7 @@ class CaseBook:
             raise CaseError("invalid", "a material cannot be both received and missing")
         if any(p < 1 or p > 9999 for p in received.values()):
             raise CaseError("invalid", "pages must be 1–9999")
-        not_listed = sorted(known - set(received) - set(missing))
-        missing = list(missing) + not_listed          # whatever was not ticked is missing
+        missing = [m for m in matter.materials if m not in received]   # whatever was not ticked, in catalogue order
         new_id = self.last_id + 1
         case = Case(new_id, f"{now:%Y%m%d}{new_id:05d}", secrets.token_urlsafe(12), matter, ticket_id,
                     window, now, staff, dict(received), missing, [StepRecord(Step.ACCEPTED, now, staff)])

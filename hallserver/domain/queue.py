@@ -207,6 +207,7 @@ class Changes:
     appointments: dict[int, Appointment] = field(default_factory=dict)
     pauses: list[PauseRecord] = field(default_factory=list)     # pauses that ended with this command
     device_alerts: list[AlertChange] = field(default_factory=list)   # filled by the processor (devices.py)
+    cases: list = field(default_factory=list)                        # filled by the processor (cases.py)
     events: list[Event] = field(default_factory=list)
     queue_changed: bool = False
 

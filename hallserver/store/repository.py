@@ -18,10 +18,14 @@ from sqlalchemy.engine import make_url
 
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
+from hallserver.domain.cases import Case, Extension, Matter, MatterKind, StepRecord
+from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.devices import DeviceAlert
 from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
+from hallserver.domain.workdays import Pause
 from hallserver.store.tables import (
     appointments,
+    cases,
     commands,
     device_alerts,
     ratings,
@@ -193,6 +197,11 @@ class Store:
                 done = conn.execute(update(appointments).where(appointments.c.id == a.id).values(row))
                 if done.rowcount == 0:
                     conn.execute(insert(appointments).values(id=a.id, **row))
+            for case in changes.cases:
+                row = case_row(case)
+                done = conn.execute(update(cases).where(cases.c.id == case.id).values(row))
+                if done.rowcount == 0:
+                    conn.execute(insert(cases).values(id=case.id, **row))
             for ch in changes.device_alerts:
                 a = ch.alert
                 if ch.opened:
@@ -270,6 +279,23 @@ class Store:
                 service_category == t.category, tickets.c.id < t.id)).scalar() or 0
         return t, int(ahead)
 
+    def case_rows(self, *, open_only: bool = True) -> list[dict]:
+        with self.engine.connect() as conn:
+            query = select(cases).order_by(cases.c.id)
+            if open_only:
+                query = query.where(cases.c.finished.is_(False))
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def case_row_by(self, *, code: str | None = None, token: str | None = None) -> dict | None:
+        with self.engine.connect() as conn:
+            column, value = (cases.c.code, code) if code is not None else (cases.c.token, token)
+            row = conn.execute(select(cases).where(column == value)).mappings().first()
+            return dict(row) if row else None
+
+    def last_case_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(cases.c.id))).scalar() or 0)
+
     def rating_of(self, ticket_id: int) -> int | None:
         """The level a service was rated, or None (the phone page)."""
         with self.engine.connect() as conn:
@@ -339,3 +365,40 @@ def _window_row(w: Window) -> dict:
             "pause_reason": w.pause_reason.value if w.pause_reason else None,
             "last_served_id": w.last_served.id if w.last_served else None,
             "last_served_rated": w.last_served_rated}
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def case_row(case: Case) -> dict:
+    """A case as its table row: the lists as JSON, times in UTC."""
+    return {
+        "code": case.code, "token": case.token, "matter": case.matter.id, "ticket_id": case.ticket_id,
+        "window": case.window, "accepted_at": case.accepted_at, "accepted_by": case.accepted_by,
+        "step": case.step.value, "finished": case.step == CaseStep.DELIVERED,   # closed: handed over
+        "received": json.dumps(case.received, ensure_ascii=False),
+        "missing": json.dumps(case.missing, ensure_ascii=False),
+        "steps": json.dumps([{"step": x.step.value, "at": _when(x.at), "staff": x.staff, "note": x.note}
+                             for x in case.steps], ensure_ascii=False),
+        "pauses": json.dumps([{"start": _when(p.start), "end": _when(p.end)} for p in case.pauses]),
+        "extensions": json.dumps([{"days": e.days, "reason": e.reason, "requested_by": e.requested_by,
+                                   "requested_at": _when(e.requested_at), "approved_by": e.approved_by,
+                                   "approved_at": _when(e.approved_at)} for e in case.extensions],
+                                 ensure_ascii=False),
+    }
+
+
+def case_from_row(row: dict, matters: dict[str, Matter]) -> Case:
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+    matter = matters.get(row["matter"]) or Matter(row["matter"], row["matter"], "", MatterKind.PROMISED, 365, 365, ())
+    return Case(
+        id=row["id"], code=row["code"], token=row["token"], matter=matter, ticket_id=row["ticket_id"],
+        window=row["window"], accepted_at=row["accepted_at"], accepted_by=row["accepted_by"],
+        received=json.loads(row["received"]), missing=json.loads(row["missing"]),
+        steps=[StepRecord(CaseStep(x["step"]), when(x["at"]), x["staff"], x.get("note", ""))
+               for x in json.loads(row["steps"])],
+        pauses=[Pause(when(p["start"]), when(p["end"])) for p in json.loads(row["pauses"])],
+        extensions=[Extension(e["days"], e["reason"], e["requested_by"], when(e["requested_at"]),
+                              e["approved_by"], when(e["approved_at"])) for e in json.loads(row["extensions"])])

@@ -141,6 +141,27 @@ window_pauses = Table(
     Index("ix_window_pauses_started", "started_at"),
 )
 
+# 办件: one row per case, its steps, 补正 pauses and extensions kept as JSON lists (append-only in use)
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("token", String(32), nullable=False, unique=True),
+    Column("matter", String(64), nullable=False),
+    Column("ticket_id", Integer),
+    Column("window", String(64), nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    Column("accepted_by", String(64), nullable=False),
+    Column("step", String(8), nullable=False),
+    Column("received", Text, nullable=False),
+    Column("missing", Text, nullable=False),
+    Column("steps", Text, nullable=False),
+    Column("pauses", Text, nullable=False),
+    Column("extensions", Text, nullable=False),
+    Column("finished", Boolean, nullable=False),
+    Index("ix_cases_open", "finished"),
+)
+
 # 设备告警: one row per condition of a device part, open until the device reports it ok
 device_alerts = Table(
     "device_alerts", metadata,

@@ -1,0 +1,47 @@
+"""The matter catalogue (事项目录) as a CSV file a hall exports from its provincial system or
+keeps in a spreadsheet (save as CSV, UTF-8):
+
+    id,name,department,kind,legal_days,promised_days,materials
+    food-licence,食品经营许可,市场监管局,承诺件,20,5,申请书|营业执照|场所平面图
+
+`materials` are separated by `|` (or the full-width `｜`). Every row is validated like
+hall.toml; a bad row is refused with the file, the row and the reason.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from govhall.config import ConfigError, MatterConfig
+
+COLUMNS = ["id", "name", "department", "kind", "legal_days", "promised_days", "materials"]
+
+
+def load_catalogue(path: str | Path) -> list[MatterConfig]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
+    rows = list(csv.DictReader(text.splitlines()))
+    header = list(rows[0].keys()) if rows else []
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ConfigError(f"{path}: the header needs the columns {', '.join(COLUMNS)} (missing {missing[0]})")
+    out = []
+    for n, row in enumerate(rows, start=2):
+        materials = [m.strip() for m in (row.get("materials") or "").replace("｜", "|").split("|") if m.strip()]
+        try:
+            out.append(MatterConfig(id=(row["id"] or "").strip(), name=(row["name"] or "").strip(),
+                                    department=(row["department"] or "").strip(), kind=(row["kind"] or "").strip(),
+                                    legal_days=int(row["legal_days"]), promised_days=int(row["promised_days"]),
+                                    materials=materials))
+        except (ValueError, TypeError, ValidationError) as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(exc, ValidationError) \
+                else f"legal_days and promised_days must be whole numbers ({exc})"
+            raise ConfigError(f"{path}: row {n}: {reason}") from None
+    return out

@@ -1,0 +1,158 @@
+"""The hall server's case desk (办件): the case commands of the one command path, the
+case views the counter prints and the citizen's tracking page shows, and the colour watch
+that tells managers and handlers when a case turns yellow or red.
+
+Called only on the writer thread, like the queue engine.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+
+from govhall import contract as c
+from govhall.config import Config
+from hallserver.calendar_source import work_calendar
+from hallserver.domain.cases import (
+    Case,
+    CaseBook,
+    CaseError,
+    CaseRules,
+    Matter,
+    MatterKind,
+    Step,
+    case_colour,
+    case_deadline,
+)
+from hallserver.domain.queue import DomainError, QueueEngine
+from hallserver.domain.workdays import NoSchedule
+from hallserver.store import Store
+from hallserver.store.repository import case_from_row
+
+log = logging.getLogger("hallserver.cases")
+
+ERRORS = {"case_not_found": c.ErrorCode.CASE_NOT_FOUND, "unknown_matter": c.ErrorCode.UNKNOWN_MATTER,
+          "waiting_materials": c.ErrorCode.WAITING_MATERIALS, "forbidden": c.ErrorCode.FORBIDDEN}
+
+
+def matters_of(config: Config) -> list[Matter]:
+    return [Matter(m.id, m.name, m.department, MatterKind(m.kind), m.legal_days, m.promised_days,
+                   tuple(m.materials)) for m in config.matters]
+
+
+def case_rules(config: Config) -> CaseRules:
+    cal = config.calendar
+    if config.hours is None:
+        return CaseRules(yellow_days_left=cal.yellow_days_left, yellow_used=cal.yellow_used)
+    sessions = tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in config.hours.sessions)
+    return CaseRules(closing=sessions[-1][1], sessions=sessions, yellow_days_left=cal.yellow_days_left,
+                     yellow_used=cal.yellow_used)
+
+
+class CaseDesk:
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config, self.store = config, store
+        self.calendar = work_calendar(config.calendar.file, config.calendar.missing_year)
+        self.rules = case_rules(config)
+        self.matters = {m.id: m for m in matters_of(config)}
+        self.book = self._load()
+        self.colours: dict[str, str] = {}          # the colour each open case was last announced with
+
+    def _load(self) -> CaseBook:
+        rows = self.store.case_rows(open_only=True)
+        return CaseBook(list(self.matters.values()), self.calendar, self.rules,
+                        [case_from_row(r, self.matters) for r in rows], self.store.last_case_id())
+
+    def reload(self) -> None:
+        self.book = self._load()
+
+    def _by_code(self, code: str) -> Case:
+        case = next((x for x in self.book.cases.values() if x.code == code), None)
+        if case is None:
+            raise DomainError(c.ErrorCode.CASE_NOT_FOUND, f"no open case {code}")
+        return case
+
+    # ------------------------------------------------------------------ commands
+    def dispatch(self, cmd: c.Command, engine: QueueEngine, now: datetime) -> Case:
+        try:
+            return self._dispatch(cmd, engine, now)
+        except CaseError as exc:
+            self.book.take_changed()
+            raise DomainError(ERRORS.get(exc.code, c.ErrorCode.INVALID), str(exc)) from None
+        except NoSchedule as exc:
+            self.book.take_changed()
+            raise DomainError(c.ErrorCode.NO_SCHEDULE, str(exc)) from None
+
+    def _dispatch(self, cmd: c.Command, engine: QueueEngine, now: datetime) -> Case:
+        match cmd:
+            case c.AcceptCase():
+                w = engine.windows.get(cmd.window)
+                if w is None:
+                    raise DomainError(c.ErrorCode.UNKNOWN_WINDOW, cmd.window)
+                if w.staff is None:
+                    raise DomainError(c.ErrorCode.WINDOW_CLOSED, "log in before accepting a case")
+                ticket = w.ticket or w.last_served
+                return self.book.accept(cmd.matter, w.id, w.staff, now, dict(cmd.received), list(cmd.missing),
+                                        ticket.id if ticket else None)
+            case c.SupplementCase():
+                return self.book.supplement(self._by_code(cmd.case).id, now, self._staff(engine, cmd.window),
+                                            dict(cmd.received))
+            case c.AdvanceCase():
+                return self.book.advance(self._by_code(cmd.case).id, Step(cmd.step), now,
+                                         self._staff(engine, cmd.window), cmd.note)
+            case c.RequestExtension():
+                return self.book.request_extension(self._by_code(cmd.case).id, cmd.days, cmd.reason,
+                                                   self._staff(engine, cmd.window), now)
+            case c.ApproveExtension():
+                return self.book.approve_extension(self._by_code(cmd.case).id, cmd.manager, now)
+        raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - the processor routes
+
+    @staticmethod
+    def _staff(engine: QueueEngine, window: str) -> str:
+        w = engine.windows.get(window)
+        if w is None or w.staff is None:
+            raise DomainError(c.ErrorCode.WINDOW_CLOSED, "log in first")
+        return w.staff
+
+    # ------------------------------------------------------------------ views
+    def view(self, case: Case, now: datetime, tz, staff_names: dict[str, str], public_url: str | None) -> dict:   # noqa: ANN001
+        """Everything the receipt, the counter and the tracking page show of a case."""
+        d = case_deadline(case, self.calendar, self.rules, now)
+        pending = next((e for e in case.extensions if e.approved_by is None), None)
+        return {
+            "code": case.code, "matter": case.matter.id, "matter_name": case.matter.name,
+            "department": case.matter.department, "kind": case.matter.kind.value,
+            "promised_days": case.matter.promised_days, "legal_days": case.matter.legal_days,
+            "accepted_at": case.accepted_at.astimezone(tz).isoformat(),
+            "handler": staff_names.get(case.accepted_by, case.accepted_by), "window": case.window,
+            "received": case.received, "missing": case.missing, "waiting_materials": case.waiting_materials,
+            "step": case.step.value, "due": d.due.astimezone(tz).isoformat(), "paused_days": d.paused_days,
+            "colour": case_colour(case, self.calendar, self.rules, now),
+            "steps": [{"step": s.step.value, "at": s.at.astimezone(tz).isoformat(),
+                       "staff": staff_names.get(s.staff, s.staff), "note": s.note} for s in case.steps],
+            "extensions": [{"days": e.days, "reason": e.reason, "approved": e.approved_by is not None}
+                           for e in case.extensions],
+            "extension_waiting": pending is not None,
+            "track_url": f"{public_url.rstrip('/')}/c/{case.token}" if public_url else None,
+        }
+
+    def colour_event(self, case: Case, now: datetime, tz) -> c.CaseColour:   # noqa: ANN001
+        d = case_deadline(case, self.calendar, self.rules, now)
+        return c.CaseColour(case=case.code, matter=case.matter.name, window=case.window, staff=case.accepted_by,
+                            colour=case_colour(case, self.calendar, self.rules, now), due=d.due.astimezone(tz),
+                            waiting_materials=case.waiting_materials, finished=case.finished)
+
+    def changed_colours(self, now: datetime, tz) -> list[c.CaseColour]:   # noqa: ANN001
+        """Open cases whose colour the calendar changed since last announced (the tick)."""
+        out = []
+        for case in list(self.book.cases.values()):
+            try:
+                event = self.colour_event(case, now, tz)
+            except NoSchedule:
+                continue
+            if self.colours.get(case.code) != event.colour:
+                self.colours[case.code] = event.colour
+                out.append(event)
+            if case.step == Step.DELIVERED:
+                del self.book.cases[case.id]            # handed over: no more to watch
+                self.colours.pop(case.code, None)
+        return out

@@ -1,0 +1,117 @@
+"""Cases through the one command path: 受理 at the window for the citizen just served, 补正,
+steps, 延期 approved on the HTTP side, the colours announced, all kept across a restart."""
+import json
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hallserver.domain.clock import SimClock
+from hallserver.processor import CommandProcessor
+from hallserver.store import Store
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def proc(config, db_url):
+    store = Store(db_url)
+    store.migrate()
+    yield CommandProcessor(config, store, SimClock(datetime(2025, 11, 17, 9, 0, tzinfo=TZ)))
+    store.close()
+
+
+def send(proc, device, **command):
+    command.setdefault("id", uuid.uuid4().hex)
+    out = proc.handle(proc.topics.command(device), json.dumps(command, ensure_ascii=False).encode())
+    reply = next(json.loads(o.payload) for o in out if o.topic == proc.topics.reply(device))
+    events = [json.loads(o.payload) for o in out if o.topic.endswith("/event/case.colour")]
+    return reply, events
+
+
+def serve_one(proc):
+    send(proc, "kiosk-1", type="ticket.issue", category="business")
+    send(proc, "counter-2", type="window.login", window="w2", staff="s002")
+    send(proc, "counter-2", type="window.call_next", window="w2")
+
+
+def test_a_case_accepted_at_the_window_gets_its_deadline_and_colour(proc):
+    serve_one(proc)
+    reply, events = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                         received={"登记申请书": 2, "经营者身份证明": 1, "经营场所证明": 4})
+    case = reply["result"]["case"]
+    assert case["matter_name"] == "个体工商户登记" and case["handler"] == "李强" and case["colour"] == "green"
+    assert case["due"] == "2025-11-20T17:00:00+08:00" and case["missing"] == []          # 3 working days
+    assert case["received"] == {"登记申请书": 2, "经营者身份证明": 1, "经营场所证明": 4}
+    assert events[0]["case"] == case["code"] and events[0]["colour"] == "green"
+    ticket = proc.engine.windows["w2"].ticket
+    row = proc.store.case_row_by(code=case["code"])
+    assert row["ticket_id"] == ticket.id and row["accepted_by"] == "s002"
+
+
+def test_missing_materials_print_a_one_time_list_and_stop_the_clock(proc):
+    serve_one(proc)
+    reply, _ = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                    received={"登记申请书": 2})
+    case = reply["result"]["case"]
+    assert case["missing"] == ["经营者身份证明", "经营场所证明"] and case["waiting_materials"]
+    refused, _ = send(proc, "counter-2", type="case.advance", window="w2", case=case["code"], step="审核")
+    assert refused["error"]["code"] == "waiting_materials"
+    proc.clock.set(datetime(2025, 11, 19, 10, 0, tzinfo=TZ))
+    reply, _ = send(proc, "counter-2", type="case.supplement", window="w2", case=case["code"],
+                    received={"经营者身份证明": 1, "经营场所证明": 3})
+    after = reply["result"]["case"]
+    assert not after["waiting_materials"] and after["paused_days"] == 2 and after["due"] == "2025-11-24T17:00:00+08:00"
+
+
+def test_steps_extension_and_a_restart(proc):
+    serve_one(proc)
+    code = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                received={"登记申请书": 1, "经营者身份证明": 1, "经营场所证明": 1})[0]["result"]["case"]["code"]
+    send(proc, "counter-2", type="case.advance", window="w2", case=code, step="审核", note="材料齐全")
+    reply, _ = send(proc, "counter-2", type="case.request_extension", window="w2", case=code, days=2,
+                    reason="需现场核查经营场所")
+    assert reply["result"]["case"]["extension_waiting"] and reply["result"]["case"]["due"].startswith("2025-11-20")
+    forbidden, _ = send(proc, "counter-2", type="case.approve_extension", case=code, manager="m001")
+    assert forbidden["error"]["code"] == "forbidden"                 # a counter does not approve
+    approved, _ = proc.handle_local(json.dumps({"id": "x1", "type": "case.approve_extension", "case": code,
+                                                "manager": "m001"}).encode())
+    assert approved["ok"] and approved["result"]["case"]["due"].startswith("2025-11-24")
+    rebuilt = CommandProcessor(proc.config, proc.store, proc.clock)       # a restart
+    reply, _ = send(rebuilt, "counter-2", type="case.advance", window="w2", case=code, step="审批")
+    case = reply["result"]["case"]
+    assert [s["step"] for s in case["steps"]] == ["受理", "审核", "审批"] and case["steps"][1]["note"] == "材料齐全"
+    assert case["extensions"] == [{"days": 2, "reason": "需现场核查经营场所", "approved": True}]
+
+
+def test_the_calendar_alone_turns_a_case_yellow_then_red(proc):
+    serve_one(proc)
+    send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+         received={"登记申请书": 1, "经营者身份证明": 1, "经营场所证明": 1})
+    assert [o for o in proc.tick() if o.topic.endswith("case.colour")] == []
+    proc.clock.set(datetime(2025, 11, 19, 9, 0, tzinfo=TZ))           # one working day left
+    (event,) = [json.loads(o.payload) for o in proc.tick() if o.topic.endswith("case.colour")]
+    assert event["colour"] == "yellow" and event["staff"] == "s002"
+    proc.clock.set(datetime(2025, 11, 20, 17, 1, tzinfo=TZ))
+    (event,) = [json.loads(o.payload) for o in proc.tick() if o.topic.endswith("case.colour")]
+    assert event["colour"] == "red"
+
+
+@pytest.mark.parametrize("command, code", [
+    ({"matter": "no-such"}, "unknown_matter"),
+    ({"matter": "business-licence", "received": {"护照": 1}}, "invalid"),
+    ({"matter": "business-licence", "received": {"登记申请书": 0}}, "invalid"),
+    ({"matter": "business-licence", "received": {"登记申请书": True}}, "invalid"),
+])
+def test_bad_acceptances_are_refused_and_nothing_is_stored(proc, command, code):
+    serve_one(proc)
+    reply, events = send(proc, "counter-2", type="case.accept", window="w2", **command)
+    assert reply["error"]["code"] == code and events == []
+    assert proc.store.case_rows() == []
+
+
+def test_accepting_at_a_closed_window_is_refused(proc):
+    reply, _ = send(proc, "counter-1", type="case.accept", window="w1", matter="residence-proof",
+                    received={"身份证": 1})
+    assert reply["error"]["code"] == "window_closed"
