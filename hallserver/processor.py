@@ -272,6 +272,17 @@ class CommandProcessor:
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
 
+    def case_page(self, token: str) -> dict | None:
+        """The tracking page's view of a case (the receipt's QR), open or handed over."""
+        case = next((x for x in self.cases.book.cases.values() if x.token == token), None)
+        if case is None:
+            from hallserver.store.repository import case_from_row
+            row = self.store.case_row_by(token=token)
+            if row is None:
+                return None
+            case = case_from_row(row, self.cases.matters)
+        return self.case_view(case)
+
     def case_view(self, case) -> dict:   # noqa: ANN001 - a domain Case
         return self.cases.view(case, self.clock.now(), self.clock.tz, {s.id: s.name for s in self.config.staff},
                                self.public_url)

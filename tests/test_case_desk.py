@@ -115,3 +115,55 @@ def test_accepting_at_a_closed_window_is_refused(proc):
     reply, _ = send(proc, "counter-1", type="case.accept", window="w1", matter="residence-proof",
                     received={"身份证": 1})
     assert reply["error"]["code"] == "window_closed"
+
+
+def test_the_citizen_tracks_the_case_and_a_manager_approves_an_extension_over_http(config, embedded_broker,
+                                                                                  sqlite_url):
+    import httpx
+
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        kiosk, counter = device("kiosk-1"), device("counter-2")
+        kiosk.request({"type": "ticket.issue", "category": "business"})
+        counter.request({"type": "window.login", "window": "w2", "staff": "s002"})
+        counter.request({"type": "window.call_next", "window": "w2"})
+        case = counter.request({"type": "case.accept", "window": "w2", "matter": "business-licence",
+                                "received": {"登记申请书": 2}})["result"]["case"]
+        page = httpx.get(case["track_url"], timeout=5)
+        assert page.status_code == 200 and "个体工商户登记" in page.text and "等待补正材料" in page.text
+        assert "<li>经营者身份证明</li>" in page.text and "<li>经营场所证明</li>" in page.text
+        counter.request({"type": "case.supplement", "window": "w2", "case": case["code"],
+                         "received": {"经营者身份证明": 1, "经营场所证明": 1}})
+        counter.request({"type": "case.request_extension", "window": "w2", "case": case["code"], "days": 2,
+                         "reason": "需现场核查"})
+        url = f"{server.dashboard_url}api/cases/{case['code']}/extension/approve"
+        assert httpx.post(url, json={"manager": "s002"}, timeout=5).status_code == 403     # not the requester
+        approved = httpx.post(url, json={"manager": "m001"}, timeout=5)
+        assert approved.status_code == 200 and approved.json()["case"]["extensions"][0]["approved"]
+        page = httpx.get(case["track_url"], timeout=5).text
+        assert "承诺" in page and "已延期 2 个工作日：需现场核查" in page
+        assert httpx.get(server.dashboard_url + "c/" + "x" * 16, timeout=5).status_code == 404
+        assert httpx.post(server.dashboard_url + "api/cases/2025/extension/approve", json={"manager": "m001"},
+                          timeout=5).status_code == 400                                  # not a case number
+        assert httpx.post(server.dashboard_url + "api/cases/2099010100009/extension/approve",
+                          json={"manager": "m001"}, timeout=5).status_code == 404
+
+
+def test_the_dashboard_lists_slipping_cases_red_first():
+    from govhall.contract import Topics
+    from hallserver.processor import Outgoing
+    from hallserver.web.app import case_alert_text
+    from hallserver.web.live import LiveView
+    view = LiveView(Topics("demo"))
+
+    def event(code, colour, due, finished=False):
+        payload = {"type": "case.colour", "case": code, "matter": "个体工商户登记", "window": "w2", "staff": "s002",
+                   "colour": colour, "due": due, "waiting_materials": False, "finished": finished}
+        view.on_outgoing([Outgoing(view.topics.event("case.colour"), json.dumps(payload).encode())])
+    event("2025111700001", "yellow", "2025-11-20T17:00:00+08:00")
+    event("2025111700002", "red", "2025-11-21T17:00:00+08:00")
+    event("2025111700003", "yellow", "2025-11-22T17:00:00+08:00")
+    event("2025111700003", "green", "2025-11-22T17:00:00+08:00", finished=True)
+    assert [x["case"] for x in view.snapshot()["cases_slipping"]] == ["2025111700002", "2025111700001"]
+    assert case_alert_text(view.snapshot()["cases_slipping"][0]).endswith("已超过承诺时限（11-21 17:00），窗口 w2")

@@ -236,3 +236,28 @@ def test_the_template_comes_from_the_hall_config():
     template = TicketTemplate(**config.ticket.model_dump())
     texts = decode(compose_ticket(TICKET, template)).texts()
     assert texts[-1] == "过号作废，请重新取号" and decode(compose_ticket(TICKET, template)).qr == []
+
+
+CASE = {"code": "2025111700001", "matter_name": "个体工商户登记", "kind": "承诺件", "department": "市场监管局",
+        "accepted_at": "2025-11-17T10:05:00+08:00", "received": {"登记申请书": 2, "经营者身份证明": 1},
+        "missing": ["经营场所证明"], "due": "2025-11-20T17:00:00+08:00", "handler": "李强", "window": "w2",
+        "track_url": "https://hall.example/c/Zx81abcdEFGH1234"}
+
+
+def test_the_receipt_lists_the_materials_and_the_promise_with_a_qr():
+    from hardware.receipt import compose_receipt
+    complete = dict(CASE, missing=[])
+    printout = decode(compose_receipt(complete, "示范县政务服务中心"))
+    texts = printout.texts()
+    assert "收 件 回 执" in texts and "办件编号：2025111700001" in texts
+    assert "  登记申请书  2 页" in texts and "  经营者身份证明  1 页" in texts
+    assert "承诺办结：2025-11-20 17:00 前" in texts and "受理人：李强（w2）" in texts
+    assert printout.qr == ["https://hall.example/c/Zx81abcdEFGH1234"] and printout.cuts == 1
+
+
+def test_the_one_time_notice_lists_every_missing_material_once():
+    from hardware.receipt import compose_notice, compose_receipt
+    receipt = decode(compose_receipt(CASE, "示范县政务服务中心")).texts()
+    assert not any(t.startswith("承诺办结") for t in receipt)          # no promise while materials are missing
+    notice = decode(compose_notice(dict(CASE, missing=["经营场所证明", "租赁合同"]), "示范县政务服务中心")).texts()
+    assert "一次性告知单" in notice and notice.count("  1. 经营场所证明") == 1 and "  2. 租赁合同" in notice

@@ -54,6 +54,13 @@ def device_alert_text(a: dict[str, Any]) -> str:
     return f"设备 {a['device']} {what}：{why}（{clock_time(a.get('since'))} 起）"
 
 
+def case_alert_text(x: dict[str, Any]) -> str:
+    due = datetime.fromisoformat(x["due"])
+    if x["colour"] == "red":
+        return f"办件 {x['case']} {x['matter']}：已超过承诺时限（{due:%m-%d %H:%M}），窗口 {x['window']}"
+    return f"办件 {x['case']} {x['matter']}：临近承诺时限（{due:%m-%d %H:%M}），窗口 {x['window']}"
+
+
 def minutes(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -104,6 +111,7 @@ class Dashboard:
         unserved = [q for q in snap["queue"] if q["waiting"] > 0 and q["open_windows"] == 0]
         return {"hall": self.hall_name, "at": self.clock.now().isoformat(), **snap, "today": self.today(),
                 "alerts": [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]
+                + [case_alert_text(x) for x in snap["cases_slipping"]]
                 + [device_alert_text(a) for a in snap["device_alerts"]]}
 
 
@@ -118,6 +126,11 @@ class AppointmentRequest(BaseModel):
 
 RATING_LEVELS = [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
 RATING_REASONS = ["态度", "效率", "一次性告知", "材料要求", "环境", "其他"]
+class ExtensionApproval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    manager: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
 ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
@@ -231,6 +244,37 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             status = 404 if reply["error"]["code"] == "ticket_not_found" else 409
             return HTMLResponse(reply["error"]["message"], status_code=status)
         return RedirectResponse(f"/t/{token}", status_code=303)
+
+    @app.get("/c/{token}", response_class=HTMLResponse)
+    def case_page(request: Request, token: str) -> HTMLResponse:
+        """The citizen's view of a case (the 收件回执's QR): steps, promised date, what is missing."""
+        view = None
+        if TOKEN.match(token) and query is not None:
+            try:
+                view = query(lambda processor: processor.case_page(token))
+            except Exception:
+                log.exception("case page %s", token[:4])
+                return HTMLResponse("系统繁忙，请稍后再试", status_code=503)
+        if view is None:
+            return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                              status_code=404)
+        return TEMPLATES.TemplateResponse(request, "case.html", {"hall": dashboard.hall_name, "c": view})
+
+    @app.post("/api/cases/{code}/extension/approve")
+    def approve_extension(code: str, body: ExtensionApproval) -> JSONResponse:
+        """A manager approves a case's waiting extension (延期审批)."""
+        if submit is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        command = {"id": uuid.uuid4().hex, "type": "case.approve_extension", "case": code, "manager": body.manager}
+        try:
+            reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+        except Exception:
+            log.exception("extension approval failed")
+            return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+        if reply["ok"]:
+            return JSONResponse(reply["result"])
+        status = {"case_not_found": 404, "forbidden": 403}.get(reply["error"]["code"], 400)
+        return JSONResponse({"error": reply["error"]}, status_code=status)
 
     @app.get("/t/{token}/events")
     async def phone_events(request: Request, token: str) -> StreamingResponse:

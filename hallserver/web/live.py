@@ -22,6 +22,7 @@ class LiveView:
         self._retained: dict[str, dict[str, Any]] = {}
         self._calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
         self._device_alerts: dict[tuple[str, str], dict[str, Any]] = {}   # open ones, by (device, component)
+        self._cases: dict[str, dict[str, Any]] = {}     # yellow and red open cases, by code
         self.version = 0
 
     def seed_device_alerts(self, alerts: list[dict[str, Any]]) -> None:
@@ -33,9 +34,9 @@ class LiveView:
 
     def on_outgoing(self, out: list) -> None:
         changed = False
-        alert_topic = self.topics.event("device.alert")
+        alert_topic, case_topic = self.topics.event("device.alert"), self.topics.event("case.colour")
         for o in out:
-            if not (o.retain or o.topic in (self.topics.event("ticket.called"), alert_topic)):
+            if not (o.retain or o.topic in (self.topics.event("ticket.called"), alert_topic, case_topic)):
                 continue
             try:
                 data = json.loads(o.payload)
@@ -44,6 +45,11 @@ class LiveView:
             with self._lock:
                 if o.retain:
                     self._retained[o.topic] = data
+                elif o.topic == case_topic:
+                    if data["colour"] == "green" or data.get("finished"):
+                        self._cases.pop(data["case"], None)
+                    else:
+                        self._cases[data["case"]] = data
                 elif o.topic == alert_topic:
                     key = (data["device"], data["component"])
                     if data["open"]:
@@ -62,10 +68,12 @@ class LiveView:
             retained = dict(self._retained)
             calls = list(self._calls)
             alerts = sorted(self._device_alerts.values(), key=lambda a: a["since"], reverse=True)
+            slipping = sorted(self._cases.values(), key=lambda x: (x["colour"] != "red", x["due"]))
             version = self.version
         prefix = self.topics.window_state("")
         windows = sorted((d for t, d in retained.items() if t.startswith(prefix)), key=lambda w: w["number"])
         queue = retained.get(self.topics.queue_state, {"categories": []})
         server = retained.get(self.topics.server_state, {"online": False})
         return {"version": version, "server": server, "windows": windows,
-                "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts}
+                "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts,
+                "cases_slipping": slipping}
