@@ -1,7 +1,7 @@
 """`hall counter`: the counter terminal as a program, and `--screenshots DIR` for each state.
 
     hall counter --config hall.toml --window 3 [--device counter-3] [--broker mqtt://…] [--fullscreen]
-    hall counter --screenshots DIR       logged out, idle, serving, transfer, paused, locked, disconnected
+    hall counter --screenshots DIR       logged out, idle, serving, accepting, transfer, paused, locked, disconnected
 """
 from __future__ import annotations
 
@@ -35,11 +35,13 @@ def counter_for(config: Config, window_id: str, device: str | None) -> str:
     return found
 
 
-def make_counter(config: Config, qlink, window_id: str):   # noqa: ANN001, ANN201
+def make_counter(config: Config, qlink, window_id: str, printer=None):   # noqa: ANN001, ANN201
     from counter.qt_counter import CounterWindow
     return CounterWindow(qlink, window_id, windows=[(w.id, w.name) for w in config.windows],
                          categories=[(c.id, c.name) for c in config.categories],
-                         lock_minutes=config.counter.lock_minutes)
+                         lock_minutes=config.counter.lock_minutes,
+                         matters=[{"id": m.id, "name": m.name, "materials": m.materials} for m in config.matters],
+                         printer=printer, hall_name=config.hall.name)
 
 
 def run_counter(config: Config, window: str, broker_url: str, *, device: str | None = None,
@@ -54,7 +56,12 @@ def run_counter(config: Config, window: str, broker_url: str, *, device: str | N
     app = QApplication.instance() or QApplication([])
     link = DeviceLink(config.hall.id, device_id, broker_url, username=config.broker.username,
                       password=config.broker.password).connect()
-    counter = make_counter(config, QtLink(link), w.id)
+    printer = None
+    url = config.device(device_id).printer
+    if url:
+        from hardware.printer import open_printer
+        printer = open_printer(url)          # the window's receipt printer (收件回执)
+    counter = make_counter(config, QtLink(link), w.id, printer)
     if fullscreen:
         counter.showFullScreen()
     else:
@@ -119,6 +126,11 @@ def screenshots(out_dir: str | Path) -> list[Path]:
         counter.press("call")
         _wait(app, lambda: counter.status == "serving")
         save("serving")
+        counter.press("accept")
+        counter.matter_box.setCurrentIndex(0)
+        counter.material_rows[-1][1].setChecked(False)
+        save("accepting")
+        counter._close_panel()
         counter.press("transfer")
         save("transfer")
         counter._close_panel()

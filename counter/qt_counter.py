@@ -20,12 +20,14 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -53,14 +55,17 @@ QPushButton#call { background: #1a7f37; color: white; border-color: #1a7f37; }
 QPushButton#call:disabled { background: #a7cdb3; border-color: #a7cdb3; color: white; }
 QPushButton#small { font-size: 18px; min-height: 40px; padding: 4px 12px; }
 QLineEdit, QComboBox { font-size: 26px; padding: 8px; min-height: 48px; }
+QSpinBox { font-size: 22px; min-height: 40px; }
+QCheckBox { font-size: 24px; }
+QCheckBox::indicator { width: 28px; height: 28px; }
 """
 STATUS = {"closed": "未登录", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
 PAUSE_REASONS = [("away", "离开"), ("meeting", "会议"), ("meal", "用餐"), ("other", "其他")]
 TRANSFER_REASONS = ["需到其他窗口办理", "需综合窗口办理", "业务类别不符", "其他"]
 KEYS = [("call", "F1", "叫号"), ("recall", "F2", "重呼"), ("skip", "F3", "过号"), ("transfer", "F4", "转移"),
-        ("pause", "F5", "暂停"), ("complete", "F6", "办结")]
+        ("pause", "F5", "暂停"), ("complete", "F6", "办结"), ("accept", "F7", "受理")]
 FUNCTION_KEYS = {Qt.Key.Key_F1: "call", Qt.Key.Key_F2: "recall", Qt.Key.Key_F3: "skip", Qt.Key.Key_F4: "transfer",
-                 Qt.Key.Key_F5: "pause", Qt.Key.Key_F6: "complete"}
+                 Qt.Key.Key_F5: "pause", Qt.Key.Key_F6: "complete", Qt.Key.Key_F7: "accept"}
 LOGIN, WORK, LOCKED = range(3)
 
 
@@ -80,9 +85,11 @@ def minutes_text(seconds: float | None) -> str:
 class CounterWindow(QWidget):
     def __init__(self, qlink: QtLink, window_id: str, *, windows: list[tuple[str, str]] | None = None,
                  categories: list[tuple[str, str]] | None = None, lock_minutes: float = 10,
-                 staff: list[tuple[str, str]] | None = None) -> None:
+                 staff: list[tuple[str, str]] | None = None, matters: list[dict] | None = None,
+                 printer=None, hall_name: str = "") -> None:   # noqa: ANN001 - a hardware.printer.TicketPrinter
         """`windows` and `categories` are (id, name) offered as transfer targets; `staff`
-        (id, name) only fills the login's 工号 for a first staff member in demos."""
+        (id, name) only fills the login's 工号 for a first staff member in demos; `matters`
+        is the catalogue (id, name, materials) for 受理; `printer` prints the 收件回执."""
         super().__init__()
         self.setObjectName("counter")
         self.setStyleSheet(STYLE)
@@ -96,7 +103,15 @@ class CounterWindow(QWidget):
         self.link_up = qlink.link.connected.is_set()
         self.in_flight: set[str] = set()            # keys whose command is on its way
         self.locked = False
-        self.panel: str | None = None               # "transfer" or "pause" while choosing
+        self.panel: str | None = None               # "transfer", "pause" or "accept" while choosing
+        self.matters = matters or []
+        self.hall_name = hall_name
+        self.slipping: dict[str, dict] = {}         # this window's yellow and red cases (case.colour)
+        self.last_case: dict | None = None
+        self.printer = None
+        if printer is not None:
+            from kiosk.workers import PrinterWorker
+            self.printer = PrinterWorker(printer)
         self.setWindowTitle(f"叫号终端 · {window_id}")
         self._build(staff or [])
 
@@ -105,11 +120,16 @@ class CounterWindow(QWidget):
         self._tick.start()
         self._idle = QTimer(self, singleShot=True, interval=int(lock_minutes * 60_000))
         self._idle.timeout.connect(self._lock)
+        if self.printer is not None:
+            import json as _json
+            self.printer.setParent(self)
+            self.printer.done.connect(lambda what, result: self._on_printed(what, _json.loads(result)))
         qlink.connection.connect(self._on_connection)
         qlink.attach(self, self._on_message, self._on_reply)
         qlink.subscribe(qlink.topics.window_state(window_id))
         qlink.subscribe(qlink.topics.queue_state)
         qlink.subscribe(qlink.topics.server_state)
+        qlink.subscribe(qlink.topics.event("case.colour"))
         self._refresh()
 
     # ------------------------------------------------------------------ building
@@ -191,7 +211,9 @@ class CounterWindow(QWidget):
         for w in (self.ticket, self.info, self.details, self.timer):
             cl.addWidget(w)
         middle.addWidget(card, 3)
-        side = QVBoxLayout()
+        self.side = QWidget()
+        side = QVBoxLayout(self.side)
+        side.setContentsMargins(0, 0, 0, 0)
         self.queues = QLabel("", objectName="side")
         self.queues.setWordWrap(True)
         self.figures = QLabel("", objectName="side")
@@ -205,7 +227,7 @@ class CounterWindow(QWidget):
             bl.addWidget(body)
             bl.addStretch(1)
             side.addWidget(box)
-        middle.addLayout(side, 2)
+        middle.addWidget(self.side, 2)
         wl.addLayout(middle, 1)
 
         # the choosing panel for F4 转移 and F5 暂停 (keyboard: Tab, Enter, Esc)
@@ -228,6 +250,35 @@ class CounterWindow(QWidget):
         pl.addWidget(self.panel_cancel, 2, 3)
         self.panel_box.hide()
         wl.addWidget(self.panel_box)
+
+        # 受理: the matter, and each material received with its pages (unticked = missing)
+        self.accept_box = QWidget(objectName="card")
+        self.accept_box.setObjectName("card")
+        self.accept_box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        al = QVBoxLayout(self.accept_box)
+        self.accept_title = QLabel("受理：选择事项，勾选已收材料并填写页数（未勾选的列入一次性告知单）",
+                                   objectName="big")
+        self.accept_title.setWordWrap(True)
+        self.matter_box = QComboBox()
+        for m in self.matters:
+            self.matter_box.addItem(m["name"], m["id"])
+        self.matter_box.currentIndexChanged.connect(self._fill_materials)
+        self.materials_grid = QGridLayout()
+        self.material_rows: list[tuple[str, QCheckBox, QSpinBox]] = []
+        buttons = QHBoxLayout()
+        self.accept_ok = QPushButton("受理并打印回执 (Enter)", objectName="call")
+        self.accept_ok.clicked.connect(self._panel_confirm)
+        self.accept_cancel = QPushButton("取消 (Esc)")
+        self.accept_cancel.clicked.connect(self._close_panel)
+        for b in (self.accept_ok, self.accept_cancel):
+            b.setStyleSheet("min-height: 56px;")
+            buttons.addWidget(b)
+        al.addWidget(self.accept_title)
+        al.addWidget(self.matter_box)
+        al.addLayout(self.materials_grid)
+        al.addLayout(buttons)
+        self.accept_box.hide()
+        wl.addWidget(self.accept_box)
 
         self.message = QLabel("", objectName="message")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -307,6 +358,8 @@ class CounterWindow(QWidget):
         self._idle.start()
         if kind == "transfer":
             self._open_panel("transfer")
+        elif kind == "accept":
+            self._open_accept()
         elif kind == "pause":
             if self.status == "paused":
                 self._send("pause", "window.resume")
@@ -338,9 +391,40 @@ class CounterWindow(QWidget):
         (self.target if which == "transfer" else self.reason).setFocus()
         self._refresh()
 
+    def _open_accept(self) -> None:
+        if not self.matters:
+            self.message.setText("事项目录为空：请在 hall.toml 中配置 [[matters]]")
+            return
+        self.panel = "accept"
+        self._fill_materials()
+        self.side.hide()                              # room for the materials; back when the panel closes
+        self.accept_box.show()
+        self.matter_box.setFocus()
+        self._refresh()
+
+    def _fill_materials(self) -> None:
+        while self.materials_grid.count():
+            item = self.materials_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().hide()
+                item.widget().deleteLater()
+        self.material_rows = []
+        matter = next((m for m in self.matters if m["id"] == self.matter_box.currentData()), None)
+        for i, name in enumerate(matter["materials"] if matter else []):
+            tick, pages = QCheckBox(name), QSpinBox()
+            tick.setStyleSheet("font-size: 24px;")
+            pages.setRange(1, 999)
+            pages.setSuffix(" 页")
+            tick.setChecked(True)
+            self.materials_grid.addWidget(tick, i // 2, (i % 2) * 2)
+            self.materials_grid.addWidget(pages, i // 2, (i % 2) * 2 + 1)
+            self.material_rows.append((name, tick, pages))
+
     def _close_panel(self) -> None:
         self.panel = None
         self.panel_box.hide()
+        self.accept_box.hide()
+        self.side.show()
         self._refresh()
 
     def keyPressEvent(self, event) -> None:   # noqa: ANN001, N802 - Qt's name and event type
@@ -370,6 +454,9 @@ class CounterWindow(QWidget):
             self._send("transfer", "window.transfer", **{field: target[1]}, reason=reason[:100])
         elif which == "pause":
             self._send("pause", "window.pause", reason=self.reason.currentData() or "other")
+        elif which == "accept":
+            received = {name: pages.value() for name, tick, pages in self.material_rows if tick.isChecked()}
+            self._send("accept", "case.accept", matter=self.matter_box.currentData(), received=received)
         self._close_panel()
 
     def _send(self, tag: str, kind: str, **fields: str) -> None:
@@ -416,11 +503,45 @@ class CounterWindow(QWidget):
             else:
                 self.unlock_message.setText(error)
             self.unlock_input.clear()
+        elif tag == "accept" and reply.get("ok"):
+            case = self.last_case = reply["result"]["case"]
+            when = datetime.fromisoformat(case["due"])
+            text = f"已受理 {case['matter_name']}，办件编号 {case['code']}，"
+            text += f"缺 {len(case['missing'])} 项材料（一次性告知）" if case["missing"] else \
+                f"承诺 {when:%m-%d %H:%M} 前办结"
+            self.message.setText(text)
+            self._print_case(case)
         elif not reply.get("ok"):
             self.message.setText(error)
         self._refresh()
 
+    def _print_case(self, case: dict) -> None:
+        """The 收件回执, and the 一次性告知单 when materials are missing, on the window's printer."""
+        if self.printer is None:
+            self.message.setText(self.message.text() + "（未连接回执打印机）")
+            return
+        from hardware.receipt import compose_notice, compose_receipt
+        data = compose_receipt(case, self.hall_name)
+        if case["missing"]:
+            data += compose_notice(case, self.hall_name)
+        self.printer.print_ticket(data, case["code"])
+
+    def _on_printed(self, what: str, result: dict) -> None:
+        if what == "printed" and not result["ok"]:
+            self.message.setText(f"回执未能打印（{result['problem']}），请检查回执打印机后重打")
+
+    def reprint(self) -> None:
+        if self.last_case is not None:
+            self._print_case(self.last_case)
+
     def _on_message(self, topic: str, data: dict) -> None:
+        if topic == self.qlink.topics.event("case.colour"):
+            if data.get("window") == self.window_id and data.get("colour") != "green" and not data.get("finished"):
+                self.slipping[data["case"]] = data
+            else:
+                self.slipping.pop(data.get("case"), None)
+            self._refresh()
+            return
         if topic == self.qlink.topics.window_state(self.window_id):
             self.state = data
             if data.get("status") == "closed":
@@ -493,8 +614,12 @@ class CounterWindow(QWidget):
             rating = f"{f['ratings']} 次"
             if f.get("satisfaction") is not None:
                 rating += f"，满意率 {f['satisfaction']:.0f}%"
+            slipping = ""
+            if self.slipping:
+                red = sum(1 for x in self.slipping.values() if x["colour"] == "red")
+                slipping = f"\n临期办件 {len(self.slipping)} 件" + (f"（超期 {red}）" if red else "")
             self.figures.setText(f"已办结 {f['served']} 件\n平均办理 {minutes_text(f.get('avg_service_s'))}\n"
-                                 f"评价 {rating}")
+                                 f"评价 {rating}{slipping}")
         else:
             self.figures.setText("—")
 
@@ -503,6 +628,7 @@ class CounterWindow(QWidget):
         self.keys["call"].setEnabled(ok and status in ("idle", "serving"))
         for k in ("recall", "skip", "complete", "transfer"):
             self.keys[k].setEnabled(ok and serving)
+        self.keys["accept"].setEnabled(ok and status in ("idle", "serving") and bool(self.matters))
         self.keys["pause"].setEnabled(ok and status in ("idle", "paused"))
         self.keys["pause"].setText("恢复\nF5" if status == "paused" else "暂停\nF5")
         for tag in self.in_flight:

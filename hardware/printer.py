@@ -452,8 +452,7 @@ class PrinterSimulator:
         while (k := self._buf.find(GS_R_PAPER)) >= 0:
             reply += self.answer_gs_r()
             del self._buf[k:k + 3]
-        cut = self._buf.rfind(b"\x1dV")
-        if cut >= 0 and len(self._buf) >= cut + 3:
+        while (cut := self._buf.find(b"\x1dV")) >= 0 and len(self._buf) >= cut + 3:   # each cut ends a slip
             job, self._buf = bytes(self._buf[:cut + 3]), self._buf[cut + 3:]
             if self.online and self.paper != "out" and not self.cover_open:
                 self.tickets.append(decode(job))

@@ -141,6 +141,45 @@ def test_staff_log_in_call_and_the_hall_screen_shows_the_call(hall, config):
     screen.close()
 
 
+def test_accepting_a_case_prints_the_receipt_and_the_one_time_notice(hall, config):
+    import serial
+
+    from hardware.printer import TicketPrinter
+    from tests.test_printer import PtyPrinter
+    server, qlink, keep = hall
+    pty = PtyPrinter()
+    try:
+        printer = TicketPrinter(serial.Serial(pty.name, baudrate=9600, timeout=0.5))
+        counter = keep(CounterWindow(qlink("counter-1"), "w1", hall_name=config.hall.name, printer=printer,
+                                     matters=[{"id": m.id, "name": m.name, "materials": m.materials}
+                                              for m in config.matters]))
+        counter.show()
+        qlink("kiosk-1").link.request({"type": "ticket.issue", "category": "social"})
+        counter.staff_input.setText("s001")
+        counter.login()
+        wait_until(lambda: counter.status == "idle", what="login")
+        counter.press("call")
+        wait_until(lambda: counter.status == "serving", what="the call")
+        QTest.keyClick(counter, Qt.Key.Key_F7)                        # 受理
+        assert counter.panel == "accept" and counter.matter_box.currentData() == "pension-transfer"
+        name, tick, pages = counter.material_rows[0]
+        pages.setValue(3)
+        counter.material_rows[2][1].setChecked(False)                  # 参保缴费凭证 not brought
+        QTest.keyClick(counter, Qt.Key.Key_Return)
+        wait_until(lambda: counter.last_case is not None, what="the case")
+        case = counter.last_case
+        assert case["received"] == {"转移申请表": 3, "身份证复印件": 1} and case["missing"] == ["参保缴费凭证"]
+        assert "缺 1 项材料" in counter.message.text()
+        wait_until(lambda: len(pty.sim.tickets) == 2, what="the receipt and the notice")
+        receipt, notice = (p.texts() for p in pty.sim.tickets)
+        assert f"办件编号：{case['code']}" in receipt and "  转移申请表  3 页" in receipt
+        assert "一次性告知单" in notice and "  1. 参保缴费凭证" in notice
+        assert case["track_url"] and pty.sim.tickets[0].qr == [case["track_url"]]
+        shot(counter, "counter-accepted")
+    finally:
+        pty.close()
+
+
 def test_a_double_press_sends_one_command_and_pause_takes_a_reason(hall, config):
     server, qlink, keep = hall
     kiosk_link = qlink("kiosk-1")
@@ -241,7 +280,7 @@ def test_hall_counter_screenshots_show_each_state(app, tmp_path):
     from counter.app import screenshots
     saved = screenshots(tmp_path)
     assert [p.name for p in saved] == [f"counter-{s}.png" for s in (
-        "logged-out", "idle", "serving", "transfer", "paused", "locked", "disconnected")]
+        "logged-out", "idle", "serving", "accepting", "transfer", "paused", "locked", "disconnected")]
     for path in saved:
         img = Image.open(path).convert("RGB")
         assert img.size == (1366, 768)
