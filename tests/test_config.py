@@ -75,3 +75,31 @@ def test_check_config_command_exits_2_with_the_reason(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "hallserver.cli", "check-config", str(EXAMPLE)],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "3 windows" in ok.stdout
+
+
+def test_the_catalogue_comes_from_hall_toml_and_a_csv_beside_it(tmp_path):
+    from govhall.config import ConfigError, load_config
+    example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text(encoding="utf-8")
+    (tmp_path / "hall.toml").write_text(example + '\n[cases]\ncatalogue = "matters.csv"\n', encoding="utf-8")
+    (tmp_path / "matters.csv").write_text(
+        "id,name,department,kind,legal_days,promised_days,materials\n"
+        "food,食品经营许可,市场监管局,承诺件,20,5,申请书｜营业执照\n", encoding="utf-8")
+    config = load_config(tmp_path / "hall.toml")
+    food = next(m for m in config.matters if m.id == "food")
+    assert food.materials == ["申请书", "营业执照"] and len(config.matters) == 3
+    (tmp_path / "matters.csv").write_text(
+        "id,name,department,kind,legal_days,promised_days,materials\n"
+        "food,食品经营许可,市场监管局,承诺件,5,9,申请书\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"matters.csv: row 2: promised 9 working days is longer than the legal 5"):
+        load_config(tmp_path / "hall.toml")
+    (tmp_path / "matters.csv").write_text("id,name\nx,y\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="the header needs the columns"):
+        load_config(tmp_path / "hall.toml")
+
+
+def test_every_document_the_readme_links_to_exists():
+    import re
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(((?:docs|examples|deploy)/[^)#\s]*)", readme):
+        assert (root / target).exists(), f"README links to {target}, which does not exist"
