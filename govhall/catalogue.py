@@ -1,5 +1,5 @@
-"""The matter catalogue (事项目录) as a CSV file a hall exports from its provincial system or
-keeps in a spreadsheet (save as CSV, UTF-8):
+"""The matter catalogue (事项目录) as a CSV file (UTF-8) or an Excel workbook (.xlsx, first
+sheet) a hall exports from its provincial system or keeps in a spreadsheet:
 
     id,name,department,kind,legal_days,promised_days,materials
     food-licence,食品经营许可,市场监管局,承诺件,20,5,申请书|营业执照|场所平面图
@@ -19,15 +19,34 @@ from govhall.config import ConfigError, MatterConfig
 COLUMNS = ["id", "name", "department", "kind", "legal_days", "promised_days", "materials"]
 
 
+def _xlsx_rows(path: Path) -> list[dict]:
+    """The first sheet of an Excel workbook, its first row the header (openpyxl)."""
+    from openpyxl import load_workbook
+    try:
+        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+    except Exception as exc:                      # not a workbook, or damaged
+        raise ConfigError(f"{path}: not a readable Excel workbook ({exc.__class__.__name__})") from None
+    rows = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+    if not rows:
+        return []
+    header = rows[0]
+    return [dict(zip(header, row, strict=False)) for row in rows[1:] if any(row)]
+
+
 def load_catalogue(path: str | Path) -> list[MatterConfig]:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
-    rows = list(csv.DictReader(text.splitlines()))
+    if path.suffix.lower() == ".xlsx":
+        if not path.exists():
+            raise ConfigError(f"{path}: cannot read: No such file or directory")
+        rows = _xlsx_rows(path)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
+        rows = list(csv.DictReader(text.splitlines()))
     header = list(rows[0].keys()) if rows else []
     missing = [c for c in COLUMNS if c not in header]
     if missing:

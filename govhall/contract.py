@@ -424,6 +424,14 @@ class AcceptCase(_Command):
     missing: list[MaterialName] = Field(default_factory=list, max_length=50)
 
 
+class ApplyOnline(_Command):
+    """An online application (网上申报) received over HTTP: a case without a window; the
+    promised days count from the next working day like any other case."""
+    type: Literal["case.apply_online"] = "case.apply_online"
+    matter: Name
+    received: dict[MaterialName, Pages] = Field(default_factory=dict, max_length=50)
+
+
 class SupplementCase(_Command):
     """补正: the missing materials arrive; when none is missing any more the clock runs again."""
     type: Literal["case.supplement"] = "case.supplement"
@@ -479,13 +487,13 @@ class RateByToken(_Command):
 Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
           Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
-          AcceptCase, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension],
+          AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
-    AcceptCase, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
+    AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -504,7 +512,8 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.LED_BRIDGE: frozenset({"device.report"}),
     Role.SCREEN: frozenset({"device.report"}),
     Role.ATTENDANCE_TERMINAL: frozenset({"device.report"}),
-    Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "case.approve_extension"}),
+    Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "case.approve_extension",
+                         "case.apply_online"}),
 }
 
 

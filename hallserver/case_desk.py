@@ -93,6 +93,8 @@ class CaseDesk:
                 ticket = w.ticket or w.last_served
                 return self.book.accept(cmd.matter, w.id, w.staff, now, dict(cmd.received), list(cmd.missing),
                                         ticket.id if ticket else None)
+            case c.ApplyOnline():
+                return self.book.accept(cmd.matter, "online", "online", now, dict(cmd.received), [])
             case c.SupplementCase():
                 return self.book.supplement(self._by_code(cmd.case).id, now, self._staff(engine, cmd.window),
                                             dict(cmd.received))

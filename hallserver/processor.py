@@ -256,7 +256,8 @@ class CommandProcessor:
                     raise DomainError(c.ErrorCode.TICKET_NOT_FOUND, "no ticket with that token")
                 r = e.rate_ticket(found[0], cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
-            case c.AcceptCase() | c.SupplementCase() | c.AdvanceCase() | c.RequestExtension() | c.ApproveExtension():
+            case (c.AcceptCase() | c.ApplyOnline() | c.SupplementCase() | c.AdvanceCase() | c.RequestExtension()
+                  | c.ApproveExtension()):
                 case = self.cases.dispatch(cmd, e, self.clock.now())
                 return {"case": self.case_view(case)}
             case c.CancelTicket():
@@ -282,6 +283,17 @@ class CommandProcessor:
                 return None
             case = case_from_row(row, self.cases.matters)
         return self.case_view(case)
+
+    def case_report(self, start, end, digest: bool = False) -> dict:   # noqa: ANN001 - dates
+        """按期办结率 and the overdue list for cases accepted from `start` to `end`, or today's digest."""
+        from hallserver.case_reports import case_report, daily_digest
+        from hallserver.store.repository import case_from_row
+        cases = [case_from_row(r, self.cases.matters) for r in self.store.case_rows(open_only=False)]
+        now = self.clock.now()
+        if digest:
+            return daily_digest(cases, self.cases.calendar, self.cases.rules, now)
+        return case_report(cases, self.cases.calendar, self.cases.rules, now, start, end,
+                           {s.id: s.name for s in self.config.staff})
 
     def case_view(self, case) -> dict:   # noqa: ANN001 - a domain Case
         return self.cases.view(case, self.clock.now(), self.clock.tz, {s.id: s.name for s in self.config.staff},

@@ -167,3 +167,68 @@ def test_the_dashboard_lists_slipping_cases_red_first():
     event("2025111700003", "green", "2025-11-22T17:00:00+08:00", finished=True)
     assert [x["case"] for x in view.snapshot()["cases_slipping"]] == ["2025111700002", "2025111700001"]
     assert case_alert_text(view.snapshot()["cases_slipping"][0]).endswith("已超过承诺时限（11-21 17:00），窗口 w2")
+
+
+def test_reports_count_on_time_cases_per_department_and_list_the_overdue(proc):
+    serve_one(proc)
+    codes = []
+    for _ in range(2):
+        reply, _ = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                        received={"登记申请书": 1, "经营者身份证明": 1, "经营场所证明": 1})
+        codes.append(reply["result"]["case"]["code"])
+    proc.clock.set(datetime(2025, 11, 18, 10, 0, tzinfo=TZ))
+    for step in ("审核", "审批", "办结"):
+        send(proc, "counter-2", type="case.advance", window="w2", case=codes[0], step=step)
+    online, _ = proc.handle_local(json.dumps({"id": "o1", "type": "case.apply_online", "matter": "pension-transfer",
+                                              "received": {"转移申请表": 2}}).encode())
+    assert online["ok"] and online["result"]["case"]["window"] == "online"
+    proc.clock.set(datetime(2025, 11, 21, 10, 0, tzinfo=TZ))               # the second one is now overdue
+    from datetime import date
+    report = proc.case_report(date(2025, 11, 1), date(2025, 11, 30))
+    market = report["by_department"]["市场监管局"]
+    assert (market["accepted"], market["finished"], market["on_time_rate"], market["open_overdue"]) == (2, 1, 100.0, 1)
+    assert [x["case"] for x in report["overdue"]] == [codes[1]] and report["overdue"][0]["working_days_late"] == 1
+    assert report["by_staff"]["李强"]["accepted"] == 2 and report["step_working_days"]["审核"] == 1
+    digest = proc.case_report(None, None, digest=True)
+    assert digest["departments"]["市场监管局"]["red"] == 1 and digest["departments"]["人社局"]["open"] == 1
+
+
+def test_the_report_over_http_as_json_and_csv_and_an_online_application(config, embedded_broker, sqlite_url):
+    import httpx
+
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, _):
+        base = server.dashboard_url
+        made = httpx.post(base + "api/cases", json={"matter": "business-licence", "received": {"登记申请书": 1}},
+                          headers={"Idempotency-Key": "web-1"}, timeout=5)
+        assert made.status_code == 201 and made.json()["case"]["missing"] == ["经营者身份证明", "经营场所证明"]
+        again = httpx.post(base + "api/cases", json={"matter": "business-licence", "received": {"登记申请书": 1}},
+                           headers={"Idempotency-Key": "web-1"}, timeout=5)
+        assert again.json()["case"]["code"] == made.json()["case"]["code"]          # the same application once
+        assert httpx.post(base + "api/cases", json={"matter": "nope"}, timeout=5).status_code == 404
+        assert httpx.post(base + "api/cases", json={"matter": "business-licence", "received": {"x": "y"}},
+                          timeout=5).status_code == 422
+        report = httpx.get(base + "api/reports/cases", timeout=5).json()
+        assert report["total"]["accepted"] == 1
+        csv_text = httpx.get(base + "api/reports/cases?format=csv", timeout=5).text
+        assert csv_text.startswith("\ufeff分组,名称") and "部门,市场监管局,1,0,0,,0" in csv_text
+        assert httpx.get(base + "api/reports/cases?from=yesterday", timeout=5).status_code == 400
+        assert "departments" in httpx.get(base + "api/cases/digest", timeout=5).json()
+
+
+def test_the_catalogue_from_an_excel_workbook(tmp_path):
+    from openpyxl import Workbook
+
+    from govhall.catalogue import load_catalogue
+    from govhall.config import ConfigError
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["id", "name", "department", "kind", "legal_days", "promised_days", "materials"])
+    sheet.append(["food", "食品经营许可", "市场监管局", "承诺件", 20, 5, "申请书|营业执照"])
+    book.save(tmp_path / "matters.xlsx")
+    (matter,) = load_catalogue(tmp_path / "matters.xlsx")
+    assert matter.name == "食品经营许可" and matter.materials == ["申请书", "营业执照"] and matter.promised_days == 5
+    (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
+    with pytest.raises(ConfigError, match="not a readable Excel workbook"):
+        load_catalogue(tmp_path / "broken.xlsx")

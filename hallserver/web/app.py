@@ -126,6 +126,32 @@ class AppointmentRequest(BaseModel):
 
 RATING_LEVELS = [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
 RATING_REASONS = ["态度", "效率", "一次性告知", "材料要求", "环境", "其他"]
+class OnlineApplication(BaseModel):
+    """POST /api/cases: an online application (网上申报)."""
+    model_config = ConfigDict(extra="forbid")
+    matter: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    received: dict[str, int] = Field(default_factory=dict, max_length=50)
+
+
+def report_csv(report: dict) -> str:
+    """The report as CSV for a spreadsheet (UTF-8 with BOM so that Excel reads the Chinese)."""
+    import csv
+    import io
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["分组", "名称", "受理", "办结", "按期办结", "按期办结率(%)", "在办超期"])
+    for group, label in (("by_department", "部门"), ("by_matter", "事项"), ("by_staff", "受理人")):
+        for name, t in report[group].items():
+            w.writerow([label, name, t["accepted"], t["finished"], t["finished_on_time"],
+                        "" if t["on_time_rate"] is None else t["on_time_rate"], t["open_overdue"]])
+    w.writerow([])
+    w.writerow(["超期办件", "事项", "部门", "受理人", "承诺办结", "办结时间", "超期工作日"])
+    for x in report["overdue"]:
+        w.writerow([x["case"], x["matter"], x["department"], x["handler"], x["due"], x["finished"] or "",
+                    x["working_days_late"]])
+    return "\ufeff" + out.getvalue()
+
+
 class ExtensionApproval(BaseModel):
     model_config = ConfigDict(extra="forbid")
     manager: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -259,6 +285,53 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
                                               status_code=404)
         return TEMPLATES.TemplateResponse(request, "case.html", {"hall": dashboard.hall_name, "c": view})
+
+    @app.post("/api/cases", status_code=201)
+    def apply_online(body: OnlineApplication,
+                     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
+        """网上申报: an online application becomes a case with its deadline (through the one command path)."""
+        if submit is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+            return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
+                                status_code=400)
+        command = {"id": idempotency_key or uuid.uuid4().hex, "type": "case.apply_online",
+                   **body.model_dump(mode="json")}
+        try:
+            reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+        except Exception:
+            log.exception("online application failed")
+            return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+        if reply["ok"]:
+            return JSONResponse(reply["result"], status_code=201)
+        return JSONResponse({"error": reply["error"]}, status_code=404 if reply["error"]["code"] == "unknown_matter"
+                            else 400)
+
+    @app.get("/api/reports/cases")
+    def cases_report(request: Request) -> Response:
+        """按期办结率 per department, matter, staff; the overdue list; days per step. ?from=&to=&format=csv"""
+        from datetime import date as _date
+        params = request.query_params
+        try:
+            today = dashboard.clock.now().date()
+            start = _date.fromisoformat(params.get("from", today.replace(day=1).isoformat()))
+            end = _date.fromisoformat(params.get("to", today.isoformat()))
+        except ValueError:
+            return JSONResponse({"error": {"code": "invalid", "message": "from/to: YYYY-MM-DD"}}, status_code=400)
+        if query is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        report = query(lambda processor: processor.case_report(start, end))
+        if params.get("format") == "csv":
+            return Response(report_csv(report), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="cases-{start}-{end}.csv"'})
+        return JSONResponse(report)
+
+    @app.get("/api/cases/digest")
+    def cases_digest() -> JSONResponse:
+        """每日通报: per department, today's accepted and finished cases and the open ones by colour."""
+        if query is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return JSONResponse(query(lambda processor: processor.case_report(None, None, digest=True)))
 
     @app.post("/api/cases/{code}/extension/approve")
     def approve_extension(code: str, body: ExtensionApproval) -> JSONResponse:
