@@ -215,6 +215,8 @@ class MatterConfig(_Section):
     legal_days: int = Field(ge=0, le=365, description="法定时限, working days")
     promised_days: int = Field(ge=0, le=365, description="承诺时限, working days, never over the legal limit")
     materials: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=50)
+    step_days: dict[Literal["审核", "审批", "办结"], Annotated[int, Field(ge=1, le=365)]] = Field(
+        default_factory=dict, description="working days each step may take after the one before (its own colour)")
 
     @model_validator(mode="after")
     def _limits(self) -> MatterConfig:

@@ -643,6 +643,14 @@ class CaseColour(_Msg):
     finished: bool = False
 
 
+class CaseDigest(_Msg):
+    """每日通报: once a day at closing time, per department: today's accepted and finished cases
+    and the open ones by colour."""
+    type: Literal["case.digest"] = "case.digest"
+    day: date
+    departments: dict[str, dict[str, int]]
+
+
 class ServiceCompleted(_Msg):
     type: Literal["service.completed"] = "service.completed"
     ticket: TicketView
@@ -663,7 +671,7 @@ class RatingRecorded(_Msg):
 
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
-                                       DeviceAlert, CaseColour)
+                                       DeviceAlert, CaseColour, CaseDigest)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
 
 

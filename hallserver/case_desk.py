@@ -22,6 +22,7 @@ from hallserver.domain.cases import (
     Step,
     case_colour,
     case_deadline,
+    step_colours,
 )
 from hallserver.domain.queue import DomainError, QueueEngine
 from hallserver.domain.workdays import NoSchedule
@@ -36,7 +37,7 @@ ERRORS = {"case_not_found": c.ErrorCode.CASE_NOT_FOUND, "unknown_matter": c.Erro
 
 def matters_of(config: Config) -> list[Matter]:
     return [Matter(m.id, m.name, m.department, MatterKind(m.kind), m.legal_days, m.promised_days,
-                   tuple(m.materials)) for m in config.matters]
+                   tuple(m.materials), tuple(m.step_days.items())) for m in config.matters]
 
 
 def case_rules(config: Config) -> CaseRules:
@@ -129,6 +130,8 @@ class CaseDesk:
             "received": case.received, "missing": case.missing, "waiting_materials": case.waiting_materials,
             "step": case.step.value, "due": d.due.astimezone(tz).isoformat(), "paused_days": d.paused_days,
             "colour": case_colour(case, self.calendar, self.rules, now),
+            "step_colours": [{**x, "due": x["due"].astimezone(tz).isoformat()}
+                             for x in step_colours(case, self.calendar, self.rules, now)],
             "steps": [{"step": s.step.value, "at": s.at.astimezone(tz).isoformat(),
                        "staff": staff_names.get(s.staff, s.staff), "note": s.note} for s in case.steps],
             "extensions": [{"days": e.days, "reason": e.reason, "approved": e.approved_by is not None}

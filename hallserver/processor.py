@@ -118,6 +118,7 @@ class CommandProcessor:
         self._estimates: dict[str, int | None] = {}
         self._estimates_at = float("-inf")
         self._estimates_windows: tuple = ()
+        self._digest_day = None
 
     def page_url(self, t: Ticket) -> str | None:
         """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
@@ -284,6 +285,16 @@ class CommandProcessor:
             case = case_from_row(row, self.cases.matters)
         return self.case_view(case)
 
+    def _daily_digest(self) -> list[Outgoing]:
+        """每日通报, once per day at the hall's closing time (the tick)."""
+        now = self.clock.now()
+        if now.time() < self.cases.rules.closing or self._digest_day == now.date():
+            return []
+        self._digest_day = now.date()
+        digest = self.case_report(None, None, digest=True)
+        msg = c.CaseDigest(day=now.date(), departments=digest["departments"])
+        return [Outgoing(self.topics.event(msg.type), c.encode(msg))]
+
     def case_report(self, start, end, digest: bool = False) -> dict:   # noqa: ANN001 - dates
         """按期办结率 and the overdue list for cases accepted from `start` to `end`, or today's digest."""
         from hallserver.case_reports import case_report, daily_digest
@@ -400,6 +411,7 @@ class CommandProcessor:
         issuing = [(q.category, q.issuing, q.next_open) for q in state.categories]
         out = [Outgoing(self.topics.event(ev.type), c.encode(ev))
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
+        out += self._daily_digest()
         if issuing != self._last_issuing or estimates_changed:
             self._last_issuing = issuing
             out.append(self._state(self.topics.queue_state, state))

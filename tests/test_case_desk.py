@@ -232,3 +232,14 @@ def test_the_catalogue_from_an_excel_workbook(tmp_path):
     (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
     with pytest.raises(ConfigError, match="not a readable Excel workbook"):
         load_catalogue(tmp_path / "broken.xlsx")
+
+
+def test_the_daily_digest_goes_out_once_at_closing_time(proc):
+    serve_one(proc)
+    send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence", received={"登记申请书": 1})
+    digests = lambda: [json.loads(o.payload) for o in proc.tick() if o.topic.endswith("/event/case.digest")]  # noqa: E731
+    assert digests() == []                                               # 09:00: not yet
+    proc.clock.set(datetime(2025, 11, 17, 17, 0, tzinfo=TZ))
+    (digest,) = digests()
+    assert digest["day"] == "2025-11-17" and digest["departments"]["市场监管局"]["waiting_materials"] == 1
+    assert digests() == []                                               # once a day

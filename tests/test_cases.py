@@ -95,3 +95,17 @@ def test_no_case_is_opened_into_a_year_without_a_schedule():
         late.accept("food-licence", "w1", "s001", datetime(2026, 12, 28, 10, tzinfo=TZ),
                     {"申请书": 1, "营业执照": 1, "场所平面图": 1}, [])
     assert late.cases == {} and late.last_id == 0
+
+
+def test_a_step_with_its_own_budget_has_its_own_colour():
+    from hallserver.domain.cases import step_colours
+    staged = Matter("staged", "分步事项", "局", MatterKind.PROMISED, 20, 10, ("申请书",), (("审核", 2), ("审批", 3)))
+    book = CaseBook([staged], CAL)
+    case = book.accept("staged", "w1", "s001", at(17), {"申请书": 1}, [])
+    (review,) = step_colours(case, CAL, book.rules, at(18))              # 审批 has no clock before 审核 is done
+    assert review["step"] == "审核" and review["due"] == at(19, 17, 0) and review["colour"] == "yellow"
+    assert step_colours(case, CAL, book.rules, at(20))[0]["colour"] == "red"
+    book.advance(case.id, Step.REVIEWED, at(20, 9), "s002")               # done late: stays red
+    review, approval = step_colours(case, CAL, book.rules, at(21))
+    assert review["done"] and review["colour"] == "red"
+    assert approval["due"] == at(25, 17, 0) and approval["colour"] == "green"

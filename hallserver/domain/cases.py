@@ -53,6 +53,7 @@ class Matter:
     legal_days: int              # 法定时限
     promised_days: int           # 承诺时限, never longer than the legal limit
     materials: tuple[str, ...]   # 申请材料
+    step_days: tuple[tuple[str, int], ...] = ()   # (step, working days after the step before): a colour each
 
     def __post_init__(self) -> None:
         if self.promised_days > self.legal_days:
@@ -129,6 +130,25 @@ class CaseRules:
 def case_deadline(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> Deadline:
     return deadline(case.accepted_at, case.matter.promised_days + case.extra_days, calendar, rules.closing,
                     rules.sessions, case.pauses, now=now)
+
+
+def step_colours(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> list[dict]:
+    """红黄绿 of each step that has its own budget: due the given working days after the step
+    before it was done; a step done keeps the colour it was done with."""
+    done = {s.step: s.at for s in case.steps}
+    out = []
+    for name, days in case.matter.step_days:
+        step = Step(name)
+        before = STEP_ORDER[STEP_ORDER.index(step) - 1]
+        started = done.get(before)
+        if started is None:
+            continue                           # not started yet: no clock
+        d = deadline(started, days, calendar, rules.closing, rules.sessions)
+        at = done.get(step, now)
+        out.append({"step": name, "due": d.due, "done": step in done,
+                    "colour": colour(at, started, d, calendar, yellow_days_left=rules.yellow_days_left,
+                                     yellow_used=rules.yellow_used)})
+    return out
 
 
 def case_colour(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> str:

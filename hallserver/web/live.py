@@ -23,6 +23,7 @@ class LiveView:
         self._calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
         self._device_alerts: dict[tuple[str, str], dict[str, Any]] = {}   # open ones, by (device, component)
         self._cases: dict[str, dict[str, Any]] = {}     # yellow and red open cases, by code
+        self._digest: dict[str, Any] | None = None       # the latest 每日通报
         self.version = 0
 
     def seed_device_alerts(self, alerts: list[dict[str, Any]]) -> None:
@@ -35,8 +36,9 @@ class LiveView:
     def on_outgoing(self, out: list) -> None:
         changed = False
         alert_topic, case_topic = self.topics.event("device.alert"), self.topics.event("case.colour")
+        digest_topic = self.topics.event("case.digest")
         for o in out:
-            if not (o.retain or o.topic in (self.topics.event("ticket.called"), alert_topic, case_topic)):
+            if not (o.retain or o.topic in (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic)):
                 continue
             try:
                 data = json.loads(o.payload)
@@ -45,6 +47,8 @@ class LiveView:
             with self._lock:
                 if o.retain:
                     self._retained[o.topic] = data
+                elif o.topic == digest_topic:
+                    self._digest = data
                 elif o.topic == case_topic:
                     if data["colour"] == "green" or data.get("finished"):
                         self._cases.pop(data["case"], None)
@@ -76,4 +80,4 @@ class LiveView:
         server = retained.get(self.topics.server_state, {"online": False})
         return {"version": version, "server": server, "windows": windows,
                 "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts,
-                "cases_slipping": slipping}
+                "cases_slipping": slipping, "case_digest": self._digest}
