@@ -282,7 +282,14 @@ class CounterWindow(QWidget):
 
         self.message = QLabel("", objectName="message")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        wl.addWidget(self.message)
+        self.message.setWordWrap(True)
+        message_row = QHBoxLayout()
+        message_row.addWidget(self.message, 1)
+        self.reprint_button = QPushButton("重打回执", objectName="small")
+        self.reprint_button.clicked.connect(self.reprint)
+        self.reprint_button.hide()
+        message_row.addWidget(self.reprint_button)
+        wl.addLayout(message_row)
         keys = QHBoxLayout()
         self.keys: dict[str, QPushButton] = {}
         for kind, key, label in KEYS:
@@ -511,6 +518,7 @@ class CounterWindow(QWidget):
                 f"承诺 {when:%m-%d %H:%M} 前办结"
             self.message.setText(text)
             self._print_case(case)
+            self.reprint_button.setVisible(self.printer is not None)
         elif not reply.get("ok"):
             self.message.setText(error)
         self._refresh()

@@ -307,6 +307,7 @@ class DeviceComponent(StrEnum):
     LED_PORT = "led_port"
     SCREEN = "screen"
     KEYPAD = "keypad"
+    CALENDAR = "calendar"        # the server's own working-day calendar (next year's schedule missing)
 
 
 class DeviceCondition(StrEnum):

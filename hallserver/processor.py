@@ -285,6 +285,24 @@ class CommandProcessor:
             case = case_from_row(row, self.cases.matters)
         return self.case_view(case)
 
+    def _calendar_check(self) -> list[Outgoing]:
+        """From November on, an alert for the manager while next year's schedule is not loaded."""
+        now = self.clock.now()
+        missing = now.month >= 11 and now.year + 1 not in self.cases.calendar.years
+        condition = "fault" if missing else "ok"
+        changes = self.devices.report("hall-server", "calendar", condition,
+                                      f"{now.year + 1}" if missing else "", now)
+        if not changes:
+            return []
+        from hallserver.domain.queue import Changes
+        try:
+            self.store.save(Changes(device_alerts=changes), "@server", f"calendar-{now:%Y%m%d%H%M%S%f}",
+                            "calendar.check", "{}", now)
+        except Exception:
+            log.exception("could not store the calendar alert")
+            return []
+        return self._announce(Changes(device_alerts=changes))
+
     def _daily_digest(self) -> list[Outgoing]:
         """每日通报, once per day at the hall's closing time (the tick)."""
         now = self.clock.now()
@@ -412,6 +430,7 @@ class CommandProcessor:
         out = [Outgoing(self.topics.event(ev.type), c.encode(ev))
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
         out += self._daily_digest()
+        out += self._calendar_check()
         if issuing != self._last_issuing or estimates_changed:
             self._last_issuing = issuing
             out.append(self._state(self.topics.queue_state, state))

@@ -243,3 +243,13 @@ def test_the_daily_digest_goes_out_once_at_closing_time(proc):
     (digest,) = digests()
     assert digest["day"] == "2025-11-17" and digest["departments"]["市场监管局"]["waiting_materials"] == 1
     assert digests() == []                                               # once a day
+
+
+def test_from_november_the_manager_is_told_while_next_years_schedule_is_missing(proc):
+    assert proc.tick() is not None and [a.component for a in proc.devices.open_alerts()] == []   # Nov 2025: 2026 known
+    proc.clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=TZ))
+    events = [json.loads(o.payload) for o in proc.tick() if o.topic.endswith("/event/device.alert")]
+    assert events and events[0]["component"] == "calendar" and events[0]["detail"] == "2027"
+    from hallserver.web.app import device_alert_text
+    assert device_alert_text(events[0]).startswith("尚未导入 2027 年法定节假日安排")
+    assert [o for o in proc.tick() if o.topic.endswith("/event/device.alert")] == []          # said once

@@ -153,14 +153,14 @@ def test_a_silent_keypad_raises_an_alert_and_holds_up_nobody(hall_with_keypads):
     device("kiosk-1").request({"type": "ticket.issue", "category": "business"})
     start_bridge()
     sim.keypads[3].silent = True                             # unplugged
-    wait_for(lambda: [a.component for a in server.processor.devices.open_alerts()] == ["keypad"],
+    wait_for(lambda: [a.component for a in device_alerts(server)] == ["keypad"],
              what="the keypad alert")
-    (alert,) = server.processor.devices.open_alerts()
+    (alert,) = device_alerts(server)
     assert alert.device == "keypad-bridge-1" and alert.condition == "offline" and "3" in alert.detail
     sim.keypads[2].press(Key.CALL)                           # the others carry on
     wait_for(lambda: serving(server, "w2") == "B001", what="the call on another keypad")
     sim.keypads[3].silent = False
-    wait_for(lambda: server.processor.devices.open_alerts() == [], what="the alert closing")
+    wait_for(lambda: device_alerts(server) == [], what="the alert closing")
 
 
 def test_a_press_seen_again_after_a_bridge_restart_is_applied_once(hall_with_keypads):
@@ -227,3 +227,9 @@ def test_a_keypad_switched_off_and_on_counts_from_one_again_and_is_heard(hall_wi
     wait_for(lambda: pad.display == "B002", what="the display rewritten after the restart")
     pad.press(Key.CALL)
     wait_for(lambda: serving(server, "w2") == "B003", what="the first press after the restart")
+
+
+def device_alerts(server):
+    """Open device alerts, without the server's own calendar notice (from November on, the
+    real clock may find next year's holiday schedule missing)."""
+    return [a for a in server.processor.devices.open_alerts() if a.component != "calendar"]

@@ -175,6 +175,8 @@ def test_accepting_a_case_prints_the_receipt_and_the_one_time_notice(hall, confi
         assert f"办件编号：{case['code']}" in receipt and "  转移申请表  3 页" in receipt
         assert "一次性告知单" in notice and "  1. 参保缴费凭证" in notice
         assert case["track_url"] and pty.sim.tickets[0].qr == [case["track_url"]]
+        counter.reprint_button.click()                                  # the citizen lost it: once more
+        wait_until(lambda: len(pty.sim.tickets) == 4, what="the reprint")
         shot(counter, "counter-accepted")
     finally:
         pty.close()

@@ -49,6 +49,9 @@ CONDITION_LABELS = {"paper_near_end": "纸将用完，请及时换纸", "paper_o
 
 
 def device_alert_text(a: dict[str, Any]) -> str:
+    if a["component"] == "calendar":
+        return (f"尚未导入 {a.get('detail') or '下一'} 年法定节假日安排（国务院办公厅通知），"
+                "办结时限无法跨年计算，请更新日历文件（docs/deadlines.md）")
     what = COMPONENT_LABELS.get(a["component"], a["component"])
     why = CONDITION_LABELS.get(a["condition"], a["condition"])
     return f"设备 {a['device']} {what}：{why}（{clock_time(a.get('since'))} 起）"
