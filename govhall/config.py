@@ -150,6 +150,7 @@ class WindowConfig(_Section):
     keypad_address: int | None = Field(default=None, ge=1, le=254, description="the window's caller keypad (呼叫器)")
     elderly_first: bool = Field(default=False,
                                 description="老年人优先窗口: also calls 绿色通道 tickets of every category")
+    department: str = Field(default="", max_length=40, description="the department the window belongs to (差评整改)")
 
     @model_validator(mode="after")
     def _default_name(self) -> WindowConfig:
@@ -250,6 +251,18 @@ class ScreenConfig(_Section):
                        description="folder of the voice clips (hall voice --build-clips); default ~/.cache/govhall")
 
 
+class RatingsConfig(_Section):
+    """好差评."""
+    secret: str | None = Field(default=None, min_length=16, max_length=200,
+                               description="key of the ratings' hash chain; keep it out of the database "
+                                           "(or set GOVHALL_RATINGS_SECRET)")
+    reasons: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default=["态度", "效率", "一次性告知", "材料要求", "环境", "其他"], min_length=1, max_length=10,
+        description="reasons offered with 不满意 and 非常不满意")
+    tablet_timeout_seconds: int = Field(default=60, ge=10, le=600, description="the tablet waits this long: 未评价")
+    complaint_phone: str = Field(default="12345", max_length=20, description="shown on the tablet: 投诉电话")
+
+
 class CounterConfig(_Section):
     lock_minutes: float = Field(default=10, gt=0, le=240,
                                 description="the counter locks after this long without a key (not while serving)")
@@ -268,6 +281,7 @@ class Config(_Section):
     ticket: TicketConfig = TicketConfig()
     kiosk: KioskConfig = KioskConfig()
     counter: CounterConfig = CounterConfig()
+    ratings: RatingsConfig = RatingsConfig()
     screen: ScreenConfig = ScreenConfig()
     calendar: CalendarConfig = CalendarConfig()
     cases: CasesConfig = CasesConfig()

@@ -473,6 +473,8 @@ class SubmitRating(_Command):
     level: int = Field(ge=1, le=5, strict=True, description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意")
     reasons: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
     comment: Annotated[str, Field(max_length=500)] = ""
+    phone: Annotated[str, Field(pattern=r"^(1[0-9]{10})?$")] = Field(
+        default="", description="the citizen's mobile number for 回访 (follow-up of a 差评), if they give one")
 
 
 class RateByToken(_Command):
@@ -483,6 +485,8 @@ class RateByToken(_Command):
     level: int = Field(ge=1, le=5, strict=True, description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意")
     reasons: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
     comment: Annotated[str, Field(max_length=500)] = ""
+    phone: Annotated[str, Field(pattern=r"^(1[0-9]{10})?$")] = Field(
+        default="", description="the citizen's mobile number for 回访 (follow-up of a 差评), if they give one")
 
 
 Command = Annotated[

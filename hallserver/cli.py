@@ -13,6 +13,7 @@
     hall mosquitto-config --port 1883       print the project's Mosquitto config
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
     hall bench call [--json]                time a call from the counter to the LED, hall screen and voice
+    hall ratings verify|export --config F   prove no rating was changed or removed; export the records
 """
 from __future__ import annotations
 
@@ -241,6 +242,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ratings(args: argparse.Namespace) -> int:
+    from hallserver.rating_chain import verify
+    from hallserver.server import rating_secret
+    from hallserver.store import Store
+    config = load_config(args.config)
+    store = Store(args.database or config.database.url)
+    try:
+        records = store.rating_records()
+        if args.action == "verify":
+            verdict = verify(records, rating_secret(config))
+            if verdict.ok:
+                print(f"ratings: {verdict.checked} records, chain intact")
+                return 0
+            print(f"ratings: BROKEN after {verdict.checked} good records: {verdict.problem}", file=sys.stderr)
+            return 1
+        from hallserver.rating_export import export_ratings
+        path = export_ratings(store, config, args.out)
+        print(f"wrote {len(records)} ratings to {path}")
+        return 0
+    finally:
+        store.close()
+
+
 def cmd_staff_password(args: argparse.Namespace) -> int:
     """Ask for a password twice (or read one line from a pipe) and print its argon2 hash."""
     import getpass
@@ -355,6 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--database", help="a database URL (default: SQLite in a temporary folder)")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench)
+
+    ra = sub.add_parser("ratings", help="好差评: verify the hash chain, or export the records")
+    ra.add_argument("action", choices=["verify", "export"])
+    ra.add_argument("--config", required=True)
+    ra.add_argument("--database", help="override database.url")
+    ra.add_argument("--out", default="ratings.csv", help="export: a .csv or .xlsx file")
+    ra.set_defaults(func=cmd_ratings)
 
     sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
     sp.set_defaults(func=cmd_staff_password)

@@ -255,7 +255,7 @@ class CommandProcessor:
                 found = self.store.ticket_by_token(cmd.token)
                 if found is None:
                     raise DomainError(c.ErrorCode.TICKET_NOT_FOUND, "no ticket with that token")
-                r = e.rate_ticket(found[0], cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL)
+                r = e.rate_ticket(found[0], cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL, cmd.phone)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
             case (c.AcceptCase() | c.ApplyOnline() | c.SupplementCase() | c.AdvanceCase() | c.RequestExtension()
                   | c.ApproveExtension()):
@@ -270,7 +270,7 @@ class CommandProcessor:
                 self._alert_changes = changes
                 return {"open": cmd.condition != c.DeviceCondition.OK, "changed": bool(changes)}
             case c.SubmitRating():
-                r = e.rate(cmd.window, cmd.level, tuple(cmd.reasons), cmd.comment, TABLET_CHANNEL)
+                r = e.rate(cmd.window, cmd.level, tuple(cmd.reasons), cmd.comment, TABLET_CHANNEL, cmd.phone)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
 

@@ -13,6 +13,12 @@ from hallserver.web.live import LiveView
 log = logging.getLogger("hallserver")
 
 
+def rating_secret(config: Config) -> str | None:
+    """The ratings' hash-chain key: GOVHALL_RATINGS_SECRET, else ratings.secret."""
+    import os
+    return os.environ.get("GOVHALL_RATINGS_SECRET") or config.ratings.secret
+
+
 class HallServer:
     def __init__(self, config: Config, *, broker_url: str, clock: Clock | None = None,
                  database_url: str | None = None, http: tuple[str, int] | None = None) -> None:
@@ -23,6 +29,7 @@ class HallServer:
         self.broker_url = broker_url
         self.http = http
         self.store = Store(self.database_url)
+        self.store.rating_secret = rating_secret(config)
         self.processor: CommandProcessor | None = None
         self.bus: ServerBus | None = None
         self.view: LiveView | None = None

@@ -130,6 +130,7 @@ class Rating:
     comment: str
     channel: int
     at: datetime
+    phone: str = ""                  # for 回访 (follow-up), when the citizen gave one
 
 
 @dataclass(frozen=True)
@@ -682,7 +683,7 @@ class QueueEngine:
                                                     self.clock.now()))
 
     def rate(self, window_id: str, level: int, reasons: tuple[str, ...] = (), comment: str = "",
-             channel: int = 4) -> Rating:
+             channel: int = 4, phone: str = "") -> Rating:
         """Rate the service last completed at this window (一次一评). Channel 4 = hall tablet."""
         if not 1 <= level <= 5:
             raise DomainError(ErrorCode.INVALID, "level must be 1..5")
@@ -692,10 +693,10 @@ class QueueEngine:
             raise DomainError(ErrorCode.NOTHING_TO_RATE)
         if w.last_served_rated or t.id in self.rated_ticket_ids:
             raise DomainError(ErrorCode.ALREADY_RATED, f"ticket {t.number} is rated")
-        return self._record_rating(t, w.id, level, reasons, comment, channel)
+        return self._record_rating(t, w.id, level, reasons, comment, channel, phone)
 
     def rate_ticket(self, t: Ticket, level: int, reasons: tuple[str, ...] = (), comment: str = "",
-                    channel: int = 3) -> Rating:
+                    channel: int = 3, phone: str = "") -> Rating:
         """Rate one's own service from the phone (the ticket's QR page; channel 3 = QR code).
         The same one rating per service as the tablet: whichever comes first counts."""
         if not 1 <= level <= 5:
@@ -706,14 +707,14 @@ class QueueEngine:
             raise DomainError(ErrorCode.NOTHING_TO_RATE, f"ticket {t.number} was for {t.day}")
         if t.id in self.rated_ticket_ids:
             raise DomainError(ErrorCode.ALREADY_RATED, f"ticket {t.number} is rated")
-        return self._record_rating(t, t.window, level, reasons, comment, channel)
+        return self._record_rating(t, t.window, level, reasons, comment, channel, phone)
 
     def _record_rating(self, t: Ticket, window_id: str, level: int, reasons: tuple[str, ...], comment: str,
-                       channel: int) -> Rating:
+                       channel: int, phone: str = "") -> Rating:
         self.last_rating_id += 1
         r = Rating(id=self.last_rating_id, ticket=t, window=window_id, staff=t.staff or "",
                    level=level, reasons=tuple(reasons), comment=comment, channel=channel,
-                   at=self.clock.now())
+                   at=self.clock.now(), phone=phone)
         self.rated_ticket_ids.add(t.id)
         w = self.windows.get(window_id)
         if w is not None and w.last_served is not None and w.last_served.id == t.id:

@@ -23,6 +23,7 @@ from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.devices import DeviceAlert
 from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
 from hallserver.domain.workdays import Pause
+from hallserver.rating_chain import GENESIS, link
 from hallserver.store.tables import (
     appointments,
     cases,
@@ -70,6 +71,8 @@ class Summary:
 
 
 class Store:
+    rating_secret: str | None = None      # ratings.secret: the key of the ratings' hash chain
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
@@ -183,11 +186,17 @@ class Store:
                 if done.rowcount == 0:
                     conn.execute(insert(windows).values(id=w.id, **row))
             if changes.ratings:
-                conn.execute(insert(ratings), [{
-                    "id": r.id, "ticket_id": r.ticket.id, "window": r.window, "staff": r.staff,
-                    "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
-                    "comment": r.comment, "channel": r.channel, "at": r.at,
-                } for r in changes.ratings])
+                rows = []
+                prev = conn.execute(select(ratings.c.hash).order_by(ratings.c.id.desc()).limit(1)).scalar() \
+                    or GENESIS
+                for r in changes.ratings:
+                    row = {"id": r.id, "ticket_id": r.ticket.id, "window": r.window, "staff": r.staff,
+                           "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
+                           "comment": r.comment, "channel": r.channel, "at": r.at, "phone": r.phone}
+                    row["prev_hash"], row["hash"] = prev, link(row, prev, self.rating_secret)
+                    prev = row["hash"]
+                    rows.append(row)
+                conn.execute(insert(ratings), rows)
             if changes.pauses:
                 conn.execute(insert(window_pauses), [{
                     "window": p.window, "staff": p.staff, "reason": p.reason.value,
@@ -295,6 +304,11 @@ class Store:
     def last_case_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(cases.c.id))).scalar() or 0)
+
+    def rating_records(self) -> list[dict]:
+        """Every rating as stored, in id order (for `hall ratings verify` and the export)."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(ratings).order_by(ratings.c.id)).mappings()]
 
     def rating_of(self, ticket_id: int) -> int | None:
         """The level a service was rated, or None (the phone page)."""

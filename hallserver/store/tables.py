@@ -97,6 +97,9 @@ ratings = Table(
     Column("comment", Text, nullable=False),
     Column("channel", SmallInteger, nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    Column("phone", String(11), nullable=False, server_default=""),       # for 回访, when the citizen gave one
+    Column("prev_hash", String(64), nullable=False, server_default=""),
+    Column("hash", String(64), nullable=False, server_default=""),
     UniqueConstraint("ticket_id", name="uq_ratings_ticket"),
 )
 
