@@ -162,6 +162,8 @@ class WindowConfig(_Section):
 class StaffConfig(_Section):
     id: Name
     name: str = Field(min_length=1, max_length=32)
+    post: str = Field(default="", max_length=32, description="岗位, shown on the rating tablet")
+    photo: str | None = Field(default=None, max_length=300, description="a photo file for the rating tablet")
     password_hash: str | None = Field(
         default=None, pattern=r"^\$argon2(id|i|d)\$",
         description="argon2 hash of the login password (`hall staff-password`); without one, login needs none")

@@ -267,6 +267,7 @@ class StaffToday(_Msg):
     avg_service_s: float | None = Field(description="mean service time (called → completed), seconds")
     ratings: int
     satisfaction: float | None = Field(description="% of ratings 基本满意 or better; null without ratings")
+    avg_level: float | None = Field(default=None, description="mean rating level 1–5 (the tablet's stars)")
 
 
 # --------------------------------------------------------------------------- commands

@@ -14,6 +14,7 @@
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
     hall bench call [--json]                time a call from the counter to the LED, hall screen and voice
     hall ratings verify|export --config F   prove no rating was changed or removed; export the records
+    hall tablet --config hall.toml --window 3   the rating tablet (评价器); --screenshots DIR
 """
 from __future__ import annotations
 
@@ -242,6 +243,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tablet(args: argparse.Namespace) -> int:
+    from kiosk.tablet_app import run_tablet, screenshots
+    if args.screenshots:
+        saved = screenshots(args.screenshots)
+        print(f"wrote {len(saved)} screenshots to {args.screenshots}")
+        return 0
+    if not args.config or not args.window:
+        raise ConfigError("hall tablet: give --config hall.toml and --window N (or --screenshots DIR)")
+    config = load_config(args.config)
+    broker = args.broker or config.broker.url
+    if broker == "embedded":
+        raise ConfigError(f"{args.config}: broker.url: the tablet needs mqtt://host:port, or --broker")
+    return run_tablet(config, args.window, broker, device=args.device, fullscreen=args.fullscreen)
+
+
 def cmd_ratings(args: argparse.Namespace) -> int:
     from hallserver.rating_chain import verify
     from hallserver.server import rating_secret
@@ -379,6 +395,15 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--database", help="a database URL (default: SQLite in a temporary folder)")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench)
+
+    tb = sub.add_parser("tablet", help="the rating tablet of a window (评价器)")
+    tb.add_argument("--config")
+    tb.add_argument("--window", help="the window's id or number")
+    tb.add_argument("--device", help="this tablet's device id (default: the tablet of that window)")
+    tb.add_argument("--broker", help="override broker.url")
+    tb.add_argument("--fullscreen", action="store_true")
+    tb.add_argument("--screenshots", metavar="DIR", help="save each screen as PNG (runs a small hall inside)")
+    tb.set_defaults(func=cmd_tablet)
 
     ra = sub.add_parser("ratings", help="好差评: verify the hash chain, or export the records")
     ra.add_argument("action", choices=["verify", "export"])

@@ -388,7 +388,8 @@ class CommandProcessor:
         d = self.engine.staff_day(staff)
         return c.StaffToday(served=d.served, ratings=d.ratings,
                             avg_service_s=round(d.avg_service_s, 1) if d.avg_service_s is not None else None,
-                            satisfaction=round(100 * d.satisfied / d.ratings, 1) if d.ratings else None)
+                            satisfaction=round(100 * d.satisfied / d.ratings, 1) if d.ratings else None,
+                            avg_level=round(d.level_sum / d.ratings, 2) if d.ratings else None)
 
     def _window_json(self, w: Window) -> dict:
         return self.window_state(w).model_dump(mode="json")

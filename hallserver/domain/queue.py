@@ -113,6 +113,7 @@ class StaffDay:
     service_s: float = 0.0
     ratings: int = 0
     satisfied: int = 0          # rated 基本满意 or better
+    level_sum: int = 0          # for the average (the tablet's stars)
 
     @property
     def avg_service_s(self) -> float | None:
@@ -271,7 +272,7 @@ class QueueEngine:
         self.last_ticket_id = snap.last_ticket_id
         self.last_rating_id = snap.last_rating_id
         self.rated_ticket_ids = set(snap.rated_ticket_ids)
-        self.staff_days = {key: StaffDay(d.served, d.service_s, d.ratings, d.satisfied)
+        self.staff_days = {key: StaffDay(d.served, d.service_s, d.ratings, d.satisfied, d.level_sum)
                            for key, d in snap.staff_days.items()}
         self.last_callback_seq = snap.last_callback_seq
         for t in snap.recent_skips:
@@ -724,6 +725,7 @@ class QueueEngine:
             figures = self.staff_day(t.staff)
             figures.ratings += 1
             figures.satisfied += level >= 3
+            figures.level_sum += level
             for at in self.windows.values():       # the counter where they work now shows it at once
                 if at.staff == t.staff:
                     self._touch_window(at)

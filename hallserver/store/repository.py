@@ -156,6 +156,7 @@ class Store:
                 figures = staff_days.setdefault((today, staff), StaffDay())
                 figures.ratings += 1
                 figures.satisfied += level >= 3
+                figures.level_sum += level
         return Snapshot(open_tickets=open_tickets, windows=saved_windows, counters=counters,
                         staff_days=staff_days,
                         last_ticket_id=int(last_ticket), last_rating_id=int(last_rating),
