@@ -140,6 +140,8 @@ class ErrorCode(StrEnum):
     CASE_NOT_FOUND = "case_not_found"
     WAITING_MATERIALS = "waiting_materials"
     NO_SCHEDULE = "no_schedule"
+    NOT_FOUND = "not_found"
+    NOT_REACHED = "not_reached"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -180,6 +182,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CASE_NOT_FOUND: "没有找到这个办件",
     ErrorCode.WAITING_MATERIALS: "该办件正在等待补正材料",
     ErrorCode.NO_SCHEDULE: "尚未导入该年度的节假日安排，无法计算办结时限，请联系管理员",
+    ErrorCode.NOT_FOUND: "没有找到该记录",
+    ErrorCode.NOT_REACHED: "实名差评须先回访到群众本人",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
     ErrorCode.INTERNAL: "系统内部错误，请稍后再试",
 }
@@ -467,6 +471,18 @@ class ApproveExtension(_Command):
     manager: Name
 
 
+class RectificationAction(_Command):
+    """差评整改 on the HTTP side: 核实回访 (`verify`, with `reached`), 整改 (`rectify`), 申诉
+    (`appeal`, by the staff member rated) and the manager's decision (`decide`, with `upheld`)."""
+    type: Literal["rectification.act"] = "rectification.act"
+    rectification: int = Field(ge=1, strict=True)
+    action: Literal["verify", "rectify", "appeal", "decide"]
+    by: Name
+    note: Annotated[str, Field(min_length=1, max_length=500)]
+    reached: bool = False
+    upheld: bool = False
+
+
 class SubmitRating(_Command):
     """Rate the service just completed at this window (好差评). 5 非常满意 … 1 非常不满意."""
     type: Literal["rating.submit"] = "rating.submit"
@@ -493,13 +509,15 @@ class RateByToken(_Command):
 Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
           Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
-          AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension],
+          AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
+          RectificationAction],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
     AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
+    RectificationAction,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -519,7 +537,7 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.SCREEN: frozenset({"device.report"}),
     Role.ATTENDANCE_TERMINAL: frozenset({"device.report"}),
     Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "case.approve_extension",
-                         "case.apply_online"}),
+                         "case.apply_online", "rectification.act"}),
 }
 
 

@@ -111,7 +111,10 @@ class CommandProcessor:
         self._last_issuing: list | None = None
         self.devices = DeviceHealth(store.open_device_alerts())
         from hallserver.case_desk import CaseDesk
+        from hallserver.domain.rectification import RectificationBook
         self.cases = CaseDesk(config, store)
+        items = store.rectification_items()
+        self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         self.login_guard = LoginGuard()
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._alert_changes: list[AlertChange] = []
@@ -186,6 +189,13 @@ class CommandProcessor:
         changes = self.engine.take_changes()
         changes.device_alerts, self._alert_changes = self._alert_changes, []
         changes.cases = self.cases.book.take_changed()
+        for rating in changes.ratings:                 # every 差评 opens its rectification (差评整改)
+            if rating.level <= 2:
+                window = self.config.window(rating.window)
+                self.rectifications.open(rating.id, rating.window, rating.staff,
+                                         (window.department if window else "") or "大厅管理办公室", rating.level,
+                                         rating.phone, rating.at)
+        changes.rectifications = self.rectifications.take_changed()
         reply_json = reply.model_dump_json()
         try:
             self.store.save(changes, device_id, cmd.id, cmd.type, reply_json, self.clock.now())
@@ -204,6 +214,9 @@ class CommandProcessor:
             self.engine = build_engine(self.config, self.clock, self.store)
             self.devices = DeviceHealth(self.store.open_device_alerts())
             self.cases.reload()
+            from hallserver.domain.rectification import RectificationBook
+            items = self.store.rectification_items()
+            self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         except Exception:
             log.exception("could not reload state from the database")
 
@@ -261,6 +274,8 @@ class CommandProcessor:
                   | c.ApproveExtension()):
                 case = self.cases.dispatch(cmd, e, self.clock.now())
                 return {"case": self.case_view(case)}
+            case c.RectificationAction():
+                return {"rectification": self.rectification_act(cmd)}
             case c.CancelTicket():
                 t = e.cancel(cmd.number, device_id, cmd.reason)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}
@@ -273,6 +288,42 @@ class CommandProcessor:
                 r = e.rate(cmd.window, cmd.level, tuple(cmd.reasons), cmd.comment, TABLET_CHANNEL, cmd.phone)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
+
+    def rectification_act(self, cmd: c.RectificationAction) -> dict:
+        from hallserver.domain.rectification import RectificationError
+        book, now = self.rectifications, self.clock.now()
+        try:
+            match cmd.action:
+                case "verify":
+                    r = book.verify(cmd.rectification, cmd.by, cmd.note, cmd.reached, now)
+                case "rectify":
+                    r = book.rectify(cmd.rectification, cmd.by, cmd.note, now)
+                case "appeal":
+                    r = book.appeal(cmd.rectification, cmd.by, cmd.note, now)
+                case _:
+                    r = book.decide(cmd.rectification, cmd.by, cmd.upheld, cmd.note, now)
+        except RectificationError as exc:
+            book.take_changed()
+            code = {"not_found": c.ErrorCode.NOT_FOUND, "forbidden": c.ErrorCode.FORBIDDEN,
+                    "not_reached": c.ErrorCode.NOT_REACHED}.get(exc.code, c.ErrorCode.INVALID)
+            raise DomainError(code, str(exc)) from None
+        return self.rectification_view(r)
+
+    def rectification_view(self, r) -> dict:   # noqa: ANN001 - a domain Rectification
+        from hallserver.domain.rectification import due_dates, step_colours
+        verify_due, rectify_due = due_dates(r, self.cases.calendar, self.cases.rules.closing)
+        tz = self.clock.tz
+        return {"id": r.id, "rating_id": r.rating_id, "window": r.window, "staff": r.staff,
+                "department": r.department, "level": r.level, "real_name": bool(r.phone), "status": r.status,
+                "opened_at": r.opened_at.astimezone(tz).isoformat(), "reached": r.reached,
+                "verify_due": verify_due.astimezone(tz).isoformat(),
+                "rectify_due": rectify_due.astimezone(tz).isoformat(),
+                "colours": step_colours(r, self.cases.calendar, self.cases.rules.closing, self.clock.now()),
+                "records": [{"kind": x.kind, "at": x.at.astimezone(tz).isoformat(), "by": x.by, "note": x.note,
+                             "reached": x.reached, "upheld": x.upheld} for x in r.records]}
+
+    def rectification_list(self) -> list[dict]:
+        return [self.rectification_view(r) for r in sorted(self.rectifications.items.values(), key=lambda x: x.id)]
 
     def case_page(self, token: str) -> dict | None:
         """The tracking page's view of a case (the receipt's QR), open or handed over."""

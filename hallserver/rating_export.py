@@ -26,7 +26,7 @@ def rating_rows(store: Store, config: Config) -> list[dict]:
                                                                              tickets.c.category))}
         case_of = {r.ticket_id: r.matter for r in conn.execute(select(cases.c.ticket_id, cases.c.matter))
                    if r.ticket_id is not None}
-    rectified = getattr(store, "rectification_status", lambda: {})()
+    rectified = store.rectification_status()
     out = []
     for r in store.rating_records():
         number, category = numbers.get(r["ticket_id"], ("", ""))

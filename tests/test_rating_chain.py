@@ -87,7 +87,8 @@ def test_hall_ratings_verify_and_export(proc, db_url, tmp_path, config):
     rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
     assert [r["level_name"] for r in rows] == ["非常满意", "不满意", "满意"]
     assert rows[1]["reasons"] == "效率" and rows[1]["text"] == "等太久" and rows[1]["channel"] == "4"
-    assert rows[1]["rectification"] == "需整改" and rows[0]["ticket_number"] == "A001"
+    assert rows[1]["rectification"] == "待核实" and rows[0]["rectification"] == "无需整改"
+    assert rows[0]["ticket_number"] == "A001"
     wrong = subprocess.run([*run, "verify", "--config", str(tmp_path / "nope.toml"), "--database", db_url],
                            capture_output=True, text=True)
     assert wrong.returncode != 0

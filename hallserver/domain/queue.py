@@ -210,6 +210,7 @@ class Changes:
     pauses: list[PauseRecord] = field(default_factory=list)     # pauses that ended with this command
     device_alerts: list[AlertChange] = field(default_factory=list)   # filled by the processor (devices.py)
     cases: list = field(default_factory=list)                        # filled by the processor (cases.py)
+    rectifications: list = field(default_factory=list)               # filled by the processor (差评整改)
     events: list[Event] = field(default_factory=list)
     queue_changed: bool = False
 

@@ -22,6 +22,8 @@ from hallserver.domain.cases import Case, Extension, Matter, MatterKind, StepRec
 from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.devices import DeviceAlert
 from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
+from hallserver.domain.rectification import Record as RectificationRecord
+from hallserver.domain.rectification import Rectification
 from hallserver.domain.workdays import Pause
 from hallserver.rating_chain import GENESIS, link
 from hallserver.store.tables import (
@@ -30,6 +32,7 @@ from hallserver.store.tables import (
     commands,
     device_alerts,
     ratings,
+    rectifications,
     tickets,
     window_pauses,
     windows,
@@ -207,6 +210,11 @@ class Store:
                 done = conn.execute(update(appointments).where(appointments.c.id == a.id).values(row))
                 if done.rowcount == 0:
                     conn.execute(insert(appointments).values(id=a.id, **row))
+            for r in changes.rectifications:
+                row = rectification_row(r)
+                done = conn.execute(update(rectifications).where(rectifications.c.id == r.id).values(row))
+                if done.rowcount == 0:
+                    conn.execute(insert(rectifications).values(id=r.id, **row))
             for case in changes.cases:
                 row = case_row(case)
                 done = conn.execute(update(cases).where(cases.c.id == case.id).values(row))
@@ -305,6 +313,16 @@ class Store:
     def last_case_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(cases.c.id))).scalar() or 0)
+
+    def rectification_items(self) -> list[Rectification]:
+        with self.engine.connect() as conn:
+            return [rectification_from_row(dict(r)) for r in
+                    conn.execute(select(rectifications).order_by(rectifications.c.id)).mappings()]
+
+    def rectification_status(self) -> dict[int, str]:
+        """rating id → 整改 status (the export's column)."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(rectifications.c.rating_id, rectifications.c.status)).all())
 
     def rating_records(self) -> list[dict]:
         """Every rating as stored, in id order (for `hall ratings verify` and the export)."""
@@ -417,3 +435,18 @@ def case_from_row(row: dict, matters: dict[str, Matter]) -> Case:
         pauses=[Pause(when(p["start"]), when(p["end"])) for p in json.loads(row["pauses"])],
         extensions=[Extension(e["days"], e["reason"], e["requested_by"], when(e["requested_at"]),
                               e["approved_by"], when(e["approved_at"])) for e in json.loads(row["extensions"])])
+
+
+def rectification_row(r: Rectification) -> dict:
+    return {"rating_id": r.rating_id, "window": r.window, "staff": r.staff, "department": r.department,
+            "level": r.level, "phone": r.phone, "opened_at": r.opened_at, "status": r.status,
+            "records": json.dumps([{"kind": x.kind, "at": _when(x.at), "by": x.by, "note": x.note,
+                                    "reached": x.reached, "upheld": x.upheld} for x in r.records],
+                                  ensure_ascii=False)}
+
+
+def rectification_from_row(row: dict) -> Rectification:
+    return Rectification(row["id"], row["rating_id"], row["window"], row["staff"], row["department"], row["level"],
+                         row["phone"], row["opened_at"],
+                         [RectificationRecord(x["kind"], datetime.fromisoformat(x["at"]), x["by"], x["note"],
+                                              x["reached"], x["upheld"]) for x in json.loads(row["records"])])

@@ -165,6 +165,22 @@ cases = Table(
     Index("ix_cases_open", "finished"),
 )
 
+# 差评整改: one row per bad rating, its records (核实回访, 整改, 申诉, 申诉决定) as a JSON list
+rectifications = Table(
+    "rectifications", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("rating_id", Integer, ForeignKey("ratings.id", name="fk_rectifications_rating"), nullable=False,
+           unique=True),
+    Column("window", String(64), nullable=False),
+    Column("staff", String(64), nullable=False),
+    Column("department", String(40), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("phone", String(11), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("records", Text, nullable=False),
+    Column("status", String(8), nullable=False),
+)
+
 # 设备告警: one row per condition of a device part, open until the device reports it ok
 device_alerts = Table(
     "device_alerts", metadata,

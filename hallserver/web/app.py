@@ -155,6 +155,14 @@ def report_csv(report: dict) -> str:
     return "\ufeff" + out.getvalue()
 
 
+class RectificationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    note: str = Field(min_length=1, max_length=500)
+    reached: bool = False
+    upheld: bool = False
+
+
 class ExtensionApproval(BaseModel):
     model_config = ConfigDict(extra="forbid")
     manager: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -335,6 +343,33 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         if query is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
         return JSONResponse(query(lambda processor: processor.case_report(None, None, digest=True)))
+
+    @app.get("/api/rectifications")
+    def rectification_list() -> JSONResponse:
+        """差评整改: every rectification with its status and the colour of each step."""
+        if query is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return JSONResponse({"rectifications": query(lambda processor: processor.rectification_list())})
+
+    @app.post("/api/rectifications/{rid}/{action}")
+    def rectification_act(rid: int, action: str, body: RectificationRequest) -> JSONResponse:
+        """核实回访 (verify), 整改 (rectify), 申诉 (appeal), 申诉决定 (decide)."""
+        if action not in ("verify", "rectify", "appeal", "decide"):
+            return JSONResponse({"error": {"code": "invalid", "message": "verify, rectify, appeal or decide"}},
+                                status_code=404)
+        if submit is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        command = {"id": uuid.uuid4().hex, "type": "rectification.act", "rectification": rid, "action": action,
+                   **body.model_dump()}
+        try:
+            reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+        except Exception:
+            log.exception("rectification failed")
+            return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+        if reply["ok"]:
+            return JSONResponse(reply["result"])
+        status = {"not_found": 404, "forbidden": 403}.get(reply["error"]["code"], 409)
+        return JSONResponse({"error": reply["error"]}, status_code=status)
 
     @app.post("/api/cases/{code}/extension/approve")
     def approve_extension(code: str, body: ExtensionApproval) -> JSONResponse:
