@@ -263,6 +263,11 @@ class RatingsConfig(_Section):
         description="reasons offered with 不满意 and 非常不满意")
     tablet_timeout_seconds: int = Field(default=60, ge=10, le=600, description="the tablet waits this long: 未评价")
     complaint_phone: str = Field(default="12345", max_length=20, description="shown on the tablet: 投诉电话")
+    group_weights: dict[str, float] = Field(
+        default={"4": 0.6, "3": 0.3, "2": 0.1}, description="ranking: weight of each rater group (rating channel code)")
+    manager_share: float = Field(default=0.2, ge=0, le=1, description="ranking: the manager-adjusted share of a score")
+    phone_valid_days: int = Field(default=7, ge=0, le=90,
+                                  description="the ticket's phone page takes a rating this many days after the service")
 
 
 class CounterConfig(_Section):

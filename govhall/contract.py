@@ -141,6 +141,7 @@ class ErrorCode(StrEnum):
     WAITING_MATERIALS = "waiting_materials"
     NO_SCHEDULE = "no_schedule"
     NOT_FOUND = "not_found"
+    RATING_EXPIRED = "rating_expired"
     NOT_REACHED = "not_reached"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -183,6 +184,7 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WAITING_MATERIALS: "该办件正在等待补正材料",
     ErrorCode.NO_SCHEDULE: "尚未导入该年度的节假日安排，无法计算办结时限，请联系管理员",
     ErrorCode.NOT_FOUND: "没有找到该记录",
+    ErrorCode.RATING_EXPIRED: "已超过评价期限",
     ErrorCode.NOT_REACHED: "实名差评须先回访到群众本人",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
     ErrorCode.INTERNAL: "系统内部错误，请稍后再试",

@@ -268,7 +268,10 @@ class CommandProcessor:
                 found = self.store.ticket_by_token(cmd.token)
                 if found is None:
                     raise DomainError(c.ErrorCode.TICKET_NOT_FOUND, "no ticket with that token")
-                r = e.rate_ticket(found[0], cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL, cmd.phone)
+                t = found[0]
+                r = e.rate_ticket(t, cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL, cmd.phone,
+                                  valid_days=self.config.ratings.phone_valid_days,
+                                  rated_before=self.store.rating_of(t.id) is not None)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
             case (c.AcceptCase() | c.ApplyOnline() | c.SupplementCase() | c.AdvanceCase() | c.RequestExtension()
                   | c.ApproveExtension()):

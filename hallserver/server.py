@@ -50,6 +50,7 @@ class HallServer:
                                   {x.id: x.name for x in self.config.categories})
             from hardware.printer import TicketTemplate
             dashboard.ticket_template = TicketTemplate(**self.config.ticket.model_dump())
+            dashboard.config = self.config
             app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload),
                              query=lambda fn: self.bus.query(fn))
             self.web = WebServer(app, *self.http).start()

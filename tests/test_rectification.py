@@ -99,3 +99,103 @@ def test_a_bad_rating_opens_its_rectification_in_the_same_commit_and_it_survives
     assert proc.store.rectification_status() == {2: "已整改"}
     assert [r["level"] for r in proc.store.rating_records()] == [5, 1]      # the rating itself never changes
     assert web(proc, rectification=99, action="verify", by="m001", note="x")["error"]["code"] == "not_found"
+
+
+def test_statistics_and_the_weighted_window_ranking():
+    from hallserver.rating_stats import rating_statistics, window_ranking
+
+    def row(window, level, channel, rectification="无需整改"):
+        return {"window": window, "staff": "s1", "department": "人社局", "matter": "社保医保", "level": level,
+                "channel": channel, "rectification": rectification}
+    rows = [row("w1", 5, 4), row("w1", 4, 4), row("w1", 1, 3, "已整改"), row("w1", 2, 3, "待核实"),
+            row("w2", 5, 4), row("w2", 5, 3)]
+    stats = rating_statistics(rows)
+    w1 = stats["by_window"]["w1"]
+    assert (w1["count"], w1["satisfaction"], w1["bad"], w1["rectification_rate"]) == (4, 50.0, 2, 50.0)
+    assert stats["by_channel"]["评价器"]["count"] == 3 and stats["total"]["rate_by_level"]["5"] == 50.0
+    adjustments = [{"window": "w2", "points": -30, "reason": "暗访发现离岗", "by": "m001", "at": "…"}]
+    ranking = window_ranking(rows, adjustments, {4: 0.6, 3: 0.4}, 0.2, ["w1", "w2", "w3"])
+    assert [(r["window"], r["rank"]) for r in ranking] == [("w2", 1), ("w1", 2), ("w3", None)]
+    w2 = ranking[0]
+    assert w2["raters"] == 100.0 and w2["manager"] == 70.0 and w2["score"] == 94.0       # 0.8 × 100 + 0.2 × 70
+    assert ranking[1]["raters"] == 60.0 and ranking[1]["score"] == 68.0                  # 0.6×100 + 0.4×0 = 60
+    assert w2["adjustments"][0]["reason"] == "暗访发现离岗"
+
+
+def test_the_ratings_report_and_an_adjustment_over_http(config, embedded_broker, sqlite_url):
+    import httpx
+
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        counter, tablet, kiosk = device("counter-1"), device("tablet-1"), device("kiosk-1")
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        kiosk.request({"type": "ticket.issue", "category": "social"})
+        counter.request({"type": "window.call_next", "window": "w1"})
+        counter.request({"type": "window.complete", "window": "w1"})
+        tablet.request({"type": "rating.submit", "window": "w1", "level": 2})
+        base = server.dashboard_url
+        assert httpx.post(base + "api/ranking/adjustments", json={"window": "w1", "points": 5, "reason": "表扬信",
+                                                                   "by": "m001"}, timeout=5).status_code == 201
+        assert httpx.post(base + "api/ranking/adjustments", json={"window": "w1", "points": 5, "reason": "",
+                                                                   "by": "m001"}, timeout=5).status_code == 422
+        report = httpx.get(base + "api/reports/ratings", timeout=5).json()
+        assert report["by_window"]["w1"]["bad"] == 1 and report["ranking"][0]["window"] == "w1"
+        assert report["ranking"][0]["adjustments"][0]["reason"] == "表扬信"
+        (item,) = httpx.get(base + "api/rectifications", timeout=5).json()["rectifications"]
+        r = httpx.post(base + f"api/rectifications/{item['id']}/verify", json={"by": "m001", "note": "已核实"},
+                       timeout=5)
+        assert r.status_code == 200 and r.json()["rectification"]["status"] == "待整改"
+        assert httpx.post(base + f"api/rectifications/{item['id']}/appeal", json={"by": "s002", "note": "x"},
+                          timeout=5).status_code == 403
+        assert httpx.post(base + "api/rectifications/1/shred", json={"by": "m001", "note": "x"},
+                          timeout=5).status_code == 404
+
+
+def test_the_windows_static_qr_leads_to_the_citizens_own_recent_service(config, embedded_broker, sqlite_url):
+    import httpx
+
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        counter, kiosk = device("counter-1"), device("kiosk-1")
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        token = kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["page_url"].rsplit("/", 1)[1]
+        base = server.dashboard_url
+        assert "请输入您号票上的号码" in httpx.get(base + "w/w1/rate", timeout=5).text
+        assert httpx.get(base + "w/w9/rate", timeout=5).status_code == 404
+        early = httpx.post(base + "w/w1/rate", data={"number": "a001"}, timeout=5)
+        assert early.status_code == 404 and "没有找到" in early.text        # not served yet
+        counter.request({"type": "window.call_next", "window": "w1"})
+        counter.request({"type": "window.complete", "window": "w1"})
+        assert httpx.post(base + "w/w2/rate", data={"number": "A001"}, timeout=5).status_code == 404   # other window
+        found = httpx.post(base + "w/w1/rate", data={"number": "a001"}, timeout=5)
+        assert found.status_code == 303 and found.headers["location"] == f"/t/{token}"
+        httpx.post(base + f"t/{token}/rating", data={"level": "5"}, timeout=5)
+        assert httpx.post(base + "w/w1/rate", data={"number": "A001"}, timeout=5).status_code == 404   # rated
+
+
+def test_a_phone_rating_stays_open_for_the_configured_days(config, db_url):
+    config.ratings.phone_valid_days = 2
+    store = Store(db_url)
+    store.migrate()
+    proc = CommandProcessor(config, store, SimClock(datetime(2025, 11, 17, 9, 0, tzinfo=TZ)))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    for _ in range(2):
+        send(proc, "kiosk-1", type="ticket.issue", category="social")
+        send(proc, "counter-1", type="window.call_next", window="w1")
+        send(proc, "counter-1", type="window.complete", window="w1")
+    token, other = (t.token for t in store.all_tickets())
+    proc.clock.set(datetime(2025, 11, 19, 9, 0, tzinfo=TZ))               # two days later: still open
+    later = CommandProcessor(config, store, proc.clock)                   # and after a restart
+    reply, _ = later.handle_local(json.dumps({"id": "p1", "type": "rating.submit_by_token", "token": token,
+                                              "level": 4}).encode())
+    assert reply["ok"]
+    reply, _ = later.handle_local(json.dumps({"id": "p2", "type": "rating.submit_by_token", "token": token,
+                                              "level": 1}).encode())
+    assert reply["error"]["code"] == "already_rated"
+    proc.clock.set(datetime(2025, 11, 20, 9, 0, tzinfo=TZ))               # three days: too late
+    reply, _ = later.handle_local(json.dumps({"id": "p3", "type": "rating.submit_by_token", "token": other,
+                                              "level": 4}).encode())
+    assert reply["error"]["code"] == "rating_expired" and reply["error"]["message"] == "已超过评价期限"
+    store.close()

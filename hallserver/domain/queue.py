@@ -698,16 +698,16 @@ class QueueEngine:
         return self._record_rating(t, w.id, level, reasons, comment, channel, phone)
 
     def rate_ticket(self, t: Ticket, level: int, reasons: tuple[str, ...] = (), comment: str = "",
-                    channel: int = 3, phone: str = "") -> Rating:
+                    channel: int = 3, phone: str = "", valid_days: int = 0, rated_before: bool = False) -> Rating:
         """Rate one's own service from the phone (the ticket's QR page; channel 3 = QR code).
         The same one rating per service as the tablet: whichever comes first counts."""
         if not 1 <= level <= 5:
             raise DomainError(ErrorCode.INVALID, "level must be 1..5")
         if t.status != TicketStatus.COMPLETED or t.window is None:
             raise DomainError(ErrorCode.NOTHING_TO_RATE, f"ticket {t.number} is not served yet")
-        if t.day != hall_day(self.clock):
-            raise DomainError(ErrorCode.NOTHING_TO_RATE, f"ticket {t.number} was for {t.day}")
-        if t.id in self.rated_ticket_ids:
+        if (hall_day(self.clock) - t.day).days > valid_days:
+            raise DomainError(ErrorCode.RATING_EXPIRED, f"ticket {t.number} was for {t.day}")
+        if t.id in self.rated_ticket_ids or rated_before:
             raise DomainError(ErrorCode.ALREADY_RATED, f"ticket {t.number} is rated")
         return self._record_rating(t, t.window, level, reasons, comment, channel, phone)
 

@@ -37,6 +37,7 @@ from hallserver.store.tables import (
     window_pauses,
     windows,
 )
+from hallserver.store.tables import score_adjustments as adjustments_table
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
@@ -324,10 +325,31 @@ class Store:
         with self.engine.connect() as conn:
             return dict(conn.execute(select(rectifications.c.rating_id, rectifications.c.status)).all())
 
+    def add_score_adjustment(self, window: str, points: int, reason: str, by: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(adjustments_table).values(window=window, points=points, reason=reason, by=by, at=at))
+
+    def score_adjustments(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [{**dict(r), "at": r["at"].isoformat()} for r in
+                    conn.execute(select(adjustments_table).order_by(adjustments_table.c.id)).mappings()]
+
     def rating_records(self) -> list[dict]:
         """Every rating as stored, in id order (for `hall ratings verify` and the export)."""
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(ratings).order_by(ratings.c.id)).mappings()]
+
+    def recent_service_token(self, number: str, window: str, day: date, now: datetime, minutes: int) -> str | None:
+        """The phone-page token of ticket `number` of `day`, completed at `window` within `minutes`
+        and not rated yet (the window's static QR code)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets.c.id, tickets.c.token, tickets.c.finished_at).where(
+                tickets.c.day == day, tickets.c.number == number, tickets.c.window == window,
+                tickets.c.status == TicketStatus.COMPLETED.value)).first()
+            if row is None or row.finished_at is None or (now - row.finished_at).total_seconds() > minutes * 60:
+                return None
+            rated = conn.execute(select(ratings.c.id).where(ratings.c.ticket_id == row.id)).first()
+        return None if rated else row.token
 
     def rating_of(self, ticket_id: int) -> int | None:
         """The level a service was rated, or None (the phone page)."""

@@ -181,6 +181,17 @@ rectifications = Table(
     Column("status", String(8), nullable=False),
 )
 
+# the manager's adjustments of a window's ranking score, each with its reason (append-only)
+score_adjustments = Table(
+    "score_adjustments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("window", String(64), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 # 设备告警: one row per condition of a device part, open until the device reports it ok
 device_alerts = Table(
     "device_alerts", metadata,

@@ -92,6 +92,7 @@ class Dashboard:
         self.hall_name = hall_name
         self.category_names = category_names or {}
         self.ticket_template = None          # hardware.printer.TicketTemplate; None is the default template
+        self.config = None                   # the hall's Config (reports)
         self.view, self.store, self.clock = view, store, clock
         self._summary: tuple[float, int, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -155,6 +156,14 @@ def report_csv(report: dict) -> str:
     return "\ufeff" + out.getvalue()
 
 
+class ScoreAdjustment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    window: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    points: int = Field(ge=-50, le=50)
+    reason: str = Field(min_length=2, max_length=200)
+    by: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
 class RectificationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     by: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -168,6 +177,7 @@ class ExtensionApproval(BaseModel):
     manager: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
+WINDOW_QR_MINUTES = 60      # the window's static QR rates a service completed there this recently
 ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
@@ -221,8 +231,10 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         if found is None:
             return None
         t, ahead = found
-        if t.day != hall_day(dashboard.clock):
-            return {"expired": True, "hall": dashboard.hall_name}
+        days_ago = (hall_day(dashboard.clock) - t.day).days
+        valid = dashboard.config.ratings.phone_valid_days if dashboard.config is not None else 0
+        if days_ago > 0 and not (t.status == "completed" and days_ago <= valid):
+            return {"expired": True, "hall": dashboard.hall_name}      # an old ticket: only its rating stays open
         wait = None
         if t.status == "waiting" and query is not None:
             try:
@@ -344,6 +356,28 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
         return JSONResponse(query(lambda processor: processor.case_report(None, None, digest=True)))
 
+    @app.get("/api/reports/ratings")
+    def ratings_report() -> JSONResponse:
+        """好差评 statistics per window, staff, department, matter and channel, and the window ranking."""
+        if dashboard.config is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        from hallserver.rating_export import rating_rows
+        from hallserver.rating_stats import rating_statistics, window_ranking
+        config = dashboard.config
+        rows = rating_rows(dashboard.store, config)
+        ranking = window_ranking(rows, dashboard.store.score_adjustments(),
+                                 {int(k): v for k, v in config.ratings.group_weights.items()},
+                                 config.ratings.manager_share, [w.id for w in config.windows])
+        return JSONResponse({**rating_statistics(rows), "ranking": ranking})
+
+    @app.post("/api/ranking/adjustments", status_code=201)
+    def adjust_score(body: ScoreAdjustment) -> JSONResponse:
+        """A manager moves a window's manager score, with the reason recorded (never silently)."""
+        if dashboard.config is None or dashboard.config.window(body.window) is None:
+            return JSONResponse({"error": {"code": "unknown_window", "message": "没有这个窗口"}}, status_code=404)
+        dashboard.store.add_score_adjustment(body.window, body.points, body.reason, body.by, dashboard.clock.now())
+        return JSONResponse({"ok": True}, status_code=201)
+
     @app.get("/api/rectifications")
     def rectification_list() -> JSONResponse:
         """差评整改: every rectification with its status and the colour of each step."""
@@ -386,6 +420,34 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return JSONResponse(reply["result"])
         status = {"case_not_found": 404, "forbidden": 403}.get(reply["error"]["code"], 400)
         return JSONResponse({"error": reply["error"]}, status_code=status)
+
+    @app.get("/w/{window}/rate", response_class=HTMLResponse)
+    def window_qr(request: Request, window: str) -> HTMLResponse:
+        """静态评价二维码: the QR posted at a window; the citizen enters their ticket number."""
+        if dashboard.config is None or dashboard.config.window(window) is None:
+            return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                              status_code=404)
+        return TEMPLATES.TemplateResponse(request, "window_rate.html", {
+            "hall": dashboard.hall_name, "window": dashboard.config.window(window), "message": ""})
+
+    @app.post("/w/{window}/rate", response_class=HTMLResponse)
+    async def window_qr_number(request: Request, window: str) -> HTMLResponse:
+        """The ticket number leads to that service's rating, if it was completed at this window
+        within the last WINDOW_QR_MINUTES and is not rated yet."""
+        from urllib.parse import parse_qs
+        config = dashboard.config
+        if config is None or config.window(window) is None:
+            return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                              status_code=404)
+        form = parse_qs((await request.body()).decode("utf-8", "replace")[:200])
+        number = form.get("number", [""])[0].strip().upper()
+        token = await asyncio.to_thread(dashboard.store.recent_service_token, number, window,
+                                        hall_day(dashboard.clock), dashboard.clock.now(), WINDOW_QR_MINUTES)
+        if token is None:
+            return TEMPLATES.TemplateResponse(request, "window_rate.html", {
+                "hall": dashboard.hall_name, "window": config.window(window),
+                "message": "没有找到刚在本窗口办结的这个号，请核对号票上的号码"}, status_code=404)
+        return RedirectResponse(f"/t/{token}", status_code=303)
 
     @app.get("/t/{token}/events")
     async def phone_events(request: Request, token: str) -> StreamingResponse:
