@@ -17,6 +17,7 @@ def test_void_qt_calls_do_not_drop_references_to_none_or_true():
         label.setText("A001")
         app.processEvents()
         label.isVisible()
-    # a few references may come and go elsewhere; a binding that leaks loses one per call
-    assert abs(sys.getrefcount(None) - before_none) < 100
-    assert abs(sys.getrefcount(True) - before_true) < 100
+    # other threads (earlier tests' network loops) take and drop references meanwhile; a broken
+    # binding loses one per call: 2000 loops × 3 calls would be about −6000
+    assert sys.getrefcount(None) - before_none > -1000
+    assert sys.getrefcount(True) - before_true > -1000
