@@ -251,6 +251,11 @@ def preview_png(printout: Printout, path, width: int = PAPER_WIDTH_PX):   # noqa
 DLE_EOT = b"\x10\x04"
 STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER = 1, 2, 4
 GS_R_PAPER = b"\x1dr\x01"        # GS r 1: paper sensor status, for printers without DLE EOT 4
+try:
+    import termios
+    PORT_ERRORS: tuple[type[BaseException], ...] = (OSError, termios.error)
+except ImportError:                  # not POSIX
+    PORT_ERRORS = (OSError,)
 
 
 @dataclass(frozen=True)
@@ -309,11 +314,14 @@ class TicketPrinter:
         self.answer_timeout = answer_timeout
 
     def _ask(self, request: bytes) -> int | None:
-        self.port.reset_input_buffer()
-        self.port.write(request)
-        self.port.flush()
-        self.port.timeout = self.answer_timeout
-        answer = self.port.read(1)
+        try:
+            self.port.reset_input_buffer()
+            self.port.write(request)
+            self.port.flush()
+            self.port.timeout = self.answer_timeout
+            answer = self.port.read(1)
+        except PORT_ERRORS as exc:           # unplugged: the tty answers EIO, termios raises its own error
+            raise OSError(f"printer port: {exc}") from exc
         return answer[0] if answer else None
 
     def status(self) -> PrinterStatus:
@@ -333,8 +341,11 @@ class TicketPrinter:
         status = self.status()
         if not status.ready:
             raise PrinterNotReady(status)
-        self.port.write(data)
-        self.port.flush()
+        try:
+            self.port.write(data)
+            self.port.flush()
+        except PORT_ERRORS as exc:
+            raise OSError(f"printer port: {exc}") from exc
         return status
 
 

@@ -261,3 +261,16 @@ def test_the_one_time_notice_lists_every_missing_material_once():
     assert not any(t.startswith("承诺办结") for t in receipt)          # no promise while materials are missing
     notice = decode(compose_notice(dict(CASE, missing=["经营场所证明", "租赁合同"]), "示范县政务服务中心")).texts()
     assert "一次性告知单" in notice and notice.count("  1. 经营场所证明") == 1 and "  2. 租赁合同" in notice
+
+
+def test_a_printer_pulled_out_is_offline_not_a_crash():
+    import serial
+
+    from tests.conftest import PtyDevice
+    pty = PtyDevice(PrinterSimulator().feed)
+    printer = TicketPrinter(serial.Serial(pty.name, baudrate=9600, timeout=0.2))
+    assert printer.status().ready
+    pty.close()                                   # the cable is gone: the tty answers EIO
+    assert printer.status().problem() == "打印机未连接"
+    with pytest.raises((PrinterNotReady, OSError)):
+        printer.print_ticket(compose_ticket(TICKET))
