@@ -92,3 +92,15 @@ def test_hall_ratings_verify_and_export(proc, db_url, tmp_path, config):
     wrong = subprocess.run([*run, "verify", "--config", str(tmp_path / "nope.toml"), "--database", db_url],
                            capture_output=True, text=True)
     assert wrong.returncode != 0
+
+
+def test_staff_cannot_rate_and_a_tablet_rates_only_its_own_window(proc):
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    send(proc, "kiosk-1", type="ticket.issue", category="social")
+    send(proc, "counter-1", type="window.call_next", window="w1")
+    send(proc, "counter-1", type="window.complete", window="w1")
+    assert send(proc, "counter-1", type="rating.submit", window="w1", level=5)["error"]["code"] == "forbidden"
+    assert send(proc, "tablet-2", type="rating.submit", window="w1", level=5)["error"]["code"] == "forbidden"
+    assert send(proc, "tablet-2", type="rating.submit", window="w2", level=5)["error"]["code"] == "nothing_to_rate"
+    assert send(proc, "tablet-1", type="rating.submit", window="w1", level=5)["ok"]
+    assert proc.store.rating_records()[0]["window"] == "w1"
