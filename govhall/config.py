@@ -246,6 +246,42 @@ class CalendarConfig(_Section):
     yellow_used: float = Field(default=0.8, gt=0, le=1, description="yellow once this share of the time is used")
 
 
+class ShiftConfig(_Section):
+    """A shift (班次). Without `weekdays` it is worked on every working day of the calendar;
+    with them (1 = Monday … 7 = Sunday) on those days only, as 延时服务 shifts are."""
+    name: str = Field(min_length=1, max_length=16)
+    start: TimeOfDay
+    end: TimeOfDay
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> ShiftConfig:
+        if self.start >= self.end:
+            raise ValueError(f"shift {self.name} ends before it starts")
+        return self
+
+
+class PostConfig(_Section):
+    """岗位 with its A and its B (AB岗)."""
+    id: Name
+    name: str = Field(min_length=1, max_length=32)
+    a: Name
+    b: Name
+    categories: list[Name] = Field(min_length=1)
+    front_desk: bool = Field(default=False, description="前台受理: never left without a staffed, open window")
+
+    @model_validator(mode="after")
+    def _two_people(self) -> PostConfig:
+        if self.a == self.b:
+            raise ValueError("A and B must be two different people")
+        return self
+
+
+class AttendanceConfig(_Section):
+    grace_minutes: int = Field(default=5, ge=0, le=60, description="late only after start + this")
+    away_limit_minutes: int = Field(default=15, ge=1, le=240, description="离岗: a pause longer than this")
+
+
 class ScreenConfig(_Section):
     """The hall screen (综合屏) and the calling voice (语音叫号)."""
     notice: str = Field(default="", max_length=300, description="a notice moving along the bottom of the hall screen")
@@ -293,6 +329,9 @@ class Config(_Section):
     calendar: CalendarConfig = CalendarConfig()
     cases: CasesConfig = CasesConfig()
     matters: list[MatterConfig] = Field(default_factory=list)
+    shifts: list[ShiftConfig] = Field(default_factory=list)
+    posts: list[PostConfig] = Field(default_factory=list)
+    attendance: AttendanceConfig = AttendanceConfig()
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
     staff: list[StaffConfig] = Field(default_factory=list)
@@ -329,6 +368,15 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     unique("staff", "id", [x.id for x in config.staff])
     unique("devices", "id", [d.id for d in config.devices])
     unique("matters", "id", [m.id for m in config.matters])
+    unique("posts", "id", [p.id for p in config.posts])
+    staff_ids = {x.id for x in config.staff}
+    for i, post in enumerate(config.posts):
+        for who in ("a", "b"):
+            if getattr(post, who) not in staff_ids:
+                problems.append((f"posts[{i}].{who}", f"unknown staff {getattr(post, who)!r}"))
+        for cat in post.categories:
+            if cat not in {x.id for x in config.categories}:
+                problems.append((f"posts[{i}].categories", f"unknown category {cat!r}"))
     known = {x.id for x in config.categories}
     for i, w in enumerate(config.windows):
         for cat in w.categories:

@@ -142,6 +142,7 @@ class ErrorCode(StrEnum):
     NO_SCHEDULE = "no_schedule"
     NOT_FOUND = "not_found"
     RATING_EXPIRED = "rating_expired"
+    POST_UNCOVERED = "post_uncovered"
     NOT_REACHED = "not_reached"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -185,6 +186,7 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NO_SCHEDULE: "尚未导入该年度的节假日安排，无法计算办结时限，请联系管理员",
     ErrorCode.NOT_FOUND: "没有找到该记录",
     ErrorCode.RATING_EXPIRED: "已超过评价期限",
+    ErrorCode.POST_UNCOVERED: "批准后将有岗位A、B角同时不在岗，请指定其他人员顶岗",
     ErrorCode.NOT_REACHED: "实名差评须先回访到群众本人",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
     ErrorCode.INTERNAL: "系统内部错误，请稍后再试",
@@ -485,6 +487,40 @@ class RectificationAction(_Command):
     upheld: bool = False
 
 
+class ClockInOut(_Command):
+    """考勤: an attendance terminal (fingerprint, face) reports a clock-in or clock-out."""
+    type: Literal["attendance.clock"] = "attendance.clock"
+    staff: Name
+    kind: Literal["in", "out"]
+    method: Literal["fingerprint", "face", "card", "other"] = "other"
+
+
+class CorrectAttendance(_Command):
+    """A manager adds a clock event that is missing (补卡), with who and why (the HTTP side)."""
+    type: Literal["attendance.correct"] = "attendance.correct"
+    staff: Name
+    kind: Literal["in", "out"]
+    at: datetime
+    by: Name
+    reason: Annotated[str, Field(min_length=2, max_length=200)]
+
+
+class LeaveAction(_Command):
+    """请假 on the HTTP side: `request` (staff, kind, start, end, reason), `decide` (manager,
+    approve, optional cover), `end` (销假)."""
+    type: Literal["leave.act"] = "leave.act"
+    action: Literal["request", "decide", "end"]
+    leave: int | None = Field(default=None, ge=1)
+    staff: Name | None = None
+    kind: Literal["事假", "病假", "年休假", "调休", "婚假", "产假", "丧假", "公差", "其他"] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    reason: Annotated[str, Field(max_length=200)] = ""
+    manager: Name | None = None
+    approve: bool = False
+    cover: Name | None = None
+
+
 class SubmitRating(_Command):
     """Rate the service just completed at this window (好差评). 5 非常满意 … 1 非常不满意."""
     type: Literal["rating.submit"] = "rating.submit"
@@ -512,14 +548,14 @@ Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
           Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
           AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
-          RectificationAction],
+          RectificationAction, ClockInOut, CorrectAttendance, LeaveAction],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
     AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
-    RectificationAction,
+    RectificationAction, ClockInOut, CorrectAttendance, LeaveAction,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -537,9 +573,9 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.TABLET: frozenset({"rating.submit", "device.report"}),
     Role.LED_BRIDGE: frozenset({"device.report"}),
     Role.SCREEN: frozenset({"device.report"}),
-    Role.ATTENDANCE_TERMINAL: frozenset({"device.report"}),
+    Role.ATTENDANCE_TERMINAL: frozenset({"device.report", "attendance.clock"}),
     Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "case.approve_extension",
-                         "case.apply_online", "rectification.act"}),
+                         "case.apply_online", "rectification.act", "attendance.correct", "leave.act"}),
 }
 
 
@@ -677,6 +713,16 @@ class CaseDigest(_Msg):
     departments: dict[str, dict[str, int]]
 
 
+class CoverageAlert(_Msg):
+    """前台不断档: a front-desk category has no staffed, open window (open), or has one again
+    (closed, with the minutes it was empty)."""
+    type: Literal["coverage.alert"] = "coverage.alert"
+    category: str
+    open: bool
+    since: datetime
+    minutes: int | None = None
+
+
 class ServiceCompleted(_Msg):
     type: Literal["service.completed"] = "service.completed"
     ticket: TicketView
@@ -697,7 +743,7 @@ class RatingRecorded(_Msg):
 
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
-                                       DeviceAlert, CaseColour, CaseDigest)
+                                       DeviceAlert, CaseColour, CaseDigest, CoverageAlert)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
 
 

@@ -113,6 +113,8 @@ class CommandProcessor:
         from hallserver.case_desk import CaseDesk
         from hallserver.domain.rectification import RectificationBook
         self.cases = CaseDesk(config, store)
+        from hallserver.attendance_desk import AttendanceDesk
+        self.attendance = AttendanceDesk(config, store, self.cases.calendar)
         items = store.rectification_items()
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         self.login_guard = LoginGuard()
@@ -184,6 +186,7 @@ class CommandProcessor:
         except DomainError as exc:
             self.engine.discard_changes()
             self._alert_changes = []
+            self.attendance.take_events()
             reply = c.error_reply(cmd.id, exc.code, exc.detail or None,
                                   self._local(exc.next_open) if exc.next_open else None)
         changes = self.engine.take_changes()
@@ -196,6 +199,10 @@ class CommandProcessor:
                                          (window.department if window else "") or "大厅管理办公室", rating.level,
                                          rating.phone, rating.at)
         changes.rectifications = self.rectifications.take_changed()
+        changes.attendance = self.attendance.take_events()
+        changes.leaves = self.attendance.leaves.take_changed()
+        if changes.windows:                            # 前台不断档: look at the front desk after every change
+            changes.coverage = self.attendance.watch_windows(self.engine, self.clock.now())
         reply_json = reply.model_dump_json()
         try:
             self.store.save(changes, device_id, cmd.id, cmd.type, reply_json, self.clock.now())
@@ -214,6 +221,7 @@ class CommandProcessor:
             self.engine = build_engine(self.config, self.clock, self.store)
             self.devices = DeviceHealth(self.store.open_device_alerts())
             self.cases.reload()
+            self.attendance.reload()
             from hallserver.domain.rectification import RectificationBook
             items = self.store.rectification_items()
             self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
@@ -230,9 +238,19 @@ class CommandProcessor:
                         "estimated_wait_s": e.estimated_wait_s(t), "page_url": self.page_url(t)}
             case c.WindowLogin():
                 self._check_password(cmd.staff, cmd.password)
-                return {"window": self._window_json(e.login(cmd.window, cmd.staff))}
+                was_open = e.windows[cmd.window].staff == cmd.staff if cmd.window in e.windows else False
+                w = e.login(cmd.window, cmd.staff)
+                if not was_open:
+                    self.attendance.on_login(cmd.staff, self.clock.now(), True)
+                return {"window": self._window_json(w)}
             case c.WindowLogout():
-                return {"window": self._window_json(e.logout(cmd.window))}
+                staff = e.windows[cmd.window].staff if cmd.window in e.windows else None
+                w = e.logout(cmd.window)
+                if staff:
+                    self.attendance.on_login(staff, self.clock.now(), False)
+                return {"window": self._window_json(w)}
+            case c.ClockInOut() | c.CorrectAttendance() | c.LeaveAction():
+                return self.attendance.dispatch(cmd, self.clock.now())
             case c.CallNext():
                 t = e.call_next(cmd.window)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}
@@ -356,6 +374,21 @@ class CommandProcessor:
             log.exception("could not store the calendar alert")
             return []
         return self._announce(Changes(device_alerts=changes))
+
+    def _front_desk_check(self) -> list[Outgoing]:
+        """The tick's look at the front desk: opening hours begin and end with nobody pressing a key;
+        it also adds up the minutes each post was covered by A, by B or not at all."""
+        from hallserver.domain.queue import Changes
+        coverage = self.attendance.watch_windows(self.engine, self.clock.now())
+        if not coverage:
+            return []
+        try:
+            self.store.save(Changes(coverage=coverage), "hall-server", f"coverage-{self.clock.now():%Y%m%d%H%M%S%f}",
+                            "coverage.check", "{}", self.clock.now())
+        except Exception:
+            log.exception("could not store a front-desk coverage alert")
+            return []
+        return self._announce(Changes(coverage=coverage))
 
     def _daily_digest(self) -> list[Outgoing]:
         """每日通报, once per day at the hall's closing time (the tick)."""
@@ -486,6 +519,7 @@ class CommandProcessor:
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
         out += self._daily_digest()
         out += self._calendar_check()
+        out += self._front_desk_check()
         if issuing != self._last_issuing or estimates_changed:
             self._last_issuing = issuing
             out.append(self._state(self.topics.queue_state, state))
@@ -506,6 +540,10 @@ class CommandProcessor:
             out.append(self._state(self.topics.queue_state, self.queue_state()))
         for ev in changes.events:
             msg = self._event(ev)
+            out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
+        for kind, alert in changes.coverage:
+            msg = c.CoverageAlert(category=alert.category, open=kind == "opened", since=self._local(alert.start),
+                                  minutes=alert.minutes)
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
         for case in changes.cases:
             msg = self.cases.colour_event(case, self.clock.now(), self.clock.tz)

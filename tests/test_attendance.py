@@ -104,3 +104,134 @@ def test_the_front_desk_alert_opens_the_moment_it_is_empty_and_closes_with_its_d
     minutes = watch.minutes[(date(2025, 11, 17), "p1")]
     assert (round(minutes["A"]), round(minutes["none"]), round(minutes["B"])) == (60, 12, 48)
     assert watch.update(at(17, 12, 30), [], open_now=False) == []          # closed hours: no alert
+
+
+# --------------------------------------------------------------------------- through the server
+import json  # noqa: E402
+import uuid  # noqa: E402
+
+from govhall.config import DeviceConfig, PostConfig  # noqa: E402
+from hallserver.domain.clock import SimClock  # noqa: E402
+from hallserver.processor import CommandProcessor  # noqa: E402
+from hallserver.store import Store  # noqa: E402
+
+
+@pytest.fixture
+def proc(config, db_url):
+    config.posts.append(PostConfig(id="p1", name="社保受理岗", a="s001", b="s003", categories=["social"],
+                                   front_desk=True))
+    config.devices.append(DeviceConfig(id="door-1", role="attendance-terminal"))
+    store = Store(db_url)
+    store.migrate()
+    yield CommandProcessor(config, store, SimClock(at(17, 8, 55)))
+    store.close()
+
+
+def send(proc, device, **command):
+    command.setdefault("id", uuid.uuid4().hex)
+    out = proc.handle(proc.topics.command(device), json.dumps(command, ensure_ascii=False).encode())
+    reply = next(json.loads(o.payload) for o in out if o.topic == proc.topics.reply(device))
+    events = [json.loads(o.payload) for o in out if o.topic.endswith("/event/coverage.alert")]
+    return reply, events
+
+
+def web(proc, **command):
+    reply, _ = proc.handle_local(json.dumps({"id": uuid.uuid4().hex, **command}, ensure_ascii=False).encode())
+    return reply
+
+
+def test_terminals_counters_and_corrections_make_the_day_and_the_month(proc):
+    assert send(proc, "door-1", type="attendance.clock", staff="s002", kind="in", method="face")[0]["ok"]
+    assert send(proc, "door-1", type="attendance.clock", staff="nobody", kind="in")[0]["error"]["code"] == \
+        "unknown_staff"
+    proc.clock.set(at(17, 9, 12))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")          # a login is a clock-in: late
+    fixed = web(proc, type="attendance.correct", staff="s003", kind="in", at=at(17, 8, 58).isoformat(), by="m001",
+                reason="指纹机故障")
+    assert fixed["ok"]
+    assert web(proc, type="attendance.correct", staff="s003", kind="in", at=at(17, 8, 58).isoformat(),
+               by="m001", reason="")["error"]["code"] == "invalid"                  # a correction needs its why
+    proc.clock.set(at(17, 18, 0))
+    day = {r["staff"]: r for r in proc.attendance.day(date(2025, 11, 17), TZ)}
+    assert day["s001"]["late_min"] == 12 and day["s001"]["shifts"][0]["clock_in"].endswith("09:12:00+08:00")
+    assert day["s002"]["late_min"] == 0 and day["s003"]["shifts"][0]["clock_in"].endswith("08:58:00+08:00")
+    assert day["s002"]["absent_shifts"] == 1                                        # never came back after lunch
+    from hallserver.attendance_desk import month_csv
+    rows = proc.attendance.month(2025, 11, TZ, date(2025, 11, 17))
+    sheet = month_csv(rows, 2025, 11)
+    assert sheet.startswith("\ufeff2025年11月考勤表") and "s001,王丽" in sheet and "本人签字" in sheet
+
+
+def test_leave_needs_a_cover_when_a_and_b_would_both_be_away(proc):
+    b = web(proc, type="leave.act", action="request", staff="s003", kind="病假", start=at(18, 0).isoformat(),
+            end=at(19, 23).isoformat(), reason="发烧")
+    assert web(proc, type="leave.act", action="decide", leave=b["result"]["leave"]["id"], manager="m001",
+               approve=True)["ok"]
+    a = web(proc, type="leave.act", action="request", staff="s001", kind="事假", start=at(19, 0).isoformat(),
+            end=at(19, 23).isoformat(), reason="")
+    refused = web(proc, type="leave.act", action="decide", leave=a["result"]["leave"]["id"], manager="m001",
+                  approve=True)
+    assert refused["error"]["code"] == "post_uncovered" and "社保受理岗" in refused["error"]["detail"]
+    ok = web(proc, type="leave.act", action="decide", leave=a["result"]["leave"]["id"], manager="m001",
+             approve=True, cover="s002")
+    assert ok["result"]["leave"]["status"] == "approved" and ok["result"]["leave"]["cover"] == "s002"
+    rebuilt = CommandProcessor(proc.config, proc.store, proc.clock)                   # kept across a restart
+    assert [lv.status for lv in rebuilt.attendance.leaves.leaves.values()] == ["approved", "approved"]
+
+
+def test_the_front_desk_alert_opens_and_closes_as_windows_pause_and_resume(proc):
+    proc.clock.set(at(17, 9, 0))
+    _, events = send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    assert events == [] or events[-1]["open"] is False
+    proc.clock.set(at(17, 10, 0))
+    _, events = send(proc, "counter-1", type="window.pause", window="w1", reason="meeting")
+    # w3 also takes social, but nobody is logged in there: the front desk is empty
+    assert events and events[0]["category"] == "social" and events[0]["open"]
+    proc.clock.set(at(17, 10, 9))
+    _, events = send(proc, "counter-3", type="window.login", window="w3", staff="s003")   # B comes
+    assert events[0]["open"] is False and events[0]["minutes"] == 9
+    rows = proc.store.coverage_history(at(17, 0))
+    assert [(r["category"], r["ended_at"] is not None) for r in rows][-1] == ("social", True)
+
+
+def test_attendance_and_leave_over_http(config, embedded_broker, sqlite_url):
+    import httpx
+
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    config.posts.append(PostConfig(id="p1", name="社保受理岗", a="s001", b="s003", categories=["social"]))
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        base = server.dashboard_url
+        made = httpx.post(base + "api/leaves", json={"staff": "s001", "kind": "年休假", "reason": "探亲",
+                                                     "start": "2026-12-01T00:00:00+08:00",
+                                                     "end": "2026-12-02T23:00:00+08:00"}, timeout=5)
+        assert made.status_code == 201 and made.json()["leave"]["status"] == "requested"
+        leave_id = made.json()["leave"]["id"]
+        sneaky = httpx.post(base + "api/leaves", json={"type": "appointment.book", "staff": "s002", "kind": "事假",
+                                                       "start": "2026-12-01T00:00:00+08:00",
+                                                       "end": "2026-12-01T23:00:00+08:00"}, timeout=5)
+        assert sneaky.status_code == 201 and "leave" in sneaky.json()          # the route decides the command
+        assert httpx.post(base + f"api/leaves/{leave_id}/decide", json={"manager": "s001", "approve": True},
+                          timeout=5).status_code == 403                          # not one's own leave
+        done = httpx.post(base + f"api/leaves/{leave_id}/decide", json={"manager": "m001", "approve": True},
+                          timeout=5)
+        assert done.status_code == 200 and done.json()["leave"]["status"] == "approved"
+        device("counter-1").request({"type": "window.login", "window": "w1", "staff": "s002"})
+        today = httpx.get(base + "api/attendance/day", timeout=5).json()
+        assert {r["staff"] for r in today["staff"]} == {"s001", "s002", "s003"}
+        sheet = httpx.get(base + "api/attendance/month?format=csv", timeout=5)
+        assert sheet.status_code == 200 and "考勤表" in sheet.text
+        assert httpx.get(base + "api/attendance/month?month=2026-13", timeout=5).status_code == 400
+
+
+def test_the_coverage_report_counts_minutes_by_a_b_and_uncovered(proc):
+    proc.clock.set(at(17, 9, 0))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(17, 10, 0))
+    send(proc, "counter-1", type="window.pause", window="w1", reason="meeting")
+    proc.clock.set(at(17, 10, 30))
+    send(proc, "counter-3", type="window.login", window="w3", staff="s003")
+    proc.clock.set(at(17, 11, 0))
+    proc.tick()
+    minutes = proc.attendance.watch.minutes[(date(2025, 11, 17), "p1")]
+    assert (round(minutes["A"]), round(minutes["none"]), round(minutes["B"])) == (60, 30, 30)

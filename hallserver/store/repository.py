@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
+from hallserver.domain.attendance import ClockEvent, Leave, PauseSpan
 from hallserver.domain.cases import Case, Extension, Matter, MatterKind, StepRecord
 from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.devices import DeviceAlert
@@ -28,9 +29,12 @@ from hallserver.domain.workdays import Pause
 from hallserver.rating_chain import GENESIS, link
 from hallserver.store.tables import (
     appointments,
+    attendance_events,
     cases,
     commands,
+    coverage_alerts,
     device_alerts,
+    leaves,
     ratings,
     rectifications,
     tickets,
@@ -211,6 +215,23 @@ class Store:
                 done = conn.execute(update(appointments).where(appointments.c.id == a.id).values(row))
                 if done.rowcount == 0:
                     conn.execute(insert(appointments).values(id=a.id, **row))
+            if changes.attendance:
+                conn.execute(insert(attendance_events), [
+                    {"staff": e.staff, "at": e.at, "kind": e.kind, "source": e.source, "by": e.by, "reason": e.reason}
+                    for e in changes.attendance])
+            for lv in changes.leaves:
+                row = {"staff": lv.staff, "kind": lv.kind, "start": lv.start, "end": lv.end, "reason": lv.reason,
+                       "status": lv.status, "cover": lv.cover, "decided_by": lv.decided_by, "ended_at": lv.ended_at}
+                done = conn.execute(update(leaves).where(leaves.c.id == lv.id).values(row))
+                if done.rowcount == 0:
+                    conn.execute(insert(leaves).values(id=lv.id, **row))
+            for kind, alert in changes.coverage:
+                if kind == "opened":
+                    conn.execute(insert(coverage_alerts).values(category=alert.category, started_at=alert.start))
+                else:
+                    conn.execute(update(coverage_alerts).where(
+                        coverage_alerts.c.category == alert.category, coverage_alerts.c.ended_at.is_(None))
+                        .values(ended_at=alert.end))
             for r in changes.rectifications:
                 row = rectification_row(r)
                 done = conn.execute(update(rectifications).where(rectifications.c.id == r.id).values(row))
@@ -333,6 +354,29 @@ class Store:
         with self.engine.connect() as conn:
             return [{**dict(r), "at": r["at"].isoformat()} for r in
                     conn.execute(select(adjustments_table).order_by(adjustments_table.c.id)).mappings()]
+
+    def clock_events(self, start: datetime, end: datetime) -> list[ClockEvent]:
+        with self.engine.connect() as conn:
+            return [ClockEvent(r.staff, r.at, r.kind, r.source, r.by, r.reason) for r in conn.execute(
+                select(attendance_events).where(attendance_events.c.at >= start, attendance_events.c.at < end)
+                .order_by(attendance_events.c.id))]
+
+    def pause_spans(self, start: datetime, end: datetime) -> list[PauseSpan]:
+        with self.engine.connect() as conn:
+            return [PauseSpan(r.staff, r.started_at, r.ended_at) for r in conn.execute(
+                select(window_pauses).where(window_pauses.c.ended_at > start, window_pauses.c.started_at < end))
+                if r.staff]
+
+    def all_leaves(self) -> list[Leave]:
+        with self.engine.connect() as conn:
+            return [Leave(r.id, r.staff, r.kind, r.start, r.end, r.reason, r.status, r.cover, r.decided_by,
+                          r.ended_at) for r in conn.execute(select(leaves).order_by(leaves.c.id))]
+
+    def coverage_history(self, start: datetime) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(coverage_alerts).where(
+                (coverage_alerts.c.started_at >= start) | coverage_alerts.c.ended_at.is_(None))
+                .order_by(coverage_alerts.c.id)).mappings()]
 
     def rating_records(self) -> list[dict]:
         """Every rating as stored, in id order (for `hall ratings verify` and the export)."""

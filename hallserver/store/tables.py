@@ -181,6 +181,43 @@ rectifications = Table(
     Column("status", String(8), nullable=False),
 )
 
+# 考勤: clock events as received, never edited; a correction is one more row with who and why
+attendance_events = Table(
+    "attendance_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("staff", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(4), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Index("ix_attendance_events_at", "at"),
+)
+
+# 请假
+leaves = Table(
+    "leaves", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("staff", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("cover", String(64)),
+    Column("decided_by", String(64)),
+    Column("ended_at", UtcDateTime),
+)
+
+# 前台不断档: each time a front-desk category was left without an open window
+coverage_alerts = Table(
+    "coverage_alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("category", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+)
+
 # the manager's adjustments of a window's ranking score, each with its reason (append-only)
 score_adjustments = Table(
     "score_adjustments", metadata,

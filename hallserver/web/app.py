@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,9 @@ class Dashboard:
         snap = self.view.snapshot()
         unserved = [q for q in snap["queue"] if q["waiting"] > 0 and q["open_windows"] == 0]
         return {"hall": self.hall_name, "at": self.clock.now().isoformat(), **snap, "today": self.today(),
-                "alerts": [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]
+                "alerts": [f"前台断档：{self.category_names.get(x['category'], x['category'])} 自 "
+                           f"{clock_time(x['since'])} 起没有在岗窗口" for x in snap["front_desk_uncovered"]]
+                + [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]
                 + [case_alert_text(x) for x in snap["cases_slipping"]]
                 + [device_alert_text(a) for a in snap["device_alerts"]]}
 
@@ -377,6 +379,90 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return JSONResponse({"error": {"code": "unknown_window", "message": "没有这个窗口"}}, status_code=404)
         dashboard.store.add_score_adjustment(body.window, body.points, body.reason, body.by, dashboard.clock.now())
         return JSONResponse({"ok": True}, status_code=201)
+
+    @app.get("/api/attendance/day")
+    def attendance_day(request: Request) -> JSONResponse:
+        """考勤 of one day per staff member: late, early, absent, 离岗, leave, shift by shift. ?date=YYYY-MM-DD"""
+        from datetime import date as _date
+        try:
+            day = _date.fromisoformat(request.query_params.get("date", dashboard.clock.now().date().isoformat()))
+        except ValueError:
+            return JSONResponse({"error": {"code": "invalid", "message": "date: YYYY-MM-DD"}}, status_code=400)
+        if query is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return JSONResponse({"day": day.isoformat(), "staff": query(
+            lambda processor: processor.attendance.day(day, processor.clock.tz))})
+
+    @app.get("/api/attendance/month")
+    def attendance_month(request: Request) -> Response:
+        """The monthly attendance sheet (考勤表), ?month=2025-11&format=csv for the sheet to sign."""
+        from hallserver.attendance_desk import month_csv
+        try:
+            year, month = (int(x) for x in request.query_params.get(
+                "month", dashboard.clock.now().strftime("%Y-%m")).split("-"))
+            assert 1 <= month <= 12
+        except (ValueError, AssertionError):
+            return JSONResponse({"error": {"code": "invalid", "message": "month: YYYY-MM"}}, status_code=400)
+        if query is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        rows = query(lambda processor: processor.attendance.month(year, month, processor.clock.tz,
+                                                                  processor.clock.now().date()))
+        if request.query_params.get("format") == "csv":
+            name = f"attendance-{year}-{month:02d}.csv"
+            return Response(month_csv(rows, year, month), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return JSONResponse({"month": f"{year}-{month:02d}", "staff": rows})
+
+    @app.get("/api/attendance/coverage")
+    def coverage_report() -> JSONResponse:
+        """AB岗 coverage per day and post: minutes covered by A, by B and uncovered (since the
+        server started), and the front-desk alerts with their durations."""
+        if query is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        minutes = query(lambda processor: {f"{d}|{post}": {k: round(v, 1) for k, v in m.items()}
+                                           for (d, post), m in processor.attendance.watch.minutes.items()})
+        start = dashboard.clock.now() - timedelta(days=31)
+        alerts = [{"category": r["category"], "started_at": r["started_at"].isoformat(),
+                   "ended_at": r["ended_at"].isoformat() if r["ended_at"] else None,
+                   "minutes": round((r["ended_at"] - r["started_at"]).total_seconds() / 60) if r["ended_at"] else None}
+                  for r in dashboard.store.coverage_history(start)]
+        return JSONResponse({"posts": [{"day": k.split("|")[0], "post": k.split("|")[1], **v}
+                                       for k, v in sorted(minutes.items())], "front_desk_alerts": alerts})
+
+    @app.post("/api/attendance/corrections", status_code=201)
+    def attendance_correction(body: dict) -> JSONResponse:
+        """补卡: a missing clock event added by a manager, with the reason (never an edit)."""
+        return _web_command({**_body(body), "type": "attendance.correct"}, "attendance")
+
+    @app.post("/api/leaves", status_code=201)
+    def leave_request(body: dict) -> JSONResponse:
+        return _web_command({**_body(body), "type": "leave.act", "action": "request"}, "leave")
+
+    @app.post("/api/leaves/{leave_id}/{action}")
+    def leave_decide(leave_id: int, action: str, body: dict) -> JSONResponse:
+        if action not in ("decide", "end"):
+            return JSONResponse({"error": {"code": "invalid", "message": "decide or end"}}, status_code=404)
+        return _web_command({**_body(body), "type": "leave.act", "action": action, "leave": leave_id}, "leave")
+
+    def _body(body: dict) -> dict:
+        return {k: v for k, v in body.items() if k not in ("type", "id", "action", "leave")}
+
+    def _web_command(command: dict, what: str) -> JSONResponse:
+        command = {k: v for k, v in command.items() if k != "id"}   # the route decides type and action
+        if submit is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        command.setdefault("id", uuid.uuid4().hex)
+        try:
+            reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+        except Exception:
+            log.exception("%s failed", what)
+            return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+        if reply["ok"]:
+            return JSONResponse(reply["result"], status_code=201 if command.get("action") == "request" or
+                                command["type"] == "attendance.correct" else 200)
+        status = {"not_found": 404, "forbidden": 403, "post_uncovered": 409, "unknown_staff": 404}.get(
+            reply["error"]["code"], 400)
+        return JSONResponse({"error": reply["error"]}, status_code=status)
 
     @app.get("/api/rectifications")
     def rectification_list() -> JSONResponse:

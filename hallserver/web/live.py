@@ -24,6 +24,7 @@ class LiveView:
         self._device_alerts: dict[tuple[str, str], dict[str, Any]] = {}   # open ones, by (device, component)
         self._cases: dict[str, dict[str, Any]] = {}     # yellow and red open cases, by code
         self._digest: dict[str, Any] | None = None       # the latest 每日通报
+        self._coverage: dict[str, dict[str, Any]] = {}   # front-desk categories with nobody at a window
         self.version = 0
 
     def seed_device_alerts(self, alerts: list[dict[str, Any]]) -> None:
@@ -36,9 +37,10 @@ class LiveView:
     def on_outgoing(self, out: list) -> None:
         changed = False
         alert_topic, case_topic = self.topics.event("device.alert"), self.topics.event("case.colour")
-        digest_topic = self.topics.event("case.digest")
+        digest_topic, coverage_topic = self.topics.event("case.digest"), self.topics.event("coverage.alert")
+        watched = (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic, coverage_topic)
         for o in out:
-            if not (o.retain or o.topic in (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic)):
+            if not (o.retain or o.topic in watched):
                 continue
             try:
                 data = json.loads(o.payload)
@@ -47,6 +49,11 @@ class LiveView:
             with self._lock:
                 if o.retain:
                     self._retained[o.topic] = data
+                elif o.topic == coverage_topic:
+                    if data["open"]:
+                        self._coverage[data["category"]] = data
+                    else:
+                        self._coverage.pop(data["category"], None)
                 elif o.topic == digest_topic:
                     self._digest = data
                 elif o.topic == case_topic:
@@ -73,6 +80,7 @@ class LiveView:
             calls = list(self._calls)
             alerts = sorted(self._device_alerts.values(), key=lambda a: a["since"], reverse=True)
             slipping = sorted(self._cases.values(), key=lambda x: (x["colour"] != "red", x["due"]))
+            uncovered = sorted(self._coverage.values(), key=lambda x: x["since"])
             version = self.version
         prefix = self.topics.window_state("")
         windows = sorted((d for t, d in retained.items() if t.startswith(prefix)), key=lambda w: w["number"])
@@ -80,4 +88,4 @@ class LiveView:
         server = retained.get(self.topics.server_state, {"online": False})
         return {"version": version, "server": server, "windows": windows,
                 "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts,
-                "cases_slipping": slipping, "case_digest": self._digest}
+                "cases_slipping": slipping, "case_digest": self._digest, "front_desk_uncovered": uncovered}

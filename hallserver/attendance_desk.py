@@ -1,0 +1,170 @@
+"""The hall server's attendance desk (考勤, 请假, AB岗): the commands of the one command path,
+the clock events counter logins and logouts make, the front-desk watch run on every change
+and tick, and the day and month figures managers sign. Called on the writer thread only."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+
+from govhall import contract as c
+from govhall.config import Config
+from hallserver.domain.attendance import (
+    ClockEvent,
+    FrontDeskWatch,
+    LeaveBook,
+    LeaveError,
+    Post,
+    Shift,
+    day_figures,
+)
+from hallserver.domain.queue import DomainError, QueueEngine
+from hallserver.domain.workdays import NoSchedule, WorkCalendar
+from hallserver.store import Store
+
+
+def shifts_of(config: Config) -> list[Shift]:
+    if config.shifts:
+        return [Shift(s.name, time.fromisoformat(s.start), time.fromisoformat(s.end),
+                      frozenset(d - 1 for d in s.weekdays) if s.weekdays else None) for s in config.shifts]
+    sessions = config.hours.sessions if config.hours else [("09:00", "12:00"), ("13:30", "17:00")]
+    names = ["上午", "下午", "晚间"]
+    return [Shift(names[i] if i < 3 else f"班次{i + 1}", time.fromisoformat(a), time.fromisoformat(b))
+            for i, (a, b) in enumerate(sessions)]
+
+
+class AttendanceDesk:
+    def __init__(self, config: Config, store: Store, calendar: WorkCalendar) -> None:
+        self.config, self.store, self.calendar = config, store, calendar
+        self.shifts = shifts_of(config)
+        self.posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
+        self.leaves = LeaveBook(self.posts, store.all_leaves())
+        front = sorted({cat for p in self.posts if p.front_desk for cat in p.categories})
+        self.watch = FrontDeskWatch(self.posts, front)
+        self.events: list[ClockEvent] = []          # new ones, for the commit
+
+    def reload(self) -> None:
+        self.leaves = LeaveBook(self.posts, self.store.all_leaves())
+
+    # ------------------------------------------------------------------ commands
+    def dispatch(self, cmd: c.Command, now: datetime) -> dict:
+        try:
+            return self._dispatch(cmd, now)
+        except LeaveError as exc:
+            self.leaves.take_changed()
+            code = {"not_found": c.ErrorCode.NOT_FOUND, "forbidden": c.ErrorCode.FORBIDDEN,
+                    "post_uncovered": c.ErrorCode.POST_UNCOVERED}.get(exc.code, c.ErrorCode.INVALID)
+            raise DomainError(code, str(exc)) from None
+
+    def _dispatch(self, cmd: c.Command, now: datetime) -> dict:
+        staff_ids = {s.id for s in self.config.staff}
+        match cmd:
+            case c.ClockInOut():
+                if cmd.staff not in staff_ids:
+                    raise DomainError(c.ErrorCode.UNKNOWN_STAFF, cmd.staff)
+                self.events.append(ClockEvent(cmd.staff, now, cmd.kind, f"terminal:{cmd.method}"))
+                return {"staff": cmd.staff, "kind": cmd.kind, "at": now.isoformat()}
+            case c.CorrectAttendance():
+                if cmd.staff not in staff_ids:
+                    raise DomainError(c.ErrorCode.UNKNOWN_STAFF, cmd.staff)
+                if cmd.at.tzinfo is None or cmd.at > now:
+                    raise DomainError(c.ErrorCode.INVALID, "a correction is for a past time, with its UTC offset")
+                self.events.append(ClockEvent(cmd.staff, cmd.at, cmd.kind, "correction", cmd.by, cmd.reason))
+                return {"staff": cmd.staff, "kind": cmd.kind, "at": cmd.at.isoformat(), "by": cmd.by}
+            case c.LeaveAction():
+                return {"leave": self._leave(cmd, now, staff_ids)}
+        raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover
+
+    def _leave(self, cmd: c.LeaveAction, now: datetime, staff_ids: set[str]) -> dict:
+        if cmd.action == "request":
+            if cmd.staff not in staff_ids or cmd.kind is None or cmd.start is None or cmd.end is None:
+                raise DomainError(c.ErrorCode.INVALID, "a leave request needs staff, kind, start and end")
+            leave = self.leaves.request(cmd.staff, cmd.kind, cmd.start, cmd.end, cmd.reason)
+        elif cmd.action == "decide":
+            if cmd.leave is None or cmd.manager is None:
+                raise DomainError(c.ErrorCode.INVALID, "a decision needs the leave and the manager")
+            leave = self.leaves.decide(cmd.leave, cmd.manager, cmd.approve, cmd.cover)
+        else:
+            if cmd.leave is None:
+                raise DomainError(c.ErrorCode.INVALID, "销假 needs the leave")
+            leave = self.leaves.end(cmd.leave, now)
+        return {"id": leave.id, "staff": leave.staff, "kind": leave.kind, "start": leave.start.isoformat(),
+                "end": leave.end.isoformat(), "status": leave.status, "cover": leave.cover,
+                "decided_by": leave.decided_by}
+
+    def on_login(self, staff: str, now: datetime, logged_in: bool) -> None:
+        """A counter login is a clock-in, a logout a clock-out (考勤 from the counters)."""
+        self.events.append(ClockEvent(staff, now, "in" if logged_in else "out", "counter"))
+
+    def take_events(self) -> list[ClockEvent]:
+        out, self.events = self.events, []
+        return out
+
+    # ------------------------------------------------------------------ the front desk
+    def watch_windows(self, engine: QueueEngine, now: datetime) -> list:
+        windows = [{"id": w.id, "staff": w.staff, "status": w.status.value, "categories": list(w.categories)}
+                   for w in engine.windows.values()]
+        hours = engine.hours
+        open_now = hours is None or any(a <= now < b for cat in self.watch.front
+                                        for a, b in hours.open_spans(cat, now.date()))
+        return self.watch.update(now, windows, open_now)
+
+    # ------------------------------------------------------------------ figures
+    def day(self, day: date, tz) -> list[dict]:   # noqa: ANN001
+        start = datetime.combine(day, time(0), tz)
+        end = start + timedelta(days=1)
+        events = self.store.clock_events(start - timedelta(hours=3), end + timedelta(hours=3))
+        pauses = self.store.pause_spans(start, end)
+        leaves = list(self.leaves.leaves.values())
+        out = []
+        for s in self.config.staff:
+            try:
+                f = day_figures(s.id, day, self.shifts, events, pauses, leaves, self.calendar, tz,
+                                grace_min=self.config.attendance.grace_minutes,
+                                away_limit_min=self.config.attendance.away_limit_minutes)
+            except NoSchedule:
+                continue
+            out.append({"staff": s.id, "name": s.name, "day": day.isoformat(), "late_min": f.late_min,
+                        "early_min": f.early_min, "away_min": f.away_min, "absent_shifts": f.absent_shifts,
+                        "leave_shifts": f.leave_shifts, "scheduled_shifts": len(f.shifts),
+                        "shifts": [{"shift": x.shift, "on_leave": x.on_leave, "absent": x.absent,
+                                    "late_min": x.late_min, "early_min": x.early_min, "away_min": x.away_min,
+                                    "clock_in": x.clock_in.astimezone(tz).isoformat() if x.clock_in else None,
+                                    "clock_out": x.clock_out.astimezone(tz).isoformat() if x.clock_out else None}
+                                   for x in f.shifts]})
+        return out
+
+    def month(self, year: int, month: int, tz, today: date) -> list[dict]:   # noqa: ANN001
+        """Per person, the month so far: scheduled, present, late, early, absent, away, leave."""
+        totals: dict[str, dict] = {}
+        day = date(year, month, 1)
+        while day.month == month and day <= today:
+            for row in self.day(day, tz):
+                t = totals.setdefault(row["staff"], {"staff": row["staff"], "name": row["name"], "scheduled": 0,
+                                                     "present": 0, "late_times": 0, "late_min": 0, "early_times": 0,
+                                                     "early_min": 0, "absent_shifts": 0, "away_min": 0,
+                                                     "leave_shifts": 0})
+                for x in row["shifts"]:
+                    t["scheduled"] += 1
+                    t["present"] += not x["absent"] and not x["on_leave"]
+                    t["late_times"] += x["late_min"] > 0
+                    t["early_times"] += x["early_min"] > 0
+                t["late_min"] += row["late_min"]
+                t["early_min"] += row["early_min"]
+                t["absent_shifts"] += row["absent_shifts"]
+                t["away_min"] += row["away_min"]
+                t["leave_shifts"] += row["leave_shifts"]
+            day += timedelta(days=1)
+        return list(totals.values())
+
+
+def month_csv(rows: list[dict], year: int, month: int) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow([f"{year}年{month}月考勤表"])
+    w.writerow(["工号", "姓名", "应出勤班次", "出勤班次", "迟到次数", "迟到分钟", "早退次数", "早退分钟", "缺勤班次",
+                "离岗分钟", "请假班次", "本人签字"])
+    for r in rows:
+        w.writerow([r["staff"], r["name"], r["scheduled"], r["present"], r["late_times"], r["late_min"],
+                    r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"], ""])
+    return "\ufeff" + out.getvalue()
