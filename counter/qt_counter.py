@@ -130,6 +130,8 @@ class CounterWindow(QWidget):
         qlink.subscribe(qlink.topics.queue_state)
         qlink.subscribe(qlink.topics.server_state)
         qlink.subscribe(qlink.topics.event("case.colour"))
+        qlink.subscribe(qlink.topics.event("post.coverage"))
+        self.covering: dict[str, str] = {}          # AB岗: posts this window covers now, id → name
         self._refresh()
 
     # ------------------------------------------------------------------ building
@@ -150,6 +152,10 @@ class CounterWindow(QWidget):
         top.addWidget(self.head)
         top.addWidget(self.status_chip)
         top.addStretch(1)
+        self.cover_chip = QLabel("", objectName="chip")
+        self.cover_chip.setStyleSheet("background: #9a6700;")
+        self.cover_chip.hide()
+        top.addWidget(self.cover_chip)
         top.addWidget(self.link_chip)
         top.addWidget(self.clock)
         top.addWidget(self.logout_button)
@@ -543,6 +549,14 @@ class CounterWindow(QWidget):
             self._print_case(self.last_case)
 
     def _on_message(self, topic: str, data: dict) -> None:
+        if topic == self.qlink.topics.event("post.coverage"):
+            if data.get("state") == "b" and data.get("window") == self.window_id:
+                self.covering[data["post"]] = data["name"]
+            else:
+                self.covering.pop(data.get("post"), None)
+            self.cover_chip.setText("顶岗：" + "、".join(self.covering.values()))
+            self.cover_chip.setVisible(bool(self.covering))
+            return
         if topic == self.qlink.topics.event("case.colour"):
             if data.get("window") == self.window_id and data.get("colour") != "green" and not data.get("finished"):
                 self.slipping[data["case"]] = data

@@ -713,6 +713,18 @@ class CaseDigest(_Msg):
     departments: dict[str, dict[str, int]]
 
 
+class PostCoverage(_Msg):
+    """AB岗: a post's state changed — `a` (A at the post), `b` (A away: B covers at `window`,
+    which now also calls the post's categories), `uncovered` (neither)."""
+    type: Literal["post.coverage"] = "post.coverage"
+    post: str
+    name: str
+    a: str
+    b: str
+    state: Literal["a", "b", "uncovered"]
+    window: str | None = None
+
+
 class CoverageAlert(_Msg):
     """前台不断档: a front-desk category has no staffed, open window (open), or has one again
     (closed, with the minutes it was empty)."""
@@ -743,7 +755,7 @@ class RatingRecorded(_Msg):
 
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
-                                       DeviceAlert, CaseColour, CaseDigest, CoverageAlert)
+                                       DeviceAlert, CaseColour, CaseDigest, CoverageAlert, PostCoverage)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
 
 

@@ -17,6 +17,7 @@ from hallserver.domain.attendance import (
     Post,
     Shift,
     day_figures,
+    scheduled,
 )
 from hallserver.domain.queue import DomainError, QueueEngine
 from hallserver.domain.workdays import NoSchedule, WorkCalendar
@@ -42,6 +43,7 @@ class AttendanceDesk:
         front = sorted({cat for p in self.posts if p.front_desk for cat in p.categories})
         self.watch = FrontDeskWatch(self.posts, front)
         self.events: list[ClockEvent] = []          # new ones, for the commit
+        self.post_states: dict[str, dict] = {}      # AB岗: each post's state as last announced
 
     def reload(self) -> None:
         self.leaves = LeaveBook(self.posts, self.store.all_leaves())
@@ -108,6 +110,44 @@ class AttendanceDesk:
         open_now = hours is None or any(a <= now < b for cat in self.watch.front
                                         for a, b in hours.open_spans(cat, now.date()))
         return self.watch.update(now, windows, open_now)
+
+    # ------------------------------------------------------------------ AB岗
+    def in_shift(self, now: datetime) -> bool:
+        """Within a scheduled shift, past its start and grace (A is expected at the post)."""
+        try:
+            today = scheduled(self.shifts, now.date(), self.calendar)
+        except NoSchedule:
+            return False
+        grace = timedelta(minutes=self.config.attendance.grace_minutes)
+        return any(datetime.combine(now.date(), x.start, now.tzinfo) + grace <= now
+                   < datetime.combine(now.date(), x.end, now.tzinfo) for x in today)
+
+    def route(self, engine: QueueEngine, now: datetime) -> list[dict]:
+        """When A is away (not logged in, or paused past the limit) during a shift, the post's
+        categories go to B's window until A is back. Returns the posts whose state changed."""
+        limit = timedelta(minutes=self.config.attendance.away_limit_minutes)
+        on_duty = self.in_shift(now)
+        where = {w.staff: w for w in engine.windows.values() if w.staff}
+        extra: dict[str, list[str]] = {}
+        states: dict[str, dict] = {}
+        for post in self.posts:
+            a = where.get(post.a)
+            a_here = a is not None and (a.status.value != "paused" or (now - (a.since or now)) <= limit)
+            state = {"post": post.id, "name": post.name, "a": post.a, "b": post.b, "state": "a", "window": None}
+            if on_duty and not a_here:
+                b = where.get(post.b)
+                if b is not None and b.status.value in ("idle", "serving", "paused"):
+                    state.update(state="b", window=b.id)
+                    extra.setdefault(b.id, []).extend(post.categories)
+                else:
+                    state["state"] = "uncovered"
+            states[post.id] = state
+        for w in engine.windows.values():
+            engine.set_cover(w.id, tuple(extra.get(w.id, ())))
+        changed = [s for pid, s in states.items() if self.post_states.get(pid, {}).get("state", "a") != s["state"]
+                   or self.post_states.get(pid, {}).get("window") != s["window"]]
+        self.post_states = states
+        return changed
 
     # ------------------------------------------------------------------ figures
     def day(self, day: date, tz) -> list[dict]:   # noqa: ANN001

@@ -124,6 +124,7 @@ class CommandProcessor:
         self._estimates_at = float("-inf")
         self._estimates_windows: tuple = ()
         self._digest_day = None
+        self._post_changes: list[dict] = []
 
     def page_url(self, t: Ticket) -> str | None:
         """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
@@ -183,6 +184,7 @@ class CommandProcessor:
         try:
             result = self._dispatch(device_id, cmd)
             reply = c.Reply(id=cmd.id, ok=True, result=result)
+            self._post_changes = self.attendance.route(self.engine, self.clock.now())   # AB岗 after every change
         except DomainError as exc:
             self.engine.discard_changes()
             self._alert_changes = []
@@ -200,6 +202,7 @@ class CommandProcessor:
                                          rating.phone, rating.at)
         changes.rectifications = self.rectifications.take_changed()
         changes.attendance = self.attendance.take_events()
+        self._post_changes_out, self._post_changes = self._post_changes, []
         changes.leaves = self.attendance.leaves.take_changed()
         if changes.windows:                            # 前台不断档: look at the front desk after every change
             changes.coverage = self.attendance.watch_windows(self.engine, self.clock.now())
@@ -376,19 +379,23 @@ class CommandProcessor:
         return self._announce(Changes(device_alerts=changes))
 
     def _front_desk_check(self) -> list[Outgoing]:
-        """The tick's look at the front desk: opening hours begin and end with nobody pressing a key;
-        it also adds up the minutes each post was covered by A, by B or not at all."""
-        from hallserver.domain.queue import Changes
-        coverage = self.attendance.watch_windows(self.engine, self.clock.now())
-        if not coverage:
+        """The tick's look at the posts and the front desk: shifts begin, pauses run long, hours
+        end, with nobody pressing a key. AB岗 routing moves categories to B's window (saved and
+        announced like any change); front-desk alerts open and close; minutes are counted."""
+        posts = self.attendance.route(self.engine, self.clock.now())
+        changes = self.engine.take_changes()
+        changes.coverage = self.attendance.watch_windows(self.engine, self.clock.now())
+        if not posts and not changes.coverage and not changes.windows:
             return []
         try:
-            self.store.save(Changes(coverage=coverage), "hall-server", f"coverage-{self.clock.now():%Y%m%d%H%M%S%f}",
+            self.store.save(changes, "hall-server", f"coverage-{self.clock.now():%Y%m%d%H%M%S%f}",
                             "coverage.check", "{}", self.clock.now())
         except Exception:
-            log.exception("could not store a front-desk coverage alert")
+            log.exception("could not store the coverage check")
+            self.reload()
             return []
-        return self._announce(Changes(coverage=coverage))
+        self._post_changes_out = posts
+        return self._announce(changes)
 
     def _daily_digest(self) -> list[Outgoing]:
         """每日通报, once per day at the hall's closing time (the tick)."""
@@ -541,6 +548,10 @@ class CommandProcessor:
         for ev in changes.events:
             msg = self._event(ev)
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
+        for post in getattr(self, "_post_changes_out", []):
+            msg = c.PostCoverage(**post)
+            out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
+        self._post_changes_out = []
         for kind, alert in changes.coverage:
             msg = c.CoverageAlert(category=alert.category, open=kind == "opened", since=self._local(alert.start),
                                   minutes=alert.minutes)

@@ -235,3 +235,26 @@ def test_the_coverage_report_counts_minutes_by_a_b_and_uncovered(proc):
     proc.tick()
     minutes = proc.attendance.watch.minutes[(date(2025, 11, 17), "p1")]
     assert (round(minutes["A"]), round(minutes["none"]), round(minutes["B"])) == (60, 30, 30)
+
+
+def test_when_a_is_away_the_posts_categories_go_to_bs_window_until_a_is_back(config, db_url):
+    config.posts.append(PostConfig(id="biz", name="企业开办岗", a="s002", b="s001", categories=["business"]))
+    store = Store(db_url)
+    store.migrate()
+    p = CommandProcessor(config, store, SimClock(at(17, 8, 50)))
+    send(p, "counter-1", type="window.login", window="w1", staff="s001")          # B at window 1 (social, residence)
+    send(p, "kiosk-1", type="ticket.issue", category="business")
+    assert p.engine.windows["w1"].categories == ("social", "residence")          # before the shift: nothing moves
+    p.clock.set(at(17, 9, 6))                                                      # past start + grace, no A
+    out = p.tick()
+    events = [json.loads(o.payload) for o in out if o.topic.endswith("/event/post.coverage")]
+    assert events == [{"type": "post.coverage", "post": "biz", "name": "企业开办岗", "a": "s002", "b": "s001",
+                       "state": "b", "window": "w1"}]
+    assert p.engine.windows["w1"].categories == ("social", "residence", "business")
+    reply, _ = send(p, "counter-1", type="window.call_next", window="w1")
+    assert reply["result"]["ticket"]["number"] == "B001"                           # B serves the post
+    send(p, "counter-1", type="window.complete", window="w1")
+    send(p, "counter-2", type="window.login", window="w2", staff="s002")          # A is back
+    assert p.engine.windows["w1"].categories == ("social", "residence")
+    assert p.attendance.post_states["biz"]["state"] == "a"
+    store.close()

@@ -604,3 +604,15 @@ def test_hall_screen_screenshots(app, tmp_path):
         assert img.size == (1920, 1080)
         colours = img.resize((120, 120)).getcolors(120 * 120)
         assert colours is not None and len(colours) > 8, f"{path.name} looks blank"
+
+
+def test_the_counter_of_b_shows_the_post_it_covers(hall, config):
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    topic = counter.qlink.topics.event("post.coverage")
+    cover = {"type": "post.coverage", "post": "biz", "name": "企业开办岗", "a": "s002", "b": "s001", "state": "b",
+             "window": "w1"}
+    counter._on_message(topic, cover)
+    assert counter.cover_chip.isVisibleTo(counter) and counter.cover_chip.text() == "顶岗：企业开办岗"
+    counter._on_message(topic, {**cover, "state": "a", "window": None})
+    assert not counter.cover_chip.isVisibleTo(counter)

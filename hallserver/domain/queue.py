@@ -104,6 +104,7 @@ class Window:
     last_served: Ticket | None = None   # completed here, may still be rated
     last_served_rated: bool = False
     elderly_first: bool = False          # 老年人优先窗口: also calls 绿色通道 tickets of every category
+    base_categories: tuple[str, ...] = ()   # from the config; `categories` may add a covered post's (AB岗)
 
 
 @dataclass
@@ -259,6 +260,8 @@ class QueueEngine:
         self.skipped: dict[tuple[date, str], Ticket] = {}     # (day, number) -> skipped ticket
         self.last_callback_seq = 0
         self.windows: dict[str, Window] = {w.id: w for w in windows}
+        for w in windows:
+            w.base_categories = w.base_categories or w.categories
         self.waiting: dict[str, list[Ticket]] = {c.id: [] for c in categories}
         self.counters: dict[tuple[date, str], int] = {}
         self.last_ticket_id = 0
@@ -360,6 +363,18 @@ class QueueEngine:
             self._changes.events.append(Skipped(t, w))
         self._touch_window(w, WindowStatus.IDLE)
         self._changes.queue_changed = True
+
+    def set_cover(self, window_id: str, extra: tuple[str, ...]) -> bool:
+        """AB岗: the window also calls `extra` categories (a post whose A is away), after its own;
+        an empty `extra` gives it back its own categories. True when that changed anything."""
+        w = self._window(window_id)
+        wanted = w.base_categories + tuple(c for c in extra if c not in w.base_categories and c in self.categories)
+        if wanted == w.categories:
+            return False
+        w.categories = wanted
+        self._touch_window(w)
+        self._changes.queue_changed = True
+        return True
 
     def staff_day(self, staff_id: str) -> StaffDay:
         """Today's figures of one staff member (created on first use)."""

@@ -116,6 +116,9 @@ class Dashboard:
         return {"hall": self.hall_name, "at": self.clock.now().isoformat(), **snap, "today": self.today(),
                 "alerts": [f"前台断档：{self.category_names.get(x['category'], x['category'])} 自 "
                            f"{clock_time(x['since'])} 起没有在岗窗口" for x in snap["front_desk_uncovered"]]
+                + [f"AB岗：{x['name']} A角（{x['a']}）不在岗，" + (f"由 B角（{x['b']}）在 {x['window']} 顶岗"
+                                                                 if x["state"] == "b" else "B角也不在岗")
+                   for x in snap["posts_away"]]
                 + [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]
                 + [case_alert_text(x) for x in snap["cases_slipping"]]
                 + [device_alert_text(a) for a in snap["device_alerts"]]}

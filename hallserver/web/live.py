@@ -25,6 +25,7 @@ class LiveView:
         self._cases: dict[str, dict[str, Any]] = {}     # yellow and red open cases, by code
         self._digest: dict[str, Any] | None = None       # the latest 每日通报
         self._coverage: dict[str, dict[str, Any]] = {}   # front-desk categories with nobody at a window
+        self._posts: dict[str, dict[str, Any]] = {}      # AB岗: posts whose A is away
         self.version = 0
 
     def seed_device_alerts(self, alerts: list[dict[str, Any]]) -> None:
@@ -38,7 +39,9 @@ class LiveView:
         changed = False
         alert_topic, case_topic = self.topics.event("device.alert"), self.topics.event("case.colour")
         digest_topic, coverage_topic = self.topics.event("case.digest"), self.topics.event("coverage.alert")
-        watched = (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic, coverage_topic)
+        post_topic = self.topics.event("post.coverage")
+        watched = (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic, coverage_topic,
+                   post_topic)
         for o in out:
             if not (o.retain or o.topic in watched):
                 continue
@@ -49,6 +52,11 @@ class LiveView:
             with self._lock:
                 if o.retain:
                     self._retained[o.topic] = data
+                elif o.topic == post_topic:
+                    if data["state"] == "a":
+                        self._posts.pop(data["post"], None)
+                    else:
+                        self._posts[data["post"]] = data
                 elif o.topic == coverage_topic:
                     if data["open"]:
                         self._coverage[data["category"]] = data
@@ -81,6 +89,7 @@ class LiveView:
             alerts = sorted(self._device_alerts.values(), key=lambda a: a["since"], reverse=True)
             slipping = sorted(self._cases.values(), key=lambda x: (x["colour"] != "red", x["due"]))
             uncovered = sorted(self._coverage.values(), key=lambda x: x["since"])
+            posts = sorted(self._posts.values(), key=lambda x: (x["state"] != "uncovered", x["post"]))
             version = self.version
         prefix = self.topics.window_state("")
         windows = sorted((d for t, d in retained.items() if t.startswith(prefix)), key=lambda w: w["number"])
@@ -88,4 +97,5 @@ class LiveView:
         server = retained.get(self.topics.server_state, {"online": False})
         return {"version": version, "server": server, "windows": windows,
                 "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts,
-                "cases_slipping": slipping, "case_digest": self._digest, "front_desk_uncovered": uncovered}
+                "cases_slipping": slipping, "case_digest": self._digest, "front_desk_uncovered": uncovered,
+                "posts_away": posts}
