@@ -50,6 +50,12 @@ DEMO_CONFIG: dict[str, Any] = {
          "led_address": 3, "elderly_first": True},
     ],
     "staff": [{"id": "s001", "name": "王丽"}, {"id": "s002", "name": "李强"}, {"id": "s003", "name": "张敏"}],
+    "posts": [     # AB岗: window 3's 张敏 starts late, 王丽 covers; 企业开办 has nobody for the first minutes
+        {"id": "front-residence", "name": "户籍受理岗", "a": "s003", "b": "s001", "categories": ["residence"],
+         "front_desk": True},
+        {"id": "front-business", "name": "企业开办岗", "a": "s002", "b": "s003", "categories": ["business"],
+         "front_desk": True},
+    ],
     "matters": [   # 事项目录: a few matters the windows accept as cases (限时办结)
         {"id": "pension-transfer", "name": "养老保险关系转移", "department": "人社局", "kind": "承诺件",
          "legal_days": 15, "promised_days": 5, "materials": ["转移申请表", "身份证复印件", "参保缴费凭证"]},
@@ -375,6 +381,12 @@ class HallDemo:
             if self.estimate_errors else None,
             "estimates_checked": len(self.estimate_errors),
             "avg_wait_s_by_class": s.avg_wait_s_by_class,
+            "front_desk_alerts": [
+                {"category": r["category"], "minutes": round((r["ended_at"] - r["started_at"]).total_seconds() / 60)
+                 if r["ended_at"] else None}
+                for r in self.server.store.coverage_history(DEMO_START.replace(hour=0))],
+            "post_minutes": {post: {k: round(v) for k, v in m.items()}
+                             for (_, post), m in sorted(self.server.processor.attendance.watch.minutes.items())},
             "pause_minutes": self.server.store.pause_minutes(
                 self.clock.now(), DEMO_START.replace(hour=0), DEMO_START.replace(hour=0) + timedelta(days=1)),
             **self.rules_seen,

@@ -43,6 +43,11 @@ def test_the_morning_adds_up():
     assert by_class["green"] < by_class["normal"] and by_class["appointment"] < by_class["normal"]
     # the kiosk's wait estimates were checked against the real waits of the tickets called
     assert r["estimates_checked"] > 10 and 0 < r["estimate_mae_s"] < r["max_wait_s"]
+    # AB岗: 张敏 (A of 户籍受理岗) starts twenty minutes late and 王丽 (B) covers; 企业开办 has nobody
+    # for its first two minutes: the front-desk alert opens and closes with its duration
+    assert r["post_minutes"]["front-residence"]["B"] >= 15
+    assert {"category": "business", "minutes": 2} in r["front_desk_alerts"]
+    assert all(a["minutes"] is not None for a in r["front_desk_alerts"] if a["category"] == "business")
 
 
 def test_hall_demo_json_prints_one_object_with_the_promised_keys():
