@@ -118,8 +118,8 @@ from hallserver.store import Store  # noqa: E402
 
 @pytest.fixture
 def proc(config, db_url):
-    config.posts.append(PostConfig(id="p1", name="社保受理岗", a="s001", b="s003", categories=["social"],
-                                   front_desk=True))
+    config.posts = [PostConfig(id="p1", name="社保受理岗", a="s001", b="s003", categories=["social"],
+                               front_desk=True)]                      # instead of the demo hall's posts
     config.devices.append(DeviceConfig(id="door-1", role="attendance-terminal"))
     store = Store(db_url)
     store.migrate()
@@ -199,7 +199,7 @@ def test_attendance_and_leave_over_http(config, embedded_broker, sqlite_url):
 
     from hallserver.broker import free_port
     from tests.conftest import running_hall
-    config.posts.append(PostConfig(id="p1", name="社保受理岗", a="s001", b="s003", categories=["social"]))
+    config.posts = [PostConfig(id="p1", name="社保受理岗", a="s001", b="s003", categories=["social"])]
     with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
         base = server.dashboard_url
         made = httpx.post(base + "api/leaves", json={"staff": "s001", "kind": "年休假", "reason": "探亲",
@@ -238,7 +238,7 @@ def test_the_coverage_report_counts_minutes_by_a_b_and_uncovered(proc):
 
 
 def test_when_a_is_away_the_posts_categories_go_to_bs_window_until_a_is_back(config, db_url):
-    config.posts.append(PostConfig(id="biz", name="企业开办岗", a="s002", b="s001", categories=["business"]))
+    config.posts = [PostConfig(id="biz", name="企业开办岗", a="s002", b="s001", categories=["business"])]
     store = Store(db_url)
     store.migrate()
     p = CommandProcessor(config, store, SimClock(at(17, 8, 50)))
