@@ -175,6 +175,18 @@ class DeviceLink:
                     log.exception("%s: handler for %s failed", self.device_id, topic_filter)
 
     # ------------------------------------------------------------------ commands
+    def report_soon(self, component: str, condition: str, detail: str = "") -> None:
+        """`device.report` from a thread of its own, so a bus or port loop never waits on it;
+        a report that cannot go is logged (the next change of condition sends again)."""
+        command = {"type": "device.report", "component": component, "condition": condition, "detail": detail[:200]}
+
+        def send() -> None:
+            try:
+                self.request(command)
+            except RequestTimeout:
+                log.warning("%s: could not report %s as %s", self.device_id, component, condition)
+        threading.Thread(target=send, name=f"report-{component}", daemon=True).start()
+
     @staticmethod
     def new_id() -> str:
         return uuid.uuid4().hex

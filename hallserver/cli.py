@@ -162,18 +162,29 @@ def cmd_keypad_bridge(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_kiosk(args: argparse.Namespace) -> int:
-    from kiosk.app import run_kiosk, screenshots
-    if args.screenshots:
+def _device_program(args: argparse.Namespace, what: str, screenshots, needs_window: bool = False):   # noqa: ANN001, ANN202
+    """The start of every device program: `--screenshots DIR` alone, or the config and a broker
+    URL (devices never run the embedded broker). Returns None after screenshots, else (config, broker)."""
+    if getattr(args, "screenshots", None):
         saved = screenshots(args.screenshots)
         print(f"wrote {len(saved)} screenshots to {args.screenshots}")
-        return 0
-    if not args.config:
-        raise ConfigError("hall kiosk: give --config hall.toml (or --screenshots DIR)")
+        return None
+    if not args.config or (needs_window and not args.window):
+        window = " and --window N" if needs_window else ""
+        raise ConfigError(f"hall {what}: give --config hall.toml{window} (or --screenshots DIR)")
     config = load_config(args.config)
     broker = args.broker or config.broker.url
     if broker == "embedded":
-        raise ConfigError(f"{args.config}: broker.url: the kiosk needs a broker URL (mqtt://host:port), or --broker")
+        raise ConfigError(f"{args.config}: broker.url: the {what} needs a broker URL (mqtt://host:port), or --broker")
+    return config, broker
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk.app import run_kiosk, screenshots
+    started = _device_program(args, "kiosk", screenshots)
+    if started is None:
+        return 0
+    config, broker = started
     device = config.device(args.device)
     if device is None or device.role.value != "kiosk":
         raise ConfigError(f"{args.config}: devices: no kiosk with id {args.device!r}")
@@ -184,31 +195,19 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 def cmd_counter(args: argparse.Namespace) -> int:
     from counter.app import run_counter, screenshots
-    if args.screenshots:
-        saved = screenshots(args.screenshots)
-        print(f"wrote {len(saved)} screenshots to {args.screenshots}")
+    started = _device_program(args, "counter", screenshots, needs_window=True)
+    if started is None:
         return 0
-    if not args.config or not args.window:
-        raise ConfigError("hall counter: give --config hall.toml and --window N (or --screenshots DIR)")
-    config = load_config(args.config)
-    broker = args.broker or config.broker.url
-    if broker == "embedded":
-        raise ConfigError(f"{args.config}: broker.url: the counter needs a broker URL (mqtt://host:port), or --broker")
+    config, broker = started
     return run_counter(config, args.window, broker, device=args.device, fullscreen=args.fullscreen)
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
     from kiosk.screen_app import run_screen, screenshots
-    if args.screenshots:
-        saved = screenshots(args.screenshots)
-        print(f"wrote {len(saved)} screenshots to {args.screenshots}")
+    started = _device_program(args, "screen", screenshots)
+    if started is None:
         return 0
-    if not args.config:
-        raise ConfigError("hall screen: give --config hall.toml (or --screenshots DIR)")
-    config = load_config(args.config)
-    broker = args.broker or config.broker.url
-    if broker == "embedded":
-        raise ConfigError(f"{args.config}: broker.url: the hall screen needs mqtt://host:port, or --broker")
+    config, broker = started
     return run_screen(config, args.device, broker, voice=args.voice, clips=args.clips, fullscreen=args.fullscreen)
 
 
@@ -245,16 +244,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_tablet(args: argparse.Namespace) -> int:
     from kiosk.tablet_app import run_tablet, screenshots
-    if args.screenshots:
-        saved = screenshots(args.screenshots)
-        print(f"wrote {len(saved)} screenshots to {args.screenshots}")
+    started = _device_program(args, "tablet", screenshots, needs_window=True)
+    if started is None:
         return 0
-    if not args.config or not args.window:
-        raise ConfigError("hall tablet: give --config hall.toml and --window N (or --screenshots DIR)")
-    config = load_config(args.config)
-    broker = args.broker or config.broker.url
-    if broker == "embedded":
-        raise ConfigError(f"{args.config}: broker.url: the tablet needs mqtt://host:port, or --broker")
+    config, broker = started
     return run_tablet(config, args.window, broker, device=args.device, fullscreen=args.fullscreen)
 
 

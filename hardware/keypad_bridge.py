@@ -185,14 +185,7 @@ class KeypadBridge:
                 self._report("ok", "")
 
     def _report(self, condition: str, detail: str) -> None:
-        command = {"type": "device.report", "component": "keypad", "condition": condition, "detail": detail}
-
-        def send() -> None:
-            try:
-                self.link.request(command)
-            except RequestTimeout:
-                log.warning("could not report keypad %s to the server", condition)
-        self._workers.submit(send)
+        self.link.report_soon("keypad", condition, detail)
 
     # ------------------------------------------------------------------ presses
     def command_for(self, pad: PadState, event: KeyEvent) -> dict | None:

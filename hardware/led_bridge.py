@@ -18,7 +18,7 @@ import serial
 
 from govhall import contract as c
 from govhall.config import Config
-from govhall.link import DeviceLink, RequestTimeout
+from govhall.link import DeviceLink
 from hardware.led import MODE_SCROLL, MODE_STATIC, PROTOCOLS, LedProtocol, ShowText
 
 log = logging.getLogger("hardware.led_bridge")
@@ -185,12 +185,5 @@ class LedBridge:
                 self._down[url] = detail
             down = dict(self._down)
         condition = "ok" if not down else "offline"
-        text = "；".join(f"{u}：{why}" for u, why in sorted(down.items()))[:200]
-        command = {"type": "device.report", "component": "led_port", "condition": condition, "detail": text}
-
-        def send() -> None:
-            try:
-                self.link.request(command)
-            except RequestTimeout:
-                log.warning("could not report the LED port as %s", condition)
-        threading.Thread(target=send, name="led-report", daemon=True).start()
+        text = "；".join(f"{u}：{why}" for u, why in sorted(down.items()))
+        self.link.report_soon("led_port", condition, text)

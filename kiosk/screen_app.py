@@ -8,9 +8,6 @@ spoken on a machine of its own), and `hall screen --screenshots DIR`.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
-import time
 from collections import deque
 from pathlib import Path
 
@@ -94,60 +91,34 @@ def run_voice(config: Config, device: str, broker_url: str, clips: str | None = 
 
 
 def screenshots(out_dir: str | Path) -> list[Path]:
-    """Run a small hall in this process and save the hall screen as PNGs."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    from hallserver.broker import EmbeddedBroker
+    """A small hall inside this process; the hall screen welcoming, with calls, and offline."""
     from hallserver.demo import demo_config
-    from hallserver.server import HallServer
     from kiosk.qt_hall_screen import HallScreen
     from kiosk.qtlink import QtLink
-
+    from kiosk.shots import settle, small_hall
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication([])
     config = demo_config(with_hours=False)
-    broker = EmbeddedBroker().start()
-    tmp = tempfile.TemporaryDirectory(prefix="govhall-screen-shots-")
-    server = HallServer(config, broker_url=broker.url, database_url=f"sqlite:///{tmp.name}/hall.db").start()
-    links = {d: DeviceLink(config.hall.id, d, broker.url).connect()
-             for d in ("kiosk-1", "counter-1", "counter-2", "counter-3", "screen-1")}
     saved: list[Path] = []
-
-    def settle(seconds: float = 0.4) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.01)
-    try:
-        screen = HallScreen(QtLink(links["screen-1"]), config.hall.name,
+    with small_hall(config, out) as hall:
+        screen = HallScreen(QtLink(hall.device("screen-1")), config.hall.name,
                             notice="请携带身份证原件办理业务；过号请到取号机重新排队，30 分钟内有效。")
         screen.setFixedSize(*SIZE)
         screen.show()
-        settle()
-        saved.append(out / "screen-welcome.png")
-        screen.grab().save(str(saved[-1]))
+
+        def save(name: str, seconds: float = 0.4) -> None:
+            settle(seconds)
+            saved.append(out / f"screen-{name}.png")
+            screen.grab().save(str(saved[-1]))
+        save("welcome")
         for category in ("social", "social", "business", "residence", "social", "business", "social", "social"):
-            links["kiosk-1"].request({"type": "ticket.issue", "category": category})
-        for window, counter, staff in (("w1", "counter-1", "s001"), ("w2", "counter-2", "s002"),
-                                       ("w3", "counter-3", "s003")):
-            links[counter].request({"type": "window.login", "window": window, "staff": staff})
-        for window, counter in (("w1", "counter-1"), ("w2", "counter-2"), ("w3", "counter-3"),
-                                ("w1", "counter-1"), ("w3", "counter-3"), ("w2", "counter-2")):
-            links[counter].request({"type": "window.call_next", "window": window})
-        settle()
-        saved.append(out / "screen-calls.png")
-        screen.grab().save(str(saved[-1]))
+            hall.device("kiosk-1").request({"type": "ticket.issue", "category": category})
+        for window, staff in (("w1", "s001"), ("w2", "s002"), ("w3", "s003")):
+            hall.device(f"counter-{window[1]}").request({"type": "window.login", "window": window, "staff": staff})
+        for window in ("w1", "w2", "w3", "w1", "w3", "w2"):
+            hall.device(f"counter-{window[1]}").request({"type": "window.call_next", "window": window})
+        save("calls")
         screen._on_message(screen.qlink.topics.server_state, {"online": False})
-        settle(0.2)
-        saved.append(out / "screen-offline.png")
-        screen.grab().save(str(saved[-1]))
+        save("offline", 0.2)
+        screen.qlink.link.close()
         screen.close()
-    finally:
-        for link in links.values():
-            link.close()
-        server.stop()
-        broker.stop()
-        tmp.cleanup()
     return saved

@@ -5,9 +5,6 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
-import time
 from pathlib import Path
 
 from govhall.config import Config, ConfigError
@@ -51,33 +48,16 @@ def run_tablet(config: Config, window: str, broker_url: str, *, device: str | No
 
 
 def screenshots(out_dir: str | Path) -> list[Path]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    from govhall.link import DeviceLink
-    from hallserver.broker import EmbeddedBroker
+    """A small hall inside this process; the tablet of window 1 in each of its screens."""
     from hallserver.demo import demo_config
-    from hallserver.server import HallServer
     from kiosk.qtlink import QtLink
-
+    from kiosk.shots import settle, small_hall
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication([])
     config = demo_config(with_hours=False)
     config.staff[0].post = "社保综合受理岗"
-    broker = EmbeddedBroker().start()
-    tmp = tempfile.TemporaryDirectory(prefix="govhall-tablet-shots-")
-    server = HallServer(config, broker_url=broker.url, database_url=f"sqlite:///{tmp.name}/hall.db").start()
-    links = {d: DeviceLink(config.hall.id, d, broker.url).connect() for d in ("kiosk-1", "counter-1", "tablet-1")}
     saved: list[Path] = []
-
-    def settle(seconds: float = 0.4) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.01)
-    try:
-        tablet = make_tablet(config, QtLink(links["tablet-1"]), "w1")
+    with small_hall(config, out) as hall:
+        tablet = make_tablet(config, QtLink(hall.device("tablet-1")), "w1")
         tablet.setFixedSize(*SIZE)
         tablet.show()
 
@@ -85,19 +65,20 @@ def screenshots(out_dir: str | Path) -> list[Path]:
             settle()
             saved.append(out / f"tablet-{name}.png")
             tablet.grab().save(str(saved[-1]))
-        links["counter-1"].request({"type": "window.login", "window": "w1", "staff": "s001"})
+        counter, kiosk = hall.device("counter-1"), hall.device("kiosk-1")
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
         for _ in range(2):
-            links["kiosk-1"].request({"type": "ticket.issue", "category": "social"})
-        links["counter-1"].request({"type": "window.call_next", "window": "w1"})
-        links["counter-1"].request({"type": "window.complete", "window": "w1"})
+            kiosk.request({"type": "ticket.issue", "category": "social"})
+        counter.request({"type": "window.call_next", "window": "w1"})
+        counter.request({"type": "window.complete", "window": "w1"})
         settle()
         tablet.choose(5)
         settle()
         tablet._back.stop()
         tablet.stack.setCurrentIndex(0)
         save("idle")
-        links["counter-1"].request({"type": "window.call_next", "window": "w1"})
-        links["counter-1"].request({"type": "window.complete", "window": "w1"})
+        counter.request({"type": "window.call_next", "window": "w1"})
+        counter.request({"type": "window.complete", "window": "w1"})
         settle()
         save("rating")
         tablet.choose(2)
@@ -111,11 +92,6 @@ def screenshots(out_dir: str | Path) -> list[Path]:
         tablet.stack.setCurrentIndex(0)
         tablet._on_message(tablet.qlink.topics.server_state, {"online": False})
         save("offline")
+        tablet.qlink.link.close()
         tablet.close()
-    finally:
-        for link in links.values():
-            link.close()
-        server.stop()
-        broker.stop()
-        tmp.cleanup()
     return saved
