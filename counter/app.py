@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from govhall.config import Config, ConfigError
+from govhall.config import Config, ConfigError, device_credentials
 
 SIZE = (1366, 768)            # the usual counter PC screen
 
@@ -54,8 +54,7 @@ def run_counter(config: Config, window: str, broker_url: str, *, device: str | N
     w = find_window(config, window)
     device_id = counter_for(config, w.id, device)
     app = QApplication.instance() or QApplication([])
-    link = DeviceLink(config.hall.id, device_id, broker_url, username=config.broker.username,
-                      password=config.broker.password).connect()
+    link = DeviceLink(config.hall.id, device_id, broker_url, **device_credentials(config, device_id)).connect()
     printer = None
     url = config.device(device_id).printer
     if url:

@@ -176,6 +176,8 @@ class DeviceConfig(_Section):
     printer: str | None = Field(default=None, max_length=200,
                                 description="kiosk ticket printer URL: /dev/ttyUSB0, tcp://host:9100, usb://0416:5011")
     id_reader: str | None = Field(default=None, max_length=200, description="二代身份证 reader port: /dev/ttyUSB1")
+    password: str | None = Field(default=None, min_length=12, max_length=128,
+                                 description="the device's own broker password (hall broker-config)")
 
 
 class TicketConfig(_Section):
@@ -396,6 +398,15 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         if d.role in (Role.COUNTER, Role.TABLET) and d.window is None:
             problems.append((f"devices[{i}].window", f"a {d.role.value} needs a window"))
     return problems
+
+
+def device_credentials(config: Config, device_id: str) -> dict[str, str | None]:
+    """DeviceLink's username and password for a device program: the device id and its own
+    password when the hall gives devices passwords, else the hall's shared broker account."""
+    device = config.device(device_id)
+    if device is not None and device.password:
+        return {"username": device.id, "password": device.password}
+    return {"username": config.broker.username, "password": config.broker.password}
 
 
 class ConfigError(Exception):

@@ -121,7 +121,10 @@ def mosquitto_config(port: int, *, bind: str = "127.0.0.1", persistence_dir: str
 class MosquittoProcess:
     """A Mosquitto broker started from the `mosquitto` binary on a free port."""
 
-    def __init__(self, port: int | None = None, workdir: str | None = None) -> None:
+    def __init__(self, port: int | None = None, workdir: str | None = None, conf_file: str | None = None) -> None:
+        """`conf_file`: a Mosquitto config to run as it is (its listener must be `port`);
+        without it, the project's open development config on `port`."""
+        self.conf_file = conf_file
         self.binary = shutil.which("mosquitto") or (
             "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
         if self.binary is None:
@@ -135,8 +138,11 @@ class MosquittoProcess:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> MosquittoProcess:
-        conf = self.workdir / "mosquitto.conf"
-        conf.write_text(mosquitto_config(self.port))
+        if self.conf_file is not None:
+            conf = Path(self.conf_file)
+        else:
+            conf = self.workdir / "mosquitto.conf"
+            conf.write_text(mosquitto_config(self.port))
         self.log = open(self.workdir / "mosquitto.log", "wb")
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=self.log, stderr=subprocess.STDOUT)
         try:

@@ -10,7 +10,8 @@
     hall counter --config hall.toml --window 3   the counter terminal; --screenshots DIR
     hall screen --config hall.toml [--voice]     the hall screen (综合屏); --screenshots DIR
     hall voice --config hall.toml           speak every call; --build-clips DIR makes the clips
-    hall mosquitto-config --port 1883       print the project's Mosquitto config
+    hall mosquitto-config --port 1883       print the project's open Mosquitto config (development)
+    hall broker-config --config F --out D   Mosquitto with a password and an ACL per device (production)
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
     hall bench call [--json]                time a call from the counter to the LED, hall screen and voice
     hall ratings verify|export --config F   prove no rating was changed or removed; export the records
@@ -26,7 +27,7 @@ import sys
 import threading
 from pathlib import Path
 
-from govhall.config import ConfigError, load_config
+from govhall.config import ConfigError, device_credentials, load_config
 
 log = logging.getLogger("hall")
 
@@ -124,7 +125,7 @@ def cmd_led_bridge(args: argparse.Namespace) -> int:
     if config.broker.url == "embedded" and not args.broker:
         raise ConfigError(f"{args.config}: broker.url: the LED bridge needs a broker URL (mqtt://host:port)")
     link = DeviceLink(config.hall.id, args.device, args.broker or config.broker.url,
-                      username=config.broker.username, password=config.broker.password).connect()
+                      **device_credentials(config, args.device)).connect()
     if args.port:
         config.led.port = args.port
     try:
@@ -151,7 +152,7 @@ def cmd_keypad_bridge(args: argparse.Namespace) -> int:
     if not any(w.keypad_address for w in config.windows):
         raise ConfigError(f"{args.config}: windows: no window has a keypad_address")
     link = DeviceLink(config.hall.id, args.device, args.broker or config.broker.url,
-                      username=config.broker.username, password=config.broker.password).connect()
+                      **device_credentials(config, args.device)).connect()
     port = serial.serial_for_url(args.port or config.keypad.port, baudrate=config.keypad.baudrate, timeout=0.1)
     bridge = KeypadBridge(config, link, port).start()
     try:
@@ -291,6 +292,20 @@ def cmd_staff_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_broker_config(args: argparse.Namespace) -> int:
+    from hallserver.broker_security import write_broker_config
+    config = load_config(args.config)
+    tls = None
+    if args.tls_cert or args.tls_key or args.tls_ca:
+        if not (args.tls_cert and args.tls_key and args.tls_ca):
+            raise ConfigError("hall broker-config: TLS needs --tls-cert, --tls-key and --tls-ca together")
+        tls = (args.tls_cert, args.tls_key, args.tls_ca)
+    conf = write_broker_config(config, args.out, port=args.port, bind=args.bind, persistence_dir=args.persistence,
+                               tls=tls, tls_port=args.tls_port)
+    print(f"wrote {conf}, {conf.parent / 'acl'} and {conf.parent / 'passwd'}; run: mosquitto -c {conf}")
+    return 0
+
+
 def cmd_mosquitto_config(args: argparse.Namespace) -> int:
     from hallserver.broker import mosquitto_config
     sys.stdout.write(mosquitto_config(args.port, bind=args.bind, persistence_dir=args.persistence))
@@ -408,7 +423,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
     sp.set_defaults(func=cmd_staff_password)
 
-    mc = sub.add_parser("mosquitto-config", help="print the project's Mosquitto config")
+    bc = sub.add_parser("broker-config", help="Mosquitto config with a password and an ACL per device (security)")
+    bc.add_argument("--config", required=True)
+    bc.add_argument("--out", required=True, help="the folder for mosquitto.conf, acl and passwd")
+    bc.add_argument("--port", type=int, default=1883)
+    bc.add_argument("--bind", default="0.0.0.0")
+    bc.add_argument("--persistence", help="Mosquitto's persistence folder")
+    bc.add_argument("--tls-cert")
+    bc.add_argument("--tls-key")
+    bc.add_argument("--tls-ca")
+    bc.add_argument("--tls-port", type=int, default=8883)
+    bc.set_defaults(func=cmd_broker_config)
+
+    mc = sub.add_parser("mosquitto-config", help="print the project's open Mosquitto config (development)")
     mc.add_argument("--port", type=int, default=1883)
     mc.add_argument("--bind", default="127.0.0.1")
     mc.add_argument("--persistence", metavar="DIR", help="keep retained messages and sessions here")

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from govhall.config import Config, parse_config
+from govhall.config import Config, device_credentials, parse_config
 
 PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
 
@@ -28,8 +28,7 @@ def run_kiosk(config: Config, device: str, broker_url: str, *, printer_url: str 
     from kiosk.qtlink import QtLink
 
     app = QApplication.instance() or QApplication([])
-    link = DeviceLink(config.hall.id, device, broker_url, username=config.broker.username,
-                      password=config.broker.password).connect()
+    link = DeviceLink(config.hall.id, device, broker_url, **device_credentials(config, device)).connect()
     printer = open_printer(printer_url) if printer_url else None
     reader = IdCardReader(serial.serial_for_url(id_reader_url, baudrate=115200)) if id_reader_url else None
     speaker = EspeakVoice() if voice else None

@@ -12,7 +12,7 @@ from collections import deque
 from pathlib import Path
 
 from govhall import contract as c
-from govhall.config import Config
+from govhall.config import Config, device_credentials
 from govhall.link import DeviceLink
 from hardware.call_voice import Call, CallVoice, load_or_build_clips
 
@@ -45,8 +45,7 @@ class CallAnnouncer:
 
 
 def _link(config: Config, device: str, broker_url: str) -> DeviceLink:
-    return DeviceLink(config.hall.id, device, broker_url, username=config.broker.username,
-                      password=config.broker.password).connect()
+    return DeviceLink(config.hall.id, device, broker_url, **device_credentials(config, device)).connect()
 
 
 def run_screen(config: Config, device: str, broker_url: str, *, voice: bool = False, clips: str | None = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govhall.config import Config, ConfigError
+from govhall.config import Config, ConfigError, device_credentials
 
 SIZE = (1280, 800)          # a 10-inch tablet, landscape
 
@@ -33,8 +33,7 @@ def run_tablet(config: Config, window: str, broker_url: str, *, device: str | No
     if device is None:
         raise ConfigError(f"devices: no tablet for window {w.id}; add one with role = \"tablet\"")
     app = QApplication.instance() or QApplication([])
-    link = DeviceLink(config.hall.id, device, broker_url, username=config.broker.username,
-                      password=config.broker.password).connect()
+    link = DeviceLink(config.hall.id, device, broker_url, **device_credentials(config, device)).connect()
     tablet = make_tablet(config, QtLink(link), w.id)
     if fullscreen:
         tablet.showFullScreen()

@@ -1,0 +1,114 @@
+"""The broker gives each device only its role's topics: proved with real clients against a
+Mosquitto started from the generated config (passwords from mosquitto_passwd, the ACL)."""
+import json
+import subprocess
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from govhall.contract import Topics
+from hallserver.broker import MosquittoProcess, free_port
+from hallserver.broker_security import acl_text, write_broker_config
+from tests.conftest import running_hall
+
+
+class Passwords(dict):
+    def __missing__(self, device):
+        return f"{device}-secret-password"
+
+
+PASSWORDS = Passwords()
+
+
+@pytest.fixture
+def secured(config, tmp_path, mosquitto):
+    config.broker.username, config.broker.password = "hall-server", "the-server-password-1"
+    for d in config.devices:
+        d.password = PASSWORDS[d.id]
+    port = free_port()
+    import os
+    # as root, Mosquitto would drop to its own user, who may not enter pytest's private tmp folder
+    conf = write_broker_config(config, tmp_path / "broker", port=port, bind="127.0.0.1",
+                               run_as="root" if os.geteuid() == 0 else None)
+    broker = MosquittoProcess(port=port, workdir=str(tmp_path), conf_file=str(conf)).start()
+    yield config, broker
+    broker.stop()
+
+
+def connect(port, user=None, password=None, client_id=None):
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"t-{user}-{time.time_ns()}")
+    if user:
+        client.username_pw_set(user, password)
+    result = {}
+    got = threading.Event()
+    client.on_connect = lambda c, u, f, rc, p: (result.setdefault("rc", rc), got.set())
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    got.wait(5)
+    return client, result.get("rc")
+
+
+def test_nobody_gets_in_without_a_password(secured):
+    _, broker = secured
+    client, rc = connect(broker.port)
+    assert rc is not None and rc.is_failure
+    client.loop_stop()
+    client, rc = connect(broker.port, "kiosk-1", "wrong-password-xx")
+    assert rc.is_failure
+    client.loop_stop()
+
+
+def test_the_legitimate_flow_works_and_each_forbidden_step_is_refused(secured, sqlite_url):
+    config, broker = secured
+    topics = Topics(config.hall.id)
+    with running_hall(config, broker.url, sqlite_url) as (server, _):
+        from govhall.link import DeviceLink
+
+        def device(d):
+            return DeviceLink(config.hall.id, d, broker.url, username=d, password=PASSWORDS[d]).connect()
+        kiosk, counter1 = device("kiosk-1"), device("counter-1")
+        assert kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]
+        assert counter1.request({"type": "window.login", "window": "w1", "staff": "s001"})["ok"]
+        # a kiosk publishing on a counter's command topic: the broker drops it
+        sneaky, rc = connect(broker.port, "kiosk-1", PASSWORDS["kiosk-1"], client_id="kiosk-1-sneaky")
+        sneaky.publish(topics.command("counter-1"), json.dumps({"id": "x1", "type": "window.call_next",
+                                                                "window": "w1"}), qos=1).wait_for_publish(5)
+        # a counter of window 1 commanding window 2 on its own topic: the server refuses it
+        other = counter1.request({"type": "window.login", "window": "w2", "staff": "s002"})
+        assert other["error"]["code"] == "forbidden"
+        time.sleep(0.5)
+        assert server.processor.engine.windows["w1"].ticket is None          # nothing was called
+        # a kiosk cannot even read the counters' events or other devices' replies
+        seen = []
+        sneaky.on_message = lambda c, u, m: seen.append(m.topic)
+        sneaky.subscribe(topics.all_events, qos=1)
+        sneaky.subscribe(topics.reply("counter-1"), qos=1)
+        counter1.request({"type": "window.call_next", "window": "w1"})
+        time.sleep(0.5)
+        assert seen == []
+        sneaky.loop_stop()
+        # and the mosquitto tools are refused the same way
+        sub = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t",
+                              topics.command("counter-2"), "-m", "{}", "-u", "anyone", "-P", "guess"],
+                             capture_output=True, text=True, timeout=10)
+        assert sub.returncode != 0
+        kiosk.close()
+        counter1.close()
+
+
+def test_the_acl_names_each_device_and_only_its_topics(config):
+    for d in config.devices:
+        d.password = PASSWORDS[d.id]
+    acl = acl_text(config)
+    block = acl.split("user tablet-2\n")[1].split("\n\n")[0]
+    assert "topic write govhall/v1/demo/device/tablet-2/cmd" in block
+    assert "topic read govhall/v1/demo/state/window/w2" in block and "event/#" not in block
+    assert "user kiosk-1\n" in acl and "topic readwrite govhall/v1/demo/#" in acl.split("\n\n")[1]
+
+
+def test_every_device_needs_its_own_password(config, tmp_path):
+    from govhall.config import ConfigError
+    with pytest.raises(ConfigError, match="kiosk-1"):
+        write_broker_config(config, tmp_path / "b")
