@@ -169,6 +169,13 @@ class StaffConfig(_Section):
         description="argon2 hash of the login password (`hall staff-password`); without one, login needs none")
 
 
+class ManagerConfig(_Section):
+    """A hall manager (大厅管理人员): logs in to the dashboard and its HTTP API."""
+    id: Name
+    name: str = Field(min_length=1, max_length=32)
+    password_hash: str = Field(pattern=r"^\$argon2(id|i|d)\$", description="argon2 hash (hall staff-password)")
+
+
 class DeviceConfig(_Section):
     id: Name
     role: Role
@@ -337,6 +344,7 @@ class Config(_Section):
     categories: list[CategoryConfig] = Field(min_length=1)
     windows: list[WindowConfig] = Field(min_length=1)
     staff: list[StaffConfig] = Field(default_factory=list)
+    managers: list[ManagerConfig] = Field(default_factory=list)
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     # lookups used everywhere

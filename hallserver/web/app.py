@@ -188,11 +188,80 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 
-def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None,
+def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None,  # noqa: C901 - the routes
                query: Callable[[Callable], Any] | None = None) -> FastAPI:
     """`submit` runs a command through the hall server's one writer and returns the reply;
     `query` runs a read of the processor on that thread (the phone page's outlook)."""
     app = FastAPI(title="govhall", docs_url=None, redoc_url=None)
+    from hallserver.web.auth import COOKIE, HEADERS, Sessions, is_public
+    sessions = Sessions()
+    from hallserver.domain.login_guard import LoginGuard
+    login_guard = LoginGuard()                    # five wrong passwords lock the account for five minutes
+    managers = {m.id: m for m in (dashboard.config.managers if dashboard.config is not None else [])}
+    if not managers:
+        log.warning("no [[managers]] in the config: the dashboard and its HTTP API are open to anyone on the network")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):   # noqa: ANN202 - FastAPI's middleware signature
+        """A manager's session for everything but the citizens' pages; the CSRF token on every
+        state-changing request; security headers on every response."""
+        request.state.manager = None
+        path, method = request.url.path, request.method
+        if managers and not is_public(method, path):
+            session = sessions.get(request.cookies.get(COOKIE))
+            if session is None:
+                if method == "GET" and not path.startswith("/api/") and path != "/events":
+                    response = RedirectResponse("/login", status_code=303)
+                else:
+                    response = JSONResponse({"error": {"code": "login_required", "message": "请先登录"}},
+                                            status_code=401)
+                return _secured(response)
+            if method not in ("GET", "HEAD") and request.headers.get("X-CSRF-Token") != session.csrf:
+                return _secured(JSONResponse({"error": {"code": "csrf", "message": "请求已过期，请刷新页面后重试"}},
+                                             status_code=403))
+            request.state.manager = session.manager
+        return _secured(await call_next(request))
+
+    def _secured(response):   # noqa: ANN001, ANN202
+        for key, value in HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, "login.html", {"hall": dashboard.hall_name, "message": ""})
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        from urllib.parse import parse_qs
+
+        from hallserver.passwords import password_matches
+        form = parse_qs((await request.body()).decode("utf-8", "replace")[:1000])
+        who, password = form.get("manager", [""])[0].strip(), form.get("password", [""])[0]
+        now = dashboard.clock.now()
+        locked = login_guard.locked_until(who, now)
+        manager = managers.get(who)
+        if locked is None and manager is not None and password_matches(manager.password_hash, password):
+            login_guard.succeeded(who)
+            token, session = sessions.open(who)
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
+                                secure=request.url.scheme == "https", max_age=int(sessions.max_s))
+            response.set_cookie("govhall_csrf", session.csrf, samesite="strict", secure=request.url.scheme == "https",
+                                max_age=int(sessions.max_s))       # for the page's scripts to send back
+            return response
+        if locked is None:
+            login_guard.failed(who, now)
+        message = "密码错误次数过多，请稍后再试" if locked else "账号或密码错误"
+        return TEMPLATES.TemplateResponse(request, "login.html", {"hall": dashboard.hall_name, "message": message},
+                                          status_code=401)
+
+    @app.post("/logout")
+    def logout(request: Request) -> Response:
+        sessions.close(request.cookies.get(COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
 
     @app.post("/api/appointments", status_code=201)
     def book(body: AppointmentRequest,
@@ -376,11 +445,12 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         return JSONResponse({**rating_statistics(rows), "ranking": ranking})
 
     @app.post("/api/ranking/adjustments", status_code=201)
-    def adjust_score(body: ScoreAdjustment) -> JSONResponse:
+    def adjust_score(body: ScoreAdjustment, request: Request) -> JSONResponse:
         """A manager moves a window's manager score, with the reason recorded (never silently)."""
         if dashboard.config is None or dashboard.config.window(body.window) is None:
             return JSONResponse({"error": {"code": "unknown_window", "message": "没有这个窗口"}}, status_code=404)
-        dashboard.store.add_score_adjustment(body.window, body.points, body.reason, body.by, dashboard.clock.now())
+        dashboard.store.add_score_adjustment(body.window, body.points, body.reason,
+                                             request.state.manager or body.by, dashboard.clock.now())
         return JSONResponse({"ok": True}, status_code=201)
 
     @app.get("/api/attendance/day")
@@ -433,19 +503,25 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
                                        for k, v in sorted(minutes.items())], "front_desk_alerts": alerts})
 
     @app.post("/api/attendance/corrections", status_code=201)
-    def attendance_correction(body: dict) -> JSONResponse:
+    def attendance_correction(body: dict, request: Request) -> JSONResponse:
         """补卡: a missing clock event added by a manager, with the reason (never an edit)."""
-        return _web_command({**_body(body), "type": "attendance.correct"}, "attendance")
+        fields = _body(body)
+        if request.state.manager:
+            fields["by"] = request.state.manager
+        return _web_command({**fields, "type": "attendance.correct"}, "attendance")
 
     @app.post("/api/leaves", status_code=201)
     def leave_request(body: dict) -> JSONResponse:
         return _web_command({**_body(body), "type": "leave.act", "action": "request"}, "leave")
 
     @app.post("/api/leaves/{leave_id}/{action}")
-    def leave_decide(leave_id: int, action: str, body: dict) -> JSONResponse:
+    def leave_decide(leave_id: int, action: str, body: dict, request: Request) -> JSONResponse:
         if action not in ("decide", "end"):
             return JSONResponse({"error": {"code": "invalid", "message": "decide or end"}}, status_code=404)
-        return _web_command({**_body(body), "type": "leave.act", "action": action, "leave": leave_id}, "leave")
+        fields = _body(body)
+        if request.state.manager and action == "decide":
+            fields["manager"] = request.state.manager
+        return _web_command({**fields, "type": "leave.act", "action": action, "leave": leave_id}, "leave")
 
     def _body(body: dict) -> dict:
         return {k: v for k, v in body.items() if k not in ("type", "id", "action", "leave")}
@@ -475,7 +551,7 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         return JSONResponse({"rectifications": query(lambda processor: processor.rectification_list())})
 
     @app.post("/api/rectifications/{rid}/{action}")
-    def rectification_act(rid: int, action: str, body: RectificationRequest) -> JSONResponse:
+    def rectification_act(rid: int, action: str, body: RectificationRequest, request: Request) -> JSONResponse:
         """核实回访 (verify), 整改 (rectify), 申诉 (appeal), 申诉决定 (decide)."""
         if action not in ("verify", "rectify", "appeal", "decide"):
             return JSONResponse({"error": {"code": "invalid", "message": "verify, rectify, appeal or decide"}},
@@ -484,6 +560,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
         command = {"id": uuid.uuid4().hex, "type": "rectification.act", "rectification": rid, "action": action,
                    **body.model_dump()}
+        if request.state.manager and action != "appeal":           # the one logged in acts, whatever the body says
+            command["by"] = request.state.manager
         try:
             reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
         except Exception:
@@ -495,11 +573,12 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         return JSONResponse({"error": reply["error"]}, status_code=status)
 
     @app.post("/api/cases/{code}/extension/approve")
-    def approve_extension(code: str, body: ExtensionApproval) -> JSONResponse:
+    def approve_extension(code: str, body: ExtensionApproval, request: Request) -> JSONResponse:
         """A manager approves a case's waiting extension (延期审批)."""
         if submit is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
-        command = {"id": uuid.uuid4().hex, "type": "case.approve_extension", "case": code, "manager": body.manager}
+        command = {"id": uuid.uuid4().hex, "type": "case.approve_extension", "case": code,
+                   "manager": request.state.manager or body.manager}
         try:
             reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
         except Exception:
