@@ -16,6 +16,7 @@
     hall bench call [--json]                time a call from the counter to the LED, hall screen and voice
     hall ratings verify|export --config F   prove no rating was changed or removed; export the records
     hall tablet --config hall.toml --window 3   the rating tablet (评价器); --screenshots DIR
+    hall audit verify --config hall.toml    prove no line of the audit log was changed or removed
 """
 from __future__ import annotations
 
@@ -275,6 +276,23 @@ def cmd_ratings(args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from hallserver.rating_chain import verify_audit
+    from hallserver.server import rating_secret
+    from hallserver.store import Store
+    config = load_config(args.config)
+    store = Store(args.database or config.database.url)
+    try:
+        verdict = verify_audit(store.audit_records(), rating_secret(config))
+    finally:
+        store.close()
+    if verdict.ok:
+        print(f"audit log: {verdict.checked} lines, chain intact")
+        return 0
+    print(f"audit log: BROKEN after {verdict.checked} good lines: {verdict.problem}", file=sys.stderr)
+    return 1
+
+
 def cmd_staff_password(args: argparse.Namespace) -> int:
     """Ask for a password twice (or read one line from a pipe) and print its argon2 hash."""
     import getpass
@@ -419,6 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--database", help="override database.url")
     ra.add_argument("--out", default="ratings.csv", help="export: a .csv or .xlsx file")
     ra.set_defaults(func=cmd_ratings)
+
+    au = sub.add_parser("audit", help="审计日志: verify its hash chain")
+    au.add_argument("action", choices=["verify"])
+    au.add_argument("--config", required=True)
+    au.add_argument("--database", help="override database.url")
+    au.set_defaults(func=cmd_audit)
 
     sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
     sp.set_defaults(func=cmd_staff_password)

@@ -58,3 +58,30 @@ def verify(records: list[dict], secret: str | None) -> Verdict:
             return Verdict(False, n, f"rating {r['id']} was changed after it was recorded")
         prev, expected_id = r["hash"], r["id"] + 1
     return Verdict(True, len(records))
+
+
+def audit_canonical(record: dict) -> str:
+    at = record["at"]
+    if isinstance(at, datetime):
+        at = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "|".join(str(x) for x in (record["id"], at, record["actor"], record["action"], record["outcome"],
+                                     record["detail"]))
+
+
+def audit_link(record: dict, prev_hash: str, secret: str | None) -> str:
+    data = (prev_hash + "|" + audit_canonical(record)).encode("utf-8")
+    if secret:
+        return hmac.new(secret.encode("utf-8"), data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify_audit(records: list[dict], secret: str | None) -> Verdict:
+    """The audit log's chain, as `verify` does for the ratings."""
+    prev, expected = GENESIS, None
+    for n, r in enumerate(records):
+        if expected is not None and r["id"] != expected:
+            return Verdict(False, n, f"audit line {expected} is missing (the log jumps to {r['id']})")
+        if r["prev_hash"] != prev or audit_link(r, prev, secret) != r["hash"]:
+            return Verdict(False, n, f"audit line {r['id']} was changed, or a line before it was")
+        prev, expected = r["hash"], r["id"] + 1
+    return Verdict(True, len(records))

@@ -84,3 +84,43 @@ def test_sessions_expire_when_idle():
     assert sessions.get(token).manager == "m001"
     time.sleep(0.3)
     assert sessions.get(token) is None and sessions.get("made-up") is None
+
+
+def test_every_command_and_login_is_in_the_hash_chained_audit_log(web, tmp_path):
+    import subprocess
+    import sys
+
+    from hallserver.rating_chain import verify_audit
+    server, device, base = web
+    device("kiosk-1").request({"type": "ticket.issue", "category": "social"})
+    device("kiosk-1").request({"type": "ticket.issue", "category": "nope"})
+    login(base, "wrong")
+    login(base)
+    lines = server.store.audit_records()
+    assert verify_audit(lines, None).ok
+    lines = [x for x in lines if x["actor"] != "hall-server"]       # the server's own checks on its tick
+    assert [(x["actor"], x["action"], x["outcome"]) for x in lines] == [
+        ("kiosk-1", "ticket.issue", "ok"), ("kiosk-1", "ticket.issue", "unknown_category"),
+        ("m001", "manager.login", "bad_password"), ("m001", "manager.login", "ok")]
+    changed = [dict(x) for x in server.store.audit_records()]
+    changed[-2]["outcome"] = "ok"
+    assert verify_audit(changed, None).problem == f"audit line {changed[-2]['id']} was changed, or a line before it was"
+    from sqlalchemy import create_engine, text
+    engine = create_engine(server.store.url)
+    with pytest.raises(Exception, match="append-only"):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log WHERE id = 1"))
+    engine.dispose()
+    from pathlib import Path
+    example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text("utf-8")
+    (tmp_path / "hall.toml").write_text(example, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "hallserver.cli", "audit", "verify", "--config",
+                          str(tmp_path / "hall.toml"), "--database", server.store.url], capture_output=True, text=True)
+    assert run.returncode == 0 and "lines, chain intact" in run.stdout
+
+
+def test_the_public_pages_are_rate_limited_per_client():
+    from hallserver.web.auth import RateLimit
+    limit = RateLimit(per_minute=5)
+    assert [limit.allow("1.2.3.4") for _ in range(6)] == [True] * 5 + [False]
+    assert limit.allow("5.6.7.8")                                   # another phone is not held up

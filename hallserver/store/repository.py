@@ -26,10 +26,11 @@ from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
 from hallserver.domain.rectification import Record as RectificationRecord
 from hallserver.domain.rectification import Rectification
 from hallserver.domain.workdays import Pause
-from hallserver.rating_chain import GENESIS, link
+from hallserver.rating_chain import GENESIS, audit_link, link
 from hallserver.store.tables import (
     appointments,
     attendance_events,
+    audit_log,
     cases,
     commands,
     coverage_alerts,
@@ -82,6 +83,8 @@ class Store:
     rating_secret: str | None = None      # ratings.secret: the key of the ratings' hash chain
 
     def __init__(self, url: str) -> None:
+        import threading
+        self._audit_lock = threading.Lock()       # the audit chain is written from the writer and the web
         self.url = url
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
@@ -182,7 +185,7 @@ class Store:
     def save(self, changes: Changes, device: str, command_id: str, command_type: str,
              reply_json: str, at: datetime) -> None:
         """Persist one command's changes and its reply, atomically."""
-        with self.engine.begin() as conn:
+        with self._audit_lock, self.engine.begin() as conn:
             new = [t for i, t in changes.tickets.items() if i in changes.new_ticket_ids]
             if new:
                 conn.execute(insert(tickets), [_ticket_row(t) for t in new])
@@ -254,6 +257,9 @@ class Store:
                         device_alerts.c.closed_at.is_(None)).values(closed_at=ch.at))
             conn.execute(insert(commands).values(device=device, id=command_id, type=command_type,
                                                  reply=reply_json, at=at))
+            outcome = "ok" if '"ok":true' in reply_json.replace(" ", "") else \
+                (json.loads(reply_json).get("error") or {}).get("code", "error")
+            self._audit(conn, at, device, command_type, outcome, command_id)
 
     # ---------------------------------------------------------------- reports
     def summary(self, now: datetime, day: date) -> Summary:
@@ -377,6 +383,24 @@ class Store:
             return [dict(r) for r in conn.execute(select(coverage_alerts).where(
                 (coverage_alerts.c.started_at >= start) | coverage_alerts.c.ended_at.is_(None))
                 .order_by(coverage_alerts.c.id)).mappings()]
+
+    def _audit(self, conn, at: datetime, actor: str, action: str, outcome: str, detail: str) -> None:   # noqa: ANN001
+        """One line of the audit log, chained to the one before (in the caller's transaction)."""
+        last = conn.execute(select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).first()
+        row = {"id": (last.id if last else 0) + 1, "at": at, "actor": actor[:64], "action": action[:40],
+               "outcome": str(outcome)[:40], "detail": detail[:200]}
+        row["prev_hash"] = last.hash if last else GENESIS
+        row["hash"] = audit_link(row, row["prev_hash"], self.rating_secret)
+        conn.execute(insert(audit_log).values(**row))
+
+    def audit(self, at: datetime, actor: str, action: str, outcome: str, detail: str = "") -> None:
+        """An audit line for what does not go through the command path (a manager's login)."""
+        with self._audit_lock, self.engine.begin() as conn:
+            self._audit(conn, at, actor, action, outcome, detail)
+
+    def audit_records(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]
 
     def rating_records(self) -> list[dict]:
         """Every rating as stored, in id order (for `hall ratings verify` and the export)."""

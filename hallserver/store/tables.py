@@ -218,6 +218,19 @@ coverage_alerts = Table(
     Column("ended_at", UtcDateTime),
 )
 
+# 审计日志: who did what and how it ended, append-only and hash-chained like the ratings
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("detail", String(200), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
 # the manager's adjustments of a window's ranking score, each with its reason (append-only)
 score_adjustments = Table(
     "score_adjustments", metadata,

@@ -195,6 +195,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
     app = FastAPI(title="govhall", docs_url=None, redoc_url=None)
     from hallserver.web.auth import COOKIE, HEADERS, Sessions, is_public
     sessions = Sessions()
+    from hallserver.web.auth import RateLimit
+    limiter = RateLimit(per_minute=120)           # the public pages, per client address
     from hallserver.domain.login_guard import LoginGuard
     login_guard = LoginGuard()                    # five wrong passwords lock the account for five minutes
     managers = {m.id: m for m in (dashboard.config.managers if dashboard.config is not None else [])}
@@ -207,6 +209,9 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         state-changing request; security headers on every response."""
         request.state.manager = None
         path, method = request.url.path, request.method
+        if is_public(method, path) and not limiter.allow(request.client.host if request.client else "?"):
+            return _secured(JSONResponse({"error": {"code": "too_many", "message": "请求过于频繁，请稍后再试"}},
+                                         status_code=429, headers={"Retry-After": "10"}))
         if managers and not is_public(method, path):
             session = sessions.get(request.cookies.get(COOKIE))
             if session is None:
@@ -243,6 +248,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         manager = managers.get(who)
         if locked is None and manager is not None and password_matches(manager.password_hash, password):
             login_guard.succeeded(who)
+            dashboard.store.audit(now, who[:64] or "?", "manager.login", "ok", request.client.host if request.client
+                                  else "")
             token, session = sessions.open(who)
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
@@ -252,12 +259,16 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return response
         if locked is None:
             login_guard.failed(who, now)
+        dashboard.store.audit(now, who[:64] or "?", "manager.login", "locked" if locked else "bad_password",
+                              request.client.host if request.client else "")
         message = "密码错误次数过多，请稍后再试" if locked else "账号或密码错误"
         return TEMPLATES.TemplateResponse(request, "login.html", {"hall": dashboard.hall_name, "message": message},
                                           status_code=401)
 
     @app.post("/logout")
     def logout(request: Request) -> Response:
+        if request.state.manager:
+            dashboard.store.audit(dashboard.clock.now(), request.state.manager, "manager.logout", "ok")
         sessions.close(request.cookies.get(COOKIE))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE)

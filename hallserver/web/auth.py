@@ -68,3 +68,26 @@ class Sessions:
 
 def is_public(method: str, path: str) -> bool:
     return path.startswith(PUBLIC_PREFIXES) or (method == "POST" and path in PUBLIC_POSTS)
+
+
+class RateLimit:
+    """A token bucket per client address for the public pages: `per_minute` requests, with
+    bursts up to that many; beyond it, 429 (a phone page's live updates use one stream)."""
+
+    def __init__(self, per_minute: int = 120) -> None:
+        self.rate, self.burst = per_minute / 60.0, float(per_minute)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if len(self._buckets) > 10000:           # forget the oldest, never grow without bound
+                self._buckets.clear()
+            if tokens < 1:
+                self._buckets[client] = (tokens, now)
+                return False
+            self._buckets[client] = (tokens - 1, now)
+            return True
