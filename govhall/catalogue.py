@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from govhall.config import ConfigError, MatterConfig
+from govhall.config import ConfigError, MatterConfig, PostConfig
 
 COLUMNS = ["id", "name", "department", "kind", "legal_days", "promised_days", "materials"]
 
@@ -63,4 +63,34 @@ def load_catalogue(path: str | Path) -> list[MatterConfig]:
             reason = exc.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(exc, ValidationError) \
                 else f"legal_days and promised_days must be whole numbers ({exc})"
             raise ConfigError(f"{path}: row {n}: {reason}") from None
+    return out
+
+
+POST_COLUMNS = ["id", "name", "a", "b", "categories", "front_desk"]
+
+
+def load_posts(path: str | Path) -> list[PostConfig]:
+    """岗位 (AB岗) from a CSV: id,name,a,b,categories,front_desk — categories `|`-separated,
+    front_desk 是/否 (or yes/no, 1/0)."""
+    path = Path(path)
+    try:
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    header = list(rows[0].keys()) if rows else []
+    missing = [c for c in POST_COLUMNS if c not in header]
+    if missing:
+        raise ConfigError(f"{path}: the header needs the columns {', '.join(POST_COLUMNS)} (missing {missing[0]})")
+    out = []
+    for n, row in enumerate(rows, start=2):
+        try:
+            out.append(PostConfig(id=row["id"].strip(), name=row["name"].strip(), a=row["a"].strip(),
+                                  b=row["b"].strip(),
+                                  categories=[x.strip() for x in row["categories"].replace("｜", "|").split("|")
+                                              if x.strip()],
+                                  front_desk=row["front_desk"].strip().lower() in ("是", "yes", "1", "true")))
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: row {n}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     return out

@@ -163,6 +163,7 @@ class StaffConfig(_Section):
     id: Name
     name: str = Field(min_length=1, max_length=32)
     post: str = Field(default="", max_length=32, description="岗位, shown on the rating tablet")
+    shifts: list[str] | None = Field(default=None, description="the shifts this person works (names); default: all")
     photo: str | None = Field(default=None, max_length=300, description="a photo file for the rating tablet")
     password_hash: str | None = Field(
         default=None, pattern=r"^\$argon2(id|i|d)\$",
@@ -287,6 +288,8 @@ class PostConfig(_Section):
 
 
 class AttendanceConfig(_Section):
+    posts_csv: str | None = Field(default=None,
+                                  description="more [[posts]] from a CSV: id,name,a,b,categories,front_desk")
     grace_minutes: int = Field(default=5, ge=0, le=60, description="late only after start + this")
     away_limit_minutes: int = Field(default=15, ge=1, le=240, description="离岗: a pause longer than this")
 
@@ -380,6 +383,11 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     unique("matters", "id", [m.id for m in config.matters])
     unique("posts", "id", [p.id for p in config.posts])
     staff_ids = {x.id for x in config.staff}
+    shift_names = {x.name for x in config.shifts}
+    for i, person in enumerate(config.staff):
+        for name in person.shifts or ():
+            if config.shifts and name not in shift_names:
+                problems.append((f"staff[{i}].shifts", f"unknown shift {name!r}"))
     for i, post in enumerate(config.posts):
         for who in ("a", "b"):
             if getattr(post, who) not in staff_ids:
@@ -465,6 +473,14 @@ def load_config(path: str | Path) -> Config:
         config.database.url = "sqlite:///" + str((path.parent / url.removeprefix("sqlite:///")).resolve())
     if config.calendar.file and not Path(config.calendar.file).is_absolute():
         config.calendar.file = str((path.parent / config.calendar.file).resolve())
+    if config.attendance.posts_csv:
+        from govhall.catalogue import load_posts
+        posts_file = Path(config.attendance.posts_csv)
+        posts_file = posts_file if posts_file.is_absolute() else path.parent / posts_file
+        config.posts = [*config.posts, *load_posts(posts_file)]
+        problems = [(k, why) for k, why in cross_check(config) if k.startswith("posts")]
+        if problems:
+            raise ConfigError("\n".join(f"{posts_file}: {key}: {why}" for key, why in problems))
     if config.cases.catalogue:
         from govhall.catalogue import load_catalogue
         catalogue = Path(config.cases.catalogue)

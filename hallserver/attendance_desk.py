@@ -35,13 +35,15 @@ def shifts_of(config: Config) -> list[Shift]:
 
 
 class AttendanceDesk:
-    def __init__(self, config: Config, store: Store, calendar: WorkCalendar) -> None:
+    def __init__(self, config: Config, store: Store, calendar: WorkCalendar, today: date | None = None) -> None:
         self.config, self.store, self.calendar = config, store, calendar
         self.shifts = shifts_of(config)
         self.posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
         self.leaves = LeaveBook(self.posts, store.all_leaves())
         front = sorted({cat for p in self.posts if p.front_desk for cat in p.categories})
         self.watch = FrontDeskWatch(self.posts, front)
+        self.watch.minutes.update(store.load_coverage_minutes((today or date.today()) - timedelta(days=62)))
+        self._minutes_saved = 0.0
         self.events: list[ClockEvent] = []          # new ones, for the commit
         self.post_states: dict[str, dict] = {}      # AB岗: each post's state as last announced
 
@@ -149,6 +151,13 @@ class AttendanceDesk:
         self.post_states = states
         return changed
 
+    def save_minutes(self, every_s: float = 60.0) -> None:
+        """Keep the coverage minutes in the database, at most once a minute (the tick)."""
+        import time as _time
+        if _time.monotonic() - self._minutes_saved >= every_s and self.watch.minutes:
+            self.store.save_coverage_minutes(self.watch.minutes)
+            self._minutes_saved = _time.monotonic()
+
     # ------------------------------------------------------------------ figures
     def day(self, day: date, tz) -> list[dict]:   # noqa: ANN001
         start = datetime.combine(day, time(0), tz)
@@ -161,7 +170,8 @@ class AttendanceDesk:
             try:
                 f = day_figures(s.id, day, self.shifts, events, pauses, leaves, self.calendar, tz,
                                 grace_min=self.config.attendance.grace_minutes,
-                                away_limit_min=self.config.attendance.away_limit_minutes)
+                                away_limit_min=self.config.attendance.away_limit_minutes,
+                                works=set(s.shifts) if s.shifts is not None else None)
             except NoSchedule:
                 continue
             out.append({"staff": s.id, "name": s.name, "day": day.isoformat(), "late_min": f.late_min,

@@ -114,7 +114,7 @@ class CommandProcessor:
         from hallserver.domain.rectification import RectificationBook
         self.cases = CaseDesk(config, store)
         from hallserver.attendance_desk import AttendanceDesk
-        self.attendance = AttendanceDesk(config, store, self.cases.calendar)
+        self.attendance = AttendanceDesk(config, store, self.cases.calendar, hall_day(clock))
         items = store.rectification_items()
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         self.login_guard = LoginGuard()
@@ -385,6 +385,10 @@ class CommandProcessor:
         posts = self.attendance.route(self.engine, self.clock.now())
         changes = self.engine.take_changes()
         changes.coverage = self.attendance.watch_windows(self.engine, self.clock.now())
+        try:
+            self.attendance.save_minutes()
+        except Exception:
+            log.exception("could not store the coverage minutes; trying again on a later tick")
         if not posts and not changes.coverage and not changes.windows:
             return []
         try:

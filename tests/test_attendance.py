@@ -235,6 +235,8 @@ def test_the_coverage_report_counts_minutes_by_a_b_and_uncovered(proc):
     proc.tick()
     minutes = proc.attendance.watch.minutes[(date(2025, 11, 17), "p1")]
     assert (round(minutes["A"]), round(minutes["none"]), round(minutes["B"])) == (60, 30, 30)
+    restarted = CommandProcessor(proc.config, proc.store, proc.clock)        # stored on the tick, kept
+    assert restarted.attendance.watch.minutes[(date(2025, 11, 17), "p1")] == {"A": 60.0, "B": 30.0, "none": 30.0}
 
 
 def test_when_a_is_away_the_posts_categories_go_to_bs_window_until_a_is_back(config, db_url):
@@ -258,3 +260,24 @@ def test_when_a_is_away_the_posts_categories_go_to_bs_window_until_a_is_back(con
     assert p.engine.windows["w1"].categories == ("social", "residence")
     assert p.attendance.post_states["biz"]["state"] == "a"
     store.close()
+
+
+def test_a_part_time_schedule_counts_only_its_own_shifts():
+    f = day_figures("s1", date(2025, 11, 17), SHIFTS, [], [], [], CAL, TZ, works={"上午"})
+    assert [s.shift for s in f.shifts] == ["上午"] and f.absent_shifts == 1
+
+
+def test_posts_from_a_csv_beside_hall_toml(tmp_path):
+    from pathlib import Path
+
+    from govhall.config import ConfigError, load_config
+    example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text(encoding="utf-8")
+    (tmp_path / "hall.toml").write_text(example + '\n[attendance]\nposts_csv = "posts.csv"\n', encoding="utf-8")
+    (tmp_path / "posts.csv").write_text("id,name,a,b,categories,front_desk\n"
+                                        "p9,社保受理岗,s001,s002,social|residence,是\n", encoding="utf-8")
+    post = next(p for p in load_config(tmp_path / "hall.toml").posts if p.id == "p9")
+    assert post.categories == ["social", "residence"] and post.front_desk and (post.a, post.b) == ("s001", "s002")
+    (tmp_path / "posts.csv").write_text("id,name,a,b,categories,front_desk\np9,岗,s001,s404,social,否\n",
+                                        encoding="utf-8")
+    with pytest.raises(ConfigError, match="posts.csv: posts.*unknown staff 's404'"):
+        load_config(tmp_path / "hall.toml")

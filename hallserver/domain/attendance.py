@@ -134,11 +134,14 @@ def _minutes(delta: timedelta) -> int:
 
 def day_figures(staff: str, day: date, shifts: list[Shift], events: list[ClockEvent], pauses: list[PauseSpan],
                 leaves: list[Leave], calendar: WorkCalendar, tz, *, grace_min: int = 5,   # noqa: ANN001
-                away_limit_min: int = 15) -> DayFigures:
-    """One staff member's attendance of one day, shift by shift."""
+                away_limit_min: int = 15, works: set[str] | None = None) -> DayFigures:
+    """One staff member's attendance of one day, shift by shift (`works`: the shifts in their
+    schedule; None: all)."""
     mine = sorted((e for e in events if e.staff == staff), key=lambda e: e.at)
     out = DayFigures(staff, day)
     for shift in scheduled(shifts, day, calendar):
+        if works is not None and shift.name not in works:
+            continue
         start, end = datetime.combine(day, shift.start, tz), datetime.combine(day, shift.end, tz)
         fig = ShiftFigures(shift.name)
         out.shifts.append(fig)

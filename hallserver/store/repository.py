@@ -34,6 +34,7 @@ from hallserver.store.tables import (
     cases,
     commands,
     coverage_alerts,
+    coverage_minutes,
     device_alerts,
     leaves,
     ratings,
@@ -377,6 +378,20 @@ class Store:
         with self.engine.connect() as conn:
             return [Leave(r.id, r.staff, r.kind, r.start, r.end, r.reason, r.status, r.cover, r.decided_by,
                           r.ended_at) for r in conn.execute(select(leaves).order_by(leaves.c.id))]
+
+    def save_coverage_minutes(self, minutes: dict[tuple[date, str], dict[str, float]]) -> None:
+        with self.engine.begin() as conn:
+            for (day, post), m in minutes.items():
+                row = {"a_min": round(m["A"]), "b_min": round(m["B"]), "none_min": round(m["none"])}
+                done = conn.execute(update(coverage_minutes).where(coverage_minutes.c.day == day,
+                                                                   coverage_minutes.c.post == post).values(row))
+                if done.rowcount == 0:
+                    conn.execute(insert(coverage_minutes).values(day=day, post=post, **row))
+
+    def load_coverage_minutes(self, since: date) -> dict[tuple[date, str], dict[str, float]]:
+        with self.engine.connect() as conn:
+            return {(r.day, r.post): {"A": float(r.a_min), "B": float(r.b_min), "none": float(r.none_min)}
+                    for r in conn.execute(select(coverage_minutes).where(coverage_minutes.c.day >= since))}
 
     def coverage_history(self, start: datetime) -> list[dict]:
         with self.engine.connect() as conn:

@@ -218,6 +218,17 @@ coverage_alerts = Table(
     Column("ended_at", UtcDateTime),
 )
 
+# AB岗 coverage per day and post: minutes covered by A, by B, by nobody (kept up to date on the tick)
+coverage_minutes = Table(
+    "coverage_minutes", metadata,
+    Column("day", Date, nullable=False),
+    Column("post", String(64), nullable=False),
+    Column("a_min", Integer, nullable=False),
+    Column("b_min", Integer, nullable=False),
+    Column("none_min", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "post", name="pk_coverage_minutes"),
+)
+
 # 审计日志: who did what and how it ended, append-only and hash-chained like the ratings
 audit_log = Table(
     "audit_log", metadata,

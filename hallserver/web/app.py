@@ -499,8 +499,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
 
     @app.get("/api/attendance/coverage")
     def coverage_report() -> JSONResponse:
-        """AB岗 coverage per day and post: minutes covered by A, by B and uncovered (since the
-        server started), and the front-desk alerts with their durations."""
+        """AB岗 coverage per day and post: minutes covered by A, by B and uncovered (kept in the
+        database, the last two months), and the front-desk alerts of the last month with their durations."""
         if query is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
         minutes = query(lambda processor: {f"{d}|{post}": {k: round(v, 1) for k, v in m.items()}
