@@ -58,6 +58,21 @@ class Topics:
             return device if is_valid_name(device) else None
         return None
 
+    def presence(self, device: str) -> str:
+        """Retained `device.presence`: the device says it is online; its last will says offline."""
+        return f"{self.base}/device/{device}/presence"
+
+    @property
+    def all_presence(self) -> str:
+        return f"{self.base}/device/+/presence"
+
+    def device_from_presence_topic(self, topic: str) -> str | None:
+        prefix, suffix = f"{self.base}/device/", "/presence"
+        if topic.startswith(prefix) and topic.endswith(suffix):
+            device = topic[len(prefix):-len(suffix)]
+            return device if is_valid_name(device) else None
+        return None
+
     # server -> device
     def reply(self, device: str) -> str:
         return f"{self.base}/device/{device}/reply"
@@ -630,6 +645,13 @@ class QueueState(_Msg):
     at: datetime
 
 
+class DevicePresence(_Msg):
+    """A device's own retained message: online when it connects; its MQTT last will (and its
+    clean shutdown) says offline. The server uses it for 离岗 (a counter offline in a shift)."""
+    type: Literal["device.presence"] = "device.presence"
+    online: bool
+
+
 class ServerState(_Msg):
     type: Literal["server.state"] = "server.state"
     online: bool
@@ -756,7 +778,7 @@ class RatingRecorded(_Msg):
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
                                        DeviceAlert, CaseColour, CaseDigest, CoverageAlert, PostCoverage)
-STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState)
+STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState, DevicePresence)
 
 
 # --------------------------------------------------------------------------- parsing

@@ -92,6 +92,9 @@ class DeviceLink:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
+        # presence: the broker says "offline" for us when we vanish (the last will)
+        self.client.will_set(self.topics.presence(device_id), json.dumps({"type": "device.presence", "online": False}),
+                             qos=1, retain=True)
         self.on_connection: Callable[[bool], None] | None = None   # told when the link goes up or down
         self._reply_sub: tuple[int, threading.Event] | None = None
         self._pending: dict[str, tuple[threading.Event, list]] = {}
@@ -111,6 +114,13 @@ class DeviceLink:
 
     def close(self) -> None:
         self._closing = True
+        if self.connected.is_set():              # a clean goodbye sends no last will: say it ourselves
+            info = self.client.publish(self.topics.presence(self.device_id),
+                                       json.dumps({"type": "device.presence", "online": False}), qos=1, retain=True)
+            try:
+                info.wait_for_publish(1)
+            except (RuntimeError, ValueError):
+                pass
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -123,6 +133,8 @@ class DeviceLink:
         watch_suback(client, mid, self._reply_sub[1], self.device_id)
         for topic, _ in self._subs:
             client.subscribe(topic, qos=1)      # retained state arrives again: the truth at once
+        client.publish(self.topics.presence(self.device_id), json.dumps({"type": "device.presence", "online": True}),
+                       qos=1, retain=True)
 
     def _on_subscribe(self, _client, _userdata, mid, _reason_codes, _props) -> None:
         sub = self._reply_sub

@@ -100,6 +100,13 @@ class AttendanceDesk:
         """A counter login is a clock-in, a logout a clock-out (考勤 from the counters)."""
         self.events.append(ClockEvent(staff, now, "in" if logged_in else "out", "counter"))
 
+    def counter_presence(self, device: str, staff: str | None, online: bool, now: datetime, store: Store) -> None:
+        """Offline spans of counters with someone logged in, kept for 离岗 (store.offline_spans)."""
+        if not online and staff is not None:
+            store.counter_offline(device, staff, now)
+        elif online:
+            store.counter_online(device, now)
+
     def take_events(self) -> list[ClockEvent]:
         out, self.events = self.events, []
         return out
@@ -163,7 +170,7 @@ class AttendanceDesk:
         start = datetime.combine(day, time(0), tz)
         end = start + timedelta(days=1)
         events = self.store.clock_events(start - timedelta(hours=3), end + timedelta(hours=3))
-        pauses = self.store.pause_spans(start, end)
+        pauses = self.store.pause_spans(start, end) + self.store.offline_spans(start, end)   # 离岗: both count
         leaves = list(self.leaves.leaves.values())
         out = []
         for s in self.config.staff:

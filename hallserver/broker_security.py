@@ -34,7 +34,8 @@ def acl_text(config: Config) -> str:
     for d in config.devices:
         if d.role == Role.WEB:
             continue
-        lines += [f"user {d.id}", f"topic write {topics.command(d.id)}", f"topic read {topics.reply(d.id)}"]
+        lines += [f"user {d.id}", f"topic write {topics.command(d.id)}", f"topic write {topics.presence(d.id)}",
+                  f"topic read {topics.reply(d.id)}"]
         for pattern in READS[d.role]:
             lines.append(f"topic read {topics.base}/{pattern.format(window=d.window or '+')}")
         lines.append("")

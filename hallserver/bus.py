@@ -72,6 +72,7 @@ class ServerBus:
         if reason_code.is_failure:
             log.error("broker refused the hall server: %s", reason_code)
             return
+        client.subscribe(self.topics.all_presence, qos=1)        # counters online/offline (离岗)
         _, mid = client.subscribe(self.topics.all_commands, qos=1)
         self._command_sub = (mid, threading.Event())
         watch_suback(client, mid, self._command_sub[1], "hall server")

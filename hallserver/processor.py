@@ -135,6 +135,10 @@ class CommandProcessor:
     # ------------------------------------------------------------------ entry point
     def handle(self, topic: str, payload: bytes) -> list[Outgoing]:
         device_id = self.topics.device_from_command_topic(topic)
+        present = self.topics.device_from_presence_topic(topic)
+        if present is not None:
+            self.on_presence(present, payload)
+            return []
         if device_id is None:
             # the embedded amqtt broker also hands every new session the retained state of the
             # hall, subscribed or not; anything else on a wrong topic is worth a warning
@@ -425,6 +429,26 @@ class CommandProcessor:
     def case_view(self, case) -> dict:   # noqa: ANN001 - a domain Case
         return self.cases.view(case, self.clock.now(), self.clock.tz, {s.id: s.name for s in self.config.staff},
                                self.public_url)
+
+    def on_presence(self, device_id: str, payload: bytes) -> None:
+        """A counter going offline while its window is open starts an offline span (离岗 when it
+        lasts past the allowed minutes); coming back ends it. Bad payloads are logged and dropped."""
+        try:
+            online = c.DevicePresence.model_validate_json(payload).online
+        except ValueError:
+            log.warning("device %s sent a bad presence message", device_id)
+            return
+        device = self.config.device(device_id)
+        if device is None or device.role != c.Role.COUNTER or device.window is None:
+            return
+        window = self.engine.windows.get(device.window)
+        staff = window.staff if window is not None else None
+        if window is not None and window.status == c.WindowStatus.PAUSED:
+            staff = None                        # a paused window counts as a pause, not as 离岗 twice
+        try:
+            self.attendance.counter_presence(device_id, staff, online, self.clock.now(), self.store)
+        except Exception:
+            log.exception("could not record the presence of %s", device_id)
 
     def _check_password(self, staff: str, password: str | None) -> None:
         """工号 + 密码: a staff member with a password hash logs in only with the password; five

@@ -1,5 +1,6 @@
 """Attendance, leave and the front desk, on a simulated clock, at their edges."""
-from datetime import date, datetime, time
+import time as timer
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -281,3 +282,33 @@ def test_posts_from_a_csv_beside_hall_toml(tmp_path):
                                         encoding="utf-8")
     with pytest.raises(ConfigError, match="posts.csv: posts.*unknown staff 's404'"):
         load_config(tmp_path / "hall.toml")
+
+
+def test_a_counter_offline_in_a_shift_counts_as_away_beyond_the_allowed_minutes(proc):
+    presence = proc.topics.presence("counter-1")
+    proc.clock.set(at(17, 8, 58))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(17, 10, 0))
+    proc.handle(presence, b'{"type": "device.presence", "online": false}')      # the counter's last will
+    proc.handle(presence, b'{"type": "device.presence", "online": false}')      # said twice: one span
+    proc.clock.set(at(17, 10, 40))
+    proc.handle(presence, b'{"type": "device.presence", "online": true}')
+    proc.handle(presence, b'not json at all')                                    # logged and dropped
+    day = {r["staff"]: r for r in proc.attendance.day(date(2025, 11, 17), TZ)}
+    assert day["s001"]["away_min"] == 25                                          # 40 minutes − 15 allowed
+
+
+def test_devices_say_when_they_go_and_come(config, embedded_broker, sqlite_url):
+    from govhall.link import DeviceLink
+    from tests.conftest import running_hall
+    with running_hall(config, embedded_broker.url, sqlite_url) as (server, device):
+        counter = DeviceLink(config.hall.id, "counter-1", embedded_broker.url).connect()
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        counter.close()                                                           # the PC is switched off
+        deadline = timer.monotonic() + 5
+        spans = []
+        while not spans and timer.monotonic() < deadline:
+            now = server.clock.now()
+            spans = server.store.offline_spans(now - timedelta(hours=1), now + timedelta(hours=1))
+            timer.sleep(0.05)
+        assert [s.staff for s in spans] == ["s001"]

@@ -33,6 +33,7 @@ from hallserver.store.tables import (
     audit_log,
     cases,
     commands,
+    counter_offline,
     coverage_alerts,
     coverage_minutes,
     device_alerts,
@@ -367,6 +368,26 @@ class Store:
             return [ClockEvent(r.staff, r.at, r.kind, r.source, r.by, r.reason) for r in conn.execute(
                 select(attendance_events).where(attendance_events.c.at >= start, attendance_events.c.at < end)
                 .order_by(attendance_events.c.id))]
+
+    def counter_offline(self, device: str, staff: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            still = conn.execute(select(counter_offline.c.id).where(counter_offline.c.device == device,
+                                                                    counter_offline.c.ended_at.is_(None))).first()
+            if still is None:
+                conn.execute(insert(counter_offline).values(device=device, staff=staff, started_at=at))
+
+    def counter_online(self, device: str, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(counter_offline).where(counter_offline.c.device == device,
+                                                       counter_offline.c.ended_at.is_(None)).values(ended_at=at))
+
+    def offline_spans(self, start: datetime, end: datetime) -> list[PauseSpan]:
+        """Counter offline spans overlapping [start, end), an open one up to `end`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(counter_offline).where(
+                counter_offline.c.started_at < end,
+                (counter_offline.c.ended_at > start) | counter_offline.c.ended_at.is_(None))).all()
+        return [PauseSpan(r.staff, r.started_at, r.ended_at or end) for r in rows]
 
     def pause_spans(self, start: datetime, end: datetime) -> list[PauseSpan]:
         with self.engine.connect() as conn:

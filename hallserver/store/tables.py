@@ -194,6 +194,16 @@ attendance_events = Table(
     Index("ix_attendance_events_at", "at"),
 )
 
+# counters offline while someone was logged in (离岗 when long), from the devices' presence
+counter_offline = Table(
+    "counter_offline", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device", String(64), nullable=False),
+    Column("staff", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+)
+
 # 请假
 leaves = Table(
     "leaves", metadata,
