@@ -473,20 +473,13 @@ def load_config(path: str | Path) -> Config:
         config.database.url = "sqlite:///" + str((path.parent / url.removeprefix("sqlite:///")).resolve())
     if config.calendar.file and not Path(config.calendar.file).is_absolute():
         config.calendar.file = str((path.parent / config.calendar.file).resolve())
-    if config.attendance.posts_csv:
-        from govhall.catalogue import load_posts
-        posts_file = Path(config.attendance.posts_csv)
-        posts_file = posts_file if posts_file.is_absolute() else path.parent / posts_file
-        config.posts = [*config.posts, *load_posts(posts_file)]
-        problems = [(k, why) for k, why in cross_check(config) if k.startswith("posts")]
-        if problems:
-            raise ConfigError("\n".join(f"{posts_file}: {key}: {why}" for key, why in problems))
-    if config.cases.catalogue:
-        from govhall.catalogue import load_catalogue
-        catalogue = Path(config.cases.catalogue)
-        catalogue = catalogue if catalogue.is_absolute() else path.parent / catalogue
-        config.matters = [*config.matters, *load_catalogue(catalogue)]
-        problems = [(k, why) for k, why in cross_check(config) if k.startswith("matters")]
-        if problems:
-            raise ConfigError("\n".join(f"{catalogue}: {key}: {why}" for key, why in problems))
+    from govhall.catalogue import load_catalogue, load_posts
+    for name, section, loader in ((config.attendance.posts_csv, "posts", load_posts),
+                                  (config.cases.catalogue, "matters", load_catalogue)):
+        if name:                                   # a file beside hall.toml adds to the section
+            extra = Path(name) if Path(name).is_absolute() else path.parent / name
+            setattr(config, section, [*getattr(config, section), *loader(extra)])
+            problems = [(k, why) for k, why in cross_check(config) if k.startswith(section)]
+            if problems:
+                raise ConfigError("\n".join(f"{extra}: {key}: {why}" for key, why in problems))
     return config

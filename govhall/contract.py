@@ -52,7 +52,11 @@ class Topics:
         return f"{self.base}/device/+/cmd"
 
     def device_from_command_topic(self, topic: str) -> str | None:
-        prefix, suffix = f"{self.base}/device/", "/cmd"
+        return self._device_in(topic, "/cmd")
+
+    def _device_in(self, topic: str, suffix: str) -> str | None:
+        """The device of `device/{device}{suffix}`, or None for any other topic."""
+        prefix = f"{self.base}/device/"
         if topic.startswith(prefix) and topic.endswith(suffix):
             device = topic[len(prefix):-len(suffix)]
             return device if is_valid_name(device) else None
@@ -67,11 +71,7 @@ class Topics:
         return f"{self.base}/device/+/presence"
 
     def device_from_presence_topic(self, topic: str) -> str | None:
-        prefix, suffix = f"{self.base}/device/", "/presence"
-        if topic.startswith(prefix) and topic.endswith(suffix):
-            device = topic[len(prefix):-len(suffix)]
-            return device if is_valid_name(device) else None
-        return None
+        return self._device_in(topic, "/presence")
 
     # server -> device
     def reply(self, device: str) -> str:
