@@ -314,6 +314,8 @@ class RatingsConfig(_Section):
     group_weights: dict[str, float] = Field(
         default={"4": 0.6, "3": 0.3, "2": 0.1}, description="ranking: weight of each rater group (rating channel code)")
     manager_share: float = Field(default=0.2, ge=0, le=1, description="ranking: the manager-adjusted share of a score")
+    phone_retention_days: int = Field(default=180, ge=30, le=3650,
+                                      description="phone numbers given for 回访 are masked (138****8000) after this")
     phone_valid_days: int = Field(default=7, ge=0, le=90,
                                   description="the ticket's phone page takes a rating this many days after the service")
 

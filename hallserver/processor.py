@@ -9,7 +9,7 @@ import json
 import logging
 import time as monotonic_time
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from govhall import contract as c
@@ -124,6 +124,7 @@ class CommandProcessor:
         self._estimates_at = float("-inf")
         self._estimates_windows: tuple = ()
         self._digest_day = None
+        self._retention_day = None
         self._post_changes: list[dict] = []
 
     def page_url(self, t: Ticket) -> str | None:
@@ -405,6 +406,17 @@ class CommandProcessor:
         self._post_changes_out = posts
         return self._announce(changes)
 
+    def _retention(self) -> None:
+        """Once a day: phone numbers older than ratings.phone_retention_days are masked."""
+        now = self.clock.now()
+        if self._retention_day == now.date():
+            return
+        self._retention_day = now.date()
+        try:
+            self.store.mask_old_phones(now - timedelta(days=self.config.ratings.phone_retention_days))
+        except Exception:
+            log.exception("the retention of phone numbers failed; trying again tomorrow")
+
     def _daily_digest(self) -> list[Outgoing]:
         """每日通报, once per day at the hall's closing time (the tick)."""
         now = self.clock.now()
@@ -553,6 +565,7 @@ class CommandProcessor:
         out = [Outgoing(self.topics.event(ev.type), c.encode(ev))
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
         out += self._daily_digest()
+        self._retention()
         out += self._calendar_check()
         out += self._front_desk_check()
         if issuing != self._last_issuing or estimates_changed:

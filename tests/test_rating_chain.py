@@ -50,7 +50,8 @@ def test_the_chain_holds_and_names_a_changed_or_missing_record(proc, db_url):
     rate_three(proc)
     records = proc.store.rating_records()
     assert verify(records, SECRET).ok and verify(records, SECRET).checked == 3
-    assert records[1]["phone"] == "13800138000" and records[0]["prev_hash"] == "0" * 64
+    assert records[0]["prev_hash"] == "0" * 64
+    assert records[1]["phone"] == "" and proc.store.rating_phone(2) == "13800138000"   # beside the record
     assert not verify(records, "another-key-entirely").ok             # the key matters
     changed = [dict(r) for r in records]
     changed[1]["level"] = 5                                            # someone "improves" a 差评
@@ -104,3 +105,14 @@ def test_staff_cannot_rate_and_a_tablet_rates_only_its_own_window(proc):
     assert send(proc, "tablet-2", type="rating.submit", window="w2", level=5)["error"]["code"] == "nothing_to_rate"
     assert send(proc, "tablet-1", type="rating.submit", window="w1", level=5)["ok"]
     assert proc.store.rating_records()[0]["window"] == "w1"
+
+
+def test_phone_numbers_are_masked_after_the_retention_period_and_the_chain_still_holds(proc):
+    from datetime import timedelta
+    rate_three(proc)
+    assert proc.store.mask_old_phones(proc.clock.now() - timedelta(days=1)) == 0      # too recent
+    assert proc.store.mask_old_phones(proc.clock.now() + timedelta(seconds=1)) == 1
+    assert proc.store.rating_phone(2) == "138****8000"
+    assert proc.store.rectification_items()[0].phone == "138****8000"                  # still a real-name 差评
+    assert verify(proc.store.rating_records(), SECRET).ok
+    assert proc.store.mask_old_phones(proc.clock.now() + timedelta(seconds=1)) == 0     # once

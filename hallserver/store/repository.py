@@ -38,6 +38,7 @@ from hallserver.store.tables import (
     coverage_minutes,
     device_alerts,
     leaves,
+    rating_contacts,
     ratings,
     rectifications,
     tickets,
@@ -206,11 +207,14 @@ class Store:
                 for r in changes.ratings:
                     row = {"id": r.id, "ticket_id": r.ticket.id, "window": r.window, "staff": r.staff,
                            "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
-                           "comment": r.comment, "channel": r.channel, "at": r.at, "phone": r.phone}
+                           "comment": r.comment, "channel": r.channel, "at": r.at, "phone": ""}
                     row["prev_hash"], row["hash"] = prev, link(row, prev, self.rating_secret)
                     prev = row["hash"]
                     rows.append(row)
                 conn.execute(insert(ratings), rows)
+                contacts = [{"rating_id": r.id, "phone": r.phone, "at": r.at} for r in changes.ratings if r.phone]
+                if contacts:                   # beside the signed record, so that retention can mask it
+                    conn.execute(insert(rating_contacts), contacts)
             if changes.pauses:
                 conn.execute(insert(window_pauses), [{
                     "window": p.window, "staff": p.staff, "reason": p.reason.value,
@@ -437,6 +441,30 @@ class Store:
     def audit_records(self) -> list[dict]:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()]
+
+    def rating_phone(self, rating_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(rating_contacts.c.phone).where(rating_contacts.c.rating_id == rating_id)
+                                ).scalar()
+
+    def mask_old_phones(self, before: datetime) -> int:
+        """Retention: phone numbers given for 回访 before `before` keep only 3 + 4 digits
+        (138****8000), in the contacts and in the rectifications. Returns how many were masked."""
+        def mask(phone: str) -> str:
+            return phone[:3] + "****" + phone[-4:] if len(phone) == 11 and "*" not in phone else phone
+        n = 0
+        with self._audit_lock, self.engine.begin() as conn:
+            for r in conn.execute(select(rating_contacts).where(rating_contacts.c.at < before)).all():
+                if "*" not in r.phone:
+                    conn.execute(update(rating_contacts).where(rating_contacts.c.rating_id == r.rating_id)
+                                 .values(phone=mask(r.phone)))
+                    n += 1
+            for r in conn.execute(select(rectifications).where(rectifications.c.opened_at < before)).all():
+                if r.phone and "*" not in r.phone:
+                    conn.execute(update(rectifications).where(rectifications.c.id == r.id).values(phone=mask(r.phone)))
+            if n:
+                self._audit(conn, before, "hall-server", "retention.mask_phones", "ok", f"{n} phone numbers")
+        return n
 
     def rating_records(self) -> list[dict]:
         """Every rating as stored, in id order (for `hall ratings verify` and the export)."""

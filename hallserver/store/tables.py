@@ -239,6 +239,15 @@ coverage_minutes = Table(
     PrimaryKeyConstraint("day", "post", name="pk_coverage_minutes"),
 )
 
+# a citizen's phone number for 回访, kept beside the rating (outside its signed record) so that
+# it can be masked when the retention period ends
+rating_contacts = Table(
+    "rating_contacts", metadata,
+    Column("rating_id", Integer, ForeignKey("ratings.id", name="fk_rating_contacts_rating"), primary_key=True),
+    Column("phone", String(11), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 # 审计日志: who did what and how it ended, append-only and hash-chained like the ratings
 audit_log = Table(
     "audit_log", metadata,
