@@ -492,7 +492,8 @@ class ApproveExtension(_Command):
 
 class RectificationAction(_Command):
     """差评整改 on the HTTP side: 核实回访 (`verify`, with `reached`), 整改 (`rectify`), 申诉
-    (`appeal`, by the staff member rated) and the manager's decision (`decide`, with `upheld`)."""
+    (`appeal`, by the staff member rated, `filed_by` the manager who entered it) and the decision
+    (`decide`, with `upheld`; neither the staff member nor whoever filed the appeal may decide it)."""
     type: Literal["rectification.act"] = "rectification.act"
     rectification: int = Field(ge=1, strict=True)
     action: Literal["verify", "rectify", "appeal", "decide"]
@@ -500,6 +501,7 @@ class RectificationAction(_Command):
     note: Annotated[str, Field(min_length=1, max_length=500)]
     reached: bool = False
     upheld: bool = False
+    filed_by: Name | None = None     # an appeal a manager entered for the staff member: that manager
 
 
 class ClockInOut(_Command):

@@ -83,6 +83,8 @@ class AttendanceDesk:
         if cmd.action == "request":
             if cmd.staff not in staff_ids or cmd.kind is None or cmd.start is None or cmd.end is None:
                 raise DomainError(c.ErrorCode.INVALID, "a leave request needs staff, kind, start and end")
+            if cmd.start.tzinfo is None or cmd.end.tzinfo is None:
+                raise DomainError(c.ErrorCode.INVALID, "start and end need their UTC offset, e.g. +08:00")
             leave = self.leaves.request(cmd.staff, cmd.kind, cmd.start, cmd.end, cmd.reason)
         elif cmd.action == "decide":
             if cmd.leave is None or cmd.manager is None:
@@ -97,8 +99,11 @@ class AttendanceDesk:
                 "decided_by": leave.decided_by}
 
     def on_login(self, staff: str, now: datetime, logged_in: bool) -> None:
-        """A counter login is a clock-in, a logout a clock-out (考勤 from the counters)."""
+        """A counter login is a clock-in, a logout a clock-out (考勤 from the counters); a logout
+        also ends any offline span of that person's counter."""
         self.events.append(ClockEvent(staff, now, "in" if logged_in else "out", "counter"))
+        if not logged_in:
+            self.store.end_offline_of_staff(staff, now)
 
     def counter_presence(self, device: str, staff: str | None, online: bool, now: datetime, store: Store) -> None:
         """Offline spans of counters with someone logged in, kept for 离岗 (store.offline_spans)."""
@@ -169,7 +174,7 @@ class AttendanceDesk:
     def day(self, day: date, tz) -> list[dict]:   # noqa: ANN001
         start = datetime.combine(day, time(0), tz)
         end = start + timedelta(days=1)
-        events = self.store.clock_events(start - timedelta(hours=3), end + timedelta(hours=3))
+        events = self.store.clock_events(start - timedelta(days=1), end + timedelta(hours=3))
         pauses = self.store.pause_spans(start, end) + self.store.offline_spans(start, end)   # 离岗: both count
         leaves = list(self.leaves.leaves.values())
         out = []

@@ -87,12 +87,14 @@ def write_broker_config(config: Config, out_dir: str | Path, **options) -> Path:
     if tool is None:
         raise ConfigError("hall broker-config: mosquitto_passwd is needed (Debian package mosquitto)")
     out.mkdir(parents=True, exist_ok=True)
+    import os
     passwd = out / "passwd"
-    passwd.write_text("")
     accounts = [(config.broker.username, config.broker.password)] + \
         [(d.id, d.password) for d in config.devices if d.role != Role.WEB]
-    for user, password in accounts:
-        subprocess.run([tool, "-b", str(passwd), user, password], check=True, capture_output=True, timeout=30)
+    fd = os.open(passwd, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # never readable by others
+    with os.fdopen(fd, "w") as f:
+        f.writelines(f"{user}:{password}\n" for user, password in accounts)
+    subprocess.run([tool, "-U", str(passwd)], check=True, capture_output=True, timeout=30)   # hashed in place
     (out / "acl").write_text(acl_text(config))
     _readable_by_mosquitto(passwd, out / "acl")
     conf = out / "mosquitto.conf"

@@ -194,8 +194,18 @@ class CommandProcessor:
             self.engine.discard_changes()
             self._alert_changes = []
             self.attendance.take_events()
+            self.attendance.leaves.take_changed()
+            self.cases.book.take_changed()
+            self.rectifications.take_changed()
             reply = c.error_reply(cmd.id, exc.code, exc.detail or None,
                                   self._local(exc.next_open) if exc.next_open else None)
+        except Exception:
+            # a bug or an unforeseen input: nothing of it may be saved later under another command
+            log.exception("%s from %s failed unexpectedly; state reloaded from the database", cmd.type, device_id)
+            self.reload()
+            self._alert_changes, self._post_changes = [], []
+            self.attendance.take_events()
+            return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.INTERNAL, "unexpected failure"))]
         changes = self.engine.take_changes()
         changes.device_alerts, self._alert_changes = self._alert_changes, []
         changes.cases = self.cases.book.take_changed()
@@ -328,7 +338,7 @@ class CommandProcessor:
                 case "rectify":
                     r = book.rectify(cmd.rectification, cmd.by, cmd.note, now)
                 case "appeal":
-                    r = book.appeal(cmd.rectification, cmd.by, cmd.note, now)
+                    r = book.appeal(cmd.rectification, cmd.by, cmd.note, now, filed_by=cmd.filed_by or cmd.by)
                 case _:
                     r = book.decide(cmd.rectification, cmd.by, cmd.upheld, cmd.note, now)
         except RectificationError as exc:
@@ -340,14 +350,24 @@ class CommandProcessor:
 
     def rectification_view(self, r) -> dict:   # noqa: ANN001 - a domain Rectification
         from hallserver.domain.rectification import due_dates, step_colours
-        verify_due, rectify_due = due_dates(r, self.cases.calendar, self.cases.rules.closing)
+        from hallserver.domain.workdays import NoSchedule
         tz = self.clock.tz
+        try:
+            verify_due, rectify_due = due_dates(r, self.cases.calendar, self.cases.rules.closing)
+            colours = step_colours(r, self.cases.calendar, self.cases.rules.closing, self.clock.now())
+        except NoSchedule:                       # next year's holidays not loaded: no dates to show yet
+            return {"id": r.id, "rating_id": r.rating_id, "window": r.window, "staff": r.staff,
+                    "department": r.department, "level": r.level, "real_name": bool(r.phone), "status": r.status,
+                    "opened_at": r.opened_at.astimezone(tz).isoformat(), "reached": r.reached,
+                    "verify_due": None, "rectify_due": None, "colours": {}, "records": [
+                        {"kind": x.kind, "at": x.at.astimezone(tz).isoformat(), "by": x.by, "note": x.note,
+                         "reached": x.reached, "upheld": x.upheld} for x in r.records]}
         return {"id": r.id, "rating_id": r.rating_id, "window": r.window, "staff": r.staff,
                 "department": r.department, "level": r.level, "real_name": bool(r.phone), "status": r.status,
                 "opened_at": r.opened_at.astimezone(tz).isoformat(), "reached": r.reached,
                 "verify_due": verify_due.astimezone(tz).isoformat(),
                 "rectify_due": rectify_due.astimezone(tz).isoformat(),
-                "colours": step_colours(r, self.cases.calendar, self.cases.rules.closing, self.clock.now()),
+                "colours": colours,
                 "records": [{"kind": x.kind, "at": x.at.astimezone(tz).isoformat(), "by": x.by, "note": x.note,
                              "reached": x.reached, "upheld": x.upheld} for x in r.records]}
 
@@ -413,7 +433,10 @@ class CommandProcessor:
             return
         self._retention_day = now.date()
         try:
-            self.store.mask_old_phones(now - timedelta(days=self.config.ratings.phone_retention_days))
+            if self.store.mask_old_phones(now - timedelta(days=self.config.ratings.phone_retention_days), now):
+                from hallserver.domain.rectification import RectificationBook
+                items = self.store.rectification_items()      # the masked numbers, not the old ones
+                self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         except Exception:
             log.exception("the retention of phone numbers failed; trying again tomorrow")
 

@@ -108,10 +108,12 @@ def test_booking_over_http_runs_through_the_command_path_and_checks_in_at_the_ki
         assert first.status_code == 201, first.text
         again = httpx.post(url, json=body, headers={"Idempotency-Key": "phone-42"}, timeout=5)
         assert again.json() == first.json()                               # a retry books nothing new
+        other = httpx.post(url, json={**body, "name": "李强"}, headers={"Idempotency-Key": "phone-42"}, timeout=5)
+        assert other.json()["appointment"]["code"] != first.json()["appointment"]["code"]   # nobody reads another's
         appointment = first.json()["appointment"]
         assert len(appointment["code"]) == 6 and "phone" not in appointment and "name" not in appointment
         assert appointment["check_in_from"].endswith("09:45:00+08:00")
-        for _ in range(3):
+        for _ in range(2):
             assert httpx.post(url, json=body, timeout=5).status_code == 201  # capacity 4 by default
         full = httpx.post(url, json=body, timeout=5)
         assert full.status_code == 409 and full.json()["error"]["code"] == "slot_full"

@@ -147,6 +147,8 @@ def test_terminals_counters_and_corrections_make_the_day_and_the_month(proc):
         "unknown_staff"
     proc.clock.set(at(17, 9, 12))
     send(proc, "counter-1", type="window.login", window="w1", staff="s001")          # a login is a clock-in: late
+    proc.clock.set(at(17, 12, 0))
+    send(proc, "door-1", type="attendance.clock", staff="s002", kind="out", method="face")
     fixed = web(proc, type="attendance.correct", staff="s003", kind="in", at=at(17, 8, 58).isoformat(), by="m001",
                 reason="指纹机故障")
     assert fixed["ok"]
@@ -156,7 +158,8 @@ def test_terminals_counters_and_corrections_make_the_day_and_the_month(proc):
     day = {r["staff"]: r for r in proc.attendance.day(date(2025, 11, 17), TZ)}
     assert day["s001"]["late_min"] == 12 and day["s001"]["shifts"][0]["clock_in"].endswith("09:12:00+08:00")
     assert day["s002"]["late_min"] == 0 and day["s003"]["shifts"][0]["clock_in"].endswith("08:58:00+08:00")
-    assert day["s002"]["absent_shifts"] == 1                                        # never came back after lunch
+    assert day["s002"]["absent_shifts"] == 1                                        # out at noon, never back
+    assert day["s001"]["absent_shifts"] == 0                                        # logged in over lunch: present
     from hallserver.attendance_desk import month_csv
     rows = proc.attendance.month(2025, 11, TZ, date(2025, 11, 17))
     sheet = month_csv(rows, 2025, 11)
@@ -312,3 +315,20 @@ def test_devices_say_when_they_go_and_come(config, embedded_broker, sqlite_url):
             spans = server.store.offline_spans(now - timedelta(hours=1), now + timedelta(hours=1))
             timer.sleep(0.05)
         assert [s.staff for s in spans] == ["s001"]
+
+
+def test_logged_in_over_lunch_is_present_in_the_afternoon_and_on_time():
+    f = figures(clock("s1", at(17, 8, 55), source="counter"))
+    assert f.absent_shifts == 0 and f.shifts[1].late_min == 0
+
+
+def test_a_logout_ends_the_offline_span_of_a_counter_that_never_comes_back(proc):
+    presence = proc.topics.presence("counter-1")
+    proc.clock.set(at(17, 9, 0))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(17, 16, 50))
+    proc.handle(presence, b'{"type": "device.presence", "online": false}')
+    proc.clock.set(at(17, 17, 20))
+    send(proc, "counter-1", type="window.logout", window="w1")            # (from another PC, or the keypad)
+    spans = proc.store.offline_spans(at(17, 0), at(24, 0))
+    assert [(s.start, s.end) for s in spans] == [(at(17, 16, 50), at(17, 17, 20))]

@@ -154,3 +154,19 @@ def test_green_channel_transfer_and_requeue_on_the_wire(proc):
     assert missing["error"]["code"] == "ticket_not_found"
     forbidden, _ = send(proc, "tablet-1", type="ticket.requeue", number="A001")
     assert forbidden["error"]["code"] == "forbidden"
+
+
+def test_an_unexpected_failure_answers_internal_and_saves_nothing_of_it(proc, monkeypatch, caplog):
+    engine = proc.engine
+    real_issue = engine.issue
+
+    def issue_then_fail(*args, **kwargs):
+        real_issue(*args, **kwargs)                          # the state moved on in memory...
+        raise RuntimeError("a bug")                          # ...then something unforeseen happened
+    monkeypatch.setattr(engine, "issue", issue_then_fail)
+    reply, out = send(proc, "kiosk-1", type="ticket.issue", category="social")
+    assert reply["error"]["code"] == "internal" and len(out) == 1          # the reply only: nothing announced
+    assert "failed unexpectedly" in caplog.text
+    assert proc.engine is not engine and proc.engine.waiting_count("social") == 0   # rebuilt from the database
+    reply, _ = send(proc, "kiosk-1", type="ticket.issue", category="social")
+    assert reply["result"]["ticket"]["number"] == "A001"                  # the half-done ticket left no trace

@@ -55,6 +55,11 @@ def test_an_appeal_once_by_the_staff_member_decided_by_someone_else():
     with pytest.raises(RectificationError):
         book.decide(r.id, "s001", True, "自己裁决", at(18))
     book.decide(r.id, "m001", True, "录像核实属实", at(18))
+    other = book.open(2, "w1", "s001", "人社局", 1, "", at(17))
+    book.appeal(other.id, "s001", "窗口系统故障", at(17), filed_by="m002")      # entered by a manager for s001
+    with pytest.raises(RectificationError):
+        book.decide(other.id, "m002", False, "自己录入自己裁决", at(18))
+    book.decide(other.id, "m001", False, "系统日志无故障", at(18))
     assert r.status == "申诉成立" and r.closed
     with pytest.raises(RectificationError):
         book.appeal(r.id, "s001", "again", at(19))

@@ -31,6 +31,7 @@ class Record:
     note: str
     reached: bool = False        # 核实回访: the citizen was reached
     upheld: bool | None = None   # 申诉决定
+    filed_by: str = ""           # 申诉: who entered it (a manager on the staff member's behalf)
 
 
 @dataclass
@@ -131,7 +132,7 @@ class RectificationBook:
         self.changed.append(r)
         return r
 
-    def appeal(self, rid: int, by: str, reason: str, now: datetime) -> Rectification:
+    def appeal(self, rid: int, by: str, reason: str, now: datetime, filed_by: str = "") -> Rectification:
         """申诉: the staff member rated disputes it, with evidence; once per rectification."""
         r = self._get(rid)
         if r.closed or r.has("申诉"):
@@ -140,7 +141,7 @@ class RectificationBook:
             raise RectificationError("forbidden", "only the staff member rated may appeal")
         if not reason.strip():
             raise RectificationError("invalid", "an appeal needs its reason and evidence")
-        r.records.append(Record("申诉", now, by, reason.strip()[:500]))
+        r.records.append(Record("申诉", now, by, reason.strip()[:500], filed_by=filed_by or by))
         self.changed.append(r)
         return r
 
@@ -149,8 +150,9 @@ class RectificationBook:
         r = self._get(rid)
         if not r.has("申诉") or r.has("申诉决定"):
             raise RectificationError("invalid", "no appeal waiting for a decision")
-        if manager == r.staff:
-            raise RectificationError("forbidden", "the staff member cannot decide their own appeal")
+        appeal = next(x for x in r.records if x.kind == "申诉")
+        if manager in (r.staff, appeal.filed_by):
+            raise RectificationError("forbidden", "neither the staff member nor who filed the appeal may decide it")
         r.records.append(Record("申诉决定", now, manager, note.strip()[:500], upheld=upheld))
         self.changed.append(r)
         return r

@@ -385,6 +385,12 @@ class Store:
             conn.execute(update(counter_offline).where(counter_offline.c.device == device,
                                                        counter_offline.c.ended_at.is_(None)).values(ended_at=at))
 
+    def end_offline_of_staff(self, staff: str, at: datetime) -> None:
+        """A logout ends any offline span of that person (the counter may never come back)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(counter_offline).where(counter_offline.c.staff == staff,
+                                                       counter_offline.c.ended_at.is_(None)).values(ended_at=at))
+
     def offline_spans(self, start: datetime, end: datetime) -> list[PauseSpan]:
         """Counter offline spans overlapping [start, end), an open one up to `end`."""
         with self.engine.connect() as conn:
@@ -447,7 +453,7 @@ class Store:
             return conn.execute(select(rating_contacts.c.phone).where(rating_contacts.c.rating_id == rating_id)
                                 ).scalar()
 
-    def mask_old_phones(self, before: datetime) -> int:
+    def mask_old_phones(self, before: datetime, now: datetime | None = None) -> int:
         """Retention: phone numbers given for 回访 before `before` keep only 3 + 4 digits
         (138****8000), in the contacts and in the rectifications. Returns how many were masked."""
         def mask(phone: str) -> str:
@@ -463,7 +469,7 @@ class Store:
                 if r.phone and "*" not in r.phone:
                     conn.execute(update(rectifications).where(rectifications.c.id == r.id).values(phone=mask(r.phone)))
             if n:
-                self._audit(conn, before, "hall-server", "retention.mask_phones", "ok", f"{n} phone numbers")
+                self._audit(conn, now or before, "hall-server", "retention.mask_phones", "ok", f"{n} phone numbers")
         return n
 
     def rating_records(self) -> list[dict]:
@@ -595,7 +601,8 @@ def rectification_row(r: Rectification) -> dict:
     return {"rating_id": r.rating_id, "window": r.window, "staff": r.staff, "department": r.department,
             "level": r.level, "phone": r.phone, "opened_at": r.opened_at, "status": r.status,
             "records": json.dumps([{"kind": x.kind, "at": _when(x.at), "by": x.by, "note": x.note,
-                                    "reached": x.reached, "upheld": x.upheld} for x in r.records],
+                                    "reached": x.reached, "upheld": x.upheld, "filed_by": x.filed_by}
+                                   for x in r.records],
                                   ensure_ascii=False)}
 
 
@@ -603,4 +610,5 @@ def rectification_from_row(row: dict) -> Rectification:
     return Rectification(row["id"], row["rating_id"], row["window"], row["staff"], row["department"], row["level"],
                          row["phone"], row["opened_at"],
                          [RectificationRecord(x["kind"], datetime.fromisoformat(x["at"]), x["by"], x["note"],
-                                              x["reached"], x["upheld"]) for x in json.loads(row["records"])])
+                                              x["reached"], x["upheld"], x.get("filed_by", ""))
+                          for x in json.loads(row["records"])])

@@ -182,7 +182,18 @@ class ExtensionApproval(BaseModel):
     manager: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
-WINDOW_QR_MINUTES = 60      # the window's static QR rates a service completed there this recently
+WINDOW_QR_MINUTES = 15      # the window's static QR rates a service completed there this recently
+def web_command_id(kind: str, key: str | None, body: dict) -> str:
+    """The command id of an HTTP request: with an Idempotency-Key, the same key *and* the same
+    request give the same id (a retry), while anyone else's key with another request or on
+    another endpoint gives a different one — nobody reads another person's reply by its key."""
+    import hashlib
+    if key is None:
+        return uuid.uuid4().hex
+    digest = hashlib.sha256(json.dumps([kind, key, body], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"k-{digest[:40]}"
+
+
 ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
@@ -246,10 +257,12 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         now = dashboard.clock.now()
         locked = login_guard.locked_until(who, now)
         manager = managers.get(who)
-        if locked is None and manager is not None and password_matches(manager.password_hash, password):
+        client = request.client.host if request.client else ""
+        matches = manager is not None and locked is None and \
+            await asyncio.to_thread(password_matches, manager.password_hash, password)   # argon2: not on the loop
+        if matches:
             login_guard.succeeded(who)
-            dashboard.store.audit(now, who[:64] or "?", "manager.login", "ok", request.client.host if request.client
-                                  else "")
+            await asyncio.to_thread(dashboard.store.audit, now, who[:64] or "?", "manager.login", "ok", client)
             token, session = sessions.open(who)
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
@@ -259,16 +272,17 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return response
         if locked is None:
             login_guard.failed(who, now)
-        dashboard.store.audit(now, who[:64] or "?", "manager.login", "locked" if locked else "bad_password",
-                              request.client.host if request.client else "")
+        await asyncio.to_thread(dashboard.store.audit, now, who[:64] or "?", "manager.login",
+                                "locked" if locked else "bad_password", client)
         message = "密码错误次数过多，请稍后再试" if locked else "账号或密码错误"
         return TEMPLATES.TemplateResponse(request, "login.html", {"hall": dashboard.hall_name, "message": message},
                                           status_code=401)
 
     @app.post("/logout")
     def logout(request: Request) -> Response:
-        if request.state.manager:
-            dashboard.store.audit(dashboard.clock.now(), request.state.manager, "manager.logout", "ok")
+        session = sessions.get(request.cookies.get(COOKIE))     # /logout is public: look the session up here
+        if session is not None:
+            dashboard.store.audit(dashboard.clock.now(), session.manager, "manager.logout", "ok")
         sessions.close(request.cookies.get(COOKIE))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE)
@@ -282,8 +296,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
             return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
                                 status_code=400)
-        command = {"id": idempotency_key or uuid.uuid4().hex, "type": "appointment.book",
-                   **body.model_dump(mode="json")}
+        command = {"id": web_command_id("appointment.book", idempotency_key, body.model_dump(mode="json")),
+                   "type": "appointment.book", **body.model_dump(mode="json")}
         try:
             reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
         except Exception:                       # the writer is stuck or gone: say so, do not hang
@@ -403,8 +417,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
             return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
                                 status_code=400)
-        command = {"id": idempotency_key or uuid.uuid4().hex, "type": "case.apply_online",
-                   **body.model_dump(mode="json")}
+        command = {"id": web_command_id("case.apply_online", idempotency_key, body.model_dump(mode="json")),
+                   "type": "case.apply_online", **body.model_dump(mode="json")}
         try:
             reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
         except Exception:
@@ -484,8 +498,9 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         try:
             year, month = (int(x) for x in request.query_params.get(
                 "month", dashboard.clock.now().strftime("%Y-%m")).split("-"))
-            assert 1 <= month <= 12
-        except (ValueError, AssertionError):
+        except ValueError:
+            year = month = 0
+        if not (2000 <= year <= 2100 and 1 <= month <= 12):
             return JSONResponse({"error": {"code": "invalid", "message": "month: YYYY-MM"}}, status_code=400)
         if query is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
@@ -573,6 +588,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
                    **body.model_dump()}
         if request.state.manager and action != "appeal":           # the one logged in acts, whatever the body says
             command["by"] = request.state.manager
+        elif request.state.manager:                                  # an appeal entered for the staff member
+            command["filed_by"] = request.state.manager
         try:
             reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
         except Exception:
