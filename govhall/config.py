@@ -79,6 +79,10 @@ class RulesConfig(_Section):
     requeue_after: int = Field(default=3, ge=0, le=50, description="过号重排: a returning citizen goes after this many")
     requeue_within_minutes: float = Field(default=30.0, gt=0, le=480, description="过号重排 allowed this long after")
     green_age: int = Field(default=65, ge=50, le=100, description="绿色通道 from this age (ID card)")
+    wait_target_minutes: float = Field(default=20.0, gt=0, le=480,
+                                       description="平均等候 target the dashboard measures each category against")
+    long_wait_minutes: float = Field(default=30.0, gt=0, le=480,
+                                     description="an alert when anyone has waited longer than this")
 
 
 class CategoryConfig(_Section):
@@ -175,6 +179,9 @@ class ManagerConfig(_Section):
     id: Name
     name: str = Field(min_length=1, max_length=32)
     password_hash: str = Field(pattern=r"^\$argon2(id|i|d)\$", description="argon2 hash (hall staff-password)")
+    role: Literal["manager", "lead", "auditor"] = Field(
+        default="manager", description="manager 大厅管理员: everything; lead 部门负责人: everything but ranking "
+                                       "adjustments; auditor 审计: reads only")
 
 
 class DeviceConfig(_Section):

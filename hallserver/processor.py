@@ -107,6 +107,7 @@ class CommandProcessor:
         self.topics = c.Topics(config.hall.id)
         self.engine = build_engine(config, clock, store)
         self.listeners: list = []   # called with each Outgoing after it is built (web view)
+        self.presence_listeners: list = []   # called with (device, online, iso time) of each presence message
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
         self._last_issuing: list | None = None
         self.devices = DeviceHealth(store.open_device_alerts())
@@ -474,6 +475,9 @@ class CommandProcessor:
             log.warning("device %s sent a bad presence message", device_id)
             return
         device = self.config.device(device_id)
+        if device is not None:
+            for listener in self.presence_listeners:
+                listener(device_id, online, self.clock.now().astimezone(self.clock.tz).isoformat())
         if device is None or device.role != c.Role.COUNTER or device.window is None:
             return
         window = self.engine.windows.get(device.window)

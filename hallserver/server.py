@@ -38,8 +38,9 @@ class HallServer:
     def start(self) -> HallServer:
         self.store.migrate()
         self.processor = CommandProcessor(self.config, self.store, self.clock)
-        self.view = LiveView(self.processor.topics)
+        self.view = LiveView(self.processor.topics, self.clock)
         self.processor.listeners.append(self.view.on_outgoing)
+        self.processor.presence_listeners.append(self.view.on_presence)
         self.view.seed_device_alerts([
             {"device": a.device, "component": a.component, "condition": a.condition, "detail": a.detail,
              "open": True, "since": a.since.astimezone(self.clock.tz).isoformat()}

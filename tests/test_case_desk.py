@@ -153,8 +153,8 @@ def test_the_citizen_tracks_the_case_and_a_manager_approves_an_extension_over_ht
 def test_the_dashboard_lists_slipping_cases_red_first():
     from govhall.contract import Topics
     from hallserver.processor import Outgoing
-    from hallserver.web.app import case_alert_text
     from hallserver.web.live import LiveView
+    from hallserver.web.overview import case_alert_text
     view = LiveView(Topics("demo"))
 
     def event(code, colour, due, finished=False):
@@ -250,6 +250,6 @@ def test_from_november_the_manager_is_told_while_next_years_schedule_is_missing(
     proc.clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=TZ))
     events = [json.loads(o.payload) for o in proc.tick() if o.topic.endswith("/event/device.alert")]
     assert events and events[0]["component"] == "calendar" and events[0]["detail"] == "2027"
-    from hallserver.web.app import device_alert_text
+    from hallserver.web.overview import device_alert_text
     assert device_alert_text(events[0]).startswith("尚未导入 2027 年法定节假日安排")
     assert [o for o in proc.tick() if o.topic.endswith("/event/device.alert")] == []          # said once

@@ -155,10 +155,10 @@ def test_the_dashboard_shows_a_device_alert_until_it_is_cleared(config, embedded
         kiosk = device("kiosk-1")
         kiosk.request({"type": "device.report", "component": "printer", "condition": "paper_near_end"})
         alerts = httpx.get(server.dashboard_url + "api/overview", timeout=5).json()["alerts"]
-        assert any("kiosk-1" in a and "纸将用完" in a for a in alerts)
+        assert any("kiosk-1" in a["text"] and "纸将用完" in a["text"] for a in alerts)
         kiosk.request({"type": "device.report", "component": "printer", "condition": "ok"})
         alerts = httpx.get(server.dashboard_url + "api/overview", timeout=5).json()["alerts"]
-        assert not any("kiosk-1" in a for a in alerts)
+        assert not any("kiosk-1" in a["text"] for a in alerts)
 
 
 def test_contract_names_the_new_messages():

@@ -120,3 +120,40 @@ def test_the_phone_page_goes_live_over_server_sent_events(hall_with_web):
     counter.request({"type": "window.login", "window": "w2", "staff": "s002"})
     counter.request({"type": "window.call_next", "window": "w2"})
     assert got.wait(5), "the call never reached the phone"
+
+
+def test_a_device_that_goes_away_is_an_alert_and_a_window_whose_counter_goes_is_offline(hall_with_web):
+    import time
+    server, device = hall_with_web
+    counter, tablet = device("counter-1"), device("tablet-1")
+    counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+    tablet.close()                                       # a clean close says offline (a crash: its last will)
+    counter.close()
+
+    def overview():
+        return httpx.get(server.dashboard_url + "api/overview", timeout=5).json()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len([a for a in overview()["alerts"] if a["kind"] == "offline"]) < 2:
+        time.sleep(0.05)
+    data = overview()
+    texts = [a["text"] for a in data["alerts"] if a["kind"] == "offline"]
+    assert any("评价器 tablet-1 离线" in t for t in texts) and any("窗口终端 counter-1 离线" in t for t in texts)
+    assert next(c for c in data["window_cards"] if c["window"] == "w1")["state"] == "offline"
+    device("tablet-1")                                   # back: the alert goes by itself
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any("tablet-1" in a["text"] for a in overview()["alerts"]):
+        time.sleep(0.05)
+    assert not any("tablet-1" in a["text"] for a in overview()["alerts"])
+
+
+def test_the_reports_api_checks_its_parameters(hall_with_web):
+    server, _ = hall_with_web
+    base = server.dashboard_url
+    assert httpx.get(base + "api/reports/hall?period=year", timeout=5).status_code == 400
+    assert httpx.get(base + "api/reports/hall?date=2026-13-01", timeout=5).status_code == 400
+    assert httpx.get(base + "api/reports/hall?date=1900-01-01", timeout=5).status_code == 400
+    assert httpx.get(base + "api/reports/hall?format=pdf", timeout=5).status_code == 400
+    csv_text = httpx.get(base + "api/reports/hall?period=week&format=csv", timeout=5)
+    assert csv_text.status_code == 200 and csv_text.text.startswith("\ufeff【汇总】")
+    assert "attachment" in csv_text.headers["content-disposition"]
+    assert httpx.get(base + "reports?period=month", timeout=5).status_code == 200

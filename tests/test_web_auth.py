@@ -124,3 +124,34 @@ def test_the_public_pages_are_rate_limited_per_client():
     limit = RateLimit(per_minute=5)
     assert [limit.allow("1.2.3.4") for _ in range(6)] == [True] * 5 + [False]
     assert limit.allow("5.6.7.8")                                   # another phone is not held up
+
+
+def test_roles_an_auditor_reads_only_and_a_lead_does_not_move_the_ranking(config, embedded_broker, sqlite_url,
+                                                                           manager_hash):
+    config.managers = [ManagerConfig(id="m001", name="陈主任", password_hash=manager_hash),
+                       ManagerConfig(id="a001", name="审计员", password_hash=manager_hash, role="auditor"),
+                       ManagerConfig(id="l001", name="人社局刘科长", password_hash=manager_hash, role="lead")]
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        base = server.dashboard_url
+        device("kiosk-1").request({"type": "device.report", "component": "printer", "condition": "paper_near_end"})
+        auditor, _ = login(base, who="a001")
+        page = auditor.get("/")
+        assert page.status_code == 200 and "纸将用完" in page.text and "审计（只读）" in page.text
+        assert 'class="ack"' not in page.text                                       # nothing to press
+        alert = next(a for a in auditor.get("/api/overview").json()["alerts"] if a["kind"] == "device")
+        csrf = {"X-CSRF-Token": auditor.cookies["govhall_csrf"]}
+        refused = auditor.post("/api/alerts/ack", json={"key": alert["key"], "since": alert["since"]}, headers=csrf)
+        assert refused.status_code == 403 and "只能查看" in refused.json()["error"]["message"]
+        assert auditor.get("/api/reports/hall").status_code == 200 and auditor.get("/reports").status_code == 200
+        lead, _ = login(base, who="l001")
+        csrf = {"X-CSRF-Token": lead.cookies["govhall_csrf"]}
+        body = {"window": "w1", "points": 5, "reason": "表扬信", "by": "l001"}
+        assert lead.post("/api/ranking/adjustments", json=body, headers=csrf).status_code == 403
+        ok = lead.post("/api/alerts/ack", json={"key": alert["key"], "since": alert["since"]}, headers=csrf)
+        assert ok.status_code == 200 and ok.json()["by"] == "l001"
+        gone = lead.post("/api/alerts/ack", json={"key": "device:nope", "since": ""}, headers=csrf)
+        assert gone.status_code == 404
+        assert lead.post("/api/alerts/ack", json={"key": "x" * 500, "since": ""}, headers=csrf).status_code == 422
+        acked = next(a for a in lead.get("/api/overview").json()["alerts"] if a["key"] == alert["key"])
+        assert acked["acked_by"] == "l001"
+        assert [a["action"] for a in server.store.audit_records()].count("alert.ack") == 1

@@ -28,6 +28,7 @@ from hallserver.domain.rectification import Rectification
 from hallserver.domain.workdays import Pause
 from hallserver.rating_chain import GENESIS, audit_link, link
 from hallserver.store.tables import (
+    alert_acks,
     appointments,
     attendance_events,
     audit_log,
@@ -301,6 +302,49 @@ class Store:
             avg_wait_s_by_class={k: round(mean(v), 1) for k, v in sorted(by_class.items())},
         )
 
+    def category_today(self, now: datetime, day: date) -> dict[str, dict]:
+        """Per category (the one a ticket was taken for) of one hall day: issued, served, average
+        wait of those called, and the longest wait of anyone still waiting with its start."""
+        with self.engine.connect() as conn:
+            first_call = func.coalesce(tickets.c.first_called_at, tickets.c.called_at)
+            rows = conn.execute(select(tickets.c.category, tickets.c.status, tickets.c.issued_at, first_call)
+                                .where(tickets.c.day == day)).all()
+        out: dict[str, dict] = {}
+        waits: dict[str, list[float]] = {}
+        for category, status, issued, called in rows:
+            f = out.setdefault(category, {"issued": 0, "served": 0, "avg_wait_s": None, "longest_wait_s": 0.0,
+                                          "waiting_since": None})
+            f["issued"] += 1
+            if status == TicketStatus.COMPLETED:
+                f["served"] += 1
+            if called is not None:
+                waits.setdefault(category, []).append((called - issued).total_seconds())
+            elif status == TicketStatus.WAITING and (f["waiting_since"] is None or issued < f["waiting_since"]):
+                f["waiting_since"] = issued
+                f["longest_wait_s"] = max(0.0, (now - issued).total_seconds())
+        for category, w in waits.items():
+            out[category]["avg_wait_s"] = round(mean(w), 1)
+        return out
+
+    def ticket_facts(self, first: date, last: date) -> list:
+        """The tickets of hall days first..last as the operating report needs them."""
+        from hallserver.hall_reports import TicketFact
+        first_call = func.coalesce(tickets.c.first_called_at, tickets.c.called_at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tickets.c.day, tickets.c.category, tickets.c.status, tickets.c.issued_at,
+                                       first_call, tickets.c.finished_at, tickets.c.window, tickets.c.staff)
+                                .where(tickets.c.day >= first, tickets.c.day <= last))
+            return [TicketFact(*r) for r in rows]
+
+    def rating_facts(self, first: date, last: date) -> list:
+        """The ratings of services of hall days first..last (by the ticket's day)."""
+        from hallserver.hall_reports import RatingFact
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tickets.c.day, ratings.c.window, ratings.c.staff, ratings.c.level,
+                                       ratings.c.channel).join(tickets, tickets.c.id == ratings.c.ticket_id)
+                                .where(tickets.c.day >= first, tickets.c.day <= last))
+            return [RatingFact(*r) for r in rows]
+
     def pause_minutes(self, now: datetime, day_start: datetime, day_end: datetime) -> dict[str, dict[str, float]]:
         """暂停服务 minutes per staff member and reason between two times, open pauses counted to `now`."""
         out: dict[str, dict[str, float]] = {}
@@ -361,6 +405,21 @@ class Store:
     def add_score_adjustment(self, window: str, points: int, reason: str, by: str, at: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(insert(adjustments_table).values(window=window, points=points, reason=reason, by=by, at=at))
+
+    def ack_alert(self, alert: str, since: str, by: str, at: datetime) -> None:
+        """告警确认: a manager has seen this alert (this occurrence of it); audited in the same
+        transaction. The alert stays listed while its condition holds, marked as acknowledged."""
+        with self._audit_lock, self.engine.begin() as conn:
+            conn.execute(insert(alert_acks).values(alert=alert, since=since, by=by, at=at))
+            self._audit(conn, at, by, "alert.ack", "ok", f"{alert} @ {since}"[:200])
+
+    def alert_acks(self, since: datetime) -> dict[tuple[str, str], dict]:
+        """Acknowledgements made after `since`, by (alert, since) → who and when (the first one)."""
+        with self.engine.connect() as conn:
+            out: dict[tuple[str, str], dict] = {}
+            for r in conn.execute(select(alert_acks).where(alert_acks.c.at >= since).order_by(alert_acks.c.id)):
+                out.setdefault((r.alert, r.since), {"by": r.by, "at": r.at})
+            return out
 
     def score_adjustments(self) -> list[dict]:
         with self.engine.connect() as conn:

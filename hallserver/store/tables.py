@@ -284,3 +284,14 @@ device_alerts = Table(
     Column("closed_at", UtcDateTime),
     Index("ix_device_alerts_open", "device", "component", "closed_at"),
 )
+
+# 告警确认: a manager acknowledged an alert (by its key and the moment it opened); append-only
+alert_acks = Table(
+    "alert_acks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert", String(120), nullable=False),
+    Column("since", String(40), nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_alert_acks_alert", "alert", "since"),
+)

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.store import Store
 from hallserver.web.live import LiveView
+from hallserver.web.overview import PAUSE_LABELS, category_rows, hall_alerts, mark_acknowledged, window_cards
 
 log = logging.getLogger("hallserver.web")
 
@@ -40,28 +41,7 @@ POLL_S = 0.2            # how often an open event stream looks for a change
 KEEPALIVE_S = 15.0      # a comment line this often keeps proxies from closing the stream
 SUMMARY_MAX_AGE_S = 1.0
 
-STATUS_LABELS = {"closed": "未开窗", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
-PAUSE_LABELS = {"away": "离开", "meeting": "会议", "meal": "用餐", "other": "其他"}
-COMPONENT_LABELS = {"printer": "打印机", "id_reader": "身份证阅读器", "led_port": "LED 屏串口", "screen": "屏幕",
-                    "keypad": "呼叫器"}
-CONDITION_LABELS = {"paper_near_end": "纸将用完，请及时换纸", "paper_out": "缺纸，已暂停出票", "cover_open": "机盖打开",
-                    "offline": "离线", "fault": "故障"}
-
-
-def device_alert_text(a: dict[str, Any]) -> str:
-    if a["component"] == "calendar":
-        return (f"尚未导入 {a.get('detail') or '下一'} 年法定节假日安排（国务院办公厅通知），"
-                "办结时限无法跨年计算，请更新日历文件（docs/deadlines.md）")
-    what = COMPONENT_LABELS.get(a["component"], a["component"])
-    why = CONDITION_LABELS.get(a["condition"], a["condition"])
-    return f"设备 {a['device']} {what}：{why}（{clock_time(a.get('since'))} 起）"
-
-
-def case_alert_text(x: dict[str, Any]) -> str:
-    due = datetime.fromisoformat(x["due"])
-    if x["colour"] == "red":
-        return f"办件 {x['case']} {x['matter']}：已超过承诺时限（{due:%m-%d %H:%M}），窗口 {x['window']}"
-    return f"办件 {x['case']} {x['matter']}：临近承诺时限（{due:%m-%d %H:%M}），窗口 {x['window']}"
+STATUS_LABELS = {"closed": "未开窗", "idle": "空闲", "serving": "办理中", "paused": "暂停服务", "offline": "离线"}
 
 
 def minutes(seconds: float | None) -> str:
@@ -95,6 +75,7 @@ class Dashboard:
         self.config = None                   # the hall's Config (reports)
         self.view, self.store, self.clock = view, store, clock
         self._summary: tuple[float, int, dict[str, Any]] | None = None
+        self._categories: tuple[float, int, dict[str, dict]] | None = None
         self._lock = threading.Lock()
 
     def today(self) -> dict[str, Any]:
@@ -111,17 +92,39 @@ class Dashboard:
             return s
 
     def overview(self) -> dict[str, Any]:
+        """The live hall: figures, categories against the wait target, window cards, alerts."""
         snap = self.view.snapshot()
-        unserved = [q for q in snap["queue"] if q["waiting"] > 0 and q["open_windows"] == 0]
-        return {"hall": self.hall_name, "at": self.clock.now().isoformat(), **snap, "today": self.today(),
-                "alerts": [f"前台断档：{self.category_names.get(x['category'], x['category'])} 自 "
-                           f"{clock_time(x['since'])} 起没有在岗窗口" for x in snap["front_desk_uncovered"]]
-                + [f"AB岗：{x['name']} A角（{x['a']}）不在岗，" + (f"由 B角（{x['b']}）在 {x['window']} 顶岗"
-                                                                 if x["state"] == "b" else "B角也不在岗")
-                   for x in snap["posts_away"]]
-                + [f"{q['name']}：{q['waiting']} 人等候，没有开放的窗口受理" for q in unserved]
-                + [case_alert_text(x) for x in snap["cases_slipping"]]
-                + [device_alert_text(a) for a in snap["device_alerts"]]}
+        now = self.clock.now()
+        target_s = (self.config.rules.wait_target_minutes if self.config is not None else 20.0) * 60
+        rows = category_rows(snap["queue"], self.categories_today(), target_s)
+        alerts = hall_alerts(snap, rows, self.config, now, self.category_names)
+        day_start = datetime.combine(hall_day(self.clock), datetime.min.time(), self.clock.tz)
+        mark_acknowledged(alerts, self.store.alert_acks(day_start), self.clock.tz)
+        return {"hall": self.hall_name, "at": now.isoformat(), **snap, "today": self.today(),
+                "wait_target_s": target_s, "categories": rows,
+                "window_cards": window_cards(snap["windows"], self.config, snap["devices_offline"],
+                                             snap["posts_away"], now),
+                "alerts": [a.view() for a in alerts]}
+
+    def categories_today(self) -> dict[str, dict]:
+        with self._lock:
+            now_mono, version = time.monotonic(), self.view.version
+            cached = self._categories
+            if cached and cached[1] == version and now_mono - cached[0] < SUMMARY_MAX_AGE_S:
+                return cached[2]
+            figures = self.store.category_today(self.clock.now(), hall_day(self.clock))
+            self._categories = (now_mono, version, figures)
+            return figures
+
+
+ROLE_LABELS = {"manager": "大厅管理员", "lead": "部门负责人", "auditor": "审计（只读）"}
+
+
+class AlertAck(BaseModel):
+    """POST /api/alerts/ack: the alert's key and the moment it began, as the board shows them."""
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=120)
+    since: str = Field(max_length=40)
 
 
 class AppointmentRequest(BaseModel):
@@ -204,7 +207,7 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
     """`submit` runs a command through the hall server's one writer and returns the reply;
     `query` runs a read of the processor on that thread (the phone page's outlook)."""
     app = FastAPI(title="govhall", docs_url=None, redoc_url=None)
-    from hallserver.web.auth import COOKIE, HEADERS, Sessions, is_public
+    from hallserver.web.auth import COOKIE, HEADERS, Sessions, is_public, role_refusal
     sessions = Sessions()
     from hallserver.web.auth import RateLimit
     limiter = RateLimit(per_minute=120)           # the public pages, per client address
@@ -236,6 +239,10 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
                 return _secured(JSONResponse({"error": {"code": "csrf", "message": "请求已过期，请刷新页面后重试"}},
                                              status_code=403))
             request.state.manager = session.manager
+            refusal = role_refusal(managers[session.manager].role if session.manager in managers else "auditor",
+                                   method, path)
+            if refusal is not None:
+                return _secured(JSONResponse({"error": {"code": "forbidden", "message": refusal}}, status_code=403))
         return _secured(await call_next(request))
 
     def _secured(response):   # noqa: ANN001, ANN202
@@ -307,9 +314,33 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return JSONResponse(reply["result"], status_code=201)
         return JSONResponse({"error": reply["error"]}, status_code=ERROR_STATUS.get(reply["error"]["code"], 400))
 
+    def role_of(request: Request) -> str:
+        """The logged-in manager's role; a hall without managers runs open (as a manager)."""
+        who = request.state.manager
+        return managers[who].role if who in managers else ("manager" if not managers else "auditor")
+
     def render(request: Request, template: str) -> HTMLResponse:
+        role = role_of(request)
         return TEMPLATES.TemplateResponse(request, template, {
-            "o": dashboard.overview(), "status_labels": STATUS_LABELS, "pause_labels": PAUSE_LABELS})
+            "o": dashboard.overview(), "status_labels": STATUS_LABELS, "pause_labels": PAUSE_LABELS,
+            "manager": managers[request.state.manager].name if request.state.manager in managers else None,
+            "role_label": ROLE_LABELS[role], "can_act": role != "auditor"})
+
+    @app.post("/api/alerts/ack")
+    async def acknowledge(request: Request, body: AlertAck) -> JSONResponse:
+        """告警确认: the manager has seen it; recorded with who and when, and audited."""
+        keys = {(a["key"], a["since"]) for a in (await asyncio.to_thread(dashboard.overview))["alerts"]}
+        if (body.key, body.since) not in keys:
+            return JSONResponse({"error": {"code": "not_found", "message": "该告警已解除或不存在"}}, status_code=404)
+        who = request.state.manager or "anonymous"
+        await asyncio.to_thread(dashboard.store.ack_alert, body.key, body.since, who, dashboard.clock.now())
+        dashboard.view.touch()                      # every open board shows it at once
+        return JSONResponse({"ok": True, "key": body.key, "by": who})
+
+    @app.get("/wall", response_class=HTMLResponse)
+    def wall(request: Request) -> HTMLResponse:
+        """大屏: the live hall for the wall of the manager's office (no controls, large type)."""
+        return render(request, "wall.html")
 
     @app.get("/", response_class=HTMLResponse)
     def page(request: Request) -> HTMLResponse:
@@ -428,6 +459,62 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return JSONResponse(reply["result"], status_code=201)
         return JSONResponse({"error": reply["error"]}, status_code=404 if reply["error"]["code"] == "unknown_matter"
                             else 400)
+
+    def hall_report_of(request: Request) -> dict[str, Any] | JSONResponse:
+        """The operating report for ?period=day|week|month&date=YYYY-MM-DD (default: today)."""
+        from datetime import date as _date
+
+        from hallserver.hall_reports import PERIODS, hall_report, period_bounds
+        params = request.query_params
+        kind = params.get("period", "day")
+        try:
+            day = _date.fromisoformat(params.get("date") or hall_day(dashboard.clock).isoformat())
+        except ValueError:
+            day = None
+        if kind not in PERIODS or day is None or not 2000 <= day.year <= 2100:
+            return JSONResponse({"error": {"code": "invalid", "message": "period: day|week|month; date: YYYY-MM-DD"}},
+                                status_code=400)
+        first, last, _ = period_bounds(kind, day)
+        config = dashboard.config
+        staff_names = {x.id: x.name for x in config.staff} if config is not None else {}
+        target = config.rules.wait_target_minutes if config is not None else 20.0
+        return hall_report(kind, day, dashboard.store.ticket_facts(first, last),
+                           dashboard.store.rating_facts(first, last), dashboard.clock.tz, dashboard.category_names,
+                           staff_names, target)
+
+    @app.get("/api/reports/hall")
+    def hall_report_api(request: Request) -> Response:
+        """运行报表 as JSON, or ?format=csv / xlsx for Excel."""
+        from hallserver.hall_reports import report_csv as hall_csv
+        from hallserver.hall_reports import report_xlsx
+        report = hall_report_of(request)
+        if isinstance(report, JSONResponse):
+            return report
+        name = f"hall-{report['period']}-{report['from']}"
+        match request.query_params.get("format", "json"):
+            case "csv":
+                return Response(hall_csv(report), media_type="text/csv; charset=utf-8",
+                                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+            case "xlsx":
+                return Response(report_xlsx(report), headers={"Content-Disposition":
+                                                              f'attachment; filename="{name}.xlsx"'},
+                                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            case "json":
+                return JSONResponse(report)
+        return JSONResponse({"error": {"code": "invalid", "message": "format: json, csv or xlsx"}}, status_code=400)
+
+    @app.get("/reports", response_class=HTMLResponse)
+    def reports_page(request: Request) -> Response:
+        """报表: the operating report with its charts, the other reports and the exports."""
+        from hallserver.hall_reports import PERIODS, report_charts
+        report = hall_report_of(request)
+        if isinstance(report, JSONResponse):
+            return report
+        query_string = f"period={report['period']}&date={request.query_params.get('date') or report['from']}"
+        return TEMPLATES.TemplateResponse(request, "reports.html", {
+            "hall": dashboard.hall_name, "r": report, "charts": report_charts(report), "periods": PERIODS,
+            "date": request.query_params.get("date") or hall_day(dashboard.clock).isoformat(),
+            "query": query_string, "manager": request.state.manager})
 
     @app.get("/api/reports/cases")
     def cases_report(request: Request) -> Response:
@@ -680,14 +767,16 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         return {"ok": True, "online": bool(server.get("online"))}
 
     @app.get("/events")
-    async def events(request: Request) -> StreamingResponse:
+    async def events(request: Request, view: str = "board") -> StreamingResponse:
+        fragment = "wall_board.html" if view == "wall" else "board.html"
+
         async def stream() -> AsyncIterator[str]:
             seen, last_sent = -1, time.monotonic()
             yield "retry: 2000\n\n"
             while not await request.is_disconnected():
                 if dashboard.view.version != seen:
                     seen = dashboard.view.version
-                    html = (await asyncio.to_thread(render, request, "board.html")).body.decode("utf-8")
+                    html = (await asyncio.to_thread(render, request, fragment)).body.decode("utf-8")
                     yield "event: board\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
                     last_sent = time.monotonic()
                 elif time.monotonic() - last_sent > KEEPALIVE_S:

@@ -13,11 +13,12 @@ from typing import Any
 from govhall import contract as c
 
 RECENT_CALLS = 12
+BAD_RATINGS = 50
 
 
 class LiveView:
-    def __init__(self, topics: c.Topics) -> None:
-        self.topics = topics
+    def __init__(self, topics: c.Topics, clock=None) -> None:   # noqa: ANN001 - a domain Clock
+        self.topics, self.clock = topics, clock
         self._lock = threading.Lock()
         self._retained: dict[str, dict[str, Any]] = {}
         self._calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
@@ -26,7 +27,25 @@ class LiveView:
         self._digest: dict[str, Any] | None = None       # the latest 每日通报
         self._coverage: dict[str, dict[str, Any]] = {}   # front-desk categories with nobody at a window
         self._posts: dict[str, dict[str, Any]] = {}      # AB岗: posts whose A is away
+        self._offline: dict[str, str] = {}               # devices whose presence says offline → since
+        self._bad_ratings: deque[dict[str, Any]] = deque(maxlen=BAD_RATINGS)   # 差评 as they come
         self.version = 0
+
+    def touch(self) -> None:
+        """Something the view does not hold changed (an alert acknowledged): redraw the boards."""
+        with self._lock:
+            self.version += 1
+
+    def on_presence(self, device: str, online: bool, at: str) -> None:
+        """A device's retained presence (online, or its last will): offline devices are shown."""
+        with self._lock:
+            if online:
+                changed = self._offline.pop(device, None) is not None
+            else:
+                changed = device not in self._offline
+                self._offline.setdefault(device, at)
+            if changed:
+                self.version += 1
 
     def seed_device_alerts(self, alerts: list[dict[str, Any]]) -> None:
         """The alerts open in the store when the server starts."""
@@ -39,9 +58,9 @@ class LiveView:
         changed = False
         alert_topic, case_topic = self.topics.event("device.alert"), self.topics.event("case.colour")
         digest_topic, coverage_topic = self.topics.event("case.digest"), self.topics.event("coverage.alert")
-        post_topic = self.topics.event("post.coverage")
+        post_topic, rating_topic = self.topics.event("post.coverage"), self.topics.event("rating.recorded")
         watched = (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic, coverage_topic,
-                   post_topic)
+                   post_topic, rating_topic)
         for o in out:
             if not (o.retain or o.topic in watched):
                 continue
@@ -49,13 +68,23 @@ class LiveView:
                 data = json.loads(o.payload)
             except ValueError:
                 continue
+            if self.clock is not None and not o.retain:
+                data.setdefault("seen", self.clock.now().astimezone(self.clock.tz).isoformat(timespec="seconds"))
             with self._lock:
                 if o.retain:
                     self._retained[o.topic] = data
+                elif o.topic == rating_topic:
+                    if data["level"] <= 2:                 # 不满意 / 非常不满意: a 差评
+                        self._bad_ratings.appendleft(data)
+                    else:
+                        continue
                 elif o.topic == post_topic:
                     if data["state"] == "a":
                         self._posts.pop(data["post"], None)
                     else:
+                        known = self._posts.get(data["post"])
+                        if known is not None and known["state"] == data["state"]:
+                            data["seen"] = known.get("seen")          # the same condition: since when it began
                         self._posts[data["post"]] = data
                 elif o.topic == coverage_topic:
                     if data["open"]:
@@ -68,6 +97,9 @@ class LiveView:
                     if data["colour"] == "green" or data.get("finished"):
                         self._cases.pop(data["case"], None)
                     else:
+                        known = self._cases.get(data["case"])
+                        if known is not None and known["colour"] == data["colour"]:
+                            data["seen"] = known.get("seen")
                         self._cases[data["case"]] = data
                 elif o.topic == alert_topic:
                     key = (data["device"], data["component"])
@@ -90,6 +122,7 @@ class LiveView:
             slipping = sorted(self._cases.values(), key=lambda x: (x["colour"] != "red", x["due"]))
             uncovered = sorted(self._coverage.values(), key=lambda x: x["since"])
             posts = sorted(self._posts.values(), key=lambda x: (x["state"] != "uncovered", x["post"]))
+            offline, bad_ratings = dict(self._offline), list(self._bad_ratings)
             version = self.version
         prefix = self.topics.window_state("")
         windows = sorted((d for t, d in retained.items() if t.startswith(prefix)), key=lambda w: w["number"])
@@ -98,4 +131,4 @@ class LiveView:
         return {"version": version, "server": server, "windows": windows,
                 "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts,
                 "cases_slipping": slipping, "case_digest": self._digest, "front_desk_uncovered": uncovered,
-                "posts_away": posts}
+                "posts_away": posts, "devices_offline": offline, "bad_ratings": bad_ratings}

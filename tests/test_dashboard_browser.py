@@ -1,0 +1,105 @@
+"""The manager dashboard in a real browser (Debian's Chromium, driven by Playwright): log in, see
+a ticket appear live after a kiosk command, acknowledge an alert, open the reports and export
+one to Excel, and the 大屏 on a 1920×1080 wall screen. Screenshots are saved (HALL_SCREENSHOTS=dir
+keeps them) and checked: the right size, not blank, Chinese drawn."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from govhall.config import ManagerConfig
+from hallserver.broker import free_port
+from hallserver.passwords import hash_password
+from tests.conftest import running_hall
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("HALL_REQUIRE_SERVICES"):
+            pytest.fail(f"{CHROMIUM} is required (Debian package chromium)")
+        pytest.skip("no Chromium on this machine")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    keep = os.environ.get("HALL_SCREENSHOTS")
+    out = Path(keep) if keep else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def looks_drawn(png: bytes, size: tuple[int, int]) -> None:
+    """The screenshot has the size asked for and is not one flat colour."""
+    from PIL import Image
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == size
+    colours = image.resize((200, 120)).getcolors(maxcolors=100000)
+    assert colours is not None and len(colours) > 20
+
+
+def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_report(
+        browser, shots, config, embedded_broker, sqlite_url):
+    config.managers = [ManagerConfig(id="m001", name="陈主任", password_hash=hash_password("manager-pass-2026"))]
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        from playwright.sync_api import expect
+        base = server.dashboard_url
+        kiosk, counter = device("kiosk-1"), device("counter-1")
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN", accept_downloads=True)
+        page.goto(base)
+        assert page.url.endswith("/login")
+        page.fill("input[name=manager]", "m001")
+        page.fill("input[name=password]", "manager-pass-2026")
+        page.click("button[type=submit]")
+        page.wait_for_url(base)
+        waiting = page.locator("[data-category=social] [data-waiting]")
+        assert waiting.inner_text() == "0"
+
+        kiosk.request({"type": "ticket.issue", "category": "social"})       # a citizen takes a number...
+        expect(waiting).to_have_text("1", timeout=3000)                      # ...and the board shows it, no reload
+        counter.request({"type": "window.call_next", "window": "w1"})
+        page.locator("[data-window=w1] .ticket", has_text="A001").wait_for(timeout=3000)
+
+        kiosk.request({"type": "device.report", "component": "printer", "condition": "paper_near_end"})
+        alert = page.locator("li.alert", has_text="纸将用完")
+        alert.wait_for(timeout=3000)
+        alert.locator("button.ack").click()
+        page.locator("li.alert.acked", has_text="纸将用完").wait_for(timeout=3000)
+        assert "已确认 · m001" in page.locator("li.alert.acked", has_text="纸将用完").inner_text()
+        assert any(a["action"] == "alert.ack" and a["actor"] == "m001" for a in server.store.audit_records())
+        board = page.screenshot(path=str(shots / "dashboard-1366.png"))
+        looks_drawn(board, (1366, 900))
+
+        page.goto(base + "reports")
+        assert page.locator("[data-total=issued]").inner_text() == "1"
+        assert page.locator("[data-chart=by_hour] svg").count() == 1
+        with page.expect_download() as download:
+            page.click("a[data-export=xlsx]")
+        path = shots / "report.xlsx"
+        shutil.copy(download.value.path(), path)
+        from openpyxl import load_workbook
+        sheet = load_workbook(path)["按业务"]
+        assert [c.value for c in sheet[1]][:3] == ["业务", "取号", "办结"]
+        assert [c.value for c in sheet[2]][:2] == ["社保医保", 1]
+        looks_drawn(page.screenshot(path=str(shots / "reports-1366.png"), full_page=False), (1366, 900))
+
+        wall = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+        wall.context.add_cookies(page.context.cookies())
+        wall.goto(base + "wall")
+        assert wall.locator(".card[data-window=w1] .t").inner_text() == "A001"
+        assert wall.evaluate("document.documentElement.scrollHeight") <= 1080      # fits the wall screen
+        looks_drawn(wall.screenshot(path=str(shots / "wall-1920.png")), (1920, 1080))
+        page.close()
+        wall.close()
