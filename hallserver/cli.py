@@ -14,6 +14,7 @@
     hall broker-config --config F --out D   Mosquitto with a password and an ACL per device (production)
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
     hall bench call [--json]                time a call from the counter to the LED, hall screen and voice
+    hall bench reports [--database URL]     time the month report and the live overview over a year of history
     hall ratings verify|export --config F   prove no rating was changed or removed; export the records
     hall tablet --config hall.toml --window 3   the rating tablet (评价器); --screenshots DIR
     hall audit verify --config hall.toml    prove no line of the audit log was changed or removed
@@ -230,6 +231,8 @@ def cmd_voice(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "reports":
+        return cmd_bench_reports(args)
     from hallserver.bench import bench_call
     result = bench_call(args.calls, database_url=args.database)
     if args.json:
@@ -241,6 +244,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
         r = result[path]
         print(f"  {path:<7} p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms   "
               f"max {r['max_ms']:7.2f} ms   ({what})")
+    return 0
+
+
+def cmd_bench_reports(args: argparse.Namespace) -> int:
+    from hallserver.bench_reports import bench_reports
+    result = bench_reports(args.database, tickets=args.tickets, ratings=args.ratings, cases=args.cases,
+                           repeat=args.repeat)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    rows = result["rows"]
+    print(f"hall bench reports: {rows['tickets']} tickets, {rows['ratings']} ratings, {rows['cases']} cases "
+          f"({result['fill_s']} s to write), {result['database']}, {result['machine']}")
+    for key, what in (("month_report", f"运行报表 of {result['month']} ({result['month_tickets']} tickets), "
+                                       "days from their rollups"),
+                      ("month_report_first", "the same, the first time: every day counted and kept"),
+                      ("month_counted_whole", "the same month counted straight from the tickets"),
+                      ("this_month_report", "this month so far (its last 8 days counted from the tickets)"),
+                      ("month_cases", f"按期办结率 of {result['month']}"),
+                      ("live_overview", f"live overview ({result['today_tickets']} tickets today)")):
+        r = result[key]
+        print(f"  {key:<19} p50 {r['p50_ms']:8.1f} ms   p99 {r['p99_ms']:8.1f} ms   max {r['max_ms']:8.1f} ms   "
+              f"({what})")
     return 0
 
 
@@ -415,8 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
     vo.add_argument("--build-clips", metavar="DIR", help="make the voice clips with espeak-ng into DIR")
     vo.set_defaults(func=cmd_voice)
 
-    be = sub.add_parser("bench", help="benchmarks: `hall bench call` times a call to the LED, screen and voice")
-    be.add_argument("what", choices=["call"])
+    be = sub.add_parser("bench", help="benchmarks: `hall bench call` times a call to the LED, screen and voice; "
+                                      "`hall bench reports` the reports over a year of history")
+    be.add_argument("what", choices=["call", "reports"])
+    be.add_argument("--tickets", type=int, default=1_500_000, help="reports: tickets in the year")
+    be.add_argument("--ratings", type=int, default=1_000_000, help="reports: ratings in the year")
+    be.add_argument("--cases", type=int, default=300_000, help="reports: cases in the year")
+    be.add_argument("--repeat", type=int, default=20, help="reports: runs of each report")
     be.add_argument("--calls", type=int, default=1000)
     be.add_argument("--database", help="a database URL (default: SQLite in a temporary folder)")
     be.add_argument("--json", action="store_true")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from statistics import mean, median
-from typing import Any
+import math
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
 
 PERIODS = {"day": "日报", "week": "周报", "month": "月报"}
 WAIT_BINS = [(0, 5), (5, 10), (10, 20), (20, 30), (30, 60), (60, None)]       # minutes
@@ -20,9 +21,9 @@ LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意"
 CHANNEL_NAMES = {1: "PC端", 2: "移动端", 3: "二维码", 4: "评价器", 5: "其他终端", 6: "短信", 7: "系统默认"}
 
 
-@dataclass(frozen=True)
-class TicketFact:
-    """One ticket as the report needs it (times aware; wait ends at the first call)."""
+class TicketFact(NamedTuple):
+    """One ticket as the report needs it. Times are aware, or naive meaning UTC (as the store
+    reads them for speed); the wait ends at the first call."""
     day: date
     category: str
     status: str
@@ -33,13 +34,31 @@ class TicketFact:
     staff: str | None
 
 
-@dataclass(frozen=True)
-class RatingFact:
+class RatingFact(NamedTuple):
     day: date
     window: str
     staff: str
     level: int
     channel: int
+
+
+class LocalHour:
+    """The hall-local hour of a time, with the UTC offset looked up once per UTC hour (a month
+    of tickets has some 700 of them, not 125 000)."""
+
+    def __init__(self, tz) -> None:   # noqa: ANN001 - a tzinfo
+        self.tz = tz
+        self._offsets: dict[int, timedelta] = {}
+
+    def __call__(self, at: datetime) -> int:
+        if at.tzinfo is not None:
+            return at.astimezone(self.tz).hour
+        key = at.toordinal() * 24 + at.hour
+        offset = self._offsets.get(key)
+        if offset is None:
+            hour = at.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+            offset = self._offsets[key] = hour.astimezone(self.tz).utcoffset()
+        return (at + offset).hour
 
 
 def period_bounds(kind: str, day: date) -> tuple[date, date, str]:
@@ -61,116 +80,257 @@ def _bin_label(lo: int, hi: int | None) -> str:
     return f"{lo}–{hi} 分钟" if hi is not None else f"{lo} 分钟以上"
 
 
-def _histogram(values_min: list[float], bins: list[tuple[int, int | None]]) -> list[dict]:
-    out = []
-    for lo, hi in bins:
-        n = sum(1 for v in values_min if v >= lo and (hi is None or v < hi))
-        out.append({"bin": _bin_label(lo, hi), "count": n,
-                    "share": round(100 * n / len(values_min), 1) if values_min else None})
+BUCKET_S = 6        # durations are counted in steps of 6 seconds: a tenth of a minute
+
+
+def bucket_of(seconds: float) -> int:
+    """The 6-second step a duration falls in (rounded to the millisecond first, as the SQL does)."""
+    return math.floor(round(seconds, 3) / BUCKET_S)
+
+
+@dataclass
+class Durations:
+    """Waiting or service times: how many fell in each 6-second step, with their exact sum and
+    maximum. Medians and distributions are read from the steps; averages and maxima are exact."""
+    buckets: Counter = field(default_factory=Counter)
+    n: int = 0
+    total_s: float = 0.0
+    max_s: float | None = None
+
+    def add(self, seconds: float) -> None:
+        self.add_group(bucket_of(seconds), 1, seconds, seconds)
+
+    def add_group(self, bucket: int, n: int, total_s: float, max_s: float) -> None:
+        self.buckets[bucket] += n
+        self.n += n
+        self.total_s += total_s
+        self.max_s = max_s if self.max_s is None else max(self.max_s, max_s)
+
+    def merge(self, other: Durations) -> None:
+        for b, n in other.buckets.items():
+            self.buckets[b] += n
+        self.n += other.n
+        self.total_s += other.total_s
+        if other.max_s is not None:
+            self.max_s = other.max_s if self.max_s is None else max(self.max_s, other.max_s)
+
+    def median_s(self) -> float | None:
+        """The median of the durations taken at their step (statistics.median over the steps)."""
+        if not self.n:
+            return None
+        wanted = [(self.n - 1) // 2, self.n // 2]
+        found, seen = [], 0
+        for b in sorted(self.buckets):
+            seen += self.buckets[b]
+            while wanted and wanted[0] < seen:
+                found.append(b * BUCKET_S)
+                wanted.pop(0)
+        return sum(found) / 2
+
+    def stats(self) -> dict[str, float | None]:
+        if not self.n:
+            return {"avg_min": None, "median_min": None, "max_min": None}
+        return {"avg_min": round(self.total_s / self.n / 60, 1), "median_min": round(self.median_s() / 60, 1),
+                "max_min": round(self.max_s / 60, 1)}
+
+    def at_least(self, seconds: float) -> int:
+        """How many lasted `seconds` or more (to the step)."""
+        return sum(n for b, n in self.buckets.items() if b * BUCKET_S >= seconds)
+
+    def histogram(self, bins: list[tuple[int, int | None]]) -> list[dict]:
+        """How many fall in each [lo, hi) bin of minutes (bins cover 0 upwards without gaps)."""
+        counts = [0] * len(bins)
+        edges = [lo * 60 for lo, _ in bins[1:]]
+        for b, n in self.buckets.items():
+            counts[bisect_right(edges, b * BUCKET_S)] += n
+        return [{"bin": _bin_label(lo, hi), "count": c, "share": round(100 * c / self.n, 1) if self.n else None}
+                for (lo, hi), c in zip(bins, counts, strict=True)]
+
+
+def _counters() -> defaultdict:
+    return defaultdict(Counter)
+
+
+def _durations() -> defaultdict:
+    return defaultdict(Durations)
+
+
+@dataclass
+class Tallies:
+    """What a period's report is made of: counts and durations, from the tickets one by one
+    (`tallies_from_facts`) or from the database's GROUP BY (`hallserver.store.report_queries`)."""
+    categories: dict[str, Counter] = field(default_factory=_counters)   # "issued" and each status
+    days: dict[date, Counter] = field(default_factory=_counters)        # issued, served
+    hours: dict[int, Counter] = field(default_factory=_counters)        # by local hour: issued, served
+    waits: dict[str, Durations] = field(default_factory=_durations)     # per category
+    services: dict[str, Durations] = field(default_factory=_durations)  # per category
+    windows: dict[str, Durations] = field(default_factory=_durations)   # service times per window
+    staff: dict[str, Durations] = field(default_factory=_durations)     # service times per staff member
+    ratings: Counter = field(default_factory=Counter)                   # (window, staff, level, channel) → n
+
+
+TALLIES_VERSION = 1     # bump when Tallies or the way they are counted changes: old day rollups are rebuilt
+
+
+def merge_tallies(parts: list[Tallies]) -> Tallies:
+    """The tallies of several periods as one (counts and durations add up)."""
+    out = Tallies()
+    for t in parts:
+        for book, into in ((t.categories, out.categories), (t.days, out.days), (t.hours, out.hours)):
+            for key, counts in book.items():
+                into[key].update(counts)
+        for book, into in ((t.waits, out.waits), (t.services, out.services), (t.windows, out.windows),
+                           (t.staff, out.staff)):
+            for key, durations in book.items():
+                into[key].merge(durations)
+        out.ratings.update(t.ratings)
     return out
 
 
-def _stats(seconds: list[float]) -> dict[str, float | None]:
-    if not seconds:
-        return {"avg_min": None, "median_min": None, "max_min": None}
-    return {"avg_min": round(mean(seconds) / 60, 1), "median_min": round(median(seconds) / 60, 1),
-            "max_min": round(max(seconds) / 60, 1)}
+def tallies_to_json(t: Tallies) -> str:
+    """A day's tallies as text for the `report_days` rollup table."""
+    import json
+
+    def durations(book: dict[str, Durations]) -> dict:
+        return {k: {"b": {str(b): n for b, n in d.buckets.items()}, "n": d.n, "t": d.total_s, "m": d.max_s}
+                for k, d in book.items()}
+    return json.dumps({
+        "v": TALLIES_VERSION, "categories": {k: dict(v) for k, v in t.categories.items()},
+        "days": {k.isoformat(): dict(v) for k, v in t.days.items()},
+        "hours": {str(k): dict(v) for k, v in t.hours.items()},
+        "waits": durations(t.waits), "services": durations(t.services), "windows": durations(t.windows),
+        "staff": durations(t.staff), "ratings": [[*k, n] for k, n in t.ratings.items()],
+    }, ensure_ascii=False, separators=(",", ":"))
 
 
-def satisfaction(levels: list[int]) -> float | None:
-    """好评率: 基本满意 or better, of all ratings."""
-    return round(100 * sum(1 for x in levels if x >= 3) / len(levels), 1) if levels else None
+def tallies_from_json(text: str) -> Tallies | None:
+    """The tallies back from the rollup table; None when written by another version."""
+    import json
+    data = json.loads(text)
+    if data.get("v") != TALLIES_VERSION:
+        return None
+    t = Tallies()
+    for k, v in data["categories"].items():
+        t.categories[k].update(v)
+    for k, v in data["days"].items():
+        t.days[date.fromisoformat(k)].update(v)
+    for k, v in data["hours"].items():
+        t.hours[int(k)].update(v)
+    for name in ("waits", "services", "windows", "staff"):
+        book = getattr(t, name)
+        for k, d in data[name].items():
+            book[k] = Durations(Counter({int(b): n for b, n in d["b"].items()}), d["n"], d["t"], d["m"])
+    for window, staff, level, channel, n in data["ratings"]:
+        t.ratings[(window, staff, level, channel)] += n
+    return t
+
+
+def tallies_from_facts(tickets: list[TicketFact], ratings: list[RatingFact], tz, first: date,  # noqa: ANN001
+                       last: date) -> Tallies:
+    out = Tallies()
+    local_hour = LocalHour(tz)
+    for t in tickets:
+        if not first <= t.day <= last:
+            continue
+        cat = out.categories[t.category]
+        cat["issued"] += 1
+        cat[t.status] += 1
+        out.days[t.day]["issued"] += 1
+        out.hours[local_hour(t.issued_at)]["issued"] += 1
+        if t.called_at is not None:
+            out.waits[t.category].add((t.called_at - t.issued_at).total_seconds())
+        if t.status == "completed":
+            out.days[t.day]["served"] += 1
+            if t.finished_at is not None:
+                out.hours[local_hour(t.finished_at)]["served"] += 1
+                if t.called_at is not None:
+                    service = (t.finished_at - t.called_at).total_seconds()
+                    out.services[t.category].add(service)
+                    if t.window:
+                        out.windows[t.window].add(service)
+                    if t.staff:
+                        out.staff[t.staff].add(service)
+    for r in ratings:
+        if first <= r.day <= last:
+            out.ratings[(r.window, r.staff, r.level, r.channel)] += 1
+    return out
+
+
+def satisfaction_of(levels: Counter) -> float | None:
+    """好评率: 基本满意 or better, of all ratings (levels: level → count)."""
+    total = sum(levels.values())
+    return round(100 * sum(n for lv, n in levels.items() if lv >= 3) / total, 1) if total else None
 
 
 def hall_report(kind: str, day: date, tickets: list[TicketFact], ratings: list[RatingFact], tz,  # noqa: ANN001
                 names: dict[str, str], staff_names: dict[str, str], wait_target_min: float) -> dict[str, Any]:
+    """The whole report from the tickets and ratings one by one (the reference the SQL path matches)."""
+    first, last, _ = period_bounds(kind, day)
+    return report_from_tallies(kind, day, tallies_from_facts(tickets, ratings, tz, first, last), names,
+                               staff_names, wait_target_min)
+
+
+def report_from_tallies(kind: str, day: date, t: Tallies, names: dict[str, str], staff_names: dict[str, str],
+                        wait_target_min: float) -> dict[str, Any]:
     """The whole report as plain data (what the page, the charts and the exports show)."""
     start, end, label = period_bounds(kind, day)
-    tickets = [t for t in tickets if start <= t.day <= end]
-    ratings = [r for r in ratings if start <= r.day <= end]
-    per_cat: dict[str, dict[str, Any]] = {}
-    waits: dict[str, list[float]] = defaultdict(list)
-    services: dict[str, list[float]] = defaultdict(list)
-    hours: dict[int, dict[str, int]] = defaultdict(lambda: {"issued": 0, "served": 0})
-    per_window: dict[str, dict[str, Any]] = {}
-    per_staff: dict[str, dict[str, Any]] = {}
-    per_day: dict[date, dict[str, int]] = defaultdict(lambda: {"issued": 0, "served": 0})
-    for t in tickets:
-        c = per_cat.setdefault(t.category, {"category": t.category, "name": names.get(t.category, t.category),
-                                            "issued": 0, "served": 0, "no_show": 0, "cancelled": 0, "waiting": 0})
-        c["issued"] += 1
-        per_day[t.day]["issued"] += 1
-        hours[t.issued_at.astimezone(tz).hour]["issued"] += 1
-        if t.called_at is not None:
-            waits[t.category].append((t.called_at - t.issued_at).total_seconds())
-        if t.status == "completed":
-            c["served"] += 1
-            per_day[t.day]["served"] += 1
-            if t.finished_at is not None:
-                hours[t.finished_at.astimezone(tz).hour]["served"] += 1
-            if t.finished_at is not None and t.called_at is not None:
-                service = (t.finished_at - t.called_at).total_seconds()
-                services[t.category].append(service)
-                for key, book in ((t.window, per_window), (t.staff, per_staff)):
-                    if key:
-                        row = book.setdefault(key, {"served": 0, "service_s": []})
-                        row["served"] += 1
-                        row["service_s"].append(service)
-        elif t.status == "skipped":
-            c["no_show"] += 1
-        elif t.status == "cancelled":
-            c["cancelled"] += 1
-        elif t.status == "waiting":
-            c["waiting"] += 1
-    for cat, c in per_cat.items():
-        c.update({f"wait_{k}": v for k, v in _stats(waits[cat]).items()})
-        c.update({f"service_{k}": v for k, v in _stats(services[cat]).items()})
-        c["over_target"] = c["wait_avg_min"] is not None and c["wait_avg_min"] > wait_target_min
-    levels_by: dict[str, dict[str, list[int]]] = {"window": defaultdict(list), "staff": defaultdict(list)}
-    for r in ratings:
-        levels_by["window"][r.window].append(r.level)
-        levels_by["staff"][r.staff].append(r.level)
+    per_cat = []
+    for cat, counts in t.categories.items():
+        row = {"category": cat, "name": names.get(cat, cat), "issued": counts["issued"],
+               "served": counts["completed"], "no_show": counts["skipped"], "cancelled": counts["cancelled"],
+               "waiting": counts["waiting"]}
+        row.update({f"wait_{k}": v for k, v in t.waits.get(cat, Durations()).stats().items()})
+        row.update({f"service_{k}": v for k, v in t.services.get(cat, Durations()).stats().items()})
+        row["over_target"] = row["wait_avg_min"] is not None and row["wait_avg_min"] > wait_target_min
+        per_cat.append(row)
+    all_waits, all_services = Durations(), Durations()
+    for d in t.waits.values():
+        all_waits.merge(d)
+    for d in t.services.values():
+        all_services.merge(d)
+    levels_by: dict[str, dict[str, Counter]] = {"window": defaultdict(Counter), "staff": defaultdict(Counter)}
+    levels, channels = Counter(), Counter()
+    for (window, staff, level, channel), n in t.ratings.items():
+        levels_by["window"][window][level] += n
+        levels_by["staff"][staff][level] += n
+        levels[level] += n
+        channels[channel] += n
 
-    def people(book: dict[str, dict], which: str, label_of: dict[str, str]) -> list[dict]:
-        keys = sorted(set(book) | set(levels_by[which]))
+    def people(book: dict[str, Durations], which: str, label_of: dict[str, str]) -> list[dict]:
         out = []
-        for k in keys:
-            row = book.get(k, {"served": 0, "service_s": []})
-            levels = levels_by[which].get(k, [])
-            out.append({which: k, "name": label_of.get(k, k), "served": row["served"],
-                        "service_avg_min": _stats(row["service_s"])["avg_min"], "ratings": len(levels),
-                        "satisfaction": satisfaction(levels)})
+        for k in sorted(set(book) | set(levels_by[which])):
+            served = book.get(k, Durations())
+            got = levels_by[which].get(k, Counter())
+            out.append({which: k, "name": label_of.get(k, k), "served": served.n,
+                        "service_avg_min": served.stats()["avg_min"], "ratings": sum(got.values()),
+                        "satisfaction": satisfaction_of(got)})
         return out
-    all_waits = [w for ws in waits.values() for w in ws]
-    all_services = [s for ss in services.values() for s in ss]
-    levels = [r.level for r in ratings]
-    issued = len(tickets)
-    served = sum(c["served"] for c in per_cat.values())
-    no_show = sum(c["no_show"] for c in per_cat.values())
+    issued = sum(r["issued"] for r in per_cat)
+    no_show = sum(r["no_show"] for r in per_cat)
+    over = all_waits.at_least(wait_target_min * 60)
     return {
         "period": kind, "period_name": PERIODS[kind], "label": label, "from": start.isoformat(),
         "to": end.isoformat(), "wait_target_min": wait_target_min,
-        "totals": {"issued": issued, "served": served, "no_show": no_show,
+        "totals": {"issued": issued, "served": sum(r["served"] for r in per_cat), "no_show": no_show,
                    "no_show_rate": round(100 * no_show / issued, 1) if issued else None,
-                   "cancelled": sum(c["cancelled"] for c in per_cat.values()),
-                   "waiting": sum(c["waiting"] for c in per_cat.values()),
-                   **{f"wait_{k}": v for k, v in _stats(all_waits).items()},
-                   **{f"service_{k}": v for k, v in _stats(all_services).items()},
-                   "waited_over_target_share": round(100 * sum(1 for w in all_waits if w > wait_target_min * 60)
-                                                     / len(all_waits), 1) if all_waits else None,
-                   "ratings": len(levels), "satisfaction": satisfaction(levels)},
-        "by_category": sorted(per_cat.values(), key=lambda c: -c["issued"]),
-        "by_hour": [{"hour": h, **hours[h]} for h in sorted(hours)],
-        "by_day": [{"day": d.isoformat(), **per_day[d]} for d in sorted(per_day)],
-        "wait_distribution": _histogram([w / 60 for w in all_waits], WAIT_BINS),
-        "service_distribution": _histogram([s / 60 for s in all_services], SERVICE_BINS),
-        "ratings_by_level": [{"level": lv, "name": LEVEL_NAMES[lv], "count": levels.count(lv)}
-                             for lv in (5, 4, 3, 2, 1)],
-        "ratings_by_channel": [{"channel": ch, "name": CHANNEL_NAMES.get(ch, str(ch)),
-                                "count": sum(1 for r in ratings if r.channel == ch)}
-                               for ch in sorted({r.channel for r in ratings})],
-        "by_window": people(per_window, "window", {}),
-        "by_staff": people(per_staff, "staff", staff_names),
+                   "cancelled": sum(r["cancelled"] for r in per_cat),
+                   "waiting": sum(r["waiting"] for r in per_cat),
+                   **{f"wait_{k}": v for k, v in all_waits.stats().items()},
+                   **{f"service_{k}": v for k, v in all_services.stats().items()},
+                   "waited_over_target_share": round(100 * over / all_waits.n, 1) if all_waits.n else None,
+                   "ratings": sum(levels.values()), "satisfaction": satisfaction_of(levels)},
+        "by_category": sorted(per_cat, key=lambda c: (-c["issued"], c["category"])),
+        "by_hour": [{"hour": h, "issued": t.hours[h]["issued"], "served": t.hours[h]["served"]}
+                    for h in sorted(t.hours)],
+        "by_day": [{"day": d.isoformat(), "issued": t.days[d]["issued"], "served": t.days[d]["served"]}
+                   for d in sorted(t.days)],
+        "wait_distribution": all_waits.histogram(WAIT_BINS),
+        "service_distribution": all_services.histogram(SERVICE_BINS),
+        "ratings_by_level": [{"level": lv, "name": LEVEL_NAMES[lv], "count": levels[lv]} for lv in (5, 4, 3, 2, 1)],
+        "ratings_by_channel": [{"channel": ch, "name": CHANNEL_NAMES.get(ch, str(ch)), "count": channels[ch]}
+                               for ch in sorted(channels)],
+        "by_window": people(t.windows, "window", {}),
+        "by_staff": people(t.staff, "staff", staff_names),
     }
 
 

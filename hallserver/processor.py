@@ -126,6 +126,7 @@ class CommandProcessor:
         self._estimates_windows: tuple = ()
         self._digest_day = None
         self._retention_day = None
+        self._rollup_day = None      # the day the report rollups were last brought up to date
         self._post_changes: list[dict] = []
 
     def page_url(self, t: Ticket) -> str | None:
@@ -441,6 +442,25 @@ class CommandProcessor:
         except Exception:
             log.exception("the retention of phone numbers failed; trying again tomorrow")
 
+    def _report_rollups(self) -> None:
+        """Once a day: the newly settled hall days' report tallies are counted and kept, so that
+        reports over months and years read a row per day (report_queries.period_tallies)."""
+        from hallserver.store.report_queries import build_day_rollups, day_rollups, settled_before
+        now = self.clock.now()
+        if self._rollup_day == now.date():
+            return
+        self._rollup_day = now.date()
+        settled = settled_before(now.date(), self.config.ratings.phone_valid_days)
+        try:
+            first = settled - timedelta(days=7)
+            last = settled - timedelta(days=1)
+            have = day_rollups(self.store.engine, first, last)
+            missing = [first + timedelta(days=i) for i in range(7) if first + timedelta(days=i) not in have]
+            if missing:
+                build_day_rollups(self.store.engine, missing[0], missing[-1], self.clock.tz, now)
+        except Exception:
+            log.exception("the report rollups failed; the reports count those days themselves")
+
     def _daily_digest(self) -> list[Outgoing]:
         """每日通报, once per day at the hall's closing time (the tick)."""
         now = self.clock.now()
@@ -455,8 +475,14 @@ class CommandProcessor:
         """按期办结率 and the overdue list for cases accepted from `start` to `end`, or today's digest."""
         from hallserver.case_reports import case_report, daily_digest
         from hallserver.store.repository import case_from_row
-        cases = [case_from_row(r, self.cases.matters) for r in self.store.case_rows(open_only=False)]
         now = self.clock.now()
+        tz = now.tzinfo
+        if digest:                          # the open cases, and those accepted or completed today
+            rows = self.store.case_rows(today_from=datetime.combine(now.date(), time(0), tz))
+        else:                               # only the period's cases: a year holds hundreds of thousands
+            rows = self.store.case_rows(accepted=(datetime.combine(start, time(0), tz),
+                                                  datetime.combine(end + timedelta(days=1), time(0), tz)))
+        cases = [case_from_row(r, self.cases.matters) for r in rows]
         if digest:
             return daily_digest(cases, self.cases.calendar, self.cases.rules, now)
         return case_report(cases, self.cases.calendar, self.cases.rules, now, start, end,
@@ -593,6 +619,7 @@ class CommandProcessor:
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
         out += self._daily_digest()
         self._retention()
+        self._report_rollups()
         out += self._calendar_check()
         out += self._front_desk_check()
         if issuing != self._last_issuing or estimates_changed:

@@ -15,3 +15,18 @@ def test_bench_call_reports_each_path_as_json(mosquitto):
     for path in ("led", "screen", "voice"):
         r = result[path]
         assert r["n"] == 20 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
+
+
+def test_bench_reports_fills_a_year_and_times_each_report_on_sqlite_and_postgresql():
+    from hallserver.bench_reports import bench_reports
+    from tests.conftest import PG_URL, missing
+    if not PG_URL:
+        missing("PostgreSQL (HALL_TEST_PG_URL)")
+    for url in (None, PG_URL):
+        r = bench_reports(url, tickets=3000, ratings=2000, cases=600, repeat=2)
+        assert r["database"] == ("sqlite" if url is None else "postgresql")
+        assert r["rows"] == {"tickets": 3000, "ratings": 2000, "cases": 600}
+        assert r["month_tickets"] > 0 and r["today_tickets"] > 0
+        assert r["month_report_first"]["n"] == 1
+        for key in ("month_report", "this_month_report", "month_cases", "live_overview"):
+            assert r[key]["n"] == 2 and 0 < r[key]["p50_ms"] <= r[key]["p99_ms"] <= r[key]["max_ms"]

@@ -104,3 +104,106 @@ def test_the_books_balance_whatever_the_tickets(rows, kind, day):
         1 for x in tickets if first <= x.day <= last and x.called_at is not None)
     assert sum(c["issued"] for c in r["by_category"]) == t["issued"] == sum(h["issued"] for h in r["by_hour"])
     assert t["served"] + t["no_show"] + t["cancelled"] + t["waiting"] <= t["issued"]
+
+
+def test_times_read_as_naive_utc_give_the_same_report_as_aware_ones():
+    from datetime import UTC
+
+    def naive(t):
+        return t._replace(**{k: getattr(t, k).astimezone(UTC).replace(tzinfo=None)
+                             for k in ("issued_at", "called_at", "finished_at") if getattr(t, k) is not None})
+    tickets = [ticket(20, 7, 59), ticket(20, 8, 0, wait_min=55), ticket(20, 23, 30, wait_min=1, service_min=40),
+               ticket(21, 0, 10, status="skipped")]
+    aware = report("week", date(2026, 11, 20), tickets)
+    assert report("week", date(2026, 11, 20), [naive(t) for t in tickets]) == aware
+    assert {h["hour"] for h in aware["by_hour"]} == {0, 7, 8, 9, 23}            # 23:30+1+40 is 00:11 next day
+
+
+def test_the_databases_group_by_gives_exactly_the_report_of_the_tickets_one_by_one(db_url):
+    """SQLite and PostgreSQL count, sum and bucket the month; the result equals the pure reference."""
+    import random
+
+    from hallserver.demo import demo_config
+    from hallserver.hall_reports import report_from_tallies
+    from hallserver.store import Store
+    from hallserver.store.report_queries import report_tallies
+    store = Store(db_url)
+    store.migrate()
+    from hallserver.bench_reports import fill
+    config = demo_config(with_hours=False)
+    today = date(2026, 11, 23)
+    fill(store, config, today, 4000, 2500, 300, TZ, seed=11)
+    rnd = random.Random(5)
+    with store.engine.begin() as conn:                    # durations on the 6-second steps' edges, exactly
+        from sqlalchemy import update
+
+        from hallserver.store.tables import tickets
+        for tid in rnd.sample(range(1, 3900), 200):
+            issued = datetime(2026, 10, 5, 9, 0, tzinfo=TZ) + timedelta(seconds=rnd.randrange(0, 20000))
+            called = issued + timedelta(seconds=6 * rnd.randrange(0, 400))
+            conn.execute(update(tickets).where(tickets.c.id == tid, tickets.c.status == "completed")
+                         .values(issued_at=issued, first_called_at=called, called_at=called,
+                                 finished_at=called + timedelta(seconds=300)))
+    for kind, day in (("month", date(2026, 10, 1)), ("week", date(2026, 11, 18)), ("day", today)):
+        first, last, _ = period_bounds(kind, day)
+        reference = hall_report(kind, day, store.ticket_facts(first, last), store.rating_facts(first, last), TZ,
+                                NAMES, {}, 20)
+        counted = report_from_tallies(kind, day, report_tallies(store.engine, first, last, TZ), NAMES, {}, 20)
+        assert counted == reference and counted["totals"]["issued"] > 0
+    store.close()
+
+
+def test_settled_days_are_read_from_their_rollups_and_a_stale_rollup_is_rebuilt(db_url):
+    from sqlalchemy import func, select, update
+
+    from hallserver.bench_reports import fill
+    from hallserver.demo import demo_config
+    from hallserver.hall_reports import report_from_tallies
+    from hallserver.store import Store
+    from hallserver.store.report_queries import period_tallies, report_tallies, settled_before
+    from hallserver.store.tables import report_days, tickets
+    store = Store(db_url)
+    store.migrate()
+    today = date(2026, 11, 23)
+    fill(store, demo_config(with_hours=False), today, 3000, 1500, 100, TZ, seed=3)
+    settled = settled_before(today, 7)
+    assert settled == date(2026, 11, 15)
+    now = datetime(2026, 11, 23, 12, tzinfo=TZ)
+    first, last = date(2026, 11, 1), date(2026, 11, 30)
+    def shown(t):                                                        # sums may differ in the last bit
+        return report_from_tallies("month", first, t, NAMES, {}, 20)
+    with_rollups = shown(period_tallies(store.engine, first, last, TZ, settled, now))
+    assert with_rollups == shown(report_tallies(store.engine, first, last, TZ))
+    with store.engine.connect() as conn:
+        kept = [r.day for r in conn.execute(select(report_days.c.day).order_by(report_days.c.day))]
+    assert kept == [date(2026, 11, d) for d in range(1, 15)]             # settled days only, weekends too
+    with store.engine.begin() as conn:                                   # a day that changed behind the rollup...
+        conn.execute(update(tickets).where(tickets.c.day == date(2026, 11, 10)).values(status="cancelled"))
+    stale = shown(period_tallies(store.engine, first, last, TZ, settled, now))
+    assert stale == with_rollups                                         # ...is read from its rollup (settled)
+    with store.engine.begin() as conn:                                   # another version's rollup is rebuilt
+        conn.execute(update(report_days).where(report_days.c.day == date(2026, 11, 10)).values(version=0))
+    rebuilt = shown(period_tallies(store.engine, first, last, TZ, settled, now))
+    assert rebuilt == shown(report_tallies(store.engine, first, last, TZ)) and rebuilt != with_rollups
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(report_days)).scalar() == 14
+    store.close()
+
+
+def test_tallies_survive_their_json_and_add_up():
+    from hallserver.hall_reports import (
+        merge_tallies,
+        report_from_tallies,
+        tallies_from_facts,
+        tallies_from_json,
+        tallies_to_json,
+    )
+    tickets = [ticket(20, 9, 0), ticket(20, 10, 0, category="business", status="skipped"), ticket(21, 9, 5)]
+    ratings = [RatingFact(date(2026, 11, 20), "w1", "s001", 4, 3)]
+    whole = tallies_from_facts(tickets, ratings, TZ, date(2026, 11, 20), date(2026, 11, 21))
+    days = [tallies_from_facts(tickets, ratings, TZ, date(2026, 11, d), date(2026, 11, d)) for d in (20, 21)]
+    merged = merge_tallies([tallies_from_json(tallies_to_json(t)) for t in days])
+    assert report_from_tallies("week", date(2026, 11, 20), merged, NAMES, {}, 20) == \
+        report_from_tallies("week", date(2026, 11, 20), whole, NAMES, {}, 20)
+    assert merged.categories == whole.categories and merged.ratings == whole.ratings
+    assert tallies_from_json(tallies_to_json(whole).replace('"v":1', '"v":0')) is None

@@ -224,3 +224,33 @@ def test_an_open_pause_counts_up_to_now(store, config):
     clock.advance(7 * 60)
     day = (datetime(2026, 11, 23, tzinfo=TZ), datetime(2026, 11, 24, tzinfo=TZ))
     assert store.pause_minutes(clock.now(), *day) == {"s002": {"away": 7.0}}
+
+
+def test_the_completed_time_of_existing_cases_is_filled_in_by_its_migration(db_url):
+    import json
+
+    from alembic import command as alembic_command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import text
+
+    from hallserver.store.repository import MIGRATIONS
+    s = Store(db_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        alembic_command.upgrade(cfg, "0015")
+    steps = [{"step": "受理", "at": "2026-11-20T01:00:00+00:00", "staff": "s001", "note": ""},
+             {"step": "办结", "at": "2026-11-21T07:30:00+00:00", "staff": "s002", "note": ""}]
+    with s.engine.begin() as conn:
+        for i, st in ((1, steps), (2, steps[:1])):
+            conn.execute(text("INSERT INTO cases (id, code, token, matter, \"window\", accepted_at, accepted_by, step, "
+                              "received, missing, steps, pauses, extensions, finished) VALUES (:id, :code, :token, "
+                              "'m', 'w1', :at, 's001', 'x', '{}', '[]', :steps, '[]', '[]', :f)"),
+                         {"id": i, "code": f"C{i}", "token": f"t{i}", "at": datetime(2026, 11, 20, 1),
+                          "steps": json.dumps(st, ensure_ascii=False), "f": False})
+    s.migrate()
+    with s.engine.connect() as conn:
+        done = dict(conn.execute(text("SELECT id, completed_at FROM cases ORDER BY id")).all())
+    assert done[2] is None and str(done[1]).startswith("2026-11-21 07:30")
+    s.close()

@@ -63,17 +63,32 @@ class WorkCalendar:
         """Working day n counted from the next working day after `day` (n ≥ 1)."""
         if n < 1:
             raise ValueError("count at least one working day")
+        cache = self.__dict__.setdefault("_added", {})
+        known = cache.get((day, n))
+        if known is not None:
+            return known
         d = day
         for _ in range(n):
             d = self.next_working_day(d)
+        if len(cache) > 200_000:
+            cache.clear()
+        cache[(day, n)] = d
         return d
 
     def working_days_between(self, after: date, until: date) -> int:
-        """Working days d with after < d ≤ until."""
+        """Working days d with after < d ≤ until (remembered: reports ask for the same spans
+        thousands of times)."""
+        cache = self.__dict__.setdefault("_between", {})
+        known = cache.get((after, until))
+        if known is not None:
+            return known
         count, d = 0, after
         while d < until:
             d += timedelta(days=1)
             count += self.is_working_day(d)
+        if len(cache) > 200_000:
+            cache.clear()
+        cache[(after, until)] = count
         return count
 
 

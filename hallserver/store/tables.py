@@ -162,7 +162,10 @@ cases = Table(
     Column("pauses", Text, nullable=False),
     Column("extensions", Text, nullable=False),
     Column("finished", Boolean, nullable=False),
+    Column("completed_at", UtcDateTime),          # 办结: when the case was completed (reports read by it)
     Index("ix_cases_open", "finished"),
+    Index("ix_cases_accepted_at", "accepted_at"),
+    Index("ix_cases_completed_at", "completed_at"),
 )
 
 # 差评整改: one row per bad rating, its records (核实回访, 整改, 申诉, 申诉决定) as a JSON list
@@ -294,4 +297,13 @@ alert_acks = Table(
     Column("by", String(64), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Index("ix_alert_acks_alert", "alert", "since"),
+)
+
+# 运行报表: a finished hall day's report tallies, counted once (days whose figures can no longer change)
+report_days = Table(
+    "report_days", metadata,
+    Column("day", Date, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("tallies", Text, nullable=False),
+    Column("built_at", UtcDateTime, nullable=False),
 )

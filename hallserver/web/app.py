@@ -464,7 +464,8 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         """The operating report for ?period=day|week|month&date=YYYY-MM-DD (default: today)."""
         from datetime import date as _date
 
-        from hallserver.hall_reports import PERIODS, hall_report, period_bounds
+        from hallserver.hall_reports import PERIODS, period_bounds, report_from_tallies
+        from hallserver.store.report_queries import period_tallies, settled_before
         params = request.query_params
         kind = params.get("period", "day")
         try:
@@ -478,9 +479,10 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         config = dashboard.config
         staff_names = {x.id: x.name for x in config.staff} if config is not None else {}
         target = config.rules.wait_target_minutes if config is not None else 20.0
-        return hall_report(kind, day, dashboard.store.ticket_facts(first, last),
-                           dashboard.store.rating_facts(first, last), dashboard.clock.tz, dashboard.category_names,
-                           staff_names, target)
+        valid = config.ratings.phone_valid_days if config is not None else 7
+        tallies = period_tallies(dashboard.store.engine, first, last, dashboard.clock.tz,
+                                 settled_before(hall_day(dashboard.clock), valid), dashboard.clock.now())
+        return report_from_tallies(kind, day, tallies, dashboard.category_names, staff_names, target)
 
     @app.get("/api/reports/hall")
     def hall_report_api(request: Request) -> Response:
@@ -529,7 +531,13 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             return JSONResponse({"error": {"code": "invalid", "message": "from/to: YYYY-MM-DD"}}, status_code=400)
         if query is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
-        report = query(lambda processor: processor.case_report(start, end))
+        if (end - start).days > 400:
+            return JSONResponse({"error": {"code": "invalid", "message": "at most 400 days at a time"}},
+                                status_code=400)
+        # the report only reads the store and the hall's fixed calendar and rules: it is computed
+        # here, on the web's thread, so that the writer goes on serving the hall meanwhile
+        processor = query(lambda p: p)
+        report = processor.case_report(start, end)
         if params.get("format") == "csv":
             return Response(report_csv(report), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="cases-{start}-{end}.csv"'})
