@@ -59,7 +59,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         url = broker.url
         log.info("embedded MQTT broker (amqtt) listening on %s", url)
     http = None if args.no_web else (config.http.host, config.http.port)
-    server = HallServer(config, broker_url=url, database_url=args.database, http=http).start()
+    server = HallServer(config, broker_url=url, database_url=args.database, http=http,
+                        config_path=args.config).start()
     try:
         _wait_for_signal()
     finally:

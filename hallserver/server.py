@@ -21,9 +21,13 @@ def rating_secret(config: Config) -> str | None:
 
 class HallServer:
     def __init__(self, config: Config, *, broker_url: str, clock: Clock | None = None,
-                 database_url: str | None = None, http: tuple[str, int] | None = None) -> None:
-        """`http` is (host, port) for the dashboard, or None for no web side."""
+                 database_url: str | None = None, http: tuple[str, int] | None = None,
+                 config_path: str | None = None) -> None:
+        """`http` is (host, port) for the dashboard, or None for no web side; `config_path` is the
+        hall.toml the config came from (the dashboard's settings are written there)."""
         self.config = config
+        self.config_path = config_path
+        self.dashboard = None             # the web side's Dashboard, when there is one
         self.clock = clock or SystemClock(config.hall.timezone)
         self.database_url = database_url or config.database.url
         self.broker_url = broker_url
@@ -52,6 +56,8 @@ class HallServer:
             from hardware.printer import TicketTemplate
             dashboard.ticket_template = TicketTemplate(**self.config.ticket.model_dump())
             dashboard.config = self.config
+            dashboard.config_path = self.config_path
+            self.dashboard = dashboard
             app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload),
                              query=lambda fn: self.bus.query(fn))
             self.web = WebServer(app, *self.http).start()

@@ -1,6 +1,6 @@
 """The manager dashboard in a real browser (Debian's Chromium, driven by Playwright): log in, see
 a ticket appear live after a kiosk command, acknowledge an alert, open the reports and export
-one to Excel, and the 大屏 on a 1920×1080 wall screen. Screenshots are saved (HALL_SCREENSHOTS=dir
+one to Excel, change a setting, and the 大屏 on a 1920×1080 wall screen. Screenshots are saved (HALL_SCREENSHOTS=dir
 keeps them) and checked: the right size, not blank, Chinese drawn."""
 from __future__ import annotations
 
@@ -94,6 +94,20 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         assert [c.value for c in sheet[1]][:3] == ["业务", "取号", "办结"]
         assert [c.value for c in sheet[2]][:2] == ["社保医保", 1]
         looks_drawn(page.screenshot(path=str(shots / "reports-1366.png"), full_page=False), (1366, 900))
+
+        hall_toml = shots / "hall.toml"                      # as `hall server --config hall.toml` runs
+        shutil.copy(Path(__file__).parent.parent / "examples" / "hall.toml", hall_toml)
+        server.dashboard.config_path = str(hall_toml)
+        page.goto(base + "settings")
+        page.fill("section[data-section=rules] input[data-key=wait_target_minutes]", "15")
+        page.click("section[data-section=rules] button.save")
+        expect(page.locator("section[data-section=rules] .msg")).to_have_text("已保存 1 项修改，重启大厅服务后生效")
+        page.fill("section[data-section=rules] input[data-key=long_wait_minutes]", "0")
+        page.click("section[data-section=rules] button.save")
+        expect(page.locator("section[data-section=rules] .msg.err")).to_contain_text("long_wait_minutes")
+        from govhall.config import load_config
+        assert load_config(hall_toml).rules.wait_target_minutes == 15
+        looks_drawn(page.screenshot(path=str(shots / "settings-1366.png")), (1366, 900))
 
         wall = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
         wall.context.add_cookies(page.context.cookies())

@@ -73,6 +73,8 @@ class Dashboard:
         self.category_names = category_names or {}
         self.ticket_template = None          # hardware.printer.TicketTemplate; None is the default template
         self.config = None                   # the hall's Config (reports)
+        self.config_path: str | None = None   # its hall.toml: settings are saved there
+        self.settings_saved: tuple[str, datetime] | None = None   # who saved settings last, and when
         self.view, self.store, self.clock = view, store, clock
         self._summary: tuple[float, int, dict[str, Any]] | None = None
         self._categories: tuple[float, int, dict[str, dict]] | None = None
@@ -118,6 +120,16 @@ class Dashboard:
 
 
 ROLE_LABELS = {"manager": "大厅管理员", "lead": "部门负责人", "auditor": "审计（只读）"}
+RULE_LABELS = {
+    "wait_target_minutes": ("平均等候目标", "分钟", "看板和报表按此目标标红"),
+    "long_wait_minutes": ("超长等候告警", "分钟", "有人等候超过此时长即告警"),
+    "max_recalls": ("重呼次数上限", "次", ""),
+    "default_service_minutes": ("默认办理时长", "分钟", "业务尚无历史数据时用于预计等候"),
+    "starvation_minutes": ("防插队时限", "分钟", "比某号晚取号超过此时长的优先号不再插到其前面"),
+    "requeue_after": ("过号重排", "位之后", "过号群众返回后排在同类业务的第几位之后"),
+    "requeue_within_minutes": ("过号重排有效期", "分钟", ""),
+    "green_age": ("绿色通道年龄", "岁及以上", "刷身份证自动进入绿色通道"),
+}
 
 
 class AlertAck(BaseModel):
@@ -336,6 +348,47 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
         await asyncio.to_thread(dashboard.store.ack_alert, body.key, body.since, who, dashboard.clock.now())
         dashboard.view.touch()                      # every open board shows it at once
         return JSONResponse({"ok": True, "key": body.key, "by": who})
+
+    @app.get("/settings", response_class=HTMLResponse)
+    def settings_page(request: Request) -> HTMLResponse:
+        """系统设置: the sections the dashboard may change, as forms (saved into hall.toml)."""
+        from govhall.config import ConfigError, load_config
+        role = role_of(request)
+        shown, problem = dashboard.config, None
+        if dashboard.config_path is not None:       # the file as it is now, saved changes included
+            try:
+                shown = load_config(dashboard.config_path)
+            except ConfigError as exc:
+                problem = str(exc)
+        return TEMPLATES.TemplateResponse(request, "settings.html", {
+            "hall": dashboard.hall_name, "c": shown, "problem": problem, "path": dashboard.config_path,
+            "can_edit": role == "manager" and dashboard.config_path is not None and dashboard.config is not None,
+            "saved": dashboard.settings_saved, "role_label": ROLE_LABELS[role], "rule_labels": RULE_LABELS})
+
+    @app.post("/api/settings/{section}")
+    async def save_settings_api(request: Request, section: str) -> JSONResponse:
+        """Save one section into hall.toml after the same checks as at start; audited."""
+        from hallserver.settings_file import SECTIONS, SettingsError, save_settings
+        if section not in SECTIONS:
+            return JSONResponse({"error": {"code": "not_found", "message": "没有这一项设置"}}, status_code=404)
+        if dashboard.config_path is None:
+            return JSONResponse({"error": {"code": "unavailable",
+                                           "message": "服务器不是从配置文件启动的，不能在此修改"}}, status_code=409)
+        try:
+            payload = await request.json()
+        except ValueError:
+            return JSONResponse({"error": {"code": "invalid", "message": "请求内容不是 JSON"}}, status_code=400)
+        who, now = request.state.manager or "anonymous", dashboard.clock.now()
+        try:
+            changes = await asyncio.to_thread(save_settings, dashboard.config_path, section, payload, now)
+        except SettingsError as exc:
+            await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "refused", f"{section}: {exc}")
+            return JSONResponse({"error": {"code": "invalid", "message": "设置未保存：不符合规则",
+                                           "detail": str(exc)}}, status_code=400)
+        if changes:
+            await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "ok", "; ".join(changes))
+            dashboard.settings_saved = (who, now)
+        return JSONResponse({"ok": True, "changes": changes, "restart_needed": bool(changes)})
 
     @app.get("/wall", response_class=HTMLResponse)
     def wall(request: Request) -> HTMLResponse:

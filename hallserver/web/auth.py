@@ -66,19 +66,20 @@ class Sessions:
             self._by_token.pop(token or "", None)
 
 
-MANAGER_ONLY = ("/api/ranking/adjustments",)     # a hall manager's own levers
+MANAGER_ONLY = ("/api/ranking/adjustments", "/api/settings")     # a hall manager's own levers
 
 
 def role_refusal(role: str, method: str, path: str) -> str | None:
     """What a role may not do, as the reason to show; None when allowed. An auditor (审计)
     reads everything and changes nothing; a department lead (部门负责人) acts on alerts,
-    cases, leave, attendance and rectifications but does not move the window ranking."""
+    cases, leave, attendance and rectifications but does not move the window ranking nor
+    change the settings."""
     if method in ("GET", "HEAD") or path == "/logout":
         return None
     if role == "auditor":
         return "审计账号只能查看，不能修改"
     if role == "lead" and path.startswith(MANAGER_ONLY):
-        return "只有大厅管理员可以调整窗口评分"
+        return "只有大厅管理员可以调整窗口评分和修改系统设置"
     return None
 
 
