@@ -46,9 +46,11 @@ class AttendanceDesk:
         self._minutes_saved = 0.0
         self.events: list[ClockEvent] = []          # new ones, for the commit
         self.post_states: dict[str, dict] = {}      # AB岗: each post's state as last announced
+        self._covering: set[str] | None = None      # windows given a post's categories by route(); None: unknown
 
     def reload(self) -> None:
         self.leaves = LeaveBook(self.posts, self.store.all_leaves())
+        self._covering = None            # a new engine: look at every window again
 
     # ------------------------------------------------------------------ commands
     def dispatch(self, cmd: c.Command, now: datetime) -> dict:
@@ -156,8 +158,11 @@ class AttendanceDesk:
                 else:
                     state["state"] = "uncovered"
             states[post.id] = state
-        for w in engine.windows.values():
-            engine.set_cover(w.id, tuple(extra.get(w.id, ())))
+        every = set(engine.windows) if self._covering is None else self._covering   # None: after a (re)load
+        for window in set(extra) | every:            # the windows covering now, and those that were
+            if window in engine.windows:
+                engine.set_cover(window, tuple(extra.get(window, ())))
+        self._covering = set(extra)
         changed = [s for pid, s in states.items() if self.post_states.get(pid, {}).get("state", "a") != s["state"]
                    or self.post_states.get(pid, {}).get("window") != s["window"]]
         self.post_states = states

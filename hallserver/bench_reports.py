@@ -49,7 +49,7 @@ def _timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
             "max_ms": round(max(samples), 1)}
 
 
-class _Database:
+class BenchDatabase:
     """A fresh database for the bench: a temporary SQLite file, or a new PostgreSQL database."""
 
     def __init__(self, url: str | None) -> None:
@@ -200,7 +200,7 @@ def bench_reports(database_url: str | None = None, tickets: int = 1_500_000, rat
     from hallserver.web.live import LiveView
 
     config = demo_config(with_hours=False)
-    db = _Database(database_url)
+    db = BenchDatabase(database_url)
     store = Store(db.url)
     try:
         store.migrate()

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 
 import paho.mqtt.client as mqtt
@@ -24,6 +25,12 @@ log = logging.getLogger("hallserver.bus")
 _RESYNC = object()
 _TICK = object()
 TICK_S = 5.0        # how often time alone may change what the kiosks should show
+BATCH_MAX = 16      # device commands committed together at most (group commit, when busy)
+
+
+def _is_message(item: object) -> bool:
+    """A device's MQTT message (topic, payload, mid, qos), not a tick, query or local command."""
+    return isinstance(item, tuple) and len(item) == 4 and isinstance(item[0], str) and item[0] not in ("local", "query")
 
 
 class ServerBus:
@@ -45,6 +52,7 @@ class ServerBus:
         self.client.max_queued_messages_set(0)
         self.client.max_inflight_messages_set(1000)
         self._inbox: queue.Queue = queue.Queue()
+        self._held: deque = deque()        # taken from the inbox while gathering a batch; next in line
         self._worker = threading.Thread(target=self._work, name="hall-writer", daemon=True)
         self.connected = threading.Event()
         self.handled = 0
@@ -102,13 +110,33 @@ class ServerBus:
         self._inbox.put(("query", fn, done))
         return done.result(timeout)
 
+    def _next_item(self, timeout: float):   # noqa: ANN202 - an inbox item
+        if self._held:
+            return self._held.popleft()
+        try:
+            return self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return _TICK
+
+    def _more_messages(self, first: tuple) -> list[tuple]:
+        """`first` and the device messages already waiting behind it (up to BATCH_MAX): one
+        transaction for all of them when the hall is busy; alone when it is quiet."""
+        batch = [first]
+        while len(batch) < BATCH_MAX and not self._held:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if _is_message(item):
+                batch.append(item)
+            else:
+                self._held.append(item)      # a tick, query or local command: next, in its turn
+        return batch
+
     def _work(self) -> None:
         next_tick = time.monotonic() + TICK_S
         while True:
-            try:
-                item = self._inbox.get(timeout=max(0.0, next_tick - time.monotonic()))
-            except queue.Empty:
-                item = _TICK
+            item = self._next_item(max(0.0, next_tick - time.monotonic()))
             if item is None:
                 return
             if item is _TICK or time.monotonic() >= next_tick:
@@ -142,16 +170,36 @@ class ServerBus:
                     out = self.processor.full_state()
                     self._publish(out)
                 else:
-                    topic, payload, mid, qos = item
-                    try:
-                        self._publish(self.processor.handle(topic, payload))
-                    finally:
-                        self.handled += 1
-                        if qos > 0:
-                            self.client.ack(mid, qos)     # committed and published: the broker may forget it
+                    self._handle_messages(self._more_messages(item))
             except Exception:
                 # the processor turns every bad input into an error reply; this is a bug
                 log.exception("unexpected failure while handling a message; carrying on")
+
+    def _handle_messages(self, batch: list[tuple]) -> None:
+        """Commit, then publish what the commands produced, then acknowledge them to the broker."""
+        if len(batch) > 1:
+            try:
+                with self.processor.store.batch():
+                    outs = [self.processor.handle(topic, payload) for topic, payload, _, _ in batch]
+            except Exception:
+                log.exception("a batch of %d commands could not be committed; running them one at a time",
+                              len(batch))
+                self.processor.reload()
+            else:
+                for (_, _, mid, qos), out in zip(batch, outs, strict=True):
+                    self._publish(out)
+                    self._done(mid, qos)
+                return
+        for topic, payload, mid, qos in batch:
+            try:
+                self._publish(self.processor.handle(topic, payload))
+            finally:
+                self._done(mid, qos)
+
+    def _done(self, mid: int, qos: int) -> None:
+        self.handled += 1
+        if qos > 0:
+            self.client.ack(mid, qos)     # committed and published: the broker may forget it
 
     def _publish(self, out: list[Outgoing]) -> None:
         for o in out:

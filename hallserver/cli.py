@@ -15,6 +15,7 @@
     hall staff-password                     argon2 hash of a staff password, for [[staff]] password_hash
     hall bench call [--json]                time a call from the counter to the LED, hall screen and voice
     hall bench reports [--database URL]     time the month report and the live overview over a year of history
+    hall bench load [--seconds N] [--json]  220 simulated devices at full speed and at 1,000 commands/s
     hall ratings verify|export --config F   prove no rating was changed or removed; export the records
     hall tablet --config hall.toml --window 3   the rating tablet (评价器); --screenshots DIR
     hall audit verify --config hall.toml    prove no line of the audit log was changed or removed
@@ -234,6 +235,8 @@ def cmd_voice(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "reports":
         return cmd_bench_reports(args)
+    if args.what == "load":
+        return cmd_bench_load(args)
     from hallserver.bench import bench_call
     result = bench_call(args.calls, database_url=args.database)
     if args.json:
@@ -245,6 +248,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
         r = result[path]
         print(f"  {path:<7} p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms   "
               f"max {r['max_ms']:7.2f} ms   ({what})")
+    return 0
+
+
+def cmd_bench_load(args: argparse.Namespace) -> int:
+    from hallserver.bench_load import bench_load
+    result = bench_load(args.seconds, args.rate, args.database, kiosks=args.kiosks, windows=args.windows)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    d = result["devices"]
+    print(f"hall bench load: {d['kiosks']} kiosks, {d['counters']} counters, {d['tablets']} tablets, "
+          f"{d['led_screens']} LED screens; {result['broker']} + {result['database']}, {result['machine']}")
+    for phase, title in (("full_speed", "full speed"), ("at_rate", f"at {result['rate']:g}/s offered")):
+        r = result[phase]
+        print(f"  {title}: {r['commands_per_s']:.0f} commands/s answered ({r['ok_per_s']:.0f}/s changed the hall, "
+              f"{r['empty_replies']} queue_empty), errors {r['errors'] or 'none'}")
+        for kind, x in r["by_type"].items():
+            print(f"    {kind:<17} p50 {x['p50_ms']:7.1f} ms   p99 {x['p99_ms']:7.1f} ms   n {x['n']}")
+        if r["call_to_led"]:
+            x = r["call_to_led"]
+            print(f"    call → LED state  p50 {x['p50_ms']:7.1f} ms   p99 {x['p99_ms']:7.1f} ms")
+    print(f"  server memory {result['server_rss_kb'] / 1024:.0f} MB; "
+          f"errors in its log: {result['server_errors_logged']}")
     return 0
 
 
@@ -443,8 +469,14 @@ def build_parser() -> argparse.ArgumentParser:
     vo.set_defaults(func=cmd_voice)
 
     be = sub.add_parser("bench", help="benchmarks: `hall bench call` times a call to the LED, screen and voice; "
-                                      "`hall bench reports` the reports over a year of history")
-    be.add_argument("what", choices=["call", "reports"])
+                                      "`hall bench reports` the reports over a year of history; "
+                                      "`hall bench load` a big hall's devices at full speed")
+    be.add_argument("what", choices=["call", "reports", "load"])
+    be.add_argument("--seconds", type=float, default=20.0, help="load: seconds of each phase")
+    be.add_argument("--rate", type=float, default=1000.0, help="load: commands per second of the paced phase")
+    be.add_argument("--kiosks", type=int, default=20, help="load: simulated kiosks")
+    be.add_argument("--windows", type=int, default=100,
+                    help="load: windows (each with a counter, a rating tablet and an LED screen)")
     be.add_argument("--tickets", type=int, default=1_500_000, help="reports: tickets in the year")
     be.add_argument("--ratings", type=int, default=1_000_000, help="reports: ratings in the year")
     be.add_argument("--cases", type=int, default=300_000, help="reports: cases in the year")

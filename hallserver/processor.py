@@ -227,6 +227,8 @@ class CommandProcessor:
         try:
             self.store.save(changes, device_id, cmd.id, cmd.type, reply_json, self.clock.now())
         except Exception:
+            if self.store.batching:
+                raise                 # the bus rolls the batch back and runs its commands one by one
             log.exception("could not commit %s from %s; state reloaded from the database", cmd.type, device_id)
             self.reload()
             return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.UNAVAILABLE, "database write failed"))]
@@ -599,11 +601,12 @@ class CommandProcessor:
                 or self._open_windows() != self._estimates_windows):   # a window opened or closed: now
             self.refresh_estimates()
         out = []
+        open_for = e.open_windows_by_category()
         for cat in e.categories.values():
             refusal = e.issuing_refusal(cat.id)
             out.append(c.CategoryQueue(
                 category=cat.id, name=cat.name, prefix=cat.prefix, waiting=e.waiting_count(cat.id),
-                open_windows=e.open_windows_for(cat.id), issuing=refusal is None,
+                open_windows=open_for.get(cat.id, 0), issuing=refusal is None,
                 not_issuing_because=refusal.reason if refusal else None,
                 next_open=self._local(refusal.next_open) if refusal else None,
                 estimated_wait_s=self._estimates.get(cat.id)))

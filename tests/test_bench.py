@@ -30,3 +30,25 @@ def test_bench_reports_fills_a_year_and_times_each_report_on_sqlite_and_postgres
         assert r["month_report_first"]["n"] == 1
         for key in ("month_report", "this_month_report", "month_cases", "live_overview"):
             assert r[key]["n"] == 2 and 0 < r[key]["p50_ms"] <= r[key]["p99_ms"] <= r[key]["max_ms"]
+
+
+def test_bench_load_drives_a_hall_and_the_books_balance_on_sqlite_and_postgresql(mosquitto):
+    """A small `hall bench load` (4 kiosks, 10 windows) on both databases: it answers, it
+    reports what `--json` promises, and every ticket, service and rating a device was told
+    ok is in the database exactly once."""
+    from hallserver.bench_load import bench_load
+    from tests.conftest import PG_URL, missing
+    if not PG_URL:
+        missing("PostgreSQL (HALL_TEST_PG_URL)")
+    for url in (None, PG_URL):
+        r = bench_load(seconds=2, rate=200, database_url=url, kiosks=4, windows=10)
+        assert r["database"] == ("sqlite" if url is None else "postgresql") and r["broker"] == "mosquitto"
+        for key in ("commands_per_s", "p50_ms", "p99_ms"):
+            assert r[key] > 0
+        assert r["p50_ms"] <= r["p99_ms"]
+        assert r["full_speed"]["errors"] == {} and r["at_rate"]["errors"] == {}
+        assert set(r["full_speed"]["by_type"]) == {"ticket.issue", "window.call_next", "window.complete",
+                                                    "rating.submit"}
+        assert r["books"]["balanced"], r["books"]
+        assert r["books"]["told_ok"]["ratings"] > 0
+        assert r["server_errors_logged"] == 0

@@ -262,10 +262,11 @@ class FrontDeskWatch:
 
     def post_states(self, windows: list[dict]) -> dict[str, str]:
         """Each post now: "A", "B" or "none" (A or B logged in, open, at a window of the post's categories)."""
+        staffed = [(w["staff"], set(w["categories"])) for w in windows
+                   if w.get("staff") and w["status"] in OPEN_STATUSES]
         out = {}
         for post in self.posts:
-            serving = {w["staff"] for w in windows if w.get("staff") and w["status"] in OPEN_STATUSES
-                       and set(w["categories"]) & set(post.categories)}
+            serving = {staff for staff, categories in staffed if not categories.isdisjoint(post.categories)}
             out[post.id] = "A" if post.a in serving else "B" if post.b in serving else "none"
         return out
 
@@ -280,9 +281,9 @@ class FrontDeskWatch:
                     per[state] += (now - then).total_seconds() / 60
         self._last = (now, states)
         changes = []
+        staffed = {c for w in windows if w.get("staff") and w["status"] in OPEN_STATUSES for c in w["categories"]}
         for category in self.front:
-            covered = any(w.get("staff") and w["status"] in OPEN_STATUSES and category in w["categories"]
-                          for w in windows)
+            covered = category in staffed
             alert = self.open.get(category)
             if open_now and not covered and alert is None:
                 self.open[category] = CoverageAlert(category, now)

@@ -101,10 +101,19 @@ class Dispatcher:
         self._by_preference: list[list[CallableTicket]] = []
         self._by_issue: list[list[CallableTicket]] = []
         self._heads = [[0, 0] for _ in windows]
+        # windows that serve the same categories in the same order share their lines (a big
+        # hall has 100 windows but a few kinds of window); a line is only read, never changed
+        lines = [t for t in waiting if t.callback_seq is None]
+        named = {t.transfer_to_window for t in lines if t.transfer_to_window is not None}
+        shared: dict[tuple, tuple[list, list]] = {}
         for w in windows:
-            mine = [t for t in waiting if t.callback_seq is None and may_call(w, t)]
-            self._by_preference.append(sorted(mine, key=lambda t, w=w: preference(w, t)))
-            self._by_issue.append(sorted(mine, key=lambda t: (t.issued_at, t.id)))
+            key = (tuple(w.categories), w.elderly_first, w.id if w.id in named else None)
+            if key not in shared:
+                mine = [t for t in lines if may_call(w, t)]
+                shared[key] = (sorted(mine, key=lambda t, w=w: preference(w, t)),
+                               sorted(mine, key=lambda t: (t.issued_at, t.id)))
+            self._by_preference.append(shared[key][0])
+            self._by_issue.append(shared[key][1])
 
     def remove(self, t: CallableTicket) -> None:
         self.waiting_ids.discard(t.id)

@@ -449,6 +449,15 @@ class QueueEngine:
         return sum(1 for w in self.windows.values()
                    if category in w.categories and w.status in (WindowStatus.IDLE, WindowStatus.SERVING))
 
+    def open_windows_by_category(self) -> dict[str, int]:
+        """open_windows_for every category at once (one pass over the windows)."""
+        counts: dict[str, int] = {}
+        for w in self.windows.values():
+            if w.status in (WindowStatus.IDLE, WindowStatus.SERVING):
+                for category in w.categories:
+                    counts[category] = counts.get(category, 0) + 1
+        return counts
+
     # ------------------------------------------------------------------ commands
     def issue(self, category_id: str, device: str, *, birth_date: date | None = None,
               green_reason: GreenReason | None = None, priority: TicketClass | None = None,

@@ -111,6 +111,7 @@ commands = Table(
     Column("reply", Text, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("device", "id", name="pk_commands"),
+    Index("ix_commands_at", "at"),
 )
 
 # 0003: 预约
