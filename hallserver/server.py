@@ -5,7 +5,7 @@ import logging
 
 from govhall.config import Config
 from hallserver.bus import ServerBus
-from hallserver.domain.clock import Clock, SystemClock
+from hallserver.domain.clock import Clock, SteadyClock, SystemClock
 from hallserver.processor import CommandProcessor
 from hallserver.store import Store, redact_url
 from hallserver.web.live import LiveView
@@ -28,7 +28,7 @@ class HallServer:
         self.config = config
         self.config_path = config_path
         self.dashboard = None             # the web side's Dashboard, when there is one
-        self.clock = clock or SystemClock(config.hall.timezone)
+        self.clock = clock or SteadyClock(SystemClock(config.hall.timezone))   # never backwards
         self.database_url = database_url or config.database.url
         self.broker_url = broker_url
         self.http = http

@@ -20,6 +20,37 @@ def hall_day(clock: Clock) -> date:
     return clock.now().astimezone(clock.tz).date()
 
 
+class SteadyClock:
+    """Another clock's time that never goes backwards (the hall server's clock).
+
+    When the machine's clock is stepped back (an NTP correction, someone setting the time),
+    the hall's time stands still until the wall clock has caught up: numbers stay on the day
+    they were on, no service ends before it began, no wait comes out negative. A step back
+    longer than a second is logged once, with its size.
+    """
+
+    def __init__(self, inner: Clock) -> None:
+        self.inner, self.tz = inner, inner.tz
+        self._last: datetime | None = None
+        self._held = False
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        t = self.inner.now()
+        with self._lock:
+            if self._last is not None and t < self._last:
+                if not self._held and self._last - t > timedelta(seconds=1):
+                    import logging
+                    logging.getLogger("hallserver.clock").warning(
+                        "the machine's clock went back %.0f s; the hall's time waits until it catches up",
+                        (self._last - t).total_seconds())
+                self._held = True
+                return self._last
+            self._held = False
+            self._last = t
+            return t
+
+
 class SystemClock:
     def __init__(self, tz: str | ZoneInfo = "Asia/Shanghai") -> None:
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)

@@ -1,0 +1,376 @@
+"""The faults a real hall meets, each ending with "nothing lost, nothing doubled".
+
+The hall server killed with SIGKILL under load is tests/test_restart.py; a printer out of
+paper mid-ticket is tests/test_kiosk_server.py and tests/test_printer.py; an LED port pulled
+out is tests/test_led.py; keypad bus noise is tests/test_keypad.py. Here: the broker
+restarted under load, a device away for ten minutes, the database locked, full or dropped,
+midnight during a service, and the machine's clock stepped back.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event, select, text
+
+from govhall.link import DeviceLink, RequestTimeout
+from hallserver.broker import MosquittoProcess, free_port, mosquitto_config
+from hallserver.domain.clock import SimClock, SteadyClock
+from hallserver.processor import CommandProcessor
+from hallserver.server import HallServer
+from hallserver.store import Store
+from hallserver.store.tables import tickets
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def tickets_in(url: str) -> list:
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            return conn.execute(select(tickets).order_by(tickets.c.id)).all()
+    finally:
+        store.close()
+
+
+def assert_numbered_once(rows: list) -> None:
+    per_category: dict[tuple, list[int]] = {}
+    for r in rows:
+        per_category.setdefault((r.day, r.category), []).append(r.seq)
+    for key, seqs in per_category.items():
+        assert seqs == list(range(1, len(seqs) + 1)), f"{key}: numbers skipped or repeated: {seqs}"
+
+
+def insist(link: DeviceLink, command: dict, outages: list, give_up_s: float = 60.0) -> dict:
+    """What a real device does: send, and while the link or the server is down, wait a
+    little and send the same command again (same id), until it is answered."""
+    command = dict(command, id=uuid.uuid4().hex)
+    deadline = time.monotonic() + give_up_s
+    while True:
+        try:
+            return link.request(command, timeout=1.0, attempts=2)
+        except RequestTimeout:              # NotConnected included: the kiosk shows 暂停服务
+            outages.append(time.monotonic())
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+# ---------------------------------------------------------------------------- the broker
+@pytest.mark.timeout(180)
+def test_the_broker_restarted_under_load_loses_nothing_and_doubles_nothing(config, sqlite_url, tmp_path):
+    """Two kiosks and two counters keep working while Mosquitto is restarted twice. The
+    devices notice (their commands are refused while it is down: the kiosk pauses issuing),
+    reconnect by themselves with back-off, resubscribe, and get the retained truth again."""
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    (tmp_path / "data").mkdir()
+    conf.write_text(mosquitto_config(port, persistence_dir=str(tmp_path / "data")))
+    broker = MosquittoProcess(port=port, workdir=str(tmp_path), conf_file=str(conf)).start()
+    server = HallServer(config, broker_url=broker.url, database_url=sqlite_url).start()
+    links = [DeviceLink("demo", d, broker.url).connect() for d in ("kiosk-1", "kiosk-2", "counter-1", "counter-3")]
+    kiosks, counters = links[:2], links[2:]
+    acked: dict[int, str] = {}
+    called: list[str] = []
+    outages: list[float] = []
+    errors: list[str] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+    try:
+        for link, window, staff in ((counters[0], "w1", "s001"), (counters[1], "w3", "s003")):
+            assert insist(link, {"type": "window.login", "window": window, "staff": staff}, outages)["ok"]
+
+        def kiosk(link: DeviceLink) -> None:
+            try:
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    reply = insist(link, {"type": "ticket.issue", "category": ("social", "residence")[i % 2]}, outages)
+                    assert reply["ok"], reply
+                    with lock:
+                        acked[reply["result"]["ticket"]["id"]] = reply["result"]["ticket"]["number"]
+                    time.sleep(0.01)
+            except Exception as exc:
+                errors.append(f"{link.device_id}: {exc!r}")
+
+        def counter(link: DeviceLink, window: str) -> None:
+            try:
+                while not stop.is_set():
+                    reply = insist(link, {"type": "window.call_next", "window": window}, outages)
+                    if reply["ok"]:
+                        with lock:
+                            called.append(reply["result"]["ticket"]["number"])
+                    time.sleep(0.02)
+            except Exception as exc:
+                errors.append(f"{link.device_id}: {exc!r}")
+
+        threads = [threading.Thread(target=kiosk, args=(k,)) for k in kiosks]
+        threads += [threading.Thread(target=counter, args=(c, w)) for c, w in zip(counters, ("w1", "w3"), strict=True)]
+        for t in threads:
+            t.start()
+        for _ in range(2):
+            time.sleep(1.5)
+            broker.stop()
+            time.sleep(1.5)                           # the hall without its broker
+            broker.start()
+        time.sleep(3)                                 # everybody back and working
+        stop.set()
+        for t in threads:
+            t.join(90)
+        assert not errors, errors
+        assert outages, "the devices never noticed the broker was gone"
+        assert all(link.connected.is_set() for link in links)       # reconnected by themselves
+
+        rows = tickets_in(sqlite_url)
+        assert {r.id: r.number for r in rows} == acked              # nothing lost, nothing extra
+        assert_numbered_once(rows)
+        assert len(called) == len(set(called))                      # nobody called twice
+        # after the restarts a new screen gets the truth from the retained state
+        screen = DeviceLink("demo", "screen-1", broker.url)
+        seen: dict[str, dict] = {}
+        screen.subscribe(screen.topics.all_state, lambda topic, data: seen.__setitem__(topic, data))
+        screen.connect()
+        links.append(screen)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and screen.topics.queue_state not in seen:
+            time.sleep(0.05)
+        waiting = {q["category"]: q["waiting"] for q in seen[screen.topics.queue_state]["categories"]}
+        assert sum(waiting.values()) == sum(1 for r in rows if r.status == "waiting")
+        assert seen[screen.topics.server_state]["online"]
+    finally:
+        stop.set()
+        for link in links:
+            link.close()
+        server.stop()
+        broker.stop()
+
+
+# ---------------------------------------------------------------------------- a device away
+def test_a_device_away_for_ten_minutes_comes_back_to_the_truth(config, mosquitto, sqlite_url):
+    """The hall screen loses its network for ten minutes of hall time while the windows call
+    and serve; when it is back it shows what is true now, not what it saw last."""
+    clock = SimClock(datetime(2026, 11, 23, 10, 0, tzinfo=TZ))
+    server = HallServer(config, broker_url=mosquitto.url, database_url=sqlite_url, clock=clock).start()
+    kiosk = DeviceLink("demo", "kiosk-1", mosquitto.url).connect()
+    counter = DeviceLink("demo", "counter-1", mosquitto.url).connect()
+    links = [kiosk, counter]
+    try:
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        for _ in range(6):
+            kiosk.request({"type": "ticket.issue", "category": "social"})
+        counter.request({"type": "window.call_next", "window": "w1"})
+        screen = DeviceLink("demo", "screen-1", mosquitto.url)
+        seen: dict[str, dict] = {}
+        screen.subscribe(screen.topics.all_state, lambda topic, data: seen.__setitem__(topic, data))
+        screen.connect()
+        w1 = screen.topics.window_state("w1")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (seen.get(w1) or {}).get("ticket", {}).get("number") != "A001":
+            time.sleep(0.02)
+        assert seen[w1]["ticket"]["number"] == "A001"
+        screen.close()                                 # gone: the network cable is out
+
+        for _ in range(10):                            # ten minutes of the hall going on
+            clock.advance(60)
+            counter.request({"type": "window.call_next", "window": "w1"})
+        kiosk.request({"type": "ticket.issue", "category": "residence"})
+        counter.request({"type": "window.complete", "window": "w1"})
+        assert counter.request({"type": "window.pause", "window": "w1", "reason": "meal"})["ok"]
+
+        seen.clear()
+        back = DeviceLink("demo", "screen-1", mosquitto.url)
+        back.subscribe(back.topics.all_state, lambda topic, data: seen.__setitem__(topic, data))
+        back.connect()
+        links.append(back)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (w1 in seen and back.topics.queue_state in seen):
+            time.sleep(0.02)
+        assert seen[w1]["status"] == "paused"
+        waiting = {q["category"]: q["waiting"] for q in seen[back.topics.queue_state]["categories"]}
+        assert waiting["social"] == 0 and waiting["residence"] == 1
+    finally:
+        for link in links:
+            link.close()
+        server.stop()
+
+
+# ---------------------------------------------------------------------------- the database
+def send(proc: CommandProcessor, device: str, **command) -> dict:
+    command.setdefault("id", uuid.uuid4().hex)
+    out = proc.handle(proc.topics.command(device), json.dumps(command).encode())
+    return next(json.loads(o.payload) for o in out if o.topic == proc.topics.reply(device))
+
+
+@pytest.fixture
+def hall(config, sqlite_url):
+    store = Store(sqlite_url)
+    store.migrate()
+    proc = CommandProcessor(config, store, SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ)))
+    yield proc, sqlite_url
+    store.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_locked_sqlite_database_refuses_cleanly_and_the_server_recovers(hall):
+    """Another program holds the database's write lock longer than the server waits (5 s):
+    the kiosk is told the write failed, no number is used up, nothing half-saved; once the
+    lock is gone the next command works, without a restart."""
+    proc, url = hall
+    assert send(proc, "kiosk-1", type="ticket.issue", category="social")["ok"]
+    locker = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        reply = send(proc, "kiosk-1", type="ticket.issue", id="while-locked", category="social")
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert not reply["ok"] and reply["error"]["code"] == "unavailable"
+    assert proc.engine.waiting_count("social") == 1            # the refused ticket is not in the queue
+    again = send(proc, "kiosk-1", type="ticket.issue", id="while-locked", category="social")   # the device retries
+    assert again["ok"] and again["result"]["ticket"]["number"] == "A002"    # A002: no number lost
+    rows = tickets_in(url)
+    assert [r.number for r in rows] == ["A001", "A002"]
+
+
+def test_a_full_sqlite_disk_refuses_cleanly_and_the_server_recovers(hall):
+    """The disk fills up (SQLite cannot grow the file): commands fail with a clear error and
+    change nothing; when there is room again the hall carries on where it was."""
+    proc, url = hall
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    for _ in range(3):
+        assert send(proc, "kiosk-1", type="ticket.issue", category="social")["ok"]
+    engine = proc.store.engine
+
+    def full(dbapi_connection, _record) -> None:
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+    event.listen(engine, "connect", full)
+    engine.dispose()                                   # every connection from now on: no room
+    refused = []
+    for i in range(40):                                # enough rows that a new page is needed
+        reply = send(proc, "kiosk-1", type="ticket.issue", id=f"full-{i}", category="social")
+        if not reply["ok"]:
+            refused.append(reply)
+            break
+    assert refused and refused[0]["error"]["code"] == "unavailable"
+    issued_before = len(tickets_in(url))
+    assert proc.engine.waiting_count("social") == issued_before
+    event.remove(engine, "connect", full)
+    engine.dispose()                                   # room again
+    reply = send(proc, "kiosk-1", type="ticket.issue", id=refused and f"full-{i}", category="social")
+    assert reply["ok"] and reply["result"]["ticket"]["number"] == f"A{issued_before + 1:03d}"
+    called = send(proc, "counter-1", type="window.call_next", window="w1")
+    assert called["result"]["ticket"]["number"] == "A001"
+    assert_numbered_once(tickets_in(url))
+
+
+def test_postgresql_connections_dropped_are_reopened_without_a_restart(config, pg_database):
+    """PostgreSQL restarts (its connections to us are cut): the next command finds a new
+    connection, nothing is half-saved, numbering carries on."""
+    from tests.conftest import _fresh_pg
+    url = _fresh_pg(pg_database)
+    store = Store(url)
+    store.migrate()
+    proc = CommandProcessor(config, store, SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ)))
+    try:
+        assert send(proc, "kiosk-1", type="ticket.issue", category="social")["ok"]
+        admin = Store(url)
+        name = store.engine.url.database
+        with admin.engine.connect() as conn:
+            cut = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name}).scalar()
+        admin.close()
+        assert cut >= 1
+        replies = [send(proc, "kiosk-1", type="ticket.issue", id="after-cut", category="social") for _ in range(2)]
+        assert replies[-1]["ok"] and replies[-1]["result"]["ticket"]["number"] == "A002"
+        assert [r.number for r in tickets_in(url)] == ["A001", "A002"]
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------- time
+def test_a_service_running_over_midnight_and_the_new_days_numbers(hall):
+    """延时服务 runs late: a citizen called at 23:58 is served past midnight. The service ends
+    normally, on the day it began; the first ticket of the new day is A001 again; a server
+    restarted after midnight still knows who is being served."""
+    proc, url = hall
+    clock = proc.clock
+    clock.set(datetime(2026, 11, 23, 23, 57, tzinfo=TZ))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    for _ in range(2):
+        send(proc, "kiosk-1", type="ticket.issue", category="social")
+    clock.advance(60)
+    first = send(proc, "counter-1", type="window.call_next", window="w1")["result"]["ticket"]
+    assert first["number"] == "A001"
+    clock.set(datetime(2026, 11, 24, 0, 2, tzinfo=TZ))           # past midnight
+    fresh = send(proc, "kiosk-1", type="ticket.issue", category="social")["result"]["ticket"]
+    assert fresh["number"] == "A001"                               # the new day's first number
+    restarted = CommandProcessor(proc.config, proc.store, clock)   # and the server restarts now
+    w1 = restarted.engine.windows["w1"]
+    assert w1.status.value == "serving" and w1.ticket.number == "A001" and w1.ticket.day.day == 23
+    done = send(restarted, "counter-1", type="window.complete", window="w1")
+    assert done["ok"]
+    rows = {(r.day.day, r.number): r for r in tickets_in(url)}
+    assert rows[(23, "A001")].status == "completed"
+    assert rows[(23, "A001")].finished_at > rows[(23, "A001")].called_at
+    assert rows[(24, "A001")].status == "waiting"
+    assert_numbered_once(list(rows.values()))
+
+
+class WallClock:
+    """The machine's clock, which an NTP correction can step back."""
+
+    def __init__(self, start: datetime) -> None:
+        self.t, self.tz = start, TZ
+
+    def now(self) -> datetime:
+        return self.t
+
+
+def test_the_machines_clock_stepped_back_over_midnight_changes_no_days_or_durations(config, sqlite_url, caplog):
+    """At 00:00:30 the machine's clock is stepped back to 23:59:40 (a wrong NTP step): the
+    hall's time waits for it (SteadyClock), so the new day's numbering goes on, no service
+    ends before it began, and the step is logged."""
+    wall = WallClock(datetime(2026, 11, 24, 0, 0, 30, tzinfo=TZ))
+    store = Store(sqlite_url)
+    store.migrate()
+    proc = CommandProcessor(config, store, SteadyClock(wall))
+    try:
+        send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+        assert send(proc, "kiosk-1", type="ticket.issue", category="social")["result"]["ticket"]["number"] == "A001"
+        send(proc, "counter-1", type="window.call_next", window="w1")
+        wall.t = datetime(2026, 11, 23, 23, 59, 40, tzinfo=TZ)
+        with caplog.at_level("WARNING", logger="hallserver.clock"):
+            second = send(proc, "kiosk-1", type="ticket.issue", category="social")["result"]["ticket"]
+        assert second["number"] == "A002"                            # still the 24th
+        assert "went back 50 s" in caplog.text
+        done = send(proc, "counter-1", type="window.complete", window="w1")
+        assert done["ok"]
+        wall.t = datetime(2026, 11, 24, 0, 1, tzinfo=TZ)              # caught up: time moves again
+        third = send(proc, "kiosk-1", type="ticket.issue", category="social")["result"]["ticket"]
+        assert third["number"] == "A003"
+        rows = tickets_in(sqlite_url)
+        assert {r.day.day for r in rows} == {24}
+        assert all(r.finished_at is None or r.finished_at >= r.called_at for r in rows)
+        assert all(b.issued_at >= a.issued_at for a, b in zip(rows, rows[1:], strict=False))
+    finally:
+        store.close()
+
+
+def test_the_steady_clock_follows_the_machine_when_it_moves_forward():
+    wall = WallClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    steady = SteadyClock(wall)
+    assert steady.now() == wall.t
+    wall.t += timedelta(hours=2)                    # forward steps are taken at once
+    assert steady.now() == wall.t
+    wall.t -= timedelta(seconds=5)
+    held = steady.now()
+    assert held == wall.t + timedelta(seconds=5)
+    wall.t += timedelta(seconds=6)
+    assert steady.now() == wall.t > held
