@@ -2,6 +2,7 @@
 
     hall server --config hall.toml          the hall server (broker "embedded" starts amqtt too)
     hall demo [--headless] [--json]         a whole hall on simulated time
+    hall demo --headless --days 7 --faults  the soak: a simulated week with faults, books checked daily
     hall check-config hall.toml             validate a config file
     hall contract --schemas DIR             write one JSON Schema per message
     hall led-bridge --config hall.toml      drive the window LED screens from retained state
@@ -71,8 +72,36 @@ def cmd_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    from hallserver.soak import run_week
+    if not args.json:
+        print(f"govhall soak: the demo hall over {args.days} simulated days, "
+              f"{'with' if args.faults else 'without'} faults, as fast as it goes", flush=True)
+    result = run_week(days=args.days, faults=args.faults, seed=args.seed, database_url=args.database)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for d in result["days"]:
+            if not d["open"]:
+                print(f"  {d['day']}  closed                                       RSS {d['rss_kb'] / 1024:6.1f} MB")
+                continue
+            print(f"  {d['day']}  issued {d['tickets_issued']:4}  served {d['completed']:4}  过号 {d['skipped']:3}  "
+                  f"cancelled {d['cancelled']:2}  waiting {d['waiting']:2}  "
+                  f"{'balanced' if d['balanced'] else 'NOT BALANCED'}   RSS {d['rss_kb'] / 1024:6.1f} MB")
+        for f in result["faults"]:
+            print(f"  fault {f['at']}  {f['fault']}")
+        print(f"  books {'balance' if result['books_balance'] else 'DO NOT BALANCE'}; {result['retries']} commands "
+              f"sent again; {result['real_seconds']} s")
+    return 0 if result["books_balance"] else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from hallserver.demo import run_demo
+    if args.days:
+        if not args.headless:
+            print("--days runs headless only (add --headless)", file=sys.stderr)
+            return 2
+        return cmd_soak(args)
     from hallserver.demo_gui import display_available, run_demo_gui
     speed = None if args.headless else args.speed
     gui = not args.headless and not args.json and display_available()
@@ -405,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--http-port", type=int, default=8080, help="dashboard port (a free one if taken)")
     d.add_argument("--broker", help="use this broker (mqtt://host:port) instead of the embedded one")
     d.add_argument("--database", help="use this database URL instead of a temporary SQLite file")
+    d.add_argument("--days", type=int, default=0,
+                   help="with --headless: day after day for this many simulated days (a soak), books checked daily")
+    d.add_argument("--faults", action="store_true",
+                   help="with --days: restart the server or the broker, or drop a device's network, twice a day")
     d.set_defaults(func=cmd_demo)
 
     cc = sub.add_parser("check-config", help="validate a hall config file")

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import serial
 
 from govhall.config import Config, parse_config
-from govhall.link import DeviceLink
+from govhall.link import DeviceLink, RequestTimeout
 from hallserver.broker import EmbeddedBroker
 from hallserver.domain.clock import SimClock, hall_day
 from hallserver.server import HallServer
@@ -126,6 +126,7 @@ class HallDemo:
         self.http = http
         self.config = demo_config()
         self.clock = SimClock(DEMO_START)
+        self.day_start = DEMO_START              # the simulated day's 09:00 (the week's soak moves it)
         self.random = random.Random(seed)
         self.broker_url_arg = broker_url
         self._tmp = None
@@ -142,6 +143,7 @@ class HallDemo:
         self.estimate_errors: list[float] = []   # |promised - real| for each called ticket
         self.serving: dict[str, str] = {}        # window -> the number it called last
         self._someone_came_back = False
+        self.retries = 0                         # commands sent again while a link or the server was down
         self.rules_seen = {"green_tickets": 0, "transfers": 0, "requeues": 0, "pauses": 0,
                            "refused_closed": 0, "refused_quota_full": 0, "appointments_booked": 0,
                            "appointments_on_time": 0, "appointments_late": 0}
@@ -187,7 +189,7 @@ class HallDemo:
 
     def _rate_now(self, category: str, when: datetime) -> float:
         """Arrivals per hour: a morning peak around 10:00."""
-        hours = (when - DEMO_START).total_seconds() / 3600
+        hours = (when - self.day_start).total_seconds() / 3600
         return ARRIVALS_PER_HOUR[category] * (0.55 + 0.45 * math.exp(-((hours - 1.0) ** 2)))
 
     def _next_arrival(self, category: str, after: datetime) -> None:
@@ -199,22 +201,38 @@ class HallDemo:
         return timedelta(minutes=max(1.0, self.random.lognormvariate(math.log(mean) - 0.08, 0.4)))
 
     def _cmd(self, link: DeviceLink, **command: Any) -> dict:
-        reply = link.request(command)
+        """Send as a real device does: while the link or the server is down, send the same
+        command (same id) again until it is answered."""
+        command["id"] = link.new_id()
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                reply = link.request(command)
+                break
+            except RequestTimeout:
+                self.retries += 1
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         quiet = ("queue_empty", "recall_limit", "category_closed", "quota_full", "requeue_expired")
         if not reply["ok"] and reply["error"]["code"] not in quiet:
             log.warning("%s %s -> %s", link.device_id, command["type"], reply["error"])
         return reply
 
     def run(self) -> dict[str, Any]:
-        end = DEMO_START + timedelta(minutes=self.minutes)
+        end = self.day_start + timedelta(minutes=self.minutes)
         for cat in ARRIVALS_PER_HOUR:
-            self._next_arrival(cat, DEMO_START)
+            self._next_arrival(cat, self.day_start)
         logins = {"w1": 0, "w2": 2, "w3": 20}          # window 3 opens twenty minutes late
         for w, late in logins.items():
-            self._at(DEMO_START + timedelta(minutes=late), "login", w)
-        self._at(DEMO_START + timedelta(minutes=50), "break", "w2")
+            self._at(self.day_start + timedelta(minutes=late), "login", w)
+        self._at(self.day_start + timedelta(minutes=50), "break", "w2")
         self._book_appointments(end)
         self.started_real = time.perf_counter()
+        self._run_until(end)
+        return self.summary()
+
+    def _run_until(self, end: datetime) -> None:
         while self._events and self._events[0].at <= end and not self.stop_requested.is_set():
             ev = heapq.heappop(self._events)
             if self.speed:
@@ -225,11 +243,10 @@ class HallDemo:
             getattr(self, f"_on_{ev.kind}")(ev.subject)
         if not self.stop_requested.is_set():
             self.clock.set(end)
-        return self.summary()
 
     def _book_appointments(self, end: datetime) -> None:
         """预约 booked on the phone for this morning's slots, through the server's HTTP command path."""
-        slot = DEMO_START + timedelta(minutes=30)
+        slot = self.day_start + timedelta(minutes=30)
         while slot + timedelta(minutes=30) <= end:
             for _ in range(self.random.randint(0, 2)):
                 category = self.random.choice(list(ARRIVALS_PER_HOUR))

@@ -436,6 +436,8 @@ class CommandProcessor:
         if self._retention_day == now.date():
             return
         self._retention_day = now.date()
+        self.engine.forget_days_before(now.date() - timedelta(days=1))   # memory: today and yesterday
+        self.store.forget_known_commands()
         try:
             if self.store.mask_old_phones(now - timedelta(days=self.config.ratings.phone_retention_days), now):
                 from hallserver.domain.rectification import RectificationBook

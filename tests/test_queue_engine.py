@@ -363,3 +363,26 @@ def test_clock_only_moves_forward():
         clock.advance(-1)
     with pytest.raises(ValueError):
         clock.set(clock.now() - timedelta(seconds=1))
+
+
+def test_the_engine_forgets_earlier_days_but_keeps_today_and_yesterday():
+    """A server running for months keeps a couple of days of numbering, quotas and staff
+    figures in memory; today's numbering carries on, yesterday's 一次一评 still holds."""
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = engine(clock)
+    e.login("w1", "s1")
+    for _ in range(3):
+        clock.advance(86400)
+        e.issue("social", "kiosk-1")
+        e.call_next("w1")
+        e.complete("w1")
+        e.rate("w1", 5)
+        e.take_changes()
+    assert len({day for day, _ in e.counters}) == 3
+    e.forget_days_before(clock.now().date() - timedelta(days=1))
+    today = clock.now().date()
+    assert {day for day, _ in e.counters} == {today - timedelta(days=1), today}
+    assert all(day >= clock.now().date() - timedelta(days=1) for day, _ in e.staff_days)
+    assert e.issue("social", "kiosk-1").number == "A002"            # today's numbering goes on
+    with pytest.raises(DomainError):
+        e.rate("w1", 4)                         # the last service was rated already

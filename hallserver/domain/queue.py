@@ -376,6 +376,18 @@ class QueueEngine:
         self._changes.queue_changed = True
         return True
 
+    def forget_days_before(self, day: date) -> None:
+        """Drop what only earlier days needed (numbering, quotas, 过号, staff figures, rated
+        services, past appointments), so that a server running for months keeps a few days
+        in memory, not all of them. The database keeps everything."""
+        for book in (self.issued_times, self.counters, self.skipped, self.staff_days):
+            for key in [k for k in book if k[0] < day]:
+                del book[key]
+        self.rated_ticket_ids = {w.last_served.id for w in self.windows.values()     # the tablets' 一次一评
+                                 if w.last_served is not None and w.last_served.id in self.rated_ticket_ids}
+        for a_id in [i for i, a in self.appointments.items() if a.slot_start.date() < day]:
+            del self.appointments[a_id]
+
     def staff_day(self, staff_id: str) -> StaffDay:
         """Today's figures of one staff member (created on first use)."""
         return self.staff_days.setdefault((hall_day(self.clock), staff_id), StaffDay())

@@ -248,6 +248,10 @@ class Store:
                         last_appointment_id=int(last_appointment))
 
     # ---------------------------------------------------------------- commands
+    def forget_known_commands(self) -> None:
+        """Read the command ids again at the next command (daily: keeps that set to a week)."""
+        self._known_commands = None
+
     def find_reply(self, device: str, command_id: str) -> str | None:
         """The reply already given to this command, if it was seen before (a repeat)."""
         if self._known_commands is None:
