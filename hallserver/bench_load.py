@@ -273,11 +273,12 @@ class LoadLoop:
         on_reply(reply)
 
     def on_state(self, device: SimDevice, topic: str, payload: bytes) -> None:
-        if device.device_id.startswith("led-") and self.recording:
+        if device.device_id.startswith("led-"):
             window = topic.rsplit("/", 1)[-1]
-            sent = self.called_at.pop(window, None)
-            if sent is not None:
-                self.led_lag.append(time.perf_counter() - sent)
+            if window in self.called_at and b'"serving"' in payload:     # the screen shows the new call
+                sent = self.called_at.pop(window)
+                if self.recording:
+                    self.led_lag.append(time.perf_counter() - sent)
         elif device.device_id == self.kiosk_ids[0]:
             try:
                 self.waiting = sum(int(x.get("waiting", 0)) for x in json.loads(payload).get("categories", []))
@@ -305,6 +306,7 @@ class LoadLoop:
                 self.command(f"counter-{i}", {"type": "window.complete", "window": f"w{i}"},
                              lambda _r: self._rate(i))
             else:
+                self.called_at.pop(f"w{i}", None)          # nobody called: no LED change to wait for
                 self.at(time.monotonic() + RETRY_EMPTY_S, lambda: self._call(i))
         self.command(f"counter-{i}", {"type": "window.call_next", "window": f"w{i}"}, called)
 

@@ -138,7 +138,7 @@ def test_the_broker_restarted_under_load_loses_nothing_and_doubles_nothing(confi
         screen.connect()
         links.append(screen)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and screen.topics.queue_state not in seen:
+        while time.monotonic() < deadline and not {screen.topics.queue_state, screen.topics.server_state} <= set(seen):
             time.sleep(0.05)
         waiting = {q["category"]: q["waiting"] for q in seen[screen.topics.queue_state]["categories"]}
         assert sum(waiting.values()) == sum(1 for r in rows if r.status == "waiting")
