@@ -28,9 +28,6 @@ import json
 import os
 import random
 import selectors
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -42,6 +39,7 @@ import paho.mqtt.client as mqtt
 from govhall import contract as c
 from govhall.link import new_client, parse_broker_url
 from hallserver.bench import machine, summarise
+from hallserver.server_process import ServerProcess
 
 HALL = "bench"
 CATEGORIES = 10
@@ -75,49 +73,6 @@ def write_hall_toml(path: Path, raw: dict[str, Any], http_port: int) -> None:
     doc = dict(raw)
     doc["http"] = {"host": "127.0.0.1", "port": http_port}
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
-
-
-class ServerProcess:
-    """`hall server` as its own process, as it runs in a hall."""
-
-    def __init__(self, config: Path, broker_url: str, database_url: str, log_path: Path) -> None:
-        self.args = [sys.executable, "-m", "hallserver.cli", "server", "--config", str(config),
-                     "--broker", broker_url, "--database", database_url]
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> ServerProcess:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        return self
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def rss_kb(self) -> int | None:
-        return rss_kb(self.proc.pid) if self.proc is not None else None
-
-
-def rss_kb(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 class SimDevice:

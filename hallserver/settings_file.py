@@ -50,10 +50,17 @@ class SettingsError(Exception):
     """A change the hall's rules refuse, with the reason to show the manager."""
 
 
-def _plain(value: Any) -> Any:
-    """A JSON value as TOML takes it (TOML has no null: None means "remove the key")."""
+def _plain(value: Any, where: str) -> Any:
+    """A JSON value as TOML takes it. TOML has no null: where the callers let None mean
+    "remove the key" they do so before; a None left anywhere inside is refused."""
+    if value is None:
+        raise SettingsError(f"{where}: a value is needed")
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, list):
+        return [_plain(v, where) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{where}.{k}") for k, v in value.items()}
     return value
 
 
@@ -70,7 +77,7 @@ def _change_table(doc: tomlkit.TOMLDocument, section: str, payload: dict[str, An
         before = table.get(key, model.model_fields[key].default)
         if value is None or value == before:
             continue
-        table[key] = _plain(value)
+        table[key] = _plain(value, f"{section}.{key}")
         changes.append(f"{section}.{key}: {before} → {value}")
     return changes
 
@@ -95,7 +102,7 @@ def _change_list(doc: tomlkit.TOMLDocument, section: str, payload: list[dict[str
             new = tomlkit.table()
             for key, value in item.items():
                 if value not in (None, ""):
-                    new[key] = _plain(value)
+                    new[key] = _plain(value, f"{section}.{item['id']}.{key}")
             entries.append(new)
             changes.append(f"{section}: added {item['id']}")
             continue
@@ -112,7 +119,7 @@ def _change_list(doc: tomlkit.TOMLDocument, section: str, payload: list[dict[str
                     changes.append(f"{section}.{item['id']}.{key}: {before} → (none)")
                 continue
             if value != before:
-                entry[key] = _plain(value)
+                entry[key] = _plain(value, f"{section}.{item['id']}.{key}")
                 changes.append(f"{section}.{item['id']}.{key}: {before} → {value}")
     return changes
 

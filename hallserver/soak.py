@@ -27,11 +27,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hallserver.bench_load import rss_kb
 from hallserver.broker import MosquittoProcess, free_port, mosquitto_config
 from hallserver.demo import ARRIVALS_PER_HOUR, DEMO_START, HallDemo
 from hallserver.domain.clock import hall_day
 from hallserver.server import HallServer
+from hallserver.server_process import rss_kb
 from hallserver.store.tables import tickets
 
 log = logging.getLogger("hallserver.soak")
@@ -94,17 +94,19 @@ class HallWeek(HallDemo):
 
     # ------------------------------------------------------------------ the week
     def _working(self, day_start: datetime) -> bool:
-        refusal = self.server.processor.engine.hours
-        return refusal is None or bool(refusal.open_spans(next(iter(ARRIVALS_PER_HOUR)), day_start.date()))
+        hours = self.server.processor.engine.hours
+        return hours is None or bool(hours.open_spans(next(iter(ARRIVALS_PER_HOUR)), day_start.date()))
 
     def _close_windows(self) -> None:
+        """17:30: finish the service still running, end a break, log out (read on the writer thread)."""
+        states = self.server.bus.query(lambda p: {w: (x.status.value, x.staff) for w, x in p.engine.windows.items()})
         for w, link in self.counters.items():
-            window = self.server.processor.engine.windows[w]
-            if window.status.value == "serving":
+            status, staff = states[w]
+            if status == "serving":
                 self._cmd(link, type="window.complete", window=w)
-            if window.status.value == "paused":
+            if status == "paused":
                 self._cmd(link, type="window.resume", window=w)
-            if self.server.processor.engine.windows[w].staff:
+            if staff:
                 self._cmd(link, type="window.logout", window=w)
 
     def _books(self, day) -> dict[str, int]:   # noqa: ANN001 - a date
@@ -147,7 +149,7 @@ class HallWeek(HallDemo):
                 and issued == books["completed"] + books["skipped"] + books["cancelled"] + books["waiting"],
                 "rss_kb": rss_kb(os.getpid()),
                 "server_books": {"numbering_days": len({k[0] for k in processor.engine.counters}),
-                                 "known_command_ids": len(processor.store._known_commands or ())},
+                                 "known_command_ids": processor.store.known_command_count},
             })
             log.info("soak: %s done, %d tickets, RSS %s kB", day, issued, days[-1]["rss_kb"])
         open_days = [x for x in days if x["open"]]

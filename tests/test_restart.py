@@ -8,11 +8,7 @@ true state again from the retained topics.
 """
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,39 +18,13 @@ from sqlalchemy import select
 
 from govhall import contract as c
 from govhall.link import DeviceLink
+from hallserver.server_process import ServerProcess
 from hallserver.store import Store
 from hallserver.store.tables import tickets
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "examples" / "hall.toml"
 KILLS = 6
-
-
-class ServerProcess:
-    def __init__(self, broker_url: str, db_url: str, log_path: Path) -> None:
-        self.args = [sys.executable, "-m", "hallserver.cli", "server", "--config", str(CONFIG),
-                     "--broker", broker_url, "--database", db_url, "--no-web"]
-        self.log = open(log_path, "ab")
-        self.proc: subprocess.Popen | None = None
-        self.kills = 0
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self.kills += 1
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
 
 
 class Watcher:
@@ -86,7 +56,7 @@ class Watcher:
 @pytest.mark.timeout(240)
 def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(mosquitto, db_url, tmp_path):
     topics = c.Topics("demo")
-    server = ServerProcess(mosquitto.url, db_url, tmp_path / "server.log")
+    server = ServerProcess(CONFIG, mosquitto.url, db_url, tmp_path / "server.log", web=False)
     server.start()
     watcher_link = DeviceLink("demo", "screen-1", mosquitto.url).connect()
     watcher = Watcher(watcher_link)

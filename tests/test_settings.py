@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from govhall.config import ManagerConfig, load_config
 from hallserver.broker import free_port
@@ -111,3 +113,30 @@ def test_only_a_hall_manager_saves_settings_over_http_and_it_is_audited(config, 
                  if a["action"] == "settings.save"]
         assert audit == [("m001", "settings.save", "ok"), ("m001", "settings.save", "refused")]
 
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
+                    | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                    max_leaves=12)
+KEYS = st.sampled_from(["wait_target_minutes", "green_age", "name", "id", "prefix", "categories", "notice",
+                        "daily_quota", "number", "post", "x"])
+ENTRY = st.dictionaries(KEYS, JSON, max_size=4)
+PAYLOAD = st.one_of(JSON, ENTRY, st.lists(ENTRY | st.fixed_dictionaries({"id": st.sampled_from(
+    ["social", "w1", "s001", "nothing"])}, optional={"name": JSON, "categories": JSON, "number": JSON}), max_size=3))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(section=st.sampled_from(["rules", "ticket", "categories", "windows", "staff"]), payload=PAYLOAD)
+def test_any_payload_is_saved_whole_or_refused_with_a_reason_never_a_broken_file(hall_toml, section, payload):
+    """Whatever a browser sends: either it is saved and the file is a valid hall.toml, or it
+    is refused with a SettingsError and the file is byte for byte as it was."""
+    before = hall_toml.read_bytes()
+    try:
+        save_settings(hall_toml, section, payload, NOW)
+    except SettingsError as exc:
+        assert str(exc)
+        assert hall_toml.read_bytes() == before
+    load_config(hall_toml)
+    hall_toml.write_bytes(before)

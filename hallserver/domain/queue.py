@@ -457,12 +457,8 @@ class QueueEngine:
             return None
         return self.hours.check(category, self.clock.now(), self.issued_times.get((hall_day(self.clock), category), []))
 
-    def open_windows_for(self, category: str) -> int:
-        return sum(1 for w in self.windows.values()
-                   if category in w.categories and w.status in (WindowStatus.IDLE, WindowStatus.SERVING))
-
     def open_windows_by_category(self) -> dict[str, int]:
-        """open_windows_for every category at once (one pass over the windows)."""
+        """How many open windows (idle or serving) call each category (absent: none)."""
         counts: dict[str, int] = {}
         for w in self.windows.values():
             if w.status in (WindowStatus.IDLE, WindowStatus.SERVING):

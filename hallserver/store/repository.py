@@ -248,6 +248,11 @@ class Store:
                         last_appointment_id=int(last_appointment))
 
     # ---------------------------------------------------------------- commands
+    @property
+    def known_command_count(self) -> int:
+        """How many command ids the repeat check holds in memory (0 until the first command)."""
+        return len(self._known_commands or ())
+
     def forget_known_commands(self) -> None:
         """Read the command ids again at the next command (daily: keeps that set to a week)."""
         self._known_commands = None

@@ -1,0 +1,56 @@
+"""`hall server` as its own process, as it runs in a hall: for the load bench and for the
+tests that kill it (SIGKILL) and start it again."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServerProcess:
+    def __init__(self, config: Path | str, broker_url: str, database_url: str, log_path: Path, *,
+                 web: bool = True) -> None:
+        self.args = [sys.executable, "-m", "hallserver.cli", "server", "--config", str(config),
+                     "--broker", broker_url, "--database", database_url, *([] if web else ["--no-web"])]
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.kills = 0                       # how often kill9() has killed it
+
+    def start(self) -> ServerProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        return self
+
+    def kill9(self) -> None:
+        """Kill it as a power cut would: no goodbye, no last commit."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self.kills += 1
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def rss_kb(self) -> int | None:
+        return rss_kb(self.proc.pid) if self.proc is not None else None
+
+
+def rss_kb(pid: int) -> int | None:
+    """A process's resident memory (VmRSS) in kB, or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
