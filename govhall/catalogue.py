@@ -70,27 +70,40 @@ POST_COLUMNS = ["id", "name", "a", "b", "categories", "front_desk"]
 
 
 def load_posts(path: str | Path) -> list[PostConfig]:
-    """岗位 (AB岗) from a CSV: id,name,a,b,categories,front_desk — categories `|`-separated,
-    front_desk 是/否 (or yes/no, 1/0)."""
+    """岗位 (AB岗) from a CSV file (see `parse_posts`)."""
     path = Path(path)
     try:
-        rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
+    return parse_posts(text, str(path))
+
+
+def split_list(cell: str | None) -> list[str]:
+    """A CSV cell holding a list: `|`-separated (the full-width ｜ too), blanks dropped."""
+    return [x.strip() for x in (cell or "").replace("｜", "|").split("|") if x.strip()]
+
+
+def parse_posts(text: str, where: str) -> list[PostConfig]:
+    """岗位 (AB岗) from CSV text: id,name,a,b,categories,front_desk — categories `|`-separated,
+    front_desk 是/否 (or yes/no, 1/0). `where` names the source in the errors."""
+    rows = list(csv.DictReader(text.removeprefix("\ufeff").splitlines()))
     header = list(rows[0].keys()) if rows else []
     missing = [c for c in POST_COLUMNS if c not in header]
     if missing:
-        raise ConfigError(f"{path}: the header needs the columns {', '.join(POST_COLUMNS)} (missing {missing[0]})")
+        raise ConfigError(f"{where}: the header needs the columns {', '.join(POST_COLUMNS)} (missing {missing[0]})")
     out = []
     for n, row in enumerate(rows, start=2):
+        cell = {k: (row.get(k) or "").strip() for k in POST_COLUMNS}      # a short row has None cells
         try:
-            out.append(PostConfig(id=row["id"].strip(), name=row["name"].strip(), a=row["a"].strip(),
-                                  b=row["b"].strip(),
-                                  categories=[x.strip() for x in row["categories"].replace("｜", "|").split("|")
-                                              if x.strip()],
-                                  front_desk=row["front_desk"].strip().lower() in ("是", "yes", "1", "true")))
+            out.append(PostConfig(id=cell["id"], name=cell["name"], a=cell["a"], b=cell["b"],
+                                  categories=split_list(cell["categories"]),
+                                  front_desk=cell["front_desk"].lower() in ("是", "yes", "1", "true")))
         except ValidationError as exc:
-            raise ConfigError(f"{path}: row {n}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+            error = exc.errors()[0]
+            column = ".".join(str(x) for x in error["loc"])
+            reason = error["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"{where}: row {n}: {column + ': ' if column else ''}{reason}") from None
     return out

@@ -34,14 +34,18 @@ def shifts_of(config: Config) -> list[Shift]:
             for i, (a, b) in enumerate(sessions)]
 
 
+def front_categories(posts: list[Post]) -> list[str]:
+    """The categories the front desk (前台受理) must keep covered."""
+    return sorted({cat for p in posts if p.front_desk for cat in p.categories})
+
+
 class AttendanceDesk:
     def __init__(self, config: Config, store: Store, calendar: WorkCalendar, today: date | None = None) -> None:
         self.config, self.store, self.calendar = config, store, calendar
         self.shifts = shifts_of(config)
         self.posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
         self.leaves = LeaveBook(self.posts, store.all_leaves())
-        front = sorted({cat for p in self.posts if p.front_desk for cat in p.categories})
-        self.watch = FrontDeskWatch(self.posts, front)
+        self.watch = FrontDeskWatch(self.posts, front_categories(self.posts))
         self.watch.minutes.update(store.load_coverage_minutes((today or date.today()) - timedelta(days=62)))
         self._minutes_saved = 0.0
         self.events: list[ClockEvent] = []          # new ones, for the commit
@@ -51,6 +55,17 @@ class AttendanceDesk:
     def reload(self) -> None:
         self.leaves = LeaveBook(self.posts, self.store.all_leaves())
         self._covering = None            # a new engine: look at every window again
+
+    def set_config(self, config: Config, calendar: WorkCalendar) -> None:
+        """New shifts, posts, schedules and thresholds (settings saved in the dashboard), kept
+        with what is running: the open front-desk alerts (those of a category no longer at the
+        front desk close on the next look) and the minutes counted today."""
+        self.config, self.calendar = config, calendar
+        self.shifts = shifts_of(config)
+        self.posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
+        self.watch.posts, self.watch.front = self.posts, front_categories(self.posts)
+        self.post_states = {pid: s for pid, s in self.post_states.items() if pid in {p.id for p in self.posts}}
+        self.reload()
 
     # ------------------------------------------------------------------ commands
     def dispatch(self, cmd: c.Command, now: datetime) -> dict:
@@ -203,9 +218,15 @@ class AttendanceDesk:
 
     def month(self, year: int, month: int, tz, today: date) -> list[dict]:   # noqa: ANN001
         """Per person, the month so far: scheduled, present, late, early, absent, away, leave."""
+        last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1))
+        return self.period(date(year, month, 1), last, tz, today)
+
+    def period(self, first: date, last: date, tz, today: date) -> list[dict]:   # noqa: ANN001
+        """Per person, from `first` to `last` (not past today): scheduled, present, late, early,
+        absent, away, leave."""
         totals: dict[str, dict] = {}
-        day = date(year, month, 1)
-        while day.month == month and day <= today:
+        day = first
+        while day <= last and day <= today:
             for row in self.day(day, tz):
                 t = totals.setdefault(row["staff"], {"staff": row["staff"], "name": row["name"], "scheduled": 0,
                                                      "present": 0, "late_times": 0, "late_min": 0, "early_times": 0,

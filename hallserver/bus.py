@@ -30,7 +30,8 @@ BATCH_MAX = 16      # device commands committed together at most (group commit, 
 
 def _is_message(item: object) -> bool:
     """A device's MQTT message (topic, payload, mid, qos), not a tick, query or local command."""
-    return isinstance(item, tuple) and len(item) == 4 and isinstance(item[0], str) and item[0] not in ("local", "query")
+    return isinstance(item, tuple) and len(item) == 4 and isinstance(item[0], str) \
+        and item[0] not in ("local", "query", "apply")
 
 
 class ServerBus:
@@ -110,6 +111,13 @@ class ServerBus:
         self._inbox.put(("query", fn, done))
         return done.result(timeout)
 
+    def apply(self, fn, timeout: float = 10.0) -> None:   # noqa: ANN001 - a change of the processor
+        """Run a change of the processor that is not a command (new settings) on the writer
+        thread, in turn with the commands, and publish the messages it returns."""
+        done: Future = Future()
+        self._inbox.put(("apply", fn, done))
+        done.result(timeout)
+
     def _next_item(self, timeout: float):   # noqa: ANN202 - an inbox item
         if self._held:
             return self._held.popleft()
@@ -153,6 +161,15 @@ class ServerBus:
                     done.set_result(fn(self.processor))
                 except Exception as exc:
                     log.exception("a read of the hall state failed")
+                    done.set_exception(exc)
+                continue
+            if isinstance(item, tuple) and item[0] == "apply":
+                _, fn, done = item
+                try:
+                    self._publish(fn(self.processor))
+                    done.set_result(None)
+                except Exception as exc:
+                    log.exception("a change of the hall's settings failed")
                     done.set_exception(exc)
                 continue
             if isinstance(item, tuple) and item[0] == "local":

@@ -335,7 +335,7 @@ def report_from_tallies(kind: str, day: date, t: Tallies, names: dict[str, str],
 
 
 # --------------------------------------------------------------------------- charts (pygal, SVG)
-def _style():   # noqa: ANN202 - a pygal Style
+def chart_style():   # noqa: ANN201 - a pygal Style
     from pygal.style import Style
     return Style(font_family='"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif',
                  background="#ffffff", plot_background="#ffffff", foreground="#1d2733",
@@ -345,7 +345,7 @@ def _style():   # noqa: ANN202 - a pygal Style
                  value_font_size=12)
 
 
-def _render(chart) -> str:   # noqa: ANN001
+def render_chart(chart) -> str:   # noqa: ANN001
     return chart.render(is_unicode=True)
 
 
@@ -359,7 +359,7 @@ def _count_axis(*series: list[int]) -> dict[str, Any]:
 def report_charts(report: dict[str, Any]) -> dict[str, str]:
     """The report's charts as SVG text, each readable at a glance (titles and units in Chinese)."""
     import pygal
-    options = {"js": [], "style": _style(), "width": 760, "height": 300, "disable_xml_declaration": True,
+    options = {"js": [], "style": chart_style(), "width": 760, "height": 300, "disable_xml_declaration": True,
                "legend_at_bottom": True, "print_values": False, "show_y_guides": True, "margin": 12,
                "no_data_text": "无数据"}
     charts: dict[str, str] = {}
@@ -369,7 +369,7 @@ def report_charts(report: dict[str, Any]) -> dict[str, str]:
     hourly.x_labels = [f"{h['hour']}时" for h in report["by_hour"]]
     hourly.add("取号", [h["issued"] for h in report["by_hour"]])
     hourly.add("办结", [h["served"] for h in report["by_hour"]])
-    charts["by_hour"] = _render(hourly)
+    charts["by_hour"] = render_chart(hourly)
     if report["period"] != "day":
         days = report["by_day"]
         daily = pygal.Line(title="每日取号与办结（人次）", **options,
@@ -377,25 +377,25 @@ def report_charts(report: dict[str, Any]) -> dict[str, str]:
         daily.x_labels = [d["day"][5:] for d in report["by_day"]]
         daily.add("取号", [d["issued"] for d in report["by_day"]])
         daily.add("办结", [d["served"] for d in report["by_day"]])
-        charts["by_day"] = _render(daily)
+        charts["by_day"] = render_chart(daily)
     cats = pygal.Bar(title=f"各业务平均等候（分钟，红色为超过目标 {report['wait_target_min']:g} 分钟）",
                      **{**options, "show_legend": False})
     rows = report["by_category"]
     cats.x_labels = [c["name"] for c in rows]
     cats.add("平均等候", [{"value": c["wait_avg_min"] or 0, "color": "#b42318" if c["over_target"] else "#0b4f9c"}
                       for c in rows])
-    charts["wait_by_category"] = _render(cats)
+    charts["wait_by_category"] = render_chart(cats)
     for key, title in (("wait_distribution", "等候时长分布（人次）"), ("service_distribution", "办理时长分布（件）")):
         dist = pygal.Bar(title=title, **{**options, "show_legend": False},
                          **_count_axis([b["count"] for b in report[key]]))
         dist.x_labels = [b["bin"] for b in report[key]]
         dist.add("人次", [b["count"] for b in report[key]])
-        charts[key] = _render(dist)
+        charts[key] = render_chart(dist)
     pie = pygal.Pie(title=f"评价（好评率 {report['totals']['satisfaction'] or '—'}%）", inner_radius=.45,
                     **{**options, "width": 420})
     for lv in report["ratings_by_level"]:
         pie.add(lv["name"], lv["count"])
-    charts["ratings"] = _render(pie)
+    charts["ratings"] = render_chart(pie)
     return charts
 
 

@@ -250,6 +250,26 @@ class CommandProcessor:
         except Exception:
             log.exception("could not reload state from the database")
 
+    def apply_config(self, config: Config) -> list[Outgoing]:
+        """Settings saved in the dashboard, applied without a restart: the hall's state is rebuilt
+        from the database exactly as at start, under the new config; the attendance desk keeps
+        its open alerts and minutes. Returns every retained state, to publish again."""
+        if config.hall.id != self.config.hall.id:
+            raise ValueError("the hall's id is not changed while it runs")
+        from hallserver.case_desk import CaseDesk
+        engine, cases = build_engine(config, self.clock, self.store), CaseDesk(config, self.store)  # may fail: first
+        self.config, self.engine, self.cases = config, engine, cases
+        self.attendance.set_config(config, self.cases.calendar)
+        self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
+        self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()
+        self._last_issuing = None
+        log.info("settings applied: %d categories, %d windows, %d staff, %d posts", len(config.categories),
+                 len(config.windows), len(config.staff), len(config.posts))
+        out = self.full_state()                   # the web view hears it too
+        check = self._front_desk_check()          # a new front-desk post with nobody there: its alert now
+        self._notify(check)
+        return out + check
+
     def _dispatch(self, device_id: str, cmd: c.Command) -> dict:
         e = self.engine
         match cmd:

@@ -59,7 +59,7 @@ class HallServer:
             dashboard.config_path = self.config_path
             self.dashboard = dashboard
             app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload),
-                             query=lambda fn: self.bus.query(fn))
+                             query=lambda fn: self.bus.query(fn), apply_config=self.apply_config)
             self.web = WebServer(app, *self.http).start()
             if self.processor.public_url is None:
                 self.processor.public_url = self.web.url
@@ -70,6 +70,22 @@ class HallServer:
         log.info("hall %s serving on %s with %s", self.config.hall.id, self.broker_url,
                  redact_url(self.database_url))
         return self
+
+    def apply_config(self, config: Config) -> None:
+        """New settings (saved from the dashboard into hall.toml) taken up while running: the
+        processor rebuilds its state under them on the writer thread and publishes every
+        retained state again; the dashboard shows them. Broker, database and HTTP settings are
+        not among them (the dashboard does not edit those): they need a restart."""
+        if self.bus is None:
+            raise RuntimeError("the server is not running")
+        self.bus.apply(lambda processor: processor.apply_config(config))
+        self.config = config
+        if self.dashboard is not None:
+            from hardware.printer import TicketTemplate
+            self.dashboard.config = config
+            self.dashboard.hall_name = config.hall.name
+            self.dashboard.category_names = {x.id: x.name for x in config.categories}
+            self.dashboard.ticket_template = TicketTemplate(**config.ticket.model_dump())
 
     @property
     def dashboard_url(self) -> str | None:

@@ -4,42 +4,71 @@ The config file stays the one source of truth: the dashboard edits a few section
 place with tomlkit (the hall's comments and layout are kept), checks the result exactly as the
 server checks it at start (`load_config`, every rule with file: key: reason), keeps the file it
 replaces as `hall.toml.bak-YYYYmmdd-HHMMSS`, and only then swaps the new file in. A refused
-change leaves the file untouched. Changes take effect when the server restarts.
+change leaves the file untouched. The running server then applies the new file at once
+(`HallServer.apply_config`).
 
-Editable here: the rule thresholds (`[rules]`), the ticket template (`[ticket]`), each
-category's names, quotas and 停止取号 (`[[categories]]`, new ones too), each window's name,
-categories, 老年人优先 and department (`[[windows]]`), and staff names and posts
-(`[[staff]]`, new people too). Identifiers and prefixes of existing entries never change here:
-tickets, cases and ratings refer to them.
+Editable here: the rule thresholds (`[rules]`), the attendance thresholds (`[attendance]`), the
+ticket template (`[ticket]`), each category's names, quotas and 停止取号 (`[[categories]]`, new
+ones too), each window's name, categories, 老年人优先 and department (`[[windows]]`), staff
+names, posts and schedules (`[[staff]]`, new people too), the shifts (`[[shifts]]`: added,
+changed, removed) and the AB岗 posts (`[[posts]]`: added, changed, removed; also imported from
+CSV). Identifiers and prefixes of existing entries never change here: tickets, cases, ratings
+and schedules refer to them.
 """
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from pydantic import BaseModel
 
 from govhall.config import (
+    AttendanceConfig,
     CategoryConfig,
     ConfigError,
+    PostConfig,
     RulesConfig,
+    ShiftConfig,
     StaffConfig,
     TicketConfig,
     WindowConfig,
     load_config,
 )
 
-TABLES = {"rules": RulesConfig, "ticket": TicketConfig}
-LISTS = {  # section → (its model, the keys the dashboard may change on an existing entry, may add new entries)
-    "categories": (CategoryConfig, ("name", "name_en", "group", "group_en", "daily_quota", "session_quota",
-                                    "last_ticket_minutes", "appointment_capacity"), True),
-    "windows": (WindowConfig, ("name", "categories", "elderly_first", "department"), False),
-    "staff": (StaffConfig, ("name", "post"), True),
+
+@dataclass(frozen=True)
+class ListSection:
+    """An array of tables: its model, the key naming an entry, the keys the dashboard may
+    change on an existing entry, and whether entries may be added and removed."""
+    model: type[BaseModel]
+    key: str
+    editable: tuple[str, ...]
+    may_add: bool
+    may_remove: bool = False
+
+
+TABLES: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {   # section → (its model, the keys changed here)
+    "rules": (RulesConfig, tuple(RulesConfig.model_fields)),
+    "ticket": (TicketConfig, tuple(TicketConfig.model_fields)),
+    "attendance": (AttendanceConfig, ("grace_minutes", "away_limit_minutes")),   # not posts_csv: a path
+}
+LISTS = {
+    "categories": ListSection(CategoryConfig, "id", ("name", "name_en", "group", "group_en", "daily_quota",
+                                                     "session_quota", "last_ticket_minutes",
+                                                     "appointment_capacity"), may_add=True),
+    "windows": ListSection(WindowConfig, "id", ("name", "categories", "elderly_first", "department"), may_add=False),
+    "staff": ListSection(StaffConfig, "id", ("name", "post", "shifts"), may_add=True),
+    "shifts": ListSection(ShiftConfig, "name", ("start", "end", "weekdays"), may_add=True, may_remove=True),
+    "posts": ListSection(PostConfig, "id", ("name", "a", "b", "categories", "front_desk"), may_add=True,
+                         may_remove=True),
 }
 SECTIONS = (*TABLES, *LISTS)
 KEEP_BACKUPS = 30
@@ -65,8 +94,8 @@ def _plain(value: Any, where: str) -> Any:
 
 
 def _change_table(doc: tomlkit.TOMLDocument, section: str, payload: dict[str, Any]) -> list[str]:
-    model = TABLES[section]
-    unknown = sorted(set(payload) - set(model.model_fields))
+    model, editable = TABLES[section]
+    unknown = sorted(set(payload) - set(editable))
     if unknown:
         raise SettingsError(f"{section}: unknown key {', '.join(unknown)}")
     if section not in doc:
@@ -82,51 +111,71 @@ def _change_table(doc: tomlkit.TOMLDocument, section: str, payload: dict[str, An
     return changes
 
 
-def _change_list(doc: tomlkit.TOMLDocument, section: str, payload: list[dict[str, Any]]) -> list[str]:
-    model, editable, may_add = LISTS[section]
+def _change_list(doc: tomlkit.TOMLDocument, section: str, payload: list[dict[str, Any]],
+                 may_add: bool = True) -> list[str]:
+    """Each item names its entry by the section's key; an existing entry gets the editable keys
+    given (None or "" removes an optional key), a new one is added whole, and `"remove": true`
+    removes the entry where the section allows it."""
+    spec = LISTS[section]
     if section not in doc:
         doc[section] = tomlkit.aot()
     entries = doc[section]
-    by_id = {str(e.get("id")): e for e in entries}
+    by_key = {str(e.get(spec.key)): e for e in entries}
     changes = []
     for item in payload:
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise SettingsError(f"{section}: each entry needs its id")
-        entry = by_id.get(item["id"])
+        if not isinstance(item, dict) or not isinstance(item.get(spec.key), str) or not item[spec.key].strip():
+            raise SettingsError(f"{section}: each entry needs its {spec.key}")
+        name = item[spec.key]
+        entry = by_key.get(name)
+        if item.get("remove") is True:
+            if not spec.may_remove:
+                raise SettingsError(f"{section}: entries are not removed here")
+            if entry is None:
+                raise SettingsError(f"{section}: no {name} to remove")
+            index = next(i for i, e in enumerate(entries) if e is entry)
+            del entries[index]
+            del by_key[name]
+            changes.append(f"{section}: removed {name}")
+            continue
+        if "remove" in item and item["remove"] is not False:
+            raise SettingsError(f"{section}.{name}: remove is true or false")
+        item = {k: v for k, v in item.items() if k != "remove"}
         if entry is None:
-            if not may_add:
-                raise SettingsError(f"{section}: no {item['id']} in the config (new ones are added in hall.toml)")
-            unknown = sorted(set(item) - set(model.model_fields))
+            if not (spec.may_add and may_add):
+                raise SettingsError(f"{section}: no {name} in the config")
+            unknown = sorted(set(item) - set(spec.model.model_fields))
             if unknown:
-                raise SettingsError(f"{section}.{item['id']}: unknown key {', '.join(unknown)}")
+                raise SettingsError(f"{section}.{name}: unknown key {', '.join(unknown)}")
             new = tomlkit.table()
             for key, value in item.items():
                 if value not in (None, ""):
-                    new[key] = _plain(value, f"{section}.{item['id']}.{key}")
+                    new[key] = _plain(value, f"{section}.{name}.{key}")
             entries.append(new)
-            changes.append(f"{section}: added {item['id']}")
+            by_key[name] = new
+            changes.append(f"{section}: added {name}")
             continue
-        fixed = sorted(set(item) - set(editable) - {"id"})
+        fixed = sorted(set(item) - set(spec.editable) - {spec.key})
         if fixed:
-            raise SettingsError(f"{section}.{item['id']}: {', '.join(fixed)} cannot be changed here")
-        for key in editable:
+            raise SettingsError(f"{section}.{name}: {', '.join(fixed)} cannot be changed here")
+        for key in spec.editable:
             if key not in item:
                 continue
             value, before = item[key], entry.get(key)
             if value in (None, "") and key not in ("name",):
                 if key in entry:
                     del entry[key]
-                    changes.append(f"{section}.{item['id']}.{key}: {before} → (none)")
+                    changes.append(f"{section}.{name}.{key}: {before} → (none)")
                 continue
             if value != before:
-                entry[key] = _plain(value, f"{section}.{item['id']}.{key}")
-                changes.append(f"{section}.{item['id']}.{key}: {before} → {value}")
+                entry[key] = _plain(value, f"{section}.{name}.{key}")
+                changes.append(f"{section}.{name}.{key}: {before} → {value}")
     return changes
 
 
-def save_settings(path: str | Path, section: str, payload: Any, now: datetime) -> list[str]:
+def save_settings(path: str | Path, section: str, payload: Any, now: datetime, may_add: bool = True) -> list[str]:
     """Apply one section's changes to the config file; returns what changed (empty: nothing).
-    Raises SettingsError with the reason when the hall's rules refuse the result."""
+    Raises SettingsError with the reason when the hall's rules refuse the result. With
+    `may_add` False, entries not in the file yet are refused (a schedule names known staff)."""
     if section not in SECTIONS:
         raise SettingsError(f"unknown settings section {section!r}")
     path = Path(path)
@@ -140,7 +189,7 @@ def save_settings(path: str | Path, section: str, payload: Any, now: datetime) -
         else:
             if not isinstance(payload, list):
                 raise SettingsError(f"{section}: send a list of entries")
-            changes = _change_list(doc, section, payload)
+            changes = _change_list(doc, section, payload, may_add)
         if not changes:
             return []
         fd, tmp = tempfile.mkstemp(prefix=".hall-settings-", suffix=".toml", dir=path.parent)
@@ -162,3 +211,47 @@ def save_settings(path: str | Path, section: str, payload: Any, now: datetime) -
         for old in backups[:-KEEP_BACKUPS]:
             old.unlink()
         return changes
+
+
+def posts_in_file(path: str | Path) -> set[str]:
+    """The ids of the [[posts]] written in hall.toml itself (editable here); the others come from
+    the posts CSV named by [attendance] posts_csv and are changed in that file."""
+    try:
+        doc = tomlkit.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError):
+        return set()
+    return {str(p.get("id")) for p in doc.get("posts", [])}
+
+
+SCHEDULE_COLUMNS = ["staff", "shifts"]
+
+
+def posts_from_csv(text: str) -> list[dict[str, Any]]:
+    """AB岗 posts from an uploaded CSV (the posts_csv columns), as settings entries: each post
+    in the file is added or, when its id is there already, changed; the others stay."""
+    from govhall.catalogue import parse_posts
+    try:
+        return [p.model_dump() for p in parse_posts(text, "CSV")]
+    except ConfigError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def schedules_from_csv(text: str) -> list[dict[str, Any]]:
+    """Staff schedules (排班) from an uploaded CSV: staff,shifts — the shift names `|`-separated;
+    an empty cell means every shift."""
+    from govhall.catalogue import split_list
+    rows = list(csv.DictReader(text.removeprefix("\ufeff").splitlines()))
+    header = list(rows[0].keys()) if rows else []
+    missing = [c for c in SCHEDULE_COLUMNS if c not in header]
+    if missing:
+        raise SettingsError(f"CSV: the header needs the columns {', '.join(SCHEDULE_COLUMNS)} (missing {missing[0]})")
+    out = []
+    for n, row in enumerate(rows, start=2):
+        staff = (row.get("staff") or "").strip()
+        if not staff:
+            raise SettingsError(f"CSV: row {n}: staff is empty")
+        out.append({"id": staff, "shifts": split_list(row.get("shifts")) or None})
+    return out
+
+
+IMPORTS = {"posts": posts_from_csv, "staff": schedules_from_csv}   # section → its CSV reader

@@ -94,6 +94,9 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         assert [c.value for c in sheet[1]][:3] == ["业务", "取号", "办结"]
         assert [c.value for c in sheet[2]][:2] == ["社保医保", 1]
         looks_drawn(page.screenshot(path=str(shots / "reports-1366.png"), full_page=False), (1366, 900))
+        page.locator("#people [data-chart=attendance] svg").wait_for(timeout=5000)    # loaded after the figures
+        assert page.locator("#people [data-people=coverage] tbody tr").count() == 2     # the demo's two posts
+        page.screenshot(path=str(shots / "reports-full.png"), full_page=True)
 
         hall_toml = shots / "hall.toml"                      # as `hall server --config hall.toml` runs
         shutil.copy(Path(__file__).parent.parent / "examples" / "hall.toml", hall_toml)
@@ -101,13 +104,39 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         page.goto(base + "settings")
         page.fill("section[data-section=rules] input[data-key=wait_target_minutes]", "15")
         page.click("section[data-section=rules] button.save")
-        expect(page.locator("section[data-section=rules] .msg")).to_have_text("已保存 1 项修改，重启大厅服务后生效")
+        expect(page.locator("section[data-section=rules] .msg")).to_have_text("已保存 1 项修改，已生效")
         page.fill("section[data-section=rules] input[data-key=long_wait_minutes]", "0")
         page.click("section[data-section=rules] button.save")
-        expect(page.locator("section[data-section=rules] .msg.err")).to_contain_text("long_wait_minutes")
+        expect(page.locator("section[data-section=rules] .msg.err")).to_contain_text("超长等候告警：应大于 0")
         from govhall.config import load_config
         assert load_config(hall_toml).rules.wait_target_minutes == 15
+        assert server.dashboard.config.rules.wait_target_minutes == 15           # the running hall has it
+        # AB岗: a new front-desk post from the form, a schedule, and posts imported from Excel's CSV
+        new_post = page.locator("section[data-section=posts] tr[data-new]")
+        new_post.locator("input[data-key=id]").fill("front-residence")
+        new_post.locator("input[data-key=name]").fill("户籍受理岗")
+        new_post.locator("select[data-key=a]").select_option("s003")
+        new_post.locator("select[data-key=b]").select_option("s002")
+        new_post.locator("input[data-key=categories][value=residence]").check()
+        new_post.locator("input[data-key=front_desk]").check()
+        page.click("section[data-section=posts] button.save")
+        expect(page.locator("section[data-section=posts] .bar .msg").first).to_have_text("已保存 1 项修改，已生效")
+        page.locator("section[data-section=posts] tr[data-id=front-residence]").wait_for(timeout=5000)   # reloaded
+        page.locator("section[data-section=staff] tr[data-id=s002] input[data-key=shifts][value=下午]").uncheck()
+        page.click("section[data-section=staff] button.save")
+        expect(page.locator("section[data-section=staff] .bar .msg").first).to_contain_text("已生效")
+        csv = "id,name,a,b,categories,front_desk\r\nfront-residence,户籍受理岗,s003,s001,residence,是\r\n"
+        page.set_input_files("[data-import=posts] input[type=file]",
+                             files=[{"name": "岗位.csv", "mimeType": "text/csv", "buffer": csv.encode("gb18030")}])
+        page.click("[data-import=posts] button.load")
+        expect(page.locator("[data-import=posts] .msg")).to_have_text("已保存 1 项修改，已生效")
+        saved = load_config(hall_toml)
+        assert next(p for p in saved.posts if p.id == "front-residence").b == "s001"
+        assert next(x for x in saved.staff if x.id == "s002").shifts == ["上午"]
+        assert "front-residence" in [p.id for p in server.bus.query(lambda p: p.attendance.posts)]
+        page.reload()
         looks_drawn(page.screenshot(path=str(shots / "settings-1366.png")), (1366, 900))
+        page.screenshot(path=str(shots / "settings-full.png"), full_page=True)
 
         wall = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
         wall.context.add_cookies(page.context.cookies())

@@ -53,7 +53,7 @@ def test_what_the_rules_refuse_leaves_the_file_as_it_was(hall_toml):
         save_settings(hall_toml, "categories", [{"id": "social", "prefix": "Z"}], NOW)
     with pytest.raises(SettingsError):                                 # a window calling a category that is not there
         save_settings(hall_toml, "windows", [{"id": "w1", "categories": ["nothing"]}], NOW)
-    with pytest.raises(SettingsError, match="new ones are added"):
+    with pytest.raises(SettingsError, match="no w9 in the config"):
         save_settings(hall_toml, "windows", [{"id": "w9", "name": "9号"}], NOW)
     with pytest.raises(SettingsError):
         save_settings(hall_toml, "rules", ["not", "an", "object"], NOW)
@@ -97,14 +97,15 @@ def test_only_a_hall_manager_saves_settings_over_http_and_it_is_audited(config, 
         page = manager.get("/settings").text
         assert "保存规则阈值" in page and "社保医保" in page
         ok = manager.post("/api/settings/rules", json={"wait_target_minutes": 18}, headers=csrf)
-        assert ok.status_code == 200 and ok.json()["restart_needed"]
+        assert ok.status_code == 200 and ok.json()["applied"] and not ok.json()["restart_needed"]
         assert load_config(hall_toml).rules.wait_target_minutes == 18
+        assert manager.get("/api/overview").json()["wait_target_s"] == 18 * 60      # the running hall: at once
         bad = manager.post("/api/settings/rules", json={"long_wait_minutes": 0}, headers=csrf)
-        assert bad.status_code == 400 and "long_wait_minutes" in bad.json()["error"]["detail"]
+        assert bad.status_code == 400 and bad.json()["error"]["detail"] == "规则阈值·超长等候告警：应大于 0"
         assert manager.post("/api/settings/devices", json={}, headers=csrf).status_code == 404
         assert manager.post("/api/settings/rules", content=b"{", headers=csrf).status_code == 400
         page = manager.get("/settings").text
-        assert "重启大厅服务后生效" in page and 'data-key="wait_target_minutes" value="18' in page   # the file now
+        assert "data-pending" not in page and 'data-key="wait_target_minutes" value="18' in page
         lead, csrf_lead = login("l001")
         refused = lead.post("/api/settings/rules", json={"green_age": 70}, headers=csrf_lead)
         assert refused.status_code == 403 and "系统设置" in refused.json()["error"]["message"]
@@ -115,20 +116,110 @@ def test_only_a_hall_manager_saves_settings_over_http_and_it_is_audited(config, 
 
 
 
+def test_shifts_posts_schedules_and_attendance_thresholds_are_added_changed_and_removed(hall_toml):
+    save_settings(hall_toml, "shifts", [{"name": "延时", "start": "17:30", "end": "19:00", "weekdays": [3]},
+                                        {"name": "下午", "end": "17:00"}], NOW)
+    save_settings(hall_toml, "staff", [{"id": "s002", "shifts": ["上午", "延时"]}], NOW)
+    save_settings(hall_toml, "posts", [{"id": "front-residence", "name": "户籍受理岗", "a": "s003", "b": "s001",
+                                        "categories": ["residence"], "front_desk": True},
+                                       {"id": "front-business", "b": "s001"}], NOW)
+    save_settings(hall_toml, "attendance", {"grace_minutes": 3, "away_limit_minutes": 20}, NOW)
+    config = load_config(hall_toml)
+    assert [(x.name, x.start, x.end, x.weekdays) for x in config.shifts] == [
+        ("上午", "09:00", "12:00", None), ("下午", "13:30", "17:00", None), ("延时", "17:30", "19:00", [3])]
+    assert next(x for x in config.staff if x.id == "s002").shifts == ["上午", "延时"]
+    assert [(p.id, p.a, p.b) for p in config.posts] == [("front-social", "s001", "s003"),
+                                                        ("front-business", "s002", "s001"),
+                                                        ("front-residence", "s003", "s001")]
+    assert (config.attendance.grace_minutes, config.attendance.away_limit_minutes) == (3, 20)
+    # a schedule back to every shift; a post and a shift removed
+    save_settings(hall_toml, "staff", [{"id": "s002", "shifts": None}], NOW)
+    assert save_settings(hall_toml, "posts", [{"id": "front-business", "remove": True}], NOW) == \
+        ["posts: removed front-business"]
+    save_settings(hall_toml, "shifts", [{"name": "延时", "remove": True}], NOW)
+    config = load_config(hall_toml)
+    assert [p.id for p in config.posts] == ["front-social", "front-residence"]
+    assert [x.name for x in config.shifts] == ["上午", "下午"] and config.staff[1].shifts is None
+
+
+def test_what_the_roster_rules_refuse_is_said_in_chinese(hall_toml):
+    from hallserver.web.settings_words import settings_reason
+    save_settings(hall_toml, "staff", [{"id": "s002", "shifts": ["上午"]}], NOW)
+    before = hall_toml.read_bytes()
+
+    def refused(section, payload):
+        with pytest.raises(SettingsError) as exc:
+            save_settings(hall_toml, section, payload, NOW)
+        assert hall_toml.read_bytes() == before
+        return settings_reason(str(exc.value))
+    assert refused("shifts", [{"name": "上午", "remove": True}]) == "工作人员第 2 项·班次：没有名为“上午”的班次"
+    assert refused("posts", [{"id": "front-social", "b": "s001"}]) == "岗位第 1 项：A角和B角必须是两个不同的人"
+    assert refused("posts", [{"id": "front-social", "a": "s099"}]) == "岗位第 1 项·A角：没有工号为 s099 的工作人员"
+    assert refused("posts", [{"id": "p9", "name": "新岗", "a": "s001", "b": "s002", "categories": []}]) == \
+        "岗位第 3 项·业务：至少选 1 项"
+    assert refused("shifts", [{"name": "晚班", "start": "19:00", "end": "18:00"}]) == \
+        "班次第 3 项：班次“晚班”的结束时间不晚于开始时间"
+    assert refused("attendance", {"posts_csv": "/etc/passwd"}) == "考勤：不是可设置的项：posts_csv"
+    assert refused("attendance", {"grace_minutes": 90}) == "考勤·迟到宽限：不能大于 60"
+    assert refused("posts", [{"id": "nothing", "remove": True}]) == "岗位：配置中没有 nothing，无法删除"
+    assert refused("categories", [{"id": "social", "remove": True}]) == "业务类别：这一项设置不能在此删除"
+    assert refused("staff", [{"id": "s009", "shifts": ["上午"]}]).startswith("工作人员第 4 项·名称：必须填写")
+
+
+def test_posts_and_schedules_are_imported_from_csv(hall_toml):
+    from hallserver.settings_file import posts_from_csv, schedules_from_csv
+    posts = posts_from_csv("\ufeffid,name,a,b,categories,front_desk\n"
+                           "front-residence,户籍受理岗,s003,s002,residence｜social,是\n"
+                           "front-social,社保受理岗,s001,s002,social,否\n")
+    assert posts[0] == {"id": "front-residence", "name": "户籍受理岗", "a": "s003", "b": "s002",
+                        "categories": ["residence", "social"], "front_desk": True}
+    save_settings(hall_toml, "posts", posts, NOW)
+    schedules = schedules_from_csv("staff,shifts\ns001,上午|下午\ns002,\n")
+    assert schedules == [{"id": "s001", "shifts": ["上午", "下午"]}, {"id": "s002", "shifts": None}]
+    save_settings(hall_toml, "staff", schedules, NOW, may_add=False)
+    config = load_config(hall_toml)
+    assert [(p.id, p.b, p.front_desk) for p in config.posts] == [
+        ("front-social", "s002", False), ("front-business", "s003", True), ("front-residence", "s002", True)]
+    with pytest.raises(SettingsError, match="no s099 in the config"):       # a schedule for someone unknown
+        save_settings(hall_toml, "staff", schedules_from_csv("staff,shifts\ns099,上午\n"), NOW, may_add=False)
+    with pytest.raises(SettingsError, match="missing front_desk"):
+        posts_from_csv("id,name,a,b,categories\nx,y,s001,s002,social\n")
+    with pytest.raises(SettingsError, match="row 2: a: "):                    # a short row: the cell is empty
+        posts_from_csv("id,name,a,b,categories,front_desk\nx,y\n")
+
+
+def test_a_post_from_the_posts_csv_is_shown_but_changed_in_its_own_file(hall_toml):
+    from hallserver.settings_file import posts_in_file
+    (hall_toml.parent / "posts.csv").write_text("id,name,a,b,categories,front_desk\n"
+                                               "front-residence,户籍受理岗,s003,s001,residence,是\n", encoding="utf-8")
+    text = hall_toml.read_text(encoding="utf-8").replace("[led]", '[attendance]\nposts_csv = "posts.csv"\n\n[led]')
+    hall_toml.write_text(text, encoding="utf-8")
+    assert [p.id for p in load_config(hall_toml).posts] == ["front-social", "front-business", "front-residence"]
+    assert posts_in_file(hall_toml) == {"front-social", "front-business"}
+    with pytest.raises(SettingsError, match="appears twice"):
+        save_settings(hall_toml, "posts", [{"id": "front-residence", "name": "户籍受理岗", "a": "s003", "b": "s002",
+                                            "categories": ["residence"]}], NOW)
+
+
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
                     | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(st.text(max_size=12), inner, max_size=4),
                     max_leaves=12)
 KEYS = st.sampled_from(["wait_target_minutes", "green_age", "name", "id", "prefix", "categories", "notice",
-                        "daily_quota", "number", "post", "x"])
+                        "daily_quota", "number", "post", "x", "a", "b", "start", "end", "weekdays", "remove",
+                        "front_desk", "shifts", "grace_minutes"])
 ENTRY = st.dictionaries(KEYS, JSON, max_size=4)
 PAYLOAD = st.one_of(JSON, ENTRY, st.lists(ENTRY | st.fixed_dictionaries({"id": st.sampled_from(
-    ["social", "w1", "s001", "nothing"])}, optional={"name": JSON, "categories": JSON, "number": JSON}), max_size=3))
+    ["social", "w1", "s001", "nothing", "front-social"])}, optional={
+        "name": JSON, "categories": JSON, "number": JSON, "remove": JSON, "a": JSON, "shifts": JSON})
+    | st.fixed_dictionaries({"name": st.sampled_from(["上午", "夜班"])}, optional={
+        "start": JSON, "end": JSON, "weekdays": JSON, "remove": JSON}), max_size=3))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(section=st.sampled_from(["rules", "ticket", "categories", "windows", "staff"]), payload=PAYLOAD)
+@given(section=st.sampled_from(["rules", "ticket", "attendance", "categories", "windows", "staff", "shifts",
+                                 "posts"]), payload=PAYLOAD)
 def test_any_payload_is_saved_whole_or_refused_with_a_reason_never_a_broken_file(hall_toml, section, payload):
     """Whatever a browser sends: either it is saved and the file is a valid hall.toml, or it
     is refused with a SettingsError and the file is byte for byte as it was."""
@@ -140,3 +231,65 @@ def test_any_payload_is_saved_whole_or_refused_with_a_reason_never_a_broken_file
         assert hall_toml.read_bytes() == before
     load_config(hall_toml)
     hall_toml.write_bytes(before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300) | st.lists(st.lists(st.text(alphabet="ab,|｜\"\n 是s001social", max_size=12),
+                                                       max_size=7), max_size=4).map(
+    lambda rows: "id,name,a,b,categories,front_desk\nstaff,shifts\n" + "\n".join(",".join(r) for r in rows)))
+def test_any_uploaded_csv_is_read_or_refused_with_a_reason(text):
+    from hallserver.settings_file import posts_from_csv, schedules_from_csv
+    for reader in (posts_from_csv, schedules_from_csv):
+        try:
+            rows = reader(text)
+        except SettingsError as exc:
+            assert str(exc).startswith("CSV")
+        else:
+            assert all(isinstance(r["id"], str) and r["id"] for r in rows)
+
+
+def test_settings_saved_over_http_reach_the_running_hall_and_its_devices(embedded_broker, sqlite_url, hall_toml):
+    """The manager renames a category and imports a post from Excel's GBK CSV: the kiosk sees the
+    new name and the board the new front-desk post at once, without a restart or a lost ticket."""
+    import threading
+    config = load_config(hall_toml)
+    config.managers = [ManagerConfig(id="m001", name="陈主任", password_hash=hash_password("manager-pass-2026"))]
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port()),
+                      config_path=str(hall_toml)) as (server, device):
+        kiosk = device("kiosk-1")
+        assert kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["ticket"]["number"] == "A001"
+        renamed = threading.Event()
+
+        def on_queue(_topic, state):
+            social = next(x for x in state["categories"] if x["category"] == "social")
+            if social["name"] == "社保医保服务" and social["waiting"] == 1:
+                renamed.set()
+        kiosk.subscribe(server.processor.topics.queue_state, on_queue)
+        client = httpx.Client(base_url=server.dashboard_url, timeout=10)
+        client.post("/login", data={"manager": "m001", "password": "manager-pass-2026"})
+        csrf = {"X-CSRF-Token": client.cookies["govhall_csrf"]}
+
+        saved = client.post("/api/settings/categories", json=[{"id": "social", "name": "社保医保服务"}], headers=csrf)
+        assert saved.json() == {"ok": True, "changes": ["categories.social.name: 社保医保 → 社保医保服务"],
+                                "applied": True, "restart_needed": False}
+        assert renamed.wait(5)                                   # the kiosk's retained queue state: the new name
+        assert kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["ticket"]["number"] == "A002"
+
+        gbk = "id,name,a,b,categories,front_desk\r\nfront-residence,户籍受理岗,s003,s002,residence,是\r\n"
+        imported = client.post("/api/settings/posts/import", content=gbk.encode("gb18030"),
+                               headers={**csrf, "Content-Type": "text/csv"})
+        assert imported.status_code == 200 and imported.json()["changes"] == ["posts: added front-residence"]
+        assert "front-residence" in [p.id for p in server.bus.query(lambda p: p.attendance.posts)]
+        alerts = client.get("/api/overview").json()["alerts"]
+        assert any(a["key"] == "front:residence" for a in alerts)      # nobody at 户籍证件: 前台断档 at once
+        page = client.get("/settings").text
+        assert "户籍受理岗" in page and "导入排班 CSV" in page
+
+        unknown = client.post("/api/settings/staff/import", content="staff,shifts\ns099,上午\n".encode(),
+                              headers={**csrf, "Content-Type": "text/csv"})
+        assert unknown.status_code == 400 and unknown.json()["error"]["detail"] == "工作人员：配置中没有 s099"
+        binary = client.post("/api/settings/posts/import", content=b"\xff\xff\x80\x80", headers=csrf)
+        assert binary.status_code == 400 and "CSV" in binary.json()["error"]["message"]
+        assert client.post("/api/settings/rules/import", content=b"x", headers=csrf).status_code == 404
+        audit = [(a["action"], a["outcome"]) for a in server.store.audit_records() if a["action"] == "settings.save"]
+        assert audit == [("settings.save", "ok"), ("settings.save", "ok"), ("settings.save", "refused")]

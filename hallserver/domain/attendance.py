@@ -282,8 +282,9 @@ class FrontDeskWatch:
         self._last = (now, states)
         changes = []
         staffed = {c for w in windows if w.get("staff") and w["status"] in OPEN_STATUSES for c in w["categories"]}
-        for category in self.front:
-            covered = category in staffed
+        dropped = [cat for cat in self.open if cat not in self.front]   # no longer front desk (settings)
+        for category in [*self.front, *dropped]:
+            covered = category in staffed or category in dropped
             alert = self.open.get(category)
             if open_now and not covered and alert is None:
                 self.open[category] = CoverageAlert(category, now)

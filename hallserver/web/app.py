@@ -33,6 +33,7 @@ from hallserver.domain.clock import Clock, hall_day
 from hallserver.store import Store
 from hallserver.web.live import LiveView
 from hallserver.web.overview import PAUSE_LABELS, category_rows, hall_alerts, mark_acknowledged, window_cards
+from hallserver.web.settings_words import settings_reason
 
 log = logging.getLogger("hallserver.web")
 
@@ -215,9 +216,11 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 
 def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None,  # noqa: C901 - the routes
-               query: Callable[[Callable], Any] | None = None) -> FastAPI:
+               query: Callable[[Callable], Any] | None = None,
+               apply_config: Callable[[Any], None] | None = None) -> FastAPI:
     """`submit` runs a command through the hall server's one writer and returns the reply;
-    `query` runs a read of the processor on that thread (the phone page's outlook)."""
+    `query` runs a read of the processor on that thread (the phone page's outlook);
+    `apply_config` gives the running hall the settings just saved (without it: at the next restart)."""
     app = FastAPI(title="govhall", docs_url=None, redoc_url=None)
     from hallserver.web.auth import COOKIE, HEADERS, Sessions, is_public, role_refusal
     sessions = Sessions()
@@ -360,35 +363,89 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
                 shown = load_config(dashboard.config_path)
             except ConfigError as exc:
                 problem = str(exc)
+        from hallserver.attendance_desk import shifts_of
+        from hallserver.settings_file import posts_in_file
+        in_file = posts_in_file(dashboard.config_path) if dashboard.config_path is not None else set()
         return TEMPLATES.TemplateResponse(request, "settings.html", {
             "hall": dashboard.hall_name, "c": shown, "problem": problem, "path": dashboard.config_path,
             "can_edit": role == "manager" and dashboard.config_path is not None and dashboard.config is not None,
-            "saved": dashboard.settings_saved, "role_label": ROLE_LABELS[role], "rule_labels": RULE_LABELS})
+            "saved": dashboard.settings_saved, "role_label": ROLE_LABELS[role], "rule_labels": RULE_LABELS,
+            "shift_names": [x.name for x in shifts_of(shown)] if shown is not None else [],
+            "posts_in_file": in_file, "weekday_names": "一二三四五六日"})
 
-    @app.post("/api/settings/{section}")
-    async def save_settings_api(request: Request, section: str) -> JSONResponse:
-        """Save one section into hall.toml after the same checks as at start; audited."""
-        from hallserver.settings_file import SECTIONS, SettingsError, save_settings
-        if section not in SECTIONS:
+    async def save_and_apply(request: Request, section: str, payload: Any, may_add: bool = True) -> JSONResponse:
+        """Save one section into hall.toml after the same checks as at start, audited, then give
+        the running hall the new file."""
+        from govhall.config import ConfigError, load_config
+        from hallserver.settings_file import SettingsError, save_settings
+        who, now = request.state.manager or "anonymous", dashboard.clock.now()
+        try:
+            changes = await asyncio.to_thread(save_settings, dashboard.config_path, section, payload, now, may_add)
+        except SettingsError as exc:
+            await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "refused", f"{section}: {exc}")
+            return JSONResponse({"error": {"code": "invalid", "message": "设置未保存：不符合规则",
+                                           "detail": settings_reason(str(exc))}}, status_code=400)
+        if not changes:
+            return JSONResponse({"ok": True, "changes": [], "applied": False, "restart_needed": False})
+        await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "ok", "; ".join(changes))
+        dashboard.settings_saved = (who, now)
+        applied = False
+        if apply_config is not None:
+            try:
+                config = await asyncio.to_thread(load_config, dashboard.config_path)
+                await asyncio.to_thread(apply_config, config)
+                applied = True
+                dashboard.settings_saved = None
+            except (ConfigError, OSError, RuntimeError, TimeoutError, ValueError):
+                log.exception("settings saved but not applied; they apply at the next restart")
+        return JSONResponse({"ok": True, "changes": changes, "applied": applied, "restart_needed": not applied})
+
+    def settings_refusal(section: str, sections: tuple) -> JSONResponse | None:
+        if section not in sections:
             return JSONResponse({"error": {"code": "not_found", "message": "没有这一项设置"}}, status_code=404)
         if dashboard.config_path is None:
             return JSONResponse({"error": {"code": "unavailable",
                                            "message": "服务器不是从配置文件启动的，不能在此修改"}}, status_code=409)
+        return None
+
+    @app.post("/api/settings/{section}")
+    async def save_settings_api(request: Request, section: str) -> JSONResponse:
+        """Save one section into hall.toml after the same checks as at start; audited; applied at once."""
+        from hallserver.settings_file import SECTIONS
+        refused = settings_refusal(section, SECTIONS)
+        if refused is not None:
+            return refused
         try:
             payload = await request.json()
         except ValueError:
             return JSONResponse({"error": {"code": "invalid", "message": "请求内容不是 JSON"}}, status_code=400)
-        who, now = request.state.manager or "anonymous", dashboard.clock.now()
+        return await save_and_apply(request, section, payload)
+
+    @app.post("/api/settings/{section}/import")
+    async def import_settings_csv(request: Request, section: str) -> JSONResponse:
+        """导入: posts (id,name,a,b,categories,front_desk) or schedules (staff,shifts) from a CSV
+        in the request body (UTF-8, a BOM allowed); each row adds or changes one entry."""
+        from hallserver.settings_file import IMPORTS, SettingsError
+        refused = settings_refusal(section, tuple(IMPORTS))
+        if refused is not None:
+            return refused
+        body = await request.body()
+        if len(body) > 1_000_000:
+            return JSONResponse({"error": {"code": "too_large", "message": "文件太大（最多 1 MB）"}}, status_code=413)
         try:
-            changes = await asyncio.to_thread(save_settings, dashboard.config_path, section, payload, now)
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = body.decode("gb18030")              # Excel's “CSV” on a Chinese Windows is GBK
+            except UnicodeDecodeError:
+                return JSONResponse({"error": {"code": "invalid", "message": "文件不是 CSV 文本",
+                                               "detail": "请在 Excel 中另存为“CSV UTF-8”"}}, status_code=400)
+        try:
+            payload = IMPORTS[section](text)
         except SettingsError as exc:
-            await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "refused", f"{section}: {exc}")
             return JSONResponse({"error": {"code": "invalid", "message": "设置未保存：不符合规则",
-                                           "detail": str(exc)}}, status_code=400)
-        if changes:
-            await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "ok", "; ".join(changes))
-            dashboard.settings_saved = (who, now)
-        return JSONResponse({"ok": True, "changes": changes, "restart_needed": bool(changes)})
+                                           "detail": settings_reason(str(exc))}}, status_code=400)
+        return await save_and_apply(request, section, payload, may_add=section != "staff")
 
     @app.get("/wall", response_class=HTMLResponse)
     def wall(request: Request) -> HTMLResponse:
@@ -570,6 +627,41 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
             "hall": dashboard.hall_name, "r": report, "charts": report_charts(report), "periods": PERIODS,
             "date": request.query_params.get("date") or hall_day(dashboard.clock).isoformat(),
             "query": query_string, "manager": request.state.manager})
+
+    @app.get("/reports/people", response_class=HTMLResponse)
+    def reports_people(request: Request) -> Response:
+        """The report's people part for the same ?period=&date=: 按期办结率 per department, 考勤
+        per person, AB岗 coverage per post, charts and tables (the report page loads it after it
+        shows; ?format=json for the figures). Computed here, off the writer thread."""
+        from datetime import date as _date
+
+        from hallserver.hall_reports import PERIODS, period_bounds
+        from hallserver.people_reports import attendance_rows, coverage_rows, department_rows, people_charts
+        params = request.query_params
+        kind = params.get("period", "day")
+        try:
+            day = _date.fromisoformat(params.get("date") or hall_day(dashboard.clock).isoformat())
+        except ValueError:
+            day = None
+        if kind not in PERIODS or day is None or not 2000 <= day.year <= 2100:
+            return JSONResponse({"error": {"code": "invalid", "message": "period: day|week|month; date: YYYY-MM-DD"}},
+                                status_code=400)
+        if query is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        first, last, label = period_bounds(kind, day)
+        processor = query(lambda p: p)
+        desk = processor.attendance
+        minutes = {**dashboard.store.load_coverage_minutes(first), **dict(desk.watch.minutes)}   # memory is newer
+        figures = {
+            "period": kind, "from": first.isoformat(), "to": last.isoformat(), "label": label,
+            "departments": department_rows(processor.case_report(first, last)),
+            "attendance": attendance_rows(desk.period(first, last, processor.clock.tz, hall_day(dashboard.clock))),
+            "coverage": coverage_rows(minutes, list(desk.posts), first, last)}
+        if params.get("format") == "json":
+            return JSONResponse(figures)
+        return TEMPLATES.TemplateResponse(request, "reports_people.html", {
+            "p": figures, "charts": people_charts(figures["departments"], figures["attendance"], figures["coverage"]),
+            "month": f"{first:%Y-%m}"})
 
     @app.get("/api/reports/cases")
     def cases_report(request: Request) -> Response:

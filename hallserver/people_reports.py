@@ -1,0 +1,76 @@
+"""The people side of the operating report (报表): 按期办结率 per department, attendance (考勤)
+per person and AB岗 coverage per post, for the report's period, with their charts.
+
+Plain functions over what the case desk, the attendance desk and the front-desk watch already
+count; the page loads this part after the hall figures (`/reports/people`), so a slow case
+report never holds up the main report.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from hallserver.hall_reports import chart_style, render_chart
+
+ON_TIME_TARGET = 100.0      # 按期办结率: every case by its promised day
+
+
+def coverage_rows(minutes: dict[tuple[date, str], dict[str, float]], posts: list, first: date,
+                  last: date) -> list[dict[str, Any]]:
+    """Per post, the opening minutes from `first` to `last` covered by A, by B and by nobody."""
+    per = {p.id: {"post": p.id, "name": p.name, "a": 0.0, "b": 0.0, "none": 0.0} for p in posts}
+    for (day, post), m in minutes.items():
+        if first <= day <= last and post in per:
+            for key, state in (("a", "A"), ("b", "B"), ("none", "none")):
+                per[post][key] += m.get(state, 0.0)
+    rows = []
+    for row in per.values():
+        total = row["a"] + row["b"] + row["none"]
+        rows.append({**row, "a": round(row["a"]), "b": round(row["b"]), "none": round(row["none"]),
+                     "covered_share": round(100 * (row["a"] + row["b"]) / total, 1) if total else None})
+    return rows
+
+
+def attendance_rows(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The attendance desk's per-person totals with 出勤率 (present of the scheduled shifts not on leave)."""
+    out = []
+    for t in totals:
+        due = t["scheduled"] - t["leave_shifts"]
+        out.append({**t, "attendance_rate": round(100 * t["present"] / due, 1) if due > 0 else None})
+    return out
+
+
+def department_rows(cases: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"department": name, **t} for name, t in cases.get("by_department", {}).items()]
+
+
+def people_charts(departments: list[dict], attendance: list[dict], coverage: list[dict]) -> dict[str, str]:
+    """按期办结率 per department, attendance exceptions per person, coverage per post (SVG)."""
+    import pygal
+    options = {"js": [], "style": chart_style(), "width": 760, "height": 300, "disable_xml_declaration": True,
+               "legend_at_bottom": True, "print_values": False, "show_y_guides": True, "margin": 12,
+               "no_data_text": "无数据"}
+    charts: dict[str, str] = {}
+    finished = [d for d in departments if d["on_time_rate"] is not None]
+    on_time = pygal.Bar(title="按期办结率（按部门，%，未达 100% 标红）", range=(0, 100),
+                        **{**options, "show_legend": False})
+    on_time.x_labels = [d["department"] for d in finished]
+    on_time.add("按期办结率", [{"value": d["on_time_rate"],
+                              "color": "#1a7f37" if d["on_time_rate"] >= ON_TIME_TARGET else "#b42318"}
+                             for d in finished])
+    charts["on_time"] = render_chart(on_time)
+    late = pygal.StackedBar(title="考勤异常（按人员，次）", **options)
+    late.x_labels = [r["name"] for r in attendance]
+    late.add("迟到", [r["late_times"] for r in attendance])
+    late.add("早退", [r["early_times"] for r in attendance])
+    late.add("缺勤（班次）", [r["absent_shifts"] for r in attendance])
+    charts["attendance"] = render_chart(late)
+    style = chart_style()
+    style.colors = ("#1a7f37", "#b45309", "#b42318")
+    covered = pygal.HorizontalStackedBar(title="AB岗在岗（按岗位，分钟）", **{**options, "style": style})
+    covered.x_labels = [r["name"] for r in coverage]
+    covered.add("A角在岗", [r["a"] for r in coverage])
+    covered.add("B角顶岗", [r["b"] for r in coverage])
+    covered.add("无人在岗", [r["none"] for r in coverage])
+    charts["coverage"] = render_chart(covered)
+    return charts
