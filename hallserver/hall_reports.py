@@ -349,7 +349,7 @@ def render_chart(chart) -> str:   # noqa: ANN001
     return chart.render(is_unicode=True)
 
 
-def _count_axis(*series: list[int]) -> dict[str, Any]:
+def count_axis(*series: list[int]) -> dict[str, Any]:
     """Whole-number ticks for counts (人次 are never 0.3)."""
     top = max([v for s in series for v in s] + [1])
     step = max(1, -(-top // 8))
@@ -365,7 +365,7 @@ def report_charts(report: dict[str, Any]) -> dict[str, str]:
     charts: dict[str, str] = {}
     hours = report["by_hour"]
     hourly = pygal.Bar(title="按小时取号与办结（人次）", **options,
-                       **_count_axis([h["issued"] for h in hours], [h["served"] for h in hours]))
+                       **count_axis([h["issued"] for h in hours], [h["served"] for h in hours]))
     hourly.x_labels = [f"{h['hour']}时" for h in report["by_hour"]]
     hourly.add("取号", [h["issued"] for h in report["by_hour"]])
     hourly.add("办结", [h["served"] for h in report["by_hour"]])
@@ -373,7 +373,7 @@ def report_charts(report: dict[str, Any]) -> dict[str, str]:
     if report["period"] != "day":
         days = report["by_day"]
         daily = pygal.Line(title="每日取号与办结（人次）", **options,
-                           **_count_axis([d["issued"] for d in days], [d["served"] for d in days]))
+                           **count_axis([d["issued"] for d in days], [d["served"] for d in days]))
         daily.x_labels = [d["day"][5:] for d in report["by_day"]]
         daily.add("取号", [d["issued"] for d in report["by_day"]])
         daily.add("办结", [d["served"] for d in report["by_day"]])
@@ -387,7 +387,7 @@ def report_charts(report: dict[str, Any]) -> dict[str, str]:
     charts["wait_by_category"] = render_chart(cats)
     for key, title in (("wait_distribution", "等候时长分布（人次）"), ("service_distribution", "办理时长分布（件）")):
         dist = pygal.Bar(title=title, **{**options, "show_legend": False},
-                         **_count_axis([b["count"] for b in report[key]]))
+                         **count_axis([b["count"] for b in report[key]]))
         dist.x_labels = [b["bin"] for b in report[key]]
         dist.add("人次", [b["count"] for b in report[key]])
         charts[key] = render_chart(dist)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from hallserver.hall_reports import chart_style, render_chart
+from hallserver.hall_reports import chart_style, count_axis, render_chart
 
 ON_TIME_TARGET = 100.0      # 按期办结率: every case by its promised day
 
@@ -27,7 +27,7 @@ def coverage_rows(minutes: dict[tuple[date, str], dict[str, float]], posts: list
     for row in per.values():
         total = row["a"] + row["b"] + row["none"]
         rows.append({**row, "a": round(row["a"]), "b": round(row["b"]), "none": round(row["none"]),
-                     "covered_share": round(100 * (row["a"] + row["b"]) / total, 1) if total else None})
+                     "covered_share": round(100 * (row["a"] + row["b"]) / total, 1) if total >= 1 else None})
     return rows
 
 
@@ -59,7 +59,8 @@ def people_charts(departments: list[dict], attendance: list[dict], coverage: lis
                               "color": "#1a7f37" if d["on_time_rate"] >= ON_TIME_TARGET else "#b42318"}
                              for d in finished])
     charts["on_time"] = render_chart(on_time)
-    late = pygal.StackedBar(title="考勤异常（按人员，次）", **options)
+    late = pygal.StackedBar(title="考勤异常（按人员，次）", **options,
+                            **count_axis([r["late_times"] + r["early_times"] + r["absent_shifts"] for r in attendance]))
     late.x_labels = [r["name"] for r in attendance]
     late.add("迟到", [r["late_times"] for r in attendance])
     late.add("早退", [r["early_times"] for r in attendance])
@@ -67,7 +68,8 @@ def people_charts(departments: list[dict], attendance: list[dict], coverage: lis
     charts["attendance"] = render_chart(late)
     style = chart_style()
     style.colors = ("#1a7f37", "#b45309", "#b42318")
-    covered = pygal.HorizontalStackedBar(title="AB岗在岗（按岗位，分钟）", **{**options, "style": style})
+    covered = pygal.StackedBar(title="AB岗在岗（按岗位，分钟）", **{**options, "style": style},
+                               **count_axis([r["a"] + r["b"] + r["none"] for r in coverage]))
     covered.x_labels = [r["name"] for r in coverage]
     covered.add("A角在岗", [r["a"] for r in coverage])
     covered.add("B角顶岗", [r["b"] for r in coverage])
