@@ -97,11 +97,11 @@ class ServerBus:
     def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
         self._inbox.put((msg.topic, msg.payload, msg.mid, msg.qos))
 
-    def submit(self, payload: bytes, timeout: float = 5.0) -> dict:
-        """Run a command from the server's own HTTP side through the one writer, in turn with
-        the devices' commands, and return its reply."""
+    def submit(self, payload: bytes, timeout: float = 5.0, device: str | None = None) -> dict:
+        """Run a command from the server's own HTTP side (or a registered `device` that sent it
+        over HTTP) through the one writer, in turn with the devices' commands, and return its reply."""
         done: Future = Future()
-        self._inbox.put(("local", payload, done))
+        self._inbox.put(("local", (payload, device), done))
         return done.result(timeout)
 
     def query(self, fn, timeout: float = 2.0):   # noqa: ANN001, ANN201 - any read of the processor
@@ -173,9 +173,9 @@ class ServerBus:
                     done.set_exception(exc)
                 continue
             if isinstance(item, tuple) and item[0] == "local":
-                _, payload, done = item
+                _, (payload, device), done = item
                 try:
-                    reply, out = self.processor.handle_local(payload)
+                    reply, out = self.processor.handle_local(payload, device)
                     self._publish(out)
                     done.set_result(reply)
                 except Exception as exc:

@@ -150,10 +150,11 @@ class CommandProcessor:
             return []
         return self._handle(device_id, payload, None)
 
-    def handle_local(self, payload: bytes) -> tuple[dict, list[Outgoing]]:
-        """A command from the server's own HTTP side (role web): the reply, and what to publish."""
-        out = self._handle(WEB_DEVICE, payload, c.Role.WEB)
-        reply_topic = self.topics.reply(WEB_DEVICE)
+    def handle_local(self, payload: bytes, device: str | None = None) -> tuple[dict, list[Outgoing]]:
+        """A command from the server's own HTTP side (role web), or one a registered device sent
+        over HTTP (an attendance terminal: its registry role applies): the reply, and what to publish."""
+        out = self._handle(device or WEB_DEVICE, payload, None if device else c.Role.WEB)
+        reply_topic = self.topics.reply(device or WEB_DEVICE)
         reply = next(json.loads(o.payload) for o in out if o.topic == reply_topic)
         return reply, [o for o in out if o.topic != reply_topic]
 

@@ -58,7 +58,7 @@ class HallServer:
             dashboard.config = self.config
             dashboard.config_path = self.config_path
             self.dashboard = dashboard
-            app = create_app(dashboard, submit=lambda payload: self.bus.submit(payload),
+            app = create_app(dashboard, submit=lambda payload, device=None: self.bus.submit(payload, device=device),
                              query=lambda fn: self.bus.query(fn), apply_config=self.apply_config)
             self.web = WebServer(app, *self.http).start()
             if self.processor.public_url is None:

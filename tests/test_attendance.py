@@ -332,3 +332,38 @@ def test_a_logout_ends_the_offline_span_of_a_counter_that_never_comes_back(proc)
     send(proc, "counter-1", type="window.logout", window="w1")            # (from another PC, or the keypad)
     spans = proc.store.offline_spans(at(17, 0), at(24, 0))
     assert [(s.start, s.end) for s in spans] == [(at(17, 16, 50), at(17, 17, 20))]
+
+
+def test_a_terminal_clocks_in_over_http_with_its_own_password_and_nobody_else_can(config, embedded_broker,
+                                                                                  sqlite_url):
+    import httpx
+
+    from govhall.config import DeviceConfig
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    config.devices.append(DeviceConfig(id="att-1", role="attendance-terminal", password="terminal-pass-2026"))
+    config.devices.append(DeviceConfig(id="att-2", role="attendance-terminal"))          # no password: no HTTP
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, _):
+        url = server.dashboard_url + "api/attendance/clock"
+
+        def clock_in(auth, **body):
+            return httpx.post(url, json={"id": "f-1", "staff": "s002", "kind": "in", "method": "face", **body},
+                              auth=auth, timeout=5)
+        first = clock_in(("att-1", "terminal-pass-2026"))
+        assert first.status_code == 201 and first.json()["staff"] == "s002" and first.json()["kind"] == "in"
+        again = clock_in(("att-1", "terminal-pass-2026"))                   # the terminal resends: one event
+        assert again.status_code == 201 and again.json()["at"] == first.json()["at"]
+        events = [e for e in server.store.clock_events(server.clock.now() - timedelta(hours=1),
+                                                       server.clock.now() + timedelta(hours=1)) if e.staff == "s002"]
+        assert [(e.kind, e.source) for e in events] == [("in", "terminal:face")]
+        assert clock_in(("att-1", "wrong-password"), id="f-2").status_code == 401
+        assert clock_in(("att-2", ""), id="f-3").status_code == 401
+        assert clock_in(("counter-1", "x"), id="f-4").status_code == 401            # not a terminal
+        assert httpx.post(url, json={"id": "f-5", "staff": "s002", "kind": "in"}, timeout=5).status_code == 401
+        assert clock_in(("att-1", "terminal-pass-2026"), id="f-6", staff="s099").status_code == 404
+        assert clock_in(("att-1", "terminal-pass-2026"), id="f-7", kind="sideways").status_code == 400
+        bad = httpx.post(url, content=b"[1,2]", auth=("att-1", "terminal-pass-2026"), timeout=5)
+        assert bad.status_code == 400
+        for n in range(5):                                       # five wrong passwords lock the terminal out
+            clock_in(("att-1", f"guess-{n}"), id=f"g-{n}")
+        assert clock_in(("att-1", "terminal-pass-2026"), id="f-8").status_code == 401

@@ -215,7 +215,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 
-def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = None,  # noqa: C901 - the routes
+def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None,  # noqa: C901 - the routes
                query: Callable[[Callable], Any] | None = None,
                apply_config: Callable[[Any], None] | None = None) -> FastAPI:
     """`submit` runs a command through the hall server's one writer and returns the reply;
@@ -767,6 +767,56 @@ def create_app(dashboard: Dashboard, submit: Callable[[bytes], dict] | None = No
                   for r in dashboard.store.coverage_history(start)]
         return JSONResponse({"posts": [{"day": k.split("|")[0], "post": k.split("|")[1], **v}
                                        for k, v in sorted(minutes.items())], "front_desk_alerts": alerts})
+
+    @app.post("/api/attendance/clock", status_code=201)
+    async def attendance_clock_http(request: Request) -> JSONResponse:
+        """打卡 from an attendance terminal (指纹/人脸/刷卡) over HTTP: the body is the wire
+        contract's `attendance.clock` command (`id`, `staff`, `kind`, `method`), the terminal
+        signs in with HTTP Basic — its device id and its own password from the registry. The
+        server stamps the time; a repeated command id gets the first reply (terminals resend)."""
+        import base64
+        import hmac
+        refused = JSONResponse({"error": {"code": "unauthorized", "message": "考勤机未登记或密码错误"}},
+                               status_code=401, headers={"WWW-Authenticate": 'Basic realm="govhall attendance"'})
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        try:
+            device_id, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return refused
+        now = dashboard.clock.now()
+        key = f"device:{device_id[:64]}"
+        device = dashboard.config.device(device_id) if dashboard.config is not None else None
+        if scheme.lower() != "basic" or login_guard.locked_until(key, now) is not None:
+            return refused
+        if device is None or device.role.value != "attendance-terminal" or not device.password or \
+                not hmac.compare_digest(device.password.encode(), password.encode()):
+            login_guard.failed(key, now)
+            log.warning("attendance clock over HTTP refused for %r from %s", device_id[:64],
+                        request.client.host if request.client else "?")
+            return refused
+        login_guard.succeeded(key)
+        body = await request.body()
+        if len(body) > 4096:
+            return JSONResponse({"error": {"code": "too_large", "message": "请求过大"}}, status_code=413)
+        if submit is None:
+            return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        try:
+            command = json.loads(body)
+        except ValueError:
+            command = None
+        if not isinstance(command, dict):
+            return JSONResponse({"error": {"code": "invalid", "message": "请求内容不是 JSON 对象"}}, status_code=400)
+        command["type"] = "attendance.clock"                 # the route decides the command
+        try:
+            reply = await asyncio.to_thread(submit, json.dumps(command, ensure_ascii=False).encode("utf-8"),
+                                            device=device_id)
+        except Exception:
+            log.exception("attendance clock over HTTP failed")
+            return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+        if reply["ok"]:
+            return JSONResponse(reply["result"], status_code=201)
+        status = {"unknown_staff": 404, "forbidden": 403}.get(reply["error"]["code"], 400)
+        return JSONResponse({"error": reply["error"]}, status_code=status)
 
     @app.post("/api/attendance/corrections", status_code=201)
     def attendance_correction(body: dict, request: Request) -> JSONResponse:

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 
 PUBLIC_PREFIXES = ("/t/", "/c/", "/w/", "/healthz", "/login", "/logout")
-PUBLIC_POSTS = ("/api/appointments", "/api/cases")
+PUBLIC_POSTS = ("/api/appointments", "/api/cases",
+                "/api/attendance/clock")      # attendance terminals: their own device password (HTTP Basic)
 COOKIE = "govhall_session"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
