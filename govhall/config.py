@@ -167,6 +167,8 @@ class StaffConfig(_Section):
     id: Name
     name: str = Field(min_length=1, max_length=32)
     post: str = Field(default="", max_length=32, description="岗位, shown on the rating tablet")
+    department: str = Field(default="", max_length=32,
+                            description="科室/部门: the monthly attendance sheet is signed per department")
     shifts: list[str] | None = Field(default=None, description="the shifts this person works (names); default: all")
     photo: str | None = Field(default=None, max_length=300, description="a photo file for the rating tablet")
     password_hash: str | None = Field(

@@ -206,7 +206,8 @@ class AttendanceDesk:
                                 works=set(s.shifts) if s.shifts is not None else None)
             except NoSchedule:
                 continue
-            out.append({"staff": s.id, "name": s.name, "day": day.isoformat(), "late_min": f.late_min,
+            out.append({"staff": s.id, "name": s.name, "department": s.department, "day": day.isoformat(),
+                        "late_min": f.late_min,
                         "early_min": f.early_min, "away_min": f.away_min, "absent_shifts": f.absent_shifts,
                         "leave_shifts": f.leave_shifts, "scheduled_shifts": len(f.shifts),
                         "shifts": [{"shift": x.shift, "on_leave": x.on_leave, "absent": x.absent,
@@ -228,7 +229,8 @@ class AttendanceDesk:
         day = first
         while day <= last and day <= today:
             for row in self.day(day, tz):
-                t = totals.setdefault(row["staff"], {"staff": row["staff"], "name": row["name"], "scheduled": 0,
+                t = totals.setdefault(row["staff"], {"staff": row["staff"], "name": row["name"],
+                                                     "department": row["department"], "scheduled": 0,
                                                      "present": 0, "late_times": 0, "late_min": 0, "early_times": 0,
                                                      "early_min": 0, "absent_shifts": 0, "away_min": 0,
                                                      "leave_shifts": 0})
@@ -246,13 +248,68 @@ class AttendanceDesk:
         return list(totals.values())
 
 
+SHEET_HEADER = ["工号", "姓名", "部门", "应出勤班次", "出勤班次", "迟到次数", "迟到分钟", "早退次数", "早退分钟",
+                "缺勤班次", "离岗分钟", "请假班次", "本人签字"]
+
+
+def _sheet_row(r: dict) -> list:
+    return [r["staff"], r["name"], r.get("department", ""), r["scheduled"], r["present"], r["late_times"],
+            r["late_min"], r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"], ""]
+
+
+def by_department(rows: list[dict]) -> dict[str, list[dict]]:
+    """The sheet's people per department (科室), in staff-number order; "" for those without one."""
+    out: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: (r.get("department", ""), r["staff"])):
+        out.setdefault(r.get("department", ""), []).append(r)
+    return out
+
+
 def month_csv(rows: list[dict], year: int, month: int) -> str:
+    """考勤表 as CSV (UTF-8 with BOM, for Excel): per department a title line and its people."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow([f"{year}年{month}月考勤表"])
-    w.writerow(["工号", "姓名", "应出勤班次", "出勤班次", "迟到次数", "迟到分钟", "早退次数", "早退分钟", "缺勤班次",
-                "离岗分钟", "请假班次", "本人签字"])
-    for r in rows:
-        w.writerow([r["staff"], r["name"], r["scheduled"], r["present"], r["late_times"], r["late_min"],
-                    r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"], ""])
+    for department, people in by_department(rows).items():
+        w.writerow([f"{year}年{month}月考勤表" + (f"（{department}）" if department else "")])
+        w.writerow(SHEET_HEADER)
+        for r in people:
+            w.writerow(_sheet_row(r))
+        w.writerow([])
+    if not rows:
+        w.writerow([f"{year}年{month}月考勤表"])
+        w.writerow(SHEET_HEADER)
     return "\ufeff" + out.getvalue()
+
+
+def month_xlsx(rows: list[dict], year: int, month: int, hall: str) -> bytes:
+    """考勤表 as Excel: one sheet per department, each with its title, the people, a column and
+    a line for the signatures, ready to print and sign."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    book = Workbook()
+    book.remove(book.active)
+    thin = Side(style="thin", color="999999")
+    groups = by_department(rows) or {"": []}
+    for department, people in groups.items():
+        sheet = book.create_sheet((department or "考勤表")[:31].translate(str.maketrans("[]:*?/\\", "（）：＊？／／")))
+        sheet.append([f"{hall} {year}年{month}月考勤表" + (f"（{department}）" if department else "")])
+        sheet["A1"].font = Font(bold=True, size=14)
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(SHEET_HEADER))
+        sheet.append(SHEET_HEADER)
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center")
+        for r in people:
+            sheet.append(_sheet_row(r))
+        for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row):
+            for cell in row:
+                cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        sheet.append([])
+        sheet.append(["部门负责人签字：", "", "", "", "", "", "", "", "日期："])
+        sheet.freeze_panes = "A3"
+        for i, name in enumerate(SHEET_HEADER, start=1):
+            sheet.column_dimensions[sheet.cell(2, i).column_letter].width = max(9, 2 * len(name) + 3)
+        sheet.column_dimensions[sheet.cell(2, len(SHEET_HEADER)).column_letter].width = 16
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -65,7 +65,7 @@ LISTS = {
                                                      "session_quota", "last_ticket_minutes",
                                                      "appointment_capacity"), may_add=True),
     "windows": ListSection(WindowConfig, "id", ("name", "categories", "elderly_first", "department"), may_add=False),
-    "staff": ListSection(StaffConfig, "id", ("name", "post", "shifts"), may_add=True),
+    "staff": ListSection(StaffConfig, "id", ("name", "post", "department", "shifts"), may_add=True),
     "shifts": ListSection(ShiftConfig, "name", ("start", "end", "weekdays"), may_add=True, may_remove=True),
     "posts": ListSection(PostConfig, "id", ("name", "a", "b", "categories", "front_desk"), may_add=True,
                          may_remove=True),

@@ -226,6 +226,32 @@ def test_attendance_and_leave_over_http(config, embedded_broker, sqlite_url):
         sheet = httpx.get(base + "api/attendance/month?format=csv", timeout=5)
         assert sheet.status_code == 200 and "考勤表" in sheet.text
         assert httpx.get(base + "api/attendance/month?month=2026-13", timeout=5).status_code == 400
+        assert httpx.get(base + "api/attendance/month?format=pdf", timeout=5).status_code == 400
+
+
+def test_the_monthly_sheet_is_signed_per_department(proc):
+    import io
+
+    from openpyxl import load_workbook
+
+    from hallserver.attendance_desk import month_csv, month_xlsx
+    proc.config.staff[0].department = "人社局"          # 王丽
+    proc.config.staff[2].department = "人社局"          # 张敏; 李强 has none
+    proc.clock.set(at(17, 9, 3))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(18, 8, 0))
+    rows = proc.attendance.month(2025, 11, TZ, date(2025, 11, 17))
+    assert {r["staff"]: r["department"] for r in rows} == {"s001": "人社局", "s002": "", "s003": "人社局"}
+    book = load_workbook(io.BytesIO(month_xlsx(rows, 2025, 11, "示范县政务服务中心")))
+    assert book.sheetnames == ["考勤表", "人社局"]
+    sheet = book["人社局"]
+    assert sheet["A1"].value == "示范县政务服务中心 2025年11月考勤表（人社局）"
+    assert [c.value for c in sheet[2]][-1] == "本人签字"
+    assert [(r[0].value, r[1].value, r[3].value, r[9].value) for r in sheet.iter_rows(min_row=3, max_row=4)] == \
+        [("s001", "王丽", 22, 20), ("s003", "张敏", 22, 22)]    # 1–17 Nov: 11 working days; 王丽 came on the 17th
+    assert sheet.cell(6, 1).value == "部门负责人签字："
+    text = month_csv(rows, 2025, 11)
+    assert "2025年11月考勤表（人社局）" in text and text.index("s002") < text.index("（人社局）")
 
 
 def test_the_coverage_report_counts_minutes_by_a_b_and_uncovered(proc):

@@ -97,7 +97,7 @@ def check_the_week(client):
     page = client.get("/reports/people?period=week&date=2025-11-19")
     assert page.status_code == 200
     for part in ('data-chart="on_time"', 'data-chart="attendance"', 'data-chart="coverage"', "市场监管局",
-                 "企业开办岗", "2025-11 考勤表 CSV"):
+                 "企业开办岗", "2025-11 考勤表（Excel，按部门）"):
         assert part in page.text
     assert client.get("/reports/people?period=year").status_code == 400
     assert client.get("/reports/people?date=2025-13-01").status_code == 400

@@ -733,8 +733,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
 
     @app.get("/api/attendance/month")
     def attendance_month(request: Request) -> Response:
-        """The monthly attendance sheet (考勤表), ?month=2025-11&format=csv for the sheet to sign."""
-        from hallserver.attendance_desk import month_csv
+        """The monthly attendance sheet (考勤表), ?month=2025-11&format=csv|xlsx for the sheet to
+        sign (per department: a section of the CSV, a sheet of the workbook); ?department= for one."""
+        from hallserver.attendance_desk import month_csv, month_xlsx
         try:
             year, month = (int(x) for x in request.query_params.get(
                 "month", dashboard.clock.now().strftime("%Y-%m")).split("-"))
@@ -746,11 +747,21 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
         rows = query(lambda processor: processor.attendance.month(year, month, processor.clock.tz,
                                                                   processor.clock.now().date()))
-        if request.query_params.get("format") == "csv":
-            name = f"attendance-{year}-{month:02d}.csv"
-            return Response(month_csv(rows, year, month), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
-        return JSONResponse({"month": f"{year}-{month:02d}", "staff": rows})
+        department = request.query_params.get("department")
+        if department is not None:
+            rows = [r for r in rows if r["department"] == department]
+        name = f"attendance-{year}-{month:02d}"
+        match request.query_params.get("format", "json"):
+            case "csv":
+                return Response(month_csv(rows, year, month), media_type="text/csv; charset=utf-8",
+                                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+            case "xlsx":
+                return Response(month_xlsx(rows, year, month, dashboard.hall_name),
+                                media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+            case "json":
+                return JSONResponse({"month": f"{year}-{month:02d}", "staff": rows})
+        return JSONResponse({"error": {"code": "invalid", "message": "format: json, csv or xlsx"}}, status_code=400)
 
     @app.get("/api/attendance/coverage")
     def coverage_report() -> JSONResponse:
