@@ -46,7 +46,9 @@ class AttendanceDesk:
         self.posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
         self.leaves = LeaveBook(self.posts, store.all_leaves())
         self.watch = FrontDeskWatch(self.posts, front_categories(self.posts))
-        self.watch.minutes.update(store.load_coverage_minutes((today or date.today()) - timedelta(days=62)))
+        since = (today or date.today()) - timedelta(days=62)
+        self.watch.minutes.update(store.load_coverage_minutes(since))
+        self.watch.category_minutes.update(store.load_category_minutes(since))
         self._minutes_saved = 0.0
         self.events: list[ClockEvent] = []          # new ones, for the commit
         self.post_states: dict[str, dict] = {}      # AB岗: each post's state as last announced
@@ -184,10 +186,18 @@ class AttendanceDesk:
         return changed
 
     def save_minutes(self, every_s: float = 60.0) -> None:
-        """Keep the coverage minutes in the database, at most once a minute (the tick)."""
+        """Keep the coverage minutes counted since the last save in the database, at most once a
+        minute (the tick): today's rows, not the two months kept in memory."""
         import time as _time
-        if _time.monotonic() - self._minutes_saved >= every_s and self.watch.minutes:
-            self.store.save_coverage_minutes(self.watch.minutes)
+        watch = self.watch
+        if _time.monotonic() - self._minutes_saved >= every_s and watch.changed:
+            changed, watch.changed = watch.changed, set()
+            try:
+                self.store.save_coverage_minutes({k: v for k, v in watch.minutes.items() if k in changed},
+                                                 {k: v for k, v in watch.category_minutes.items() if k in changed})
+            except Exception:
+                watch.changed |= changed            # saved on a later tick
+                raise
             self._minutes_saved = _time.monotonic()
 
     # ------------------------------------------------------------------ figures

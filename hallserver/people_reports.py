@@ -31,6 +31,25 @@ def coverage_rows(minutes: dict[tuple[date, str], dict[str, float]], posts: list
     return rows
 
 
+def category_coverage_rows(minutes: dict[tuple[date, str], dict[str, float]], names: dict[str, str],
+                           first: date, last: date) -> list[dict[str, Any]]:
+    """Per category of a post, the opening minutes from `first` to `last` served by an A of its
+    posts, by a B, by someone else, and by nobody."""
+    per: dict[str, dict[str, float]] = {}
+    for (day, category), m in minutes.items():
+        if first <= day <= last:
+            row = per.setdefault(category, {"a": 0.0, "b": 0.0, "other": 0.0, "none": 0.0})
+            for key, state in (("a", "A"), ("b", "B"), ("other", "other"), ("none", "none")):
+                row[key] += m.get(state, 0.0)
+    rows = []
+    for category, row in sorted(per.items()):
+        total = sum(row.values())
+        rows.append({"category": category, "name": names.get(category, category),
+                     **{k: round(v) for k, v in row.items()},
+                     "covered_share": round(100 * (total - row["none"]) / total, 1) if total >= 1 else None})
+    return rows
+
+
 def attendance_rows(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The attendance desk's per-person totals with 出勤率 (present of the scheduled shifts not on leave)."""
     out = []

@@ -105,6 +105,13 @@ def test_the_front_desk_alert_opens_the_moment_it_is_empty_and_closes_with_its_d
     minutes = watch.minutes[(date(2025, 11, 17), "p1")]
     assert (round(minutes["A"]), round(minutes["none"]), round(minutes["B"])) == (60, 12, 48)
     assert watch.update(at(17, 12, 30), [], open_now=False) == []          # closed hours: no alert
+    social = watch.category_minutes[(date(2025, 11, 17), "social")]
+    assert {k: round(v) for k, v in social.items()} == {"A": 60, "B": 48, "other": 0, "none": 12}
+    # someone who is neither A nor B of the post serving the category: covered, by someone else
+    watch.update(at(17, 13, 30), [{"id": "w2", "staff": "s9", "status": "serving", "categories": ["social"]}],
+                 open_now=True)
+    watch.update(at(17, 13, 50), [], open_now=True)
+    assert round(watch.category_minutes[(date(2025, 11, 17), "social")]["other"]) == 20
 
 
 # --------------------------------------------------------------------------- through the server
@@ -267,6 +274,9 @@ def test_the_coverage_report_counts_minutes_by_a_b_and_uncovered(proc):
     assert (round(minutes["A"]), round(minutes["none"]), round(minutes["B"])) == (60, 30, 30)
     restarted = CommandProcessor(proc.config, proc.store, proc.clock)        # stored on the tick, kept
     assert restarted.attendance.watch.minutes[(date(2025, 11, 17), "p1")] == {"A": 60.0, "B": 30.0, "none": 30.0}
+    assert restarted.attendance.watch.category_minutes[(date(2025, 11, 17), "social")] == \
+        {"A": 60.0, "B": 30.0, "other": 0.0, "none": 30.0}
+    assert not proc.attendance.watch.changed                                   # all of it saved
 
 
 def test_when_a_is_away_the_posts_categories_go_to_bs_window_until_a_is_back(config, db_url):

@@ -73,7 +73,8 @@ def test_the_week_of_a_hall_in_the_people_report(proc):
     proc.clock.set(datetime(2025, 11, 21, 10, 0, tzinfo=TZ))      # Friday: the second case is overdue
 
     view = LiveView(proc.topics, proc.clock)
-    dashboard = Dashboard("示范县政务服务中心", view, proc.store, proc.clock)
+    dashboard = Dashboard("示范县政务服务中心", view, proc.store, proc.clock,
+                          {x.id: x.name for x in proc.config.categories})
     dashboard.config = proc.config
     web = WebServer(create_app(dashboard, query=lambda fn: fn(proc)), "127.0.0.1", free_port()).start()
     try:
@@ -93,6 +94,9 @@ def check_the_week(client):
     assert people["s001"]["absent_shifts"] == 10 and people["s001"]["attendance_rate"] == 0.0
     coverage = {r["post"]: r for r in figures["coverage"]}
     assert coverage["front-business"]["a"] == 30 and coverage["front-residence"]["none"] == 30
+    by_category = {r["category"]: r for r in figures["category_coverage"]}
+    assert (by_category["business"]["name"], by_category["business"]["a"]) == ("企业开办", 30)
+    assert by_category["residence"]["none"] == 30 and by_category["residence"]["covered_share"] == 0.0
 
     page = client.get("/reports/people?period=week&date=2025-11-19")
     assert page.status_code == 200

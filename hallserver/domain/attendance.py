@@ -10,7 +10,7 @@
   the manager names another cover.
 - The front desk is never empty: `FrontDeskWatch` opens an alert the moment a front-desk
   category has no staffed, unpaused window during opening hours, and closes it with its
-  duration; it also counts, per post, the minutes covered by A, by B and uncovered.
+  duration; it also counts, per post and per category, the minutes covered by A, by B and uncovered.
 """
 from __future__ import annotations
 
@@ -257,8 +257,10 @@ class FrontDeskWatch:
     def __init__(self, posts: list[Post], front_categories: list[str]) -> None:
         self.posts, self.front = posts, front_categories
         self.open: dict[str, CoverageAlert] = {}
-        self.minutes: dict[tuple[date, str], dict[str, float]] = {}
-        self._last: tuple[datetime, dict[str, str]] | None = None
+        self.minutes: dict[tuple[date, str], dict[str, float]] = {}            # (day, post) → A, B, none
+        self.category_minutes: dict[tuple[date, str], dict[str, float]] = {}   # (day, category) → A, B, other, none
+        self.changed: set[tuple[date, str]] = set()      # (day, post or category) counted since the last save
+        self._last: tuple[datetime, dict[str, str], dict[str, str]] | None = None
 
     def post_states(self, windows: list[dict]) -> dict[str, str]:
         """Each post now: "A", "B" or "none" (A or B logged in, open, at a window of the post's categories)."""
@@ -270,16 +272,39 @@ class FrontDeskWatch:
             out[post.id] = "A" if post.a in serving else "B" if post.b in serving else "none"
         return out
 
+    def category_states(self, windows: list[dict]) -> dict[str, str]:
+        """Each category of a post now: "A" (an A of one of its posts serves it), "B" (a B does),
+        "other" (someone else does) or "none"."""
+        serving: dict[str, set[str]] = {}
+        for w in windows:
+            if w.get("staff") and w["status"] in OPEN_STATUSES:
+                for category in w["categories"]:
+                    serving.setdefault(category, set()).add(w["staff"])
+        out = {}
+        for category in sorted({cat for p in self.posts for cat in p.categories}):
+            here = serving.get(category, set())
+            posts = [p for p in self.posts if category in p.categories]
+            out[category] = "A" if any(p.a in here for p in posts) else "B" if any(p.b in here for p in posts) \
+                else "other" if here else "none"
+        return out
+
     def update(self, now: datetime, windows: list[dict], open_now: bool) -> list[tuple[str, CoverageAlert]]:
         """("opened" | "closed", alert) for each change. `windows`: {id, staff, status, categories}."""
-        states = self.post_states(windows)
+        states, categories = self.post_states(windows), self.category_states(windows)
         if self._last is not None:                 # the time since the last look, in the state it had
-            then, before = self._last
+            then, before, before_categories = self._last
             if open_now:
+                spent = (now - then).total_seconds() / 60
                 for post_id, state in before.items():
                     per = self.minutes.setdefault((then.date(), post_id), {"A": 0.0, "B": 0.0, "none": 0.0})
-                    per[state] += (now - then).total_seconds() / 60
-        self._last = (now, states)
+                    per[state] += spent
+                    self.changed.add((then.date(), post_id))
+                for category, state in before_categories.items():
+                    per = self.category_minutes.setdefault((then.date(), category),
+                                                           {"A": 0.0, "B": 0.0, "other": 0.0, "none": 0.0})
+                    per[state] += spent
+                    self.changed.add((then.date(), category))
+        self._last = (now, states, categories)
         changes = []
         staffed = {c for w in windows if w.get("staff") and w["status"] in OPEN_STATUSES for c in w["categories"]}
         dropped = [cat for cat in self.open if cat not in self.front]   # no longer front desk (settings)

@@ -47,6 +47,7 @@ from hallserver.store.tables import (
     attendance_events,
     audit_log,
     cases,
+    category_coverage_minutes,
     commands,
     counter_offline,
     coverage_alerts,
@@ -566,7 +567,9 @@ class Store:
             return [Leave(r.id, r.staff, r.kind, r.start, r.end, r.reason, r.status, r.cover, r.decided_by,
                           r.ended_at) for r in conn.execute(select(leaves).order_by(leaves.c.id))]
 
-    def save_coverage_minutes(self, minutes: dict[tuple[date, str], dict[str, float]]) -> None:
+    def save_coverage_minutes(self, minutes: dict[tuple[date, str], dict[str, float]],
+                              categories: dict[tuple[date, str], dict[str, float]] | None = None) -> None:
+        """AB岗 minutes per (day, post) and per (day, category), written over what is there."""
         with self._write() as conn:
             for (day, post), m in minutes.items():
                 row = {"a_min": round(m["A"]), "b_min": round(m["B"]), "none_min": round(m["none"])}
@@ -574,11 +577,25 @@ class Store:
                                                                    coverage_minutes.c.post == post).values(row))
                 if done.rowcount == 0:
                     conn.execute(insert(coverage_minutes).values(day=day, post=post, **row))
+            t = category_coverage_minutes
+            for (day, category), m in (categories or {}).items():
+                row = {"a_min": round(m["A"]), "b_min": round(m["B"]), "other_min": round(m["other"]),
+                       "none_min": round(m["none"])}
+                done = conn.execute(update(t).where(t.c.day == day, t.c.category == category).values(row))
+                if done.rowcount == 0:
+                    conn.execute(insert(t).values(day=day, category=category, **row))
 
     def load_coverage_minutes(self, since: date) -> dict[tuple[date, str], dict[str, float]]:
         with self._read() as conn:
             return {(r.day, r.post): {"A": float(r.a_min), "B": float(r.b_min), "none": float(r.none_min)}
                     for r in conn.execute(select(coverage_minutes).where(coverage_minutes.c.day >= since))}
+
+    def load_category_minutes(self, since: date) -> dict[tuple[date, str], dict[str, float]]:
+        t = category_coverage_minutes
+        with self._read() as conn:
+            return {(r.day, r.category): {"A": float(r.a_min), "B": float(r.b_min), "other": float(r.other_min),
+                                          "none": float(r.none_min)}
+                    for r in conn.execute(select(t).where(t.c.day >= since))}
 
     def coverage_history(self, start: datetime) -> list[dict]:
         with self._read() as conn:

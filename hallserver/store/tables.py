@@ -243,6 +243,18 @@ coverage_minutes = Table(
     PrimaryKeyConstraint("day", "post", name="pk_coverage_minutes"),
 )
 
+# the same per category of a post: covered by an A of its posts, a B, someone else, or nobody
+category_coverage_minutes = Table(
+    "category_coverage_minutes", metadata,
+    Column("day", Date, nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("a_min", Integer, nullable=False),
+    Column("b_min", Integer, nullable=False),
+    Column("other_min", Integer, nullable=False),
+    Column("none_min", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "category", name="pk_category_coverage_minutes"),
+)
+
 # a citizen's phone number for 回访, kept beside the rating (outside its signed record) so that
 # it can be masked when the retention period ends
 rating_contacts = Table(

@@ -636,7 +636,13 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         from datetime import date as _date
 
         from hallserver.hall_reports import PERIODS, period_bounds
-        from hallserver.people_reports import attendance_rows, coverage_rows, department_rows, people_charts
+        from hallserver.people_reports import (
+            attendance_rows,
+            category_coverage_rows,
+            coverage_rows,
+            department_rows,
+            people_charts,
+        )
         params = request.query_params
         kind = params.get("period", "day")
         try:
@@ -652,11 +658,13 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         processor = query(lambda p: p)
         desk = processor.attendance
         minutes = {**dashboard.store.load_coverage_minutes(first), **dict(desk.watch.minutes)}   # memory is newer
+        by_category = {**dashboard.store.load_category_minutes(first), **dict(desk.watch.category_minutes)}
         figures = {
             "period": kind, "from": first.isoformat(), "to": last.isoformat(), "label": label,
             "departments": department_rows(processor.case_report(first, last)),
             "attendance": attendance_rows(desk.period(first, last, processor.clock.tz, hall_day(dashboard.clock))),
-            "coverage": coverage_rows(minutes, list(desk.posts), first, last)}
+            "coverage": coverage_rows(minutes, list(desk.posts), first, last),
+            "category_coverage": category_coverage_rows(by_category, dashboard.category_names, first, last)}
         if params.get("format") == "json":
             return JSONResponse(figures)
         return TEMPLATES.TemplateResponse(request, "reports_people.html", {
@@ -769,15 +777,21 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         database, the last two months), and the front-desk alerts of the last month with their durations."""
         if query is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
-        minutes = query(lambda processor: {f"{d}|{post}": {k: round(v, 1) for k, v in m.items()}
-                                           for (d, post), m in processor.attendance.watch.minutes.items()})
+        minutes, by_category = query(lambda processor: (
+            {f"{d}|{post}": {k: round(v, 1) for k, v in m.items()}
+             for (d, post), m in processor.attendance.watch.minutes.items()},
+            {f"{d}|{cat}": {k: round(v, 1) for k, v in m.items()}
+             for (d, cat), m in processor.attendance.watch.category_minutes.items()}))
         start = dashboard.clock.now() - timedelta(days=31)
         alerts = [{"category": r["category"], "started_at": r["started_at"].isoformat(),
                    "ended_at": r["ended_at"].isoformat() if r["ended_at"] else None,
                    "minutes": round((r["ended_at"] - r["started_at"]).total_seconds() / 60) if r["ended_at"] else None}
                   for r in dashboard.store.coverage_history(start)]
         return JSONResponse({"posts": [{"day": k.split("|")[0], "post": k.split("|")[1], **v}
-                                       for k, v in sorted(minutes.items())], "front_desk_alerts": alerts})
+                                       for k, v in sorted(minutes.items())],
+                             "categories": [{"day": k.split("|")[0], "category": k.split("|")[1], **v}
+                                            for k, v in sorted(by_category.items())],
+                             "front_desk_alerts": alerts})
 
     @app.post("/api/attendance/clock", status_code=201)
     async def attendance_clock_http(request: Request) -> JSONResponse:
