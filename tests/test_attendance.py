@@ -64,6 +64,25 @@ def test_a_tiaoxiu_saturday_is_a_working_day_and_a_holiday_is_not():
     assert [s.shift for s in wednesday.shifts] == ["上午", "下午", "延时"]
 
 
+def test_overnight_last_nights_clock_in_is_not_this_mornings_and_a_leave_over_the_night_covers_both_halves():
+    # clocked in at 22:00 the evening before (overtime, or a mistaken press) and not again: absent this morning
+    f = figures(clock("s1", at(16, 22, 0)) + clock("s1", at(17, 13, 20)))
+    assert f.shifts[0].absent and not f.shifts[1].absent and f.shifts[1].late_min == 0
+    # out after midnight from the 延时 night before counts for nothing today: still on time at 08:59
+    f = figures(clock("s1", at(17, 0, 30), kind="out") + clock("s1", at(17, 8, 59), at(17, 13, 30)))
+    assert (f.absent_shifts, f.late_min, f.early_min) == (0, 0, 0)
+    # in early the same morning and not out since: present, on time (the day starts at midnight)
+    assert not figures(clock("s1", at(17, 6, 0))).shifts[0].absent
+    assert figures(clock("s1", at(17, 6, 0)) + clock("s1", at(17, 6, 30), kind="out")).shifts[0].absent
+    # a leave from Monday 13:30 to Tuesday 12:00: Monday afternoon and Tuesday morning, nothing else
+    book = LeaveBook([])
+    leave = book.request("s1", "事假", at(17, 13, 30), at(18, 12, 0), "家中有事")
+    book.decide(leave.id, "m1", approve=True)
+    monday, tuesday = figures([], [], [leave]), figures([], [], [leave], day=date(2025, 11, 18))
+    assert [(x.on_leave, x.absent) for x in monday.shifts] == [(False, True), (True, False)]
+    assert [(x.on_leave, x.absent) for x in tuesday.shifts] == [(True, False), (False, True)]
+
+
 def test_leave_spanning_a_holiday_covers_its_shifts_and_corrections_are_their_own_records():
     book = LeaveBook([])
     leave = book.request("s1", "年休假", at(30, 0, month=9), at(10, 23, month=10), "探亲")

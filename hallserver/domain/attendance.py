@@ -150,7 +150,8 @@ def day_figures(staff: str, day: date, shifts: list[Shift], events: list[ClockEv
             continue
         ins = [e.at for e in mine if e.kind == "in" and start - timedelta(hours=2) <= e.at < end]
         outs = [e.at for e in mine if e.kind == "out" and start < e.at <= end + timedelta(hours=2)]
-        before = [e for e in mine if e.at <= start]
+        midnight = datetime.combine(day, time(0), tz)
+        before = [e for e in mine if midnight <= e.at <= start]     # the same day: last night's "in" is not today's
         if before and before[-1].kind == "in" and not (ins and ins[0] <= start):
             ins = [start, *ins]                  # still in since earlier (logged in over lunch): present, on time
         if not ins:
