@@ -41,6 +41,9 @@ class BrokerConfig(_Section):
                      description='"embedded" for the built-in amqtt broker, or mqtt://host:port')
     username: str | None = None
     password: str | None = None
+    config_dir: str | None = Field(
+        default=None, description="the folder `hall broker-config --out` wrote (relative to hall.toml): device "
+                                  "changes saved in the dashboard rewrite its passwd and acl")
 
     @field_validator("url")
     @classmethod
@@ -482,6 +485,8 @@ def load_config(path: str | Path) -> Config:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
         # a relative SQLite path is relative to the config file, not to the current directory
         config.database.url = "sqlite:///" + str((path.parent / url.removeprefix("sqlite:///")).resolve())
+    if config.broker.config_dir and not Path(config.broker.config_dir).is_absolute():
+        config.broker.config_dir = str((path.parent / config.broker.config_dir).resolve())
     if config.calendar.file and not Path(config.calendar.file).is_absolute():
         config.calendar.file = str((path.parent / config.calendar.file).resolve())
     from govhall.catalogue import load_catalogue, load_posts

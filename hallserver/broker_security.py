@@ -74,8 +74,12 @@ def _readable_by_mosquitto(*files: Path) -> None:
             os.chown(f, -1, gid)
 
 
-def write_broker_config(config: Config, out_dir: str | Path, **options) -> Path:   # noqa: ANN003
-    """mosquitto.conf, acl and passwd (hashed by mosquitto_passwd) in `out_dir`."""
+def write_broker_accounts(config: Config, out_dir: str | Path) -> None:
+    """The broker's `passwd` (hashed by mosquitto_passwd) and `acl` in `out_dir`, each swapped in
+    whole (Mosquitto rereads them on SIGHUP: it never sees half a file). The dashboard calls this
+    after a device change when `[broker] config_dir` is set; `hall broker-config` at setup."""
+    import os
+    import tempfile
     out = Path(out_dir).resolve()
     missing = [d.id for d in config.devices if d.role != Role.WEB and not d.password]
     if not config.broker.username or not config.broker.password:
@@ -87,16 +91,29 @@ def write_broker_config(config: Config, out_dir: str | Path, **options) -> Path:
     if tool is None:
         raise ConfigError("hall broker-config: mosquitto_passwd is needed (Debian package mosquitto)")
     out.mkdir(parents=True, exist_ok=True)
-    import os
-    passwd = out / "passwd"
     accounts = [(config.broker.username, config.broker.password)] + \
         [(d.id, d.password) for d in config.devices if d.role != Role.WEB]
-    fd = os.open(passwd, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # never readable by others
-    with os.fdopen(fd, "w") as f:
-        f.writelines(f"{user}:{password}\n" for user, password in accounts)
-    subprocess.run([tool, "-U", str(passwd)], check=True, capture_output=True, timeout=30)   # hashed in place
-    (out / "acl").write_text(acl_text(config))
-    _readable_by_mosquitto(passwd, out / "acl")
+    fd, passwd_tmp = tempfile.mkstemp(prefix=".passwd-", dir=out)       # 0600: never readable by others
+    fd_acl, acl_tmp = tempfile.mkstemp(prefix=".acl-", dir=out)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.writelines(f"{user}:{password}\n" for user, password in accounts)
+        subprocess.run([tool, "-U", passwd_tmp], check=True, capture_output=True, timeout=30)   # hashed in place
+        with os.fdopen(fd_acl, "w") as f:
+            f.write(acl_text(config))
+        _readable_by_mosquitto(Path(passwd_tmp), Path(acl_tmp))
+        os.replace(passwd_tmp, out / "passwd")
+        os.replace(acl_tmp, out / "acl")
+    finally:
+        for tmp in (passwd_tmp, acl_tmp):
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def write_broker_config(config: Config, out_dir: str | Path, **options) -> Path:   # noqa: ANN003
+    """mosquitto.conf, acl and passwd (hashed by mosquitto_passwd) in `out_dir`."""
+    out = Path(out_dir).resolve()
+    write_broker_accounts(config, out)
     conf = out / "mosquitto.conf"
     conf.write_text(broker_conf_text(out, **options))
     return conf

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 
 from govhall.config import Config
 from hallserver.bus import ServerBus
@@ -71,21 +72,44 @@ class HallServer:
                  redact_url(self.database_url))
         return self
 
-    def apply_config(self, config: Config) -> None:
+    def apply_config(self, config: Config) -> dict[str, str]:
         """New settings (saved from the dashboard into hall.toml) taken up while running: the
         processor rebuilds its state under them on the writer thread and publishes every
-        retained state again; the dashboard shows them. Broker, database and HTTP settings are
-        not among them (the dashboard does not edit those): they need a restart."""
+        retained state again; the dashboard shows them. When the devices changed and
+        `[broker] config_dir` is set, the broker's passwd and acl there are rewritten (Mosquitto
+        takes them on its reload: deploy/systemd/govhall-broker-reload.path). Broker, database
+        and HTTP settings are not among them (the dashboard does not edit those): they need a
+        restart. Returns what happened to the broker's files: {"broker": ...}."""
         if self.bus is None:
             raise RuntimeError("the server is not running")
+        devices_before = [d.model_dump() for d in self.config.devices]
         self.bus.apply(lambda processor: processor.apply_config(config))
         self.config = config
+        broker = "unchanged"
+        if [d.model_dump() for d in config.devices] != devices_before:
+            broker = self.write_broker_accounts(config)
         if self.dashboard is not None:
             from hardware.printer import TicketTemplate
             self.dashboard.config = config
             self.dashboard.hall_name = config.hall.name
             self.dashboard.category_names = {x.id: x.name for x in config.categories}
             self.dashboard.ticket_template = TicketTemplate(**config.ticket.model_dump())
+        return {"broker": broker}
+
+    @staticmethod
+    def write_broker_accounts(config: Config) -> str:
+        """"updated", "not_configured" (no [broker] config_dir: run hall broker-config), or why not."""
+        if not config.broker.config_dir:
+            return "not_configured"
+        from govhall.config import ConfigError
+        from hallserver.broker_security import write_broker_accounts
+        try:
+            write_broker_accounts(config, config.broker.config_dir)
+        except (ConfigError, OSError, subprocess.SubprocessError) as exc:
+            log.warning("the broker's accounts were not rewritten: %s", exc)
+            return f"failed: {exc}"
+        log.info("the broker's passwd and acl rewritten in %s", config.broker.config_dir)
+        return "updated"
 
     @property
     def dashboard_url(self) -> str | None:

@@ -10,10 +10,11 @@ change leaves the file untouched. The running server then applies the new file a
 Editable here: the rule thresholds (`[rules]`), the attendance thresholds (`[attendance]`), the
 ticket template (`[ticket]`), each category's names, quotas and 停止取号 (`[[categories]]`, new
 ones too), each window's name, categories, 老年人优先 and department (`[[windows]]`), staff
-names, posts and schedules (`[[staff]]`, new people too), the shifts (`[[shifts]]`: added,
-changed, removed) and the AB岗 posts (`[[posts]]`: added, changed, removed; also imported from
-CSV). Identifiers and prefixes of existing entries never change here: tickets, cases, ratings
-and schedules refer to them.
+names, posts, departments and schedules (`[[staff]]`, new people too), the shifts (`[[shifts]]`:
+added, changed, removed), the AB岗 posts (`[[posts]]`: added, changed, removed; also imported
+from CSV) and the device registry (`[[devices]]`: added, changed, removed; each device's
+password generated here, never typed). Identifiers and prefixes of existing entries never
+change here: tickets, cases, ratings and schedules refer to them.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from govhall.config import (
     AttendanceConfig,
     CategoryConfig,
     ConfigError,
+    DeviceConfig,
     PostConfig,
     RulesConfig,
     ShiftConfig,
@@ -53,6 +55,7 @@ class ListSection:
     editable: tuple[str, ...]
     may_add: bool
     may_remove: bool = False
+    never: tuple[str, ...] = ()          # keys never taken from a browser (a device's password is generated)
 
 
 TABLES: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {   # section → (its model, the keys changed here)
@@ -69,6 +72,8 @@ LISTS = {
     "shifts": ListSection(ShiftConfig, "name", ("start", "end", "weekdays"), may_add=True, may_remove=True),
     "posts": ListSection(PostConfig, "id", ("name", "a", "b", "categories", "front_desk"), may_add=True,
                          may_remove=True),
+    "devices": ListSection(DeviceConfig, "id", ("window", "printer", "id_reader"), may_add=True, may_remove=True,
+                           never=("password",)),
 }
 SECTIONS = (*TABLES, *LISTS)
 KEEP_BACKUPS = 30
@@ -140,6 +145,9 @@ def _change_list(doc: tomlkit.TOMLDocument, section: str, payload: list[dict[str
         if "remove" in item and item["remove"] is not False:
             raise SettingsError(f"{section}.{name}: remove is true or false")
         item = {k: v for k, v in item.items() if k != "remove"}
+        secret = sorted(set(item) & set(spec.never))
+        if secret:
+            raise SettingsError(f"{section}.{name}: {', '.join(secret)} is generated here, never typed in")
         if entry is None:
             if not (spec.may_add and may_add):
                 raise SettingsError(f"{section}: no {name} in the config")
@@ -180,8 +188,7 @@ def save_settings(path: str | Path, section: str, payload: Any, now: datetime, m
         raise SettingsError(f"unknown settings section {section!r}")
     path = Path(path)
     with _lock:
-        text = path.read_text(encoding="utf-8")
-        doc = tomlkit.parse(text)
+        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
         if section in TABLES:
             if not isinstance(payload, dict):
                 raise SettingsError(f"{section}: send an object of keys and values")
@@ -190,28 +197,69 @@ def save_settings(path: str | Path, section: str, payload: Any, now: datetime, m
             if not isinstance(payload, list):
                 raise SettingsError(f"{section}: send a list of entries")
             changes = _change_list(doc, section, payload, may_add)
-        if not changes:
-            return []
-        fd, tmp = tempfile.mkstemp(prefix=".hall-settings-", suffix=".toml", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(tomlkit.dumps(doc))
-            try:
-                load_config(tmp)                      # exactly the checks the server makes at start
-            except ConfigError as exc:
-                raise SettingsError(str(exc).replace(tmp, path.name)) from None
-            shutil.copymode(path, tmp)
-            backup = path.with_name(f"{path.name}.bak-{now:%Y%m%d-%H%M%S}")
-            shutil.copy2(path, backup)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        backups = sorted(path.parent.glob(f"{path.name}.bak-*"))
-        for old in backups[:-KEEP_BACKUPS]:
-            old.unlink()
+        if changes:
+            _write_checked(path, doc, now)
         return changes
 
+
+def new_device_password(path: str | Path, device_id: str, now: datetime) -> str:
+    """A new random password for one device (its broker account, and its HTTP sign-in for an
+    attendance terminal), saved into hall.toml; returned once, to be entered on the device."""
+    import secrets
+    path = Path(path)
+    with _lock:
+        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        entry = next((e for e in doc.get("devices", []) if e.get("id") == device_id), None)
+        if entry is None:
+            raise SettingsError(f"devices: no {device_id} in the config")
+        password = secrets.token_urlsafe(18)                    # 24 characters, 144 bits
+        entry["password"] = password
+        _write_checked(path, doc, now)
+        return password
+
+
+def _named(message: str, doc: tomlkit.TOMLDocument) -> str:
+    """`posts[2].a` → `posts.front-residence.a`: the entry's own name, not its place in the file."""
+    import re
+
+    def name(m: re.Match) -> str:
+        section, index = m[1], int(m[2])
+        entries = doc.get(section)
+        spec = LISTS.get(section)
+        if spec is None or entries is None or index >= len(entries):
+            return m[0]
+        return f"{section}.{entries[index].get(spec.key, index)}"
+    return re.sub(r"\b([a-z_]+)\[(\d+)\]", name, message)
+
+
+def _write_checked(path: Path, doc: tomlkit.TOMLDocument, now: datetime) -> None:
+    """Write `doc` over `path` if it passes the checks made at start; keep a dated backup. A
+    folder the server may not write (permissions, a read-only system) is a refusal with its reason."""
+    try:
+        _replace_checked(path, doc, now)
+    except OSError as exc:
+        raise SettingsError(f"{path.name}: cannot write ({exc.strerror or exc})") from None
+
+
+def _replace_checked(path: Path, doc: tomlkit.TOMLDocument, now: datetime) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".hall-settings-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(tomlkit.dumps(doc))
+        try:
+            load_config(tmp)                      # exactly the checks the server makes at start
+        except ConfigError as exc:
+            raise SettingsError(_named(str(exc).replace(tmp, path.name), doc)) from None
+        shutil.copymode(path, tmp)
+        backup = path.with_name(f"{path.name}.bak-{now:%Y%m%d-%H%M%S}")
+        shutil.copy2(path, backup)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    backups = sorted(path.parent.glob(f"{path.name}.bak-*"))
+    for old in backups[:-KEEP_BACKUPS]:
+        old.unlink()
 
 def posts_in_file(path: str | Path) -> set[str]:
     """The ids of the [[posts]] written in hall.toml itself (editable here); the others come from
@@ -255,3 +303,115 @@ def schedules_from_csv(text: str) -> list[dict[str, Any]]:
 
 
 IMPORTS = {"posts": posts_from_csv, "staff": schedules_from_csv}   # section → its CSV reader
+
+
+def calendar_path(path: str | Path) -> tuple[Path, bool]:
+    """The hall's calendar file and whether hall.toml names it yet (else `calendar.toml` beside it)."""
+    path = Path(path)
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    name = doc.get("calendar", {}).get("file")
+    if not name:
+        return path.parent / "calendar.toml", False
+    return (Path(name) if Path(name).is_absolute() else path.parent / name), True
+
+
+def calendar_years(path: str | Path) -> list[dict[str, Any]]:
+    """The [[year]] tables of the hall's calendar file as the settings page shows them."""
+    cal, _ = calendar_path(path)
+    if not cal.exists():
+        return []
+    doc = tomlkit.parse(cal.read_text(encoding="utf-8"))
+    return sorted(({"year": int(e.get("year", 0)), "source": str(e.get("source", "")),
+                    "days_off": [str(x) for x in e.get("days_off", [])],
+                    "days_worked": [str(x) for x in e.get("days_worked", [])]} for e in doc.get("year", [])),
+                  key=lambda y: y["year"])
+
+
+def save_calendar(path: str | Path, payload: Any, now: datetime) -> list[str]:
+    """节假日安排: the hall's working-day calendar file, one [[year]] per State Council notice
+    (`hallserver/calendar_source.py`). Each item is {year, source, days_off, days_worked} (dates
+    or ranges as "YYYY-MM-DD" / "YYYY-MM-DD..YYYY-MM-DD") or {year, remove: true}. A year in the
+    file replaces the built-in one. Checked as at start, a backup kept; hall.toml is pointed at
+    the file (`[calendar] file = "calendar.toml"`) the first time."""
+    from hallserver.calendar_source import load_calendar_file
+    path = Path(path)
+    if not isinstance(payload, list):
+        raise SettingsError("calendar: send a list of years")
+    with _lock:
+        cal, named = calendar_path(path)
+        try:
+            doc = tomlkit.parse(cal.read_text(encoding="utf-8")) if cal.exists() else tomlkit.document()
+        except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as exc:
+            raise SettingsError(f"calendar: {cal.name} cannot be read ({exc})") from None
+        if not cal.exists():
+            doc.add(tomlkit.comment("节假日安排 (working days) of the hall: one [[year]] per State Council notice"))
+        if "year" not in doc:
+            doc["year"] = tomlkit.aot()
+        years = doc["year"]
+        changes = []
+        for item in payload:
+            if not isinstance(item, dict) or not isinstance(item.get("year"), int) or isinstance(item["year"], bool) \
+                    or not 2000 <= item["year"] <= 2100:
+                raise SettingsError("calendar: each entry needs its year (2000–2100)")
+            year = item["year"]
+            unknown = sorted(set(item) - {"year", "source", "days_off", "days_worked", "remove"})
+            if unknown:
+                raise SettingsError(f"calendar.{year}: unknown key {', '.join(unknown)}")
+            index = next((i for i, e in enumerate(years) if e.get("year") == year), None)
+            if item.get("remove") is True:
+                if index is None:
+                    raise SettingsError(f"calendar: no {year} to remove")
+                del years[index]
+                changes.append(f"calendar: removed {year}")
+                continue
+            entry = years[index] if index is not None else tomlkit.table()
+            if index is None:
+                entry["year"] = year
+            for key in ("source", "days_off", "days_worked"):
+                if key not in item:
+                    continue
+                value = item[key]
+                if key == "source":
+                    if not isinstance(value, str) or len(value) > 200:
+                        raise SettingsError(f"calendar.{year}.source: up to 200 characters of text")
+                elif not isinstance(value, list) or not all(isinstance(x, str) and len(x) <= 40 for x in value) \
+                        or len(value) > 100:
+                    raise SettingsError(f"calendar.{year}.{key}: a list of dates or ranges")
+                else:
+                    value = [x.strip() for x in value if x.strip()]
+                if value != entry.get(key, "" if key == "source" else []):
+                    entry[key] = value
+                    changes.append(f"calendar.{year}.{key}: {value}")
+            if index is None:
+                years.append(entry)
+                changes.append(f"calendar: added {year}")
+        if not changes:
+            return []
+        try:
+            cal.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".calendar-", suffix=".toml", dir=cal.parent)
+        except OSError as exc:
+            raise SettingsError(f"{cal.name}: cannot write ({exc.strerror or exc})") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(tomlkit.dumps(doc))
+            try:
+                load_calendar_file(tmp)            # the checks the server makes at start
+            except ConfigError as exc:
+                raise SettingsError(str(exc).replace(tmp, cal.name)) from None
+            if cal.exists():
+                shutil.copy2(cal, cal.with_name(f"{cal.name}.bak-{now:%Y%m%d-%H%M%S}"))
+            os.replace(tmp, cal)
+        except OSError as exc:
+            raise SettingsError(f"{cal.name}: cannot write ({exc.strerror or exc})") from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        if not named:                              # hall.toml names the new file
+            config_doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+            if "calendar" not in config_doc:
+                config_doc["calendar"] = tomlkit.table()
+            config_doc["calendar"]["file"] = cal.name
+            _write_checked(path, config_doc, now)
+            changes.append(f"calendar.file: {cal.name}")
+        return changes

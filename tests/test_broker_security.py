@@ -112,3 +112,60 @@ def test_every_device_needs_its_own_password(config, tmp_path):
     from govhall.config import ConfigError
     with pytest.raises(ConfigError, match="kiosk-1"):
         write_broker_config(config, tmp_path / "b")
+
+
+def test_a_device_added_in_the_dashboard_gets_in_and_a_removed_one_is_shut_out(tmp_path, mosquitto, sqlite_url):
+    """The manager adds a kiosk and generates its password: the broker's files are rewritten, and
+    after Mosquitto's reload (SIGHUP, as the systemd path unit sends it) the kiosk connects and
+    issues a ticket; removed again, it is refused at the broker."""
+    import os
+    import shutil
+    import signal
+    from pathlib import Path
+
+    import httpx
+    import tomlkit
+
+    from govhall.config import load_config
+    hall_toml = tmp_path / "hall.toml"
+    shutil.copy(Path(__file__).parent.parent / "examples" / "hall.toml", hall_toml)
+    doc = tomlkit.parse(hall_toml.read_text(encoding="utf-8"))
+    doc["broker"]["username"], doc["broker"]["password"] = "hall-server", "the-server-password-1"
+    doc["broker"]["config_dir"] = "broker"
+    for d in doc["devices"]:
+        d["password"] = PASSWORDS[d["id"]]
+    hall_toml.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    config = load_config(hall_toml)
+    port = free_port()
+    conf = write_broker_config(config, tmp_path / "broker", port=port, bind="127.0.0.1",
+                               run_as="root" if os.geteuid() == 0 else None)
+    broker = MosquittoProcess(port=port, workdir=str(tmp_path), conf_file=str(conf)).start()
+    try:
+        with running_hall(config, broker.url, sqlite_url, http=("127.0.0.1", free_port()),
+                          config_path=str(hall_toml)) as (server, _):
+            web = httpx.Client(base_url=server.dashboard_url, timeout=10)
+            added = web.post("/api/settings/devices", json=[{"id": "kiosk-9", "role": "kiosk"}])
+            assert added.json()["broker"].startswith("failed")          # no password yet: the files stay as they were
+            made = web.post("/api/settings/devices/kiosk-9/password")
+            assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+            password = made.json()["password"]
+            assert made.json()["broker"] == "updated" and "kiosk-9:" in (tmp_path / "broker" / "passwd").read_text()
+            assert password not in (tmp_path / "broker" / "passwd").read_text()          # hashed
+            assert "user kiosk-9" in (tmp_path / "broker" / "acl").read_text()
+            audit = [a for a in server.store.audit_records() if a["action"] == "settings.device_password"]
+            assert [a["detail"] for a in audit] == ["kiosk-9"] and password not in repr(server.store.audit_records())
+            broker.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+            from govhall.link import DeviceLink
+            kiosk = DeviceLink(config.hall.id, "kiosk-9", broker.url, username="kiosk-9", password=password).connect()
+            assert kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]   # the server knows it too
+            kiosk.close()
+            removed = web.post("/api/settings/devices", json=[{"id": "kiosk-9", "remove": True}])
+            assert removed.json()["broker"] == "updated"
+            broker.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+            client, rc = connect(broker.port, "kiosk-9", password)
+            assert rc is not None and rc.is_failure
+            client.loop_stop()
+    finally:
+        broker.stop()

@@ -95,7 +95,8 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         assert [c.value for c in sheet[2]][:2] == ["社保医保", 1]
         looks_drawn(page.screenshot(path=str(shots / "reports-1366.png"), full_page=False), (1366, 900))
         page.locator("#people [data-chart=attendance] svg").wait_for(timeout=5000)    # loaded after the figures
-        assert page.locator("#people [data-people=coverage] tbody tr").count() == 2     # the demo's two posts
+        assert page.locator("#people section[data-people=coverage] > table:not([data-people]) tbody tr").count() == 2
+        assert page.locator("#people [data-people=category_coverage] tbody tr").count() == 2   # the posts' categories
         page.screenshot(path=str(shots / "reports-full.png"), full_page=True)
 
         hall_toml = shots / "hall.toml"                      # as `hall server --config hall.toml` runs
@@ -134,6 +135,20 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         assert next(p for p in saved.posts if p.id == "front-residence").b == "s001"
         assert next(x for x in saved.staff if x.id == "s002").shifts == ["上午"]
         assert "front-residence" in [p.id for p in server.bus.query(lambda p: p.attendance.posts)]
+        # a new tablet for window 2, and its password generated (shown once)
+        new_device = page.locator("section[data-section=devices] tr[data-new]")
+        new_device.locator("input[data-key=id]").fill("tablet-9")
+        new_device.locator("select[data-key=role]").select_option("tablet")
+        new_device.locator("select[data-key=window]").select_option("w2")
+        page.click("section[data-section=devices] button.save")
+        row = page.locator("section[data-section=devices] tr[data-id=tablet-9]")
+        row.wait_for(timeout=5000)                                           # the page reloads with it
+        assert "未设置" in row.inner_text()
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.locator("button.password").click()
+        secret = row.locator("code.secret")
+        secret.wait_for(timeout=5000)
+        assert load_config(hall_toml).device("tablet-9").password == secret.inner_text()
         page.reload()
         looks_drawn(page.screenshot(path=str(shots / "settings-1366.png")), (1366, 900))
         page.screenshot(path=str(shots / "settings-full.png"), full_page=True)

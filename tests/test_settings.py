@@ -102,7 +102,7 @@ def test_only_a_hall_manager_saves_settings_over_http_and_it_is_audited(config, 
         assert manager.get("/api/overview").json()["wait_target_s"] == 18 * 60      # the running hall: at once
         bad = manager.post("/api/settings/rules", json={"long_wait_minutes": 0}, headers=csrf)
         assert bad.status_code == 400 and bad.json()["error"]["detail"] == "规则阈值·超长等候告警：应大于 0"
-        assert manager.post("/api/settings/devices", json={}, headers=csrf).status_code == 404
+        assert manager.post("/api/settings/managers", json={}, headers=csrf).status_code == 404
         assert manager.post("/api/settings/rules", content=b"{", headers=csrf).status_code == 400
         page = manager.get("/settings").text
         assert "data-pending" not in page and 'data-key="wait_target_minutes" value="18' in page
@@ -152,18 +152,19 @@ def test_what_the_roster_rules_refuse_is_said_in_chinese(hall_toml):
             save_settings(hall_toml, section, payload, NOW)
         assert hall_toml.read_bytes() == before
         return settings_reason(str(exc.value))
-    assert refused("shifts", [{"name": "上午", "remove": True}]) == "工作人员第 2 项·班次：没有名为“上午”的班次"
-    assert refused("posts", [{"id": "front-social", "b": "s001"}]) == "岗位第 1 项：A角和B角必须是两个不同的人"
-    assert refused("posts", [{"id": "front-social", "a": "s099"}]) == "岗位第 1 项·A角：没有工号为 s099 的工作人员"
+    assert refused("shifts", [{"name": "上午", "remove": True}]) == "工作人员·s002·班次：没有名为“上午”的班次"
+    assert refused("posts", [{"id": "front-social", "b": "s001"}]) == "岗位·front-social：A角和B角必须是两个不同的人"
+    assert refused("posts", [{"id": "front-social", "a": "s099"}]) == \
+        "岗位·front-social·A角：没有工号为 s099 的工作人员"
     assert refused("posts", [{"id": "p9", "name": "新岗", "a": "s001", "b": "s002", "categories": []}]) == \
-        "岗位第 3 项·业务：至少选 1 项"
+        "岗位·p9·业务：至少选 1 项"
     assert refused("shifts", [{"name": "晚班", "start": "19:00", "end": "18:00"}]) == \
-        "班次第 3 项：班次“晚班”的结束时间不晚于开始时间"
+        "班次·晚班：班次“晚班”的结束时间不晚于开始时间"
     assert refused("attendance", {"posts_csv": "/etc/passwd"}) == "考勤：不是可设置的项：posts_csv"
     assert refused("attendance", {"grace_minutes": 90}) == "考勤·迟到宽限：不能大于 60"
     assert refused("posts", [{"id": "nothing", "remove": True}]) == "岗位：配置中没有 nothing，无法删除"
     assert refused("categories", [{"id": "social", "remove": True}]) == "业务类别：这一项设置不能在此删除"
-    assert refused("staff", [{"id": "s009", "shifts": ["上午"]}]).startswith("工作人员第 4 项·名称：必须填写")
+    assert refused("staff", [{"id": "s009", "shifts": ["上午"]}]).startswith("工作人员·s009·名称：必须填写")
 
 
 def test_posts_and_schedules_are_imported_from_csv(hall_toml):
@@ -208,10 +209,11 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.
                     max_leaves=12)
 KEYS = st.sampled_from(["wait_target_minutes", "green_age", "name", "id", "prefix", "categories", "notice",
                         "daily_quota", "number", "post", "x", "a", "b", "start", "end", "weekdays", "remove",
-                        "front_desk", "shifts", "grace_minutes"])
+                        "front_desk", "shifts", "grace_minutes", "role", "window", "password", "printer",
+                        "department"])
 ENTRY = st.dictionaries(KEYS, JSON, max_size=4)
 PAYLOAD = st.one_of(JSON, ENTRY, st.lists(ENTRY | st.fixed_dictionaries({"id": st.sampled_from(
-    ["social", "w1", "s001", "nothing", "front-social"])}, optional={
+    ["social", "w1", "s001", "nothing", "front-social", "kiosk-1", "tablet-1"])}, optional={
         "name": JSON, "categories": JSON, "number": JSON, "remove": JSON, "a": JSON, "shifts": JSON})
     | st.fixed_dictionaries({"name": st.sampled_from(["上午", "夜班"])}, optional={
         "start": JSON, "end": JSON, "weekdays": JSON, "remove": JSON}), max_size=3))
@@ -219,7 +221,7 @@ PAYLOAD = st.one_of(JSON, ENTRY, st.lists(ENTRY | st.fixed_dictionaries({"id": s
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(section=st.sampled_from(["rules", "ticket", "attendance", "categories", "windows", "staff", "shifts",
-                                 "posts"]), payload=PAYLOAD)
+                                 "posts", "devices"]), payload=PAYLOAD)
 def test_any_payload_is_saved_whole_or_refused_with_a_reason_never_a_broken_file(hall_toml, section, payload):
     """Whatever a browser sends: either it is saved and the file is a valid hall.toml, or it
     is refused with a SettingsError and the file is byte for byte as it was."""
@@ -271,7 +273,7 @@ def test_settings_saved_over_http_reach_the_running_hall_and_its_devices(embedde
 
         saved = client.post("/api/settings/categories", json=[{"id": "social", "name": "社保医保服务"}], headers=csrf)
         assert saved.json() == {"ok": True, "changes": ["categories.social.name: 社保医保 → 社保医保服务"],
-                                "applied": True, "restart_needed": False}
+                                "applied": True, "restart_needed": False, "broker": "unchanged"}
         assert renamed.wait(5)                                   # the kiosk's retained queue state: the new name
         assert kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["ticket"]["number"] == "A002"
 
@@ -293,3 +295,83 @@ def test_settings_saved_over_http_reach_the_running_hall_and_its_devices(embedde
         assert client.post("/api/settings/rules/import", content=b"x", headers=csrf).status_code == 404
         audit = [(a["action"], a["outcome"]) for a in server.store.audit_records() if a["action"] == "settings.save"]
         assert audit == [("settings.save", "ok"), ("settings.save", "ok"), ("settings.save", "refused")]
+
+
+def test_devices_are_added_changed_and_removed_and_their_passwords_are_generated_never_typed(hall_toml):
+    from hallserver.settings_file import new_device_password
+    from hallserver.web.settings_words import settings_reason
+    save_settings(hall_toml, "devices", [{"id": "tablet-9", "role": "tablet", "window": "w2"},
+                                         {"id": "kiosk-1", "printer": "tcp://192.168.1.50:9100"}], NOW)
+    password = new_device_password(hall_toml, "tablet-9", NOW)
+    assert len(password) >= 24
+    config = load_config(hall_toml)
+    assert config.device("tablet-9").password == password and config.device("tablet-9").window == "w2"
+    assert config.device("kiosk-1").printer == "tcp://192.168.1.50:9100"
+    assert new_device_password(hall_toml, "tablet-9", NOW) != password                 # a new one each time
+    save_settings(hall_toml, "devices", [{"id": "tablet-9", "remove": True}], NOW)
+    assert load_config(hall_toml).device("tablet-9") is None
+    before = hall_toml.read_bytes()
+
+    def refused(payload):
+        with pytest.raises(SettingsError) as exc:
+            save_settings(hall_toml, "devices", payload, NOW)
+        assert hall_toml.read_bytes() == before
+        return settings_reason(str(exc.value))
+    assert refused([{"id": "kiosk-1", "password": "typed-in-password"}]) == "设备·kiosk-1：密码不能手填，请用“生成密码”"
+    assert refused([{"id": "kiosk-7", "role": "kiosk", "password": "typed-in-password"}]).endswith("生成密码”")
+    assert refused([{"id": "tablet-8", "role": "tablet"}]) == "设备·tablet-8·窗口：tablet 需要指定窗口"
+    assert refused([{"id": "counter-1", "role": "kiosk"}]) == \
+        "设备·counter-1：role 不能在此修改（号票、办件和评价都引用它）"
+    with pytest.raises(SettingsError):
+        new_device_password(hall_toml, "nothing", NOW)
+
+
+def test_a_config_folder_the_server_may_not_write_is_a_refusal_with_its_reason(hall_toml, monkeypatch):
+    """Root ignores file modes, so the refusal of the operating system is made here by hand."""
+    import tempfile
+
+    from hallserver.web.settings_words import settings_reason
+
+    def read_only(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    before = hall_toml.read_bytes()
+    with pytest.raises(SettingsError) as exc:
+        save_settings(hall_toml, "rules", {"green_age": 70}, NOW)
+    assert settings_reason(str(exc.value)).startswith("服务器无法写入配置文件（Permission denied）")
+    assert hall_toml.read_bytes() == before
+
+
+def test_the_holiday_calendar_is_kept_in_its_own_file_and_checked(hall_toml):
+    """The State Council's notice for 2027 comes out in November: the manager enters it here."""
+    from hallserver.settings_file import calendar_years, save_calendar
+    from hallserver.web.settings_words import settings_reason
+    year_2027 = {"year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知",
+                 "days_off": ["2027-01-01", "2027-02-06..2027-02-14", ""], "days_worked": ["2027-02-20"]}
+    changes = save_calendar(hall_toml, [year_2027], NOW)
+    assert "calendar: added 2027" in changes and changes[-1] == "calendar.file: calendar.toml"
+    config = load_config(hall_toml)
+    assert config.calendar.file == str(hall_toml.parent / "calendar.toml")       # hall.toml now names it
+    from datetime import date
+
+    from hallserver.calendar_source import work_calendar
+    cal = work_calendar(config.calendar.file)
+    assert not cal.is_working_day(date(2027, 2, 10)) and cal.is_working_day(date(2027, 2, 20))   # 春节, 调休 Saturday
+    assert calendar_years(hall_toml)[0]["days_off"] == ["2027-01-01", "2027-02-06..2027-02-14"]
+    assert save_calendar(hall_toml, [year_2027], NOW) == []                      # nothing new
+    before = (hall_toml.parent / "calendar.toml").read_bytes()
+
+    def refused(payload):
+        with pytest.raises(SettingsError) as exc:
+            save_calendar(hall_toml, payload, NOW)
+        assert (hall_toml.parent / "calendar.toml").read_bytes() == before
+        return settings_reason(str(exc.value))
+    assert refused([{"year": 2027, "days_off": ["2027-02-30"]}]) == \
+        "年份第 1 项·放假日期：“2027-02-30”不是日期（YYYY-MM-DD）或日期范围（YYYY-MM-DD..YYYY-MM-DD）"
+    assert refused([{"year": 2027, "days_worked": ["2027-02-17"]}]) == \
+        "年份第 1 项·调休上班日期：2027-02-17 本来就是工作日；调休上班只填周六、周日"
+    assert refused([{"year": 2027, "days_off": ["2028-01-01"]}]).endswith("“2028-01-01”不在 2027 年内")
+    assert refused([{"year": "2027"}]) == "节假日：每一项都要有年份（2000–2100）"
+    assert refused([{"year": 2027, "days_off": "2027-01-01"}]) == "节假日·2027·放假日期：应为日期或日期范围的列表"
+    save_calendar(hall_toml, [{"year": 2027, "remove": True}], NOW)
+    assert calendar_years(hall_toml) == []

@@ -120,6 +120,15 @@ class Dashboard:
             return figures
 
 
+def builtin_calendar_years() -> tuple[int, int]:
+    """The years the chinese-calendar package knows (the State Council's notices it carries)."""
+    import chinese_calendar
+    years = [d.year for d in chinese_calendar.holidays]
+    return min(years), max(years)
+
+
+DEVICE_ROLE_LABELS = {"kiosk": "取号机", "counter": "窗口终端", "tablet": "评价器", "led-bridge": "窗口屏网关",
+                      "screen": "综合屏", "keypad-bridge": "呼叫器网关", "attendance-terminal": "考勤机"}
 ROLE_LABELS = {"manager": "大厅管理员", "lead": "部门负责人", "auditor": "审计（只读）"}
 RULE_LABELS = {
     "wait_target_minutes": ("平均等候目标", "分钟", "看板和报表按此目标标红"),
@@ -217,7 +226,7 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None,  # noqa: C901 - the routes
                query: Callable[[Callable], Any] | None = None,
-               apply_config: Callable[[Any], None] | None = None) -> FastAPI:
+               apply_config: Callable[[Any], dict | None] | None = None) -> FastAPI:
     """`submit` runs a command through the hall server's one writer and returns the reply;
     `query` runs a read of the processor on that thread (the phone page's outlook);
     `apply_config` gives the running hall the settings just saved (without it: at the next restart)."""
@@ -364,23 +373,31 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             except ConfigError as exc:
                 problem = str(exc)
         from hallserver.attendance_desk import shifts_of
-        from hallserver.settings_file import posts_in_file
+        from hallserver.settings_file import calendar_years, posts_in_file
         in_file = posts_in_file(dashboard.config_path) if dashboard.config_path is not None else set()
+        years = calendar_years(dashboard.config_path) if dashboard.config_path is not None else []
+        builtin = builtin_calendar_years()
+        next_year = dashboard.clock.now().year + 1
         return TEMPLATES.TemplateResponse(request, "settings.html", {
             "hall": dashboard.hall_name, "c": shown, "problem": problem, "path": dashboard.config_path,
             "can_edit": role == "manager" and dashboard.config_path is not None and dashboard.config is not None,
             "saved": dashboard.settings_saved, "role_label": ROLE_LABELS[role], "rule_labels": RULE_LABELS,
             "shift_names": [x.name for x in shifts_of(shown)] if shown is not None else [],
-            "posts_in_file": in_file, "weekday_names": "一二三四五六日"})
+            "posts_in_file": in_file, "weekday_names": "一二三四五六日", "device_roles": DEVICE_ROLE_LABELS,
+            "calendar_years": years, "builtin_years": builtin, "next_year": next_year,
+            "next_year_missing": next_year > builtin[1] and next_year not in {y["year"] for y in years}})
 
     async def save_and_apply(request: Request, section: str, payload: Any, may_add: bool = True) -> JSONResponse:
         """Save one section into hall.toml after the same checks as at start, audited, then give
         the running hall the new file."""
-        from govhall.config import ConfigError, load_config
-        from hallserver.settings_file import SettingsError, save_settings
+        from hallserver.settings_file import SettingsError, save_calendar, save_settings
         who, now = request.state.manager or "anonymous", dashboard.clock.now()
         try:
-            changes = await asyncio.to_thread(save_settings, dashboard.config_path, section, payload, now, may_add)
+            if section == "calendar":             # 节假日安排: the hall's calendar file beside hall.toml
+                changes = await asyncio.to_thread(save_calendar, dashboard.config_path, payload, now)
+            else:
+                changes = await asyncio.to_thread(save_settings, dashboard.config_path, section, payload, now,
+                                                  may_add)
         except SettingsError as exc:
             await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "refused", f"{section}: {exc}")
             return JSONResponse({"error": {"code": "invalid", "message": "设置未保存：不符合规则",
@@ -389,16 +406,43 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             return JSONResponse({"ok": True, "changes": [], "applied": False, "restart_needed": False})
         await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "ok", "; ".join(changes))
         dashboard.settings_saved = (who, now)
-        applied = False
-        if apply_config is not None:
-            try:
-                config = await asyncio.to_thread(load_config, dashboard.config_path)
-                await asyncio.to_thread(apply_config, config)
-                applied = True
-                dashboard.settings_saved = None
-            except (ConfigError, OSError, RuntimeError, TimeoutError, ValueError):
-                log.exception("settings saved but not applied; they apply at the next restart")
-        return JSONResponse({"ok": True, "changes": changes, "applied": applied, "restart_needed": not applied})
+        applied, extra = await apply_saved()
+        return JSONResponse({"ok": True, "changes": changes, "applied": applied, "restart_needed": not applied,
+                             **extra})
+
+    async def apply_saved() -> tuple[bool, dict]:
+        """Give the running hall the file just saved: (applied, what happened to the broker's files)."""
+        from govhall.config import ConfigError, load_config
+        if apply_config is None:
+            return False, {}
+        try:
+            config = await asyncio.to_thread(load_config, dashboard.config_path)
+            outcome = await asyncio.to_thread(apply_config, config)
+        except (ConfigError, OSError, RuntimeError, TimeoutError, ValueError):
+            log.exception("settings saved but not applied; they apply at the next restart")
+            return False, {}
+        dashboard.settings_saved = None
+        return True, (outcome or {})
+
+    @app.post("/api/settings/devices/{device_id}/password")
+    async def device_password(request: Request, device_id: str) -> JSONResponse:
+        """生成密码: a new random password for one device, saved into hall.toml and shown once to
+        enter on the device; audited (never the password itself); the broker's files rewritten."""
+        from hallserver.settings_file import SettingsError, new_device_password
+        refused = settings_refusal("devices", ("devices",))
+        if refused is not None:
+            return refused
+        who, now = request.state.manager or "anonymous", dashboard.clock.now()
+        try:
+            password = await asyncio.to_thread(new_device_password, dashboard.config_path, device_id[:64], now)
+        except SettingsError as exc:
+            return JSONResponse({"error": {"code": "not_found", "message": "没有这台设备",
+                                           "detail": settings_reason(str(exc))}}, status_code=404)
+        await asyncio.to_thread(dashboard.store.audit, now, who, "settings.device_password", "ok", device_id[:64])
+        dashboard.settings_saved = (who, now)
+        applied, extra = await apply_saved()
+        return JSONResponse({"ok": True, "device": device_id, "password": password, "applied": applied, **extra},
+                            headers={"Cache-Control": "no-store"})
 
     def settings_refusal(section: str, sections: tuple) -> JSONResponse | None:
         if section not in sections:
@@ -412,7 +456,7 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
     async def save_settings_api(request: Request, section: str) -> JSONResponse:
         """Save one section into hall.toml after the same checks as at start; audited; applied at once."""
         from hallserver.settings_file import SECTIONS
-        refused = settings_refusal(section, SECTIONS)
+        refused = settings_refusal(section, (*SECTIONS, "calendar"))
         if refused is not None:
             return refused
         try:

@@ -11,6 +11,7 @@ import re
 SECTIONS = {
     "rules": "规则阈值", "ticket": "号票模板", "attendance": "考勤", "categories": "业务类别", "windows": "窗口",
     "staff": "工作人员", "shifts": "班次", "posts": "岗位", "hours": "办公时间", "devices": "设备", "matters": "事项",
+    "calendar": "节假日",
 }
 KEYS = {
     "id": "编号", "name": "名称", "name_en": "英文名称", "prefix": "号头", "number": "窗口号", "categories": "业务",
@@ -21,7 +22,8 @@ KEYS = {
     "wait_target_minutes": "平均等候目标", "long_wait_minutes": "超长等候告警", "max_recalls": "重呼次数上限",
     "default_service_minutes": "默认办理时长", "starvation_minutes": "防插队时限", "requeue_after": "过号重排",
     "requeue_within_minutes": "过号重排有效期", "green_age": "绿色通道年龄", "notice": "过号须知", "footer": "底部提示",
-    "qr_caption": "二维码说明",
+    "qr_caption": "二维码说明", "window": "窗口", "role": "类型", "printer": "打印机", "id_reader": "身份证读卡器",
+    "password": "密码", "year": "年份", "source": "依据", "days_off": "放假日期", "days_worked": "调休上班日期",
 }
 REASONS: list[tuple[str, str]] = [       # (regular expression of the English reason, the Chinese wording)
     (r"^Field required$", "必须填写"),
@@ -46,14 +48,25 @@ REASONS: list[tuple[str, str]] = [       # (regular expression of the English re
     (r"^unknown shift '(.*)'$", r"没有名为“\1”的班次"),
     (r"^unknown window '(.*)'$", r"没有编号为 \1 的窗口"),
     (r"^A and B must be two different people$", "A角和B角必须是两个不同的人"),
+    (r"^a (counter|tablet) needs a window$", r"\1 需要指定窗口"),
+    (r"^(.*) is generated here, never typed in$", "密码不能手填，请用“生成密码”"),
     (r"^shift (.*) ends before it starts$", r"班次“\1”的结束时间不晚于开始时间"),
     (r"^a value is needed$", "需要填写一个值"),
+    (r"^cannot write \((.*)\)$", r"服务器无法写入配置文件（\1），请检查文件和目录的权限（docs/deployment.md）"),
     (r"^unknown key (.*)$", r"不是可设置的项：\1"),
     (r"^(.*) cannot be changed here$", r"\1 不能在此修改（号票、办件和评价都引用它）"),
     (r"^no (.*) in the config$", r"配置中没有 \1"),
     (r"^no (.*) to remove$", r"配置中没有 \1，无法删除"),
     (r"^entries are not removed here$", "这一项设置不能在此删除"),
+    (r"^each entry needs its year \(2000–2100\)$", "每一项都要有年份（2000–2100）"),
     (r"^each entry needs its (.*)$", r"每一项都要有\1"),
+    (r"^'(.*)' is not a date .*$", r"“\1”不是日期（YYYY-MM-DD）或日期范围（YYYY-MM-DD..YYYY-MM-DD）"),
+    (r"^'(.*)' ends before it starts$", r"“\1”结束早于开始"),
+    (r"^'(.*)' is not in (\d+)$", r"“\1”不在 \2 年内"),
+    (r"^(\S+) is a weekday; list only worked weekend days$", r"\1 本来就是工作日；调休上班只填周六、周日"),
+    (r"^(\S+) is both off and worked$", r"\1 不能既放假又上班"),
+    (r"^a list of dates or ranges$", "应为日期或日期范围的列表"),
+    (r"^up to (\d+) characters of text$", r"最多 \1 个字"),
     (r"^the header needs the columns (.*) \(missing (.*)\)$", r"表头须有这些列：\1（缺少 \2）"),
     (r"^staff is empty$", "工号为空"),
     (r"^send an object of keys and values$", "请求格式不对"),
