@@ -149,6 +149,22 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         secret = row.locator("code.secret")
         secret.wait_for(timeout=5000)
         assert load_config(hall_toml).device("tablet-9").password == secret.inner_text()
+        # the State Council's notice for next year, entered by hand: deadlines count with it at once
+        page.reload()
+        next_year = server.clock.now().year + 1
+        assert page.locator("[data-next-year-missing]").count() == (1 if next_year > 2026 else 0)
+        new_year = page.locator("section[data-section=calendar] tr[data-new-year]")
+        new_year.locator("input[data-key=year]").fill(str(next_year))
+        new_year.locator("input[data-key=source]").fill(f"国务院办公厅关于{next_year}年部分节假日安排的通知")
+        new_year.locator("textarea[data-key=days_off]").fill(f"{next_year}-01-01\n{next_year}-10-01..{next_year}-10-07")
+        page.click("section[data-section=calendar] button.save-calendar")
+        page.locator(f"section[data-section=calendar] tr[data-year='{next_year}']").wait_for(timeout=5000)
+        assert page.locator("[data-next-year-missing]").count() == 0
+        assert page.locator(f"tr[data-year='{next_year}'] textarea[data-key=days_off]").input_value() == \
+            f"{next_year}-01-01\n{next_year}-10-01..{next_year}-10-07"
+        from datetime import date
+        calendar = server.bus.query(lambda p: p.cases.calendar)
+        assert not calendar.is_working_day(date(next_year, 10, 5)) and next_year in calendar.years
         page.reload()
         looks_drawn(page.screenshot(path=str(shots / "settings-1366.png")), (1366, 900))
         page.screenshot(path=str(shots / "settings-full.png"), full_page=True)
