@@ -152,6 +152,9 @@ def fill(store, config, today: date, tickets: int, ratings: int, cases: int, tz,
                  "channel": rnd.choice([4, 4, 4, 3, 2]), "at": done + timedelta(seconds=30), "phone": "",
                  "prev_hash": "", "hash": ""}
                 for j, (tid, window, staff, done) in enumerate(rated[i:i + BATCH])])
+    from hallserver.case_desk import matters_of
+    from hallserver.store.repository import matter_terms
+    terms = {m.id: matter_terms(m) for m in matters_of(config)}      # as accepted cases keep them
     matters = [m.id for m in config.matters] or ["m"]
     handlers = [s.id for s in config.staff] or ["s001"]
     accepted_sample = rnd.sample(served, min(cases, len(served)))
@@ -169,8 +172,9 @@ def fill(store, config, today: date, tickets: int, ratings: int, cases: int, tz,
                                   "staff": rnd.choice(handlers), "note": ""})
                     steps.append({"step": "取件", "at": (completed + timedelta(days=1)).astimezone(UTC).isoformat(),
                                   "staff": rnd.choice(handlers), "note": ""})
-                rows.append({"id": cid, "code": f"B{cid:09d}", "token": f"bench{cid:011d}",
-                             "matter": rnd.choice(matters), "ticket_id": tid, "window": window, "accepted_at": done,
+                matter = rnd.choice(matters)
+                rows.append({"id": cid, "code": f"B{cid:09d}", "token": f"bench{cid:011d}", "terms": terms.get(matter),
+                             "matter": matter, "ticket_id": tid, "window": window, "accepted_at": done,
                              "accepted_by": staff, "step": "受理" if open_case else "取件", "received": "{}",
                              "missing": "[]", "steps": _json(steps), "pauses": "[]", "extensions": "[]",
                              "finished": not open_case, "completed_at": None if open_case else completed})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
@@ -52,6 +53,7 @@ def case_rules(config: Config) -> CaseRules:
 class CaseDesk:
     def __init__(self, config: Config, store: Store) -> None:
         self.config, self.store = config, store
+        self.tz = ZoneInfo(config.hall.timezone)
         self.calendar = work_calendar(config.calendar.file, config.calendar.missing_year)
         self.rules = case_rules(config)
         self.matters = {m.id: m for m in matters_of(config)}
@@ -61,7 +63,7 @@ class CaseDesk:
     def _load(self) -> CaseBook:
         rows = self.store.case_rows(open_only=True)
         return CaseBook(list(self.matters.values()), self.calendar, self.rules,
-                        [case_from_row(r, self.matters) for r in rows], self.store.last_case_id())
+                        [case_from_row(r, self.matters, self.tz) for r in rows], self.store.last_case_id())
 
     def reload(self) -> None:
         self.book = self._load()

@@ -407,7 +407,7 @@ class CommandProcessor:
             row = self.store.case_row_by(token=token)
             if row is None:
                 return None
-            case = case_from_row(row, self.cases.matters)
+            case = case_from_row(row, self.cases.matters, self.clock.tz)
         return self.case_view(case)
 
     def _calendar_check(self) -> list[Outgoing]:
@@ -507,7 +507,7 @@ class CommandProcessor:
         else:                               # only the period's cases: a year holds hundreds of thousands
             rows = self.store.case_rows(accepted=(datetime.combine(start, time(0), tz),
                                                   datetime.combine(end + timedelta(days=1), time(0), tz)))
-        cases = [case_from_row(r, self.cases.matters) for r in rows]
+        cases = [case_from_row(r, self.cases.matters, tz) for r in rows]
         if digest:
             return daily_digest(cases, self.cases.calendar, self.cases.rules, now)
         return case_report(cases, self.cases.calendar, self.cases.rules, now, start, end,

@@ -253,3 +253,41 @@ def test_from_november_the_manager_is_told_while_next_years_schedule_is_missing(
     from hallserver.web.overview import device_alert_text
     assert device_alert_text(events[0]).startswith("尚未导入 2027 年法定节假日安排")
     assert [o for o in proc.tick() if o.topic.endswith("/event/device.alert")] == []          # said once
+
+
+def test_a_case_keeps_the_promised_days_it_was_accepted_under_when_the_catalogue_changes(proc, config):
+    """承诺时限 is a promise made at the window: shortening the matter's promised days in the
+    catalogue later moves the deadline of new cases only."""
+    serve_one(proc)
+    reply, _ = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                    received={"登记申请书": 1, "经营者身份证明": 1, "经营场所证明": 1})
+    before = reply["result"]["case"]
+    assert before["due"] == "2025-11-20T17:00:00+08:00"                                    # 3 working days
+    shorter = config.model_copy(deep=True)
+    next(m for m in shorter.matters if m.id == "business-licence").promised_days = 1
+    proc.apply_config(shorter)                                           # the manager edits the catalogue
+    case = next(c for c in proc.cases.book.cases.values() if c.code == before["code"])
+    assert case.matter.promised_days == 3 and proc.case_view(case)["due"] == before["due"]   # still 3 days
+    reply, _ = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                    received={"登记申请书": 1, "经营者身份证明": 1, "经营场所证明": 1})
+    assert reply["result"]["case"]["due"] == "2025-11-18T17:00:00+08:00"                    # new cases: 1 day
+    from hallserver.store.repository import case_from_row
+    restarted = CommandProcessor(shorter, proc.store, proc.clock)
+    first = case_from_row(restarted.store.case_row_by(code=before["code"]), restarted.cases.matters, TZ)
+    assert first.matter.promised_days == 3 and first.matter.name == "个体工商户登记"
+
+
+def test_deadlines_are_the_same_after_a_restart_whatever_the_hour_of_acceptance(proc, config):
+    """Times come back from the database in UTC; deadlines count the hall's days and close at
+    its closing time. An online application at 07:30 Beijing time is 23:30 UTC the day before."""
+    proc.clock.set(datetime(2025, 11, 18, 7, 30, tzinfo=TZ))                    # Tuesday, before opening
+    online, _ = proc.handle_local(json.dumps({"id": "o1", "type": "case.apply_online", "matter": "pension-transfer",
+                                              "received": {"转移申请表": 1, "身份证复印件": 1,
+                                                           "参保缴费凭证": 1}}).encode())
+    before = online["result"]["case"]
+    assert before["due"] == "2025-11-25T17:00:00+08:00"                        # 5 working days from Tuesday
+    proc.clock.set(datetime(2025, 11, 25, 18, 0, tzinfo=TZ))                   # an hour after the deadline
+    restarted = CommandProcessor(config, proc.store, proc.clock)
+    case = next(c for c in restarted.cases.book.cases.values() if c.code == before["code"])
+    view = restarted.case_view(case)
+    assert view["due"] == before["due"] and view["colour"] == "red"

@@ -5,11 +5,12 @@ its reply in the command log. Either all of it is committed or none of it.
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from statistics import mean
 
@@ -744,6 +745,7 @@ def case_row(case: Case) -> dict:
         "window": case.window, "accepted_at": case.accepted_at, "accepted_by": case.accepted_by,
         "step": case.step.value, "finished": case.step == CaseStep.DELIVERED,   # closed: handed over
         "completed_at": next((x.at for x in case.steps if x.step == CaseStep.COMPLETED), None),
+        "terms": matter_terms(case.matter),
         "received": json.dumps(case.received, ensure_ascii=False),
         "missing": json.dumps(case.missing, ensure_ascii=False),
         "steps": json.dumps([{"step": x.step.value, "at": _when(x.at), "staff": x.staff, "note": x.note}
@@ -768,13 +770,34 @@ def _loads(text: str):   # noqa: ANN202 - JSON
     return json.loads(text)
 
 
-def case_from_row(row: dict, matters: dict[str, Matter]) -> Case:
+def matter_terms(m: Matter) -> str:
+    """The matter as the case was accepted under it (kept with the case, JSON)."""
+    return json.dumps({"name": m.name, "department": m.department, "kind": m.kind.value, "legal_days": m.legal_days,
+                       "promised_days": m.promised_days, "materials": list(m.materials),
+                       "step_days": [list(x) for x in m.step_days]}, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matter_of_terms(matter_id: str, terms: str) -> Matter:
+    """Cases of a matter share its terms' text: each text is read once (reports load thousands)."""
+    t = json.loads(terms)
+    return Matter(matter_id, t["name"], t["department"], MatterKind(t["kind"]), t["legal_days"], t["promised_days"],
+                  tuple(t["materials"]), tuple((step, days) for step, days in t["step_days"]))
+
+
+def case_from_row(row: dict, matters: dict[str, Matter], tz: tzinfo) -> Case:
+    """A case from its row, its times in the hall's time zone `tz` (deadlines count the hall's
+    days and close at its closing time: a time read back in UTC would move them). Its matter is
+    the one it was accepted under (`terms`); a case stored before cases kept their terms takes
+    the catalogue's matter of today."""
     def when(value: str | None) -> datetime | None:
-        return datetime.fromisoformat(value) if value else None
-    matter = matters.get(row["matter"]) or Matter(row["matter"], row["matter"], "", MatterKind.PROMISED, 365, 365, ())
+        return datetime.fromisoformat(value).astimezone(tz) if value else None
+    terms = row.get("terms")
+    matter = (_matter_of_terms(row["matter"], terms) if terms else matters.get(row["matter"])) or \
+        Matter(row["matter"], row["matter"], "", MatterKind.PROMISED, 365, 365, ())
     return Case(
         id=row["id"], code=row["code"], token=row["token"], matter=matter, ticket_id=row["ticket_id"],
-        window=row["window"], accepted_at=row["accepted_at"], accepted_by=row["accepted_by"],
+        window=row["window"], accepted_at=row["accepted_at"].astimezone(tz), accepted_by=row["accepted_by"],
         received=_loads(row["received"]), missing=_loads(row["missing"]),
         steps=[StepRecord(STEPS[x["step"]], when(x["at"]), x["staff"], x.get("note", ""))
                for x in _loads(row["steps"])],

@@ -164,6 +164,7 @@ cases = Table(
     Column("extensions", Text, nullable=False),
     Column("finished", Boolean, nullable=False),
     Column("completed_at", UtcDateTime),          # 办结: when the case was completed (reports read by it)
+    Column("terms", Text),                        # the matter as accepted (JSON): its limits stay the case's
     Index("ix_cases_open", "finished"),
     Index("ix_cases_accepted_at", "accepted_at"),
     Index("ix_cases_completed_at", "completed_at"),
