@@ -432,10 +432,21 @@ def _tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]
 
 
 def report_csv(report: dict[str, Any]) -> str:
+    return tables_csv(_tables(report))
+
+
+def report_xlsx(report: dict[str, Any]) -> bytes:
+    return tables_xlsx(_tables(report))
+
+
+Table = tuple[str, list[str], list[list[Any]]]     # title, header, rows
+
+
+def tables_csv(tables: list[Table]) -> str:
     """Every table one after another, each under its title (UTF-8 with BOM: Excel reads the Chinese)."""
     out = io.StringIO()
     w = csv.writer(out)
-    for title, header, rows in _tables(report):
+    for title, header, rows in tables:
         w.writerow([f"【{title}】"])
         w.writerow(header)
         w.writerows([["" if v is None else v for v in row] for row in rows])
@@ -443,13 +454,13 @@ def report_csv(report: dict[str, Any]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def report_xlsx(report: dict[str, Any]) -> bytes:
+def tables_xlsx(tables: list[Table]) -> bytes:
     """One sheet per table, header row bold and frozen, columns wide enough for the Chinese."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     book = Workbook()
     book.remove(book.active)
-    for title, header, rows in _tables(report):
+    for title, header, rows in tables:
         sheet = book.create_sheet(title)
         sheet.append(header)
         for cell in sheet[1]:

@@ -95,3 +95,22 @@ def people_charts(departments: list[dict], attendance: list[dict], coverage: lis
     covered.add("无人在岗", [r["none"] for r in coverage])
     charts["coverage"] = render_chart(covered)
     return charts
+
+
+def people_tables(figures: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The people part as tables for the Excel and CSV exports (one sheet each)."""
+    return [
+        ("按期办结率", ["部门", "受理", "办结", "按期办结", "按期办结率(%)", "超期未办结"],
+         [[d["department"], d["accepted"], d["finished"], d["finished_on_time"], d["on_time_rate"], d["open_overdue"]]
+          for d in figures["departments"]]),
+        ("考勤", ["工号", "姓名", "部门", "应出勤班次", "出勤班次", "出勤率(%)", "迟到次数", "迟到分钟", "早退次数",
+                "早退分钟", "缺勤班次", "离岗分钟", "请假班次"],
+         [[r["staff"], r["name"], r["department"], r["scheduled"], r["present"], r["attendance_rate"], r["late_times"],
+           r["late_min"], r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"]]
+          for r in figures["attendance"]]),
+        ("AB岗按岗位", ["岗位", "A角在岗(分钟)", "B角顶岗(分钟)", "无人在岗(分钟)", "在岗率(%)"],
+         [[r["name"], r["a"], r["b"], r["none"], r["covered_share"]] for r in figures["coverage"]]),
+        ("AB岗按业务", ["业务", "A角办理(分钟)", "B角办理(分钟)", "其他人员办理(分钟)", "无人办理(分钟)", "在岗率(%)"],
+         [[r["name"], r["a"], r["b"], r["other"], r["none"], r["covered_share"]]
+          for r in figures["category_coverage"]]),
+    ]

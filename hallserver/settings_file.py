@@ -36,6 +36,7 @@ from govhall.config import (
     CategoryConfig,
     ConfigError,
     DeviceConfig,
+    MatterConfig,
     PostConfig,
     RulesConfig,
     ShiftConfig,
@@ -74,6 +75,9 @@ LISTS = {
                          may_remove=True),
     "devices": ListSection(DeviceConfig, "id", ("window", "printer", "id_reader"), may_add=True, may_remove=True,
                            never=("password",)),
+    # not removed here: a matter retired from the catalogue goes with the next catalogue upload
+    "matters": ListSection(MatterConfig, "id", ("name", "department", "kind", "legal_days", "promised_days",
+                                                "materials"), may_add=True),
 }
 SECTIONS = (*TABLES, *LISTS)
 KEEP_BACKUPS = 30
@@ -317,8 +321,8 @@ def calendar_path(path: str | Path) -> tuple[Path, bool]:
 
 def calendar_years(path: str | Path) -> list[dict[str, Any]]:
     """The [[year]] tables of the hall's calendar file as the settings page shows them."""
-    cal, _ = calendar_path(path)
-    if not cal.exists():
+    cal, named = calendar_path(path)
+    if not named or not cal.exists():          # a file hall.toml does not name is not the hall's calendar
         return []
     doc = tomlkit.parse(cal.read_text(encoding="utf-8"))
     return sorted(({"year": int(e.get("year", 0)), "source": str(e.get("source", "")),
@@ -414,4 +418,75 @@ def save_calendar(path: str | Path, payload: Any, now: datetime) -> list[str]:
             config_doc["calendar"]["file"] = cal.name
             _write_checked(path, config_doc, now)
             changes.append(f"calendar.file: {cal.name}")
+        return changes
+
+
+def matters_in_file(path: str | Path) -> set[str]:
+    """The ids of the [[matters]] written in hall.toml itself; the others come from the catalogue file."""
+    try:
+        doc = tomlkit.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError):
+        return set()
+    return {str(m.get("id")) for m in doc.get("matters", [])}
+
+
+XLSX_MAGIC = b"PK\x03\x04"          # an .xlsx is a zip file
+
+
+def save_catalogue(path: str | Path, content: bytes, now: datetime) -> list[str]:
+    """事项目录: a new catalogue uploaded as CSV (UTF-8, or GBK as Excel writes it on a Chinese
+    Windows) or as an Excel workbook replaces the hall's catalogue file (`[cases] catalogue`;
+    `matters.csv` / `matters.xlsx` beside hall.toml the first time). Checked like the file at
+    start — every row, and together with hall.toml (no id twice) — and the old file kept as a
+    backup. Cases already accepted keep the terms they were accepted under."""
+    path = Path(path)
+    if content.startswith(XLSX_MAGIC):
+        suffix, data = ".xlsx", content
+    else:
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = content.decode("gb18030")
+            except UnicodeDecodeError:
+                raise SettingsError("catalogue: not a CSV text nor an Excel workbook") from None
+        suffix, data = ".csv", text.encode("utf-8")
+    with _lock:
+        config_doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        cases = config_doc.get("cases", {})
+        old_name = cases.get("catalogue")
+        name = old_name if old_name and Path(old_name).suffix.lower() == suffix else f"matters{suffix}"
+        target = Path(name) if Path(name).is_absolute() else path.parent / name
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".matters-", suffix=suffix, dir=target.parent)
+        except OSError as exc:
+            raise SettingsError(f"{target.name}: cannot write ({exc.strerror or exc})") from None
+        fd_toml, tmp_toml = tempfile.mkstemp(prefix=".hall-settings-", suffix=".toml", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            if "cases" not in config_doc:
+                config_doc["cases"] = tomlkit.table()
+            config_doc["cases"]["catalogue"] = tmp
+            with os.fdopen(fd_toml, "w", encoding="utf-8") as f:
+                f.write(tomlkit.dumps(config_doc))
+            try:
+                config = load_config(tmp_toml)               # the rows, and the catalogue with hall.toml
+            except ConfigError as exc:
+                raise SettingsError(str(exc).replace(tmp_toml, path.name).replace(tmp, "catalogue")) from None
+            count = len(config.matters) - len(config_doc.get("matters", []))
+            if target.exists():
+                shutil.copy2(target, target.with_name(f"{target.name}.bak-{now:%Y%m%d-%H%M%S}"))
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise SettingsError(f"{target.name}: cannot write ({exc.strerror or exc})") from None
+        finally:
+            for t in (tmp, tmp_toml):
+                if os.path.exists(t):
+                    os.unlink(t)
+        changes = [f"catalogue: {count} matters from {target.name}"]
+        if name != old_name:                        # hall.toml names the new file
+            config_doc["cases"]["catalogue"] = name
+            _write_checked(path, config_doc, now)
+            changes.append(f"cases.catalogue: {name}")
         return changes

@@ -99,7 +99,10 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         assert page.locator("#people [data-people=category_coverage] tbody tr").count() == 2   # the posts' categories
         page.screenshot(path=str(shots / "reports-full.png"), full_page=True)
 
-        hall_toml = shots / "hall.toml"                      # as `hall server --config hall.toml` runs
+        folder = shots / "etc-govhall"                       # as `hall server --config hall.toml` runs
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        hall_toml = folder / "hall.toml"
         shutil.copy(Path(__file__).parent.parent / "examples" / "hall.toml", hall_toml)
         server.dashboard.config_path = str(hall_toml)
         page.goto(base + "settings")
@@ -149,6 +152,14 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         secret = row.locator("code.secret")
         secret.wait_for(timeout=5000)
         assert load_config(hall_toml).device("tablet-9").password == secret.inner_text()
+        # the department's matter catalogue uploaded as a spreadsheet: new cases can use it at once
+        catalogue = ("id,name,department,kind,legal_days,promised_days,materials\r\n"
+                     "birth-cert,出生医学证明补发,卫健委,承诺件,20,10,申请表|身份证\r\n")
+        page.set_input_files("[data-import=catalogue] input[type=file]", files=[
+            {"name": "事项目录.csv", "mimeType": "text/csv", "buffer": catalogue.encode("gb18030")}])
+        page.click("[data-import=catalogue] button.load")
+        page.locator("section[data-section=matters] tr", has_text="来自事项目录表格").first.wait_for(timeout=5000)
+        assert "birth-cert" in server.bus.query(lambda p: p.cases.matters)
         # the State Council's notice for next year, entered by hand: deadlines count with it at once
         page.reload()
         next_year = server.clock.now().year + 1

@@ -375,3 +375,48 @@ def test_the_holiday_calendar_is_kept_in_its_own_file_and_checked(hall_toml):
     assert refused([{"year": 2027, "days_off": "2027-01-01"}]) == "节假日·2027·放假日期：应为日期或日期范围的列表"
     save_calendar(hall_toml, [{"year": 2027, "remove": True}], NOW)
     assert calendar_years(hall_toml) == []
+
+
+CATALOGUE = ("id,name,department,kind,legal_days,promised_days,materials\n"
+             "pension-transfer,养老保险关系转移,人社局,承诺件,15,5,转移申请表|身份证复印件\n"
+             "birth-cert,出生医学证明补发,卫健委,承诺件,20,10,申请表|身份证\n")
+
+
+def test_the_matter_catalogue_is_uploaded_as_csv_or_excel_and_checked_with_hall_toml(hall_toml):
+    import io
+
+    from openpyxl import Workbook
+
+    from hallserver.settings_file import save_catalogue
+    from hallserver.web.settings_words import settings_reason
+    changes = save_catalogue(hall_toml, CATALOGUE.encode("gb18030"), NOW)       # Excel's CSV on a Chinese PC
+    assert changes == ["catalogue: 2 matters from matters.csv", "cases.catalogue: matters.csv"]
+    config = load_config(hall_toml)
+    assert {m.id: m.promised_days for m in config.matters} == {"business-licence": 3, "residence-proof": 0,
+                                                               "pension-transfer": 5, "birth-cert": 10}
+    book = Workbook()
+    sheet = book.active
+    for row in CATALOGUE.splitlines():
+        sheet.append([int(x) if x.isdigit() else x for x in row.split(",")])
+    sheet.append(["id-card", "居民身份证换领", "公安局", "承诺件", 30, 20, "照片回执"])
+    data = io.BytesIO()
+    book.save(data)
+    assert save_catalogue(hall_toml, data.getvalue(), NOW)[0] == "catalogue: 3 matters from matters.xlsx"
+    assert load_config(hall_toml).cases.catalogue.endswith("matters.xlsx")
+    before = (hall_toml.parent / "matters.xlsx").read_bytes()
+
+    def refused(content):
+        with pytest.raises(SettingsError) as exc:
+            save_catalogue(hall_toml, content, NOW)
+        assert (hall_toml.parent / "matters.xlsx").read_bytes() == before
+        return settings_reason(str(exc.value))
+    bad = CATALOGUE.replace("15,5", "15,50")
+    assert refused(bad.encode()) == "事项目录：第 2 行：承诺时限 50 个工作日长于法定时限 15 个工作日"
+    assert "不是 CSV 文本或 Excel 工作簿" in refused(b"\xff\xfe\x80\x81\x82")
+    assert "缺少 promised_days" in refused("id,name,department,kind,legal_days\nx,y,z,承诺件,3\n".encode())
+    save_settings(hall_toml, "matters", [{"id": "tax-cert", "name": "完税证明开具", "department": "税务局",
+                                          "kind": "即办件", "legal_days": 1, "promised_days": 0}], NOW)
+    assert "重复" in refused(CATALOGUE.replace("birth-cert", "tax-cert").encode())      # an id twice
+    with pytest.raises(SettingsError) as exc:
+        save_settings(hall_toml, "matters", [{"id": "tax-cert", "promised_days": 2}], NOW)
+    assert settings_reason(str(exc.value)).endswith("承诺时限 2 个工作日长于法定时限 1 个工作日")

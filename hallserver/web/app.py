@@ -373,8 +373,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             except ConfigError as exc:
                 problem = str(exc)
         from hallserver.attendance_desk import shifts_of
-        from hallserver.settings_file import calendar_years, posts_in_file
+        from hallserver.settings_file import calendar_years, matters_in_file, posts_in_file
         in_file = posts_in_file(dashboard.config_path) if dashboard.config_path is not None else set()
+        matters_here = matters_in_file(dashboard.config_path) if dashboard.config_path is not None else set()
         years = calendar_years(dashboard.config_path) if dashboard.config_path is not None else []
         builtin = builtin_calendar_years()
         next_year = dashboard.clock.now().year + 1
@@ -384,20 +385,22 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             "saved": dashboard.settings_saved, "role_label": ROLE_LABELS[role], "rule_labels": RULE_LABELS,
             "shift_names": [x.name for x in shifts_of(shown)] if shown is not None else [],
             "posts_in_file": in_file, "weekday_names": "一二三四五六日", "device_roles": DEVICE_ROLE_LABELS,
-            "calendar_years": years, "builtin_years": builtin, "next_year": next_year,
+            "calendar_years": years, "builtin_years": builtin, "next_year": next_year, "matters_in_file": matters_here,
             "next_year_missing": next_year > builtin[1] and next_year not in {y["year"] for y in years}})
 
     async def save_and_apply(request: Request, section: str, payload: Any, may_add: bool = True) -> JSONResponse:
-        """Save one section into hall.toml after the same checks as at start, audited, then give
-        the running hall the new file."""
-        from hallserver.settings_file import SettingsError, save_calendar, save_settings
+        """Save one section into hall.toml (or the calendar or catalogue file beside it) after
+        the same checks as at start, audited, then give the running hall the new files."""
+        from hallserver.settings_file import SettingsError, save_calendar, save_catalogue, save_settings
         who, now = request.state.manager or "anonymous", dashboard.clock.now()
+        path = dashboard.config_path
         try:
-            if section == "calendar":             # 节假日安排: the hall's calendar file beside hall.toml
-                changes = await asyncio.to_thread(save_calendar, dashboard.config_path, payload, now)
+            if section == "calendar":             # 节假日安排: the hall's calendar file
+                changes = await asyncio.to_thread(save_calendar, path, payload, now)
+            elif section == "catalogue":          # 事项目录: the uploaded spreadsheet (bytes)
+                changes = await asyncio.to_thread(save_catalogue, path, payload, now)
             else:
-                changes = await asyncio.to_thread(save_settings, dashboard.config_path, section, payload, now,
-                                                  may_add)
+                changes = await asyncio.to_thread(save_settings, path, section, payload, now, may_add)
         except SettingsError as exc:
             await asyncio.to_thread(dashboard.store.audit, now, who, "settings.save", "refused", f"{section}: {exc}")
             return JSONResponse({"error": {"code": "invalid", "message": "设置未保存：不符合规则",
@@ -456,9 +459,15 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
     async def save_settings_api(request: Request, section: str) -> JSONResponse:
         """Save one section into hall.toml after the same checks as at start; audited; applied at once."""
         from hallserver.settings_file import SECTIONS
-        refused = settings_refusal(section, (*SECTIONS, "calendar"))
+        refused = settings_refusal(section, (*SECTIONS, "calendar", "catalogue"))
         if refused is not None:
             return refused
+        if section == "catalogue":                # the spreadsheet itself: CSV or .xlsx, up to 5 MB
+            body = await request.body()
+            if len(body) > 5_000_000:
+                return JSONResponse({"error": {"code": "too_large", "message": "文件太大（最多 5 MB）"}},
+                                    status_code=413)
+            return await save_and_apply(request, section, body)
         try:
             payload = await request.json()
         except ValueError:
@@ -709,11 +718,29 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             "attendance": attendance_rows(desk.period(first, last, processor.clock.tz, hall_day(dashboard.clock))),
             "coverage": coverage_rows(minutes, list(desk.posts), first, last),
             "category_coverage": category_coverage_rows(by_category, dashboard.category_names, first, last)}
-        if params.get("format") == "json":
-            return JSONResponse(figures)
+        name = f"people-{kind}-{first}"
+        match params.get("format", "html"):
+            case "json":
+                return JSONResponse(figures)
+            case "csv":
+                from hallserver.hall_reports import tables_csv
+                from hallserver.people_reports import people_tables
+                return Response(tables_csv(people_tables(figures)), media_type="text/csv; charset=utf-8",
+                                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+            case "xlsx":
+                from hallserver.hall_reports import tables_xlsx
+                from hallserver.people_reports import people_tables
+                return Response(tables_xlsx(people_tables(figures)), headers={
+                    "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            case "html":
+                pass
+            case _:
+                return JSONResponse({"error": {"code": "invalid", "message": "format: html, json, csv or xlsx"}},
+                                    status_code=400)
         return TEMPLATES.TemplateResponse(request, "reports_people.html", {
             "p": figures, "charts": people_charts(figures["departments"], figures["attendance"], figures["coverage"]),
-            "month": f"{first:%Y-%m}"})
+            "month": f"{first:%Y-%m}", "query": f"period={kind}&date={day.isoformat()}"})
 
     @app.get("/api/reports/cases")
     def cases_report(request: Request) -> Response:

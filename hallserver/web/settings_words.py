@@ -11,7 +11,7 @@ import re
 SECTIONS = {
     "rules": "规则阈值", "ticket": "号票模板", "attendance": "考勤", "categories": "业务类别", "windows": "窗口",
     "staff": "工作人员", "shifts": "班次", "posts": "岗位", "hours": "办公时间", "devices": "设备", "matters": "事项",
-    "calendar": "节假日",
+    "calendar": "节假日", "catalogue": "事项目录",
 }
 KEYS = {
     "id": "编号", "name": "名称", "name_en": "英文名称", "prefix": "号头", "number": "窗口号", "categories": "业务",
@@ -24,6 +24,7 @@ KEYS = {
     "requeue_within_minutes": "过号重排有效期", "green_age": "绿色通道年龄", "notice": "过号须知", "footer": "底部提示",
     "qr_caption": "二维码说明", "window": "窗口", "role": "类型", "printer": "打印机", "id_reader": "身份证读卡器",
     "password": "密码", "year": "年份", "source": "依据", "days_off": "放假日期", "days_worked": "调休上班日期",
+    "kind": "办件类型", "legal_days": "法定时限", "promised_days": "承诺时限", "materials": "申请材料",
 }
 REASONS: list[tuple[str, str]] = [       # (regular expression of the English reason, the Chinese wording)
     (r"^Field required$", "必须填写"),
@@ -66,6 +67,14 @@ REASONS: list[tuple[str, str]] = [       # (regular expression of the English re
     (r"^(\S+) is a weekday; list only worked weekend days$", r"\1 本来就是工作日；调休上班只填周六、周日"),
     (r"^(\S+) is both off and worked$", r"\1 不能既放假又上班"),
     (r"^a list of dates or ranges$", "应为日期或日期范围的列表"),
+    (r"^promised (\d+) working days is longer than the legal (\d+)$", r"承诺时限 \1 个工作日长于法定时限 \2 个工作日"),
+    (r"^a 即办件 has 0 promised days, and only a 即办件 does$", "即办件的承诺时限为 0 天，且只有即办件为 0 天"),
+    (r"^a material is listed twice$", "申请材料重复"),
+    (r"^row (\d+)$", r"第 \1 行"),
+    (r"^not a CSV text nor an Excel workbook$", "不是 CSV 文本或 Excel 工作簿"),
+    (r"^legal_days and promised_days must be whole numbers.*$", "法定时限和承诺时限应为整数"),
+    (r"^Input should be '即办件', '承诺件', '上报件' or '联办件'$", "应为 即办件、承诺件、上报件 或 联办件"),
+    (r"^(\d+) matters from (.*)$", r"\2 中的 \1 个事项"),
     (r"^up to (\d+) characters of text$", r"最多 \1 个字"),
     (r"^the header needs the columns (.*) \(missing (.*)\)$", r"表头须有这些列：\1（缺少 \2）"),
     (r"^staff is empty$", "工号为空"),
