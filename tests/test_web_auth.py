@@ -86,6 +86,41 @@ def test_sessions_expire_when_idle():
     assert sessions.get(token) is None and sessions.get("made-up") is None
 
 
+def test_a_session_outlives_a_restart_of_the_server_but_not_its_limits_or_a_logout(config, embedded_broker,
+                                                                                   sqlite_url, manager_hash):
+    """The hall server restarts (an update, a crash): the manager on the dashboard stays logged
+    in. The database holds the token only as its hash; idle and old sessions still end."""
+    config.managers = [ManagerConfig(id="m001", name="陈主任", password_hash=manager_hash),
+                       ManagerConfig(id="m002", name="李主任", password_hash=manager_hash)]
+    port = free_port()
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", port)) as (server, _):
+        client, _ = login(server.dashboard_url)
+        other, _ = login(server.dashboard_url, who="m002")
+        token = client.cookies["govhall_session"]
+        from sqlalchemy import create_engine, text
+        with create_engine(sqlite_url).connect() as conn:
+            stored = conn.execute(text("select token_hash, manager from web_sessions")).all()
+        assert len(stored) == 2 and token not in repr(stored)                      # only the hash is kept
+    config.managers = config.managers[:1]                                       # m002 is no longer a manager
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", port)) as (server, _):
+        assert client.get("/api/overview").status_code == 200                   # still logged in
+        body = {"window": "w1", "points": 1, "reason": "重启后", "by": "m001"}
+        assert client.post("/api/ranking/adjustments", json=body,
+                           headers={"X-CSRF-Token": client.cookies["govhall_csrf"]}).status_code == 201
+        assert other.get("/api/overview").status_code == 401                    # removed from the config
+        client.post("/logout", headers={"X-CSRF-Token": client.cookies["govhall_csrf"]})
+        assert client.get("/api/overview").status_code == 401
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", port)) as (server, _):
+        assert client.get("/api/overview").status_code == 401                   # logged out stays logged out
+    from hallserver.store import Store
+    store = Store(sqlite_url)
+    old = Sessions(idle_s=0.2, max_s=10, store=store)
+    token, _ = old.open("m001")
+    time.sleep(0.3)
+    assert Sessions(idle_s=0.2, max_s=10, store=store).get(token) is None       # idle, even after a restart
+    store.close()
+
+
 def test_every_command_and_login_is_in_the_hash_chained_audit_log(web, tmp_path):
     import subprocess
     import sys

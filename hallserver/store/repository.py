@@ -22,6 +22,7 @@ from sqlalchemy import (
     Engine,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -59,6 +60,7 @@ from hallserver.store.tables import (
     ratings,
     rectifications,
     tickets,
+    web_sessions,
     window_pauses,
     windows,
 )
@@ -504,6 +506,31 @@ class Store:
     def add_score_adjustment(self, window: str, points: int, reason: str, by: str, at: datetime) -> None:
         with self._write() as conn:
             conn.execute(insert(adjustments_table).values(window=window, points=points, reason=reason, by=by, at=at))
+
+    # ------------------------------------------------------------------ dashboard sessions
+    def save_web_session(self, token_hash: str, manager: str, csrf: str, created: datetime, seen: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(insert(web_sessions).values(token_hash=token_hash, manager=manager, csrf=csrf,
+                                                     created_at=created, seen_at=seen))
+
+    def web_session(self, token_hash: str) -> dict | None:
+        with self._read() as conn:
+            row = conn.execute(select(web_sessions).where(web_sessions.c.token_hash == token_hash)).mappings().first()
+            return dict(row) if row else None
+
+    def touch_web_session(self, token_hash: str, seen: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(update(web_sessions).where(web_sessions.c.token_hash == token_hash).values(seen_at=seen))
+
+    def end_web_sessions(self, *, token_hash: str | None = None, seen_before: datetime | None = None,
+                         created_before: datetime | None = None) -> None:
+        """Remove one session (logout), or those idle or old beyond their limits."""
+        with self._write() as conn:
+            if token_hash is not None:
+                conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == token_hash))
+            if seen_before is not None and created_before is not None:
+                conn.execute(delete(web_sessions).where((web_sessions.c.seen_at < seen_before)
+                                                        | (web_sessions.c.created_at < created_before)))
 
     def ack_alert(self, alert: str, since: str, by: str, at: datetime) -> None:
         """告警确认: a manager has seen this alert (this occurrence of it); audited in the same

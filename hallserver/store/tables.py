@@ -302,6 +302,16 @@ device_alerts = Table(
     Index("ix_device_alerts_open", "device", "component", "closed_at"),
 )
 
+# managers' dashboard sessions, kept across a restart of the server: the token only as its SHA-256
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("manager", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+
 # 告警确认: a manager acknowledged an alert (by its key and the moment it opened); append-only
 alert_acks = Table(
     "alert_acks", metadata,

@@ -232,7 +232,7 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
     `apply_config` gives the running hall the settings just saved (without it: at the next restart)."""
     app = FastAPI(title="govhall", docs_url=None, redoc_url=None)
     from hallserver.web.auth import COOKIE, HEADERS, Sessions, is_public, role_refusal
-    sessions = Sessions()
+    sessions = Sessions(store=dashboard.store)    # kept in the database: a restart logs nobody out
     from hallserver.web.auth import RateLimit
     limiter = RateLimit(per_minute=120)           # the public pages, per client address
     from hallserver.domain.login_guard import LoginGuard
@@ -252,6 +252,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
                                          status_code=429, headers={"Retry-After": "10"}))
         if managers and not is_public(method, path):
             session = sessions.get(request.cookies.get(COOKIE))
+            if session is not None and session.manager not in managers:    # removed from the config since
+                sessions.close(request.cookies.get(COOKIE))
+                session = None
             if session is None:
                 if method == "GET" and not path.startswith("/api/") and path != "/events":
                     response = RedirectResponse("/login", status_code=303)

@@ -9,10 +9,12 @@ with no `[[managers]]` runs open, for demos and development, and says so in its 
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 PUBLIC_PREFIXES = ("/t/", "/c/", "/w/", "/healthz", "/login", "/logout")
 PUBLIC_POSTS = ("/api/appointments", "/api/cases",
@@ -31,40 +33,70 @@ HEADERS = {
 class Session:
     manager: str
     csrf: str
-    created: float
+    created: float          # wall-clock seconds (time.time): sessions outlive a restart
     seen: float
+    saved_seen: float = 0.0  # the `seen` last written to the database
 
 
 class Sessions:
-    def __init__(self, idle_s: float = 30 * 60, max_s: float = 10 * 3600) -> None:
-        self.idle_s, self.max_s = idle_s, max_s
+    """Managers' sessions: in memory for speed and, given a store, in the database too, so that
+    restarting the server logs nobody out. The database holds the token's SHA-256 only; the
+    time a session was last seen is written at most once a minute."""
+
+    TOUCH_EVERY_S = 60.0
+
+    def __init__(self, idle_s: float = 30 * 60, max_s: float = 10 * 3600, store=None) -> None:   # noqa: ANN001
+        self.idle_s, self.max_s, self.store = idle_s, max_s, store
         self._by_token: dict[str, Session] = {}
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
     def open(self, manager: str) -> tuple[str, Session]:
-        token, now = secrets.token_urlsafe(32), time.monotonic()
-        session = Session(manager, secrets.token_urlsafe(24), now, now)
+        token, now = secrets.token_urlsafe(32), time.time()
+        session = Session(manager, secrets.token_urlsafe(24), now, now, now)
+        if self.store is not None:
+            self.store.save_web_session(self._hash(token), manager, session.csrf, _utc(now), _utc(now))
+            self.store.end_web_sessions(seen_before=_utc(now - self.idle_s), created_before=_utc(now - self.max_s))
         with self._lock:
             self._by_token[token] = session
         return token, session
 
     def get(self, token: str | None) -> Session | None:
-        if not token:
+        if not token or len(token) > 128:
             return None
-        now = time.monotonic()
+        now = time.time()
         with self._lock:
             s = self._by_token.get(token)
-            if s is None:
-                return None
-            if now - s.seen > self.idle_s or now - s.created > self.max_s:
-                del self._by_token[token]
-                return None
-            s.seen = now
-            return s
+        if s is None and self.store is not None:       # opened before a restart, or by another worker
+            row = self.store.web_session(self._hash(token))
+            if row is not None:
+                seen = row["seen_at"].timestamp()
+                s = Session(row["manager"], row["csrf"], row["created_at"].timestamp(), seen, seen)
+                with self._lock:
+                    self._by_token[token] = s
+        if s is None:
+            return None
+        if now - s.seen > self.idle_s or now - s.created > self.max_s:
+            self.close(token)
+            return None
+        s.seen = now
+        if self.store is not None and now - s.saved_seen >= self.TOUCH_EVERY_S:
+            s.saved_seen = now
+            self.store.touch_web_session(self._hash(token), _utc(now))
+        return s
 
     def close(self, token: str | None) -> None:
         with self._lock:
             self._by_token.pop(token or "", None)
+        if token and self.store is not None:
+            self.store.end_web_sessions(token_hash=self._hash(token))
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 MANAGER_ONLY = ("/api/ranking/adjustments", "/api/settings")     # a hall manager's own levers
