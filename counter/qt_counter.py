@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.qtlink import QtLink
+from kiosk.widgets import plain_labels
 
 STYLE = """
 QWidget#counter { background: #eef2f7; }
@@ -125,6 +126,7 @@ class CounterWindow(QWidget):
             self.printer.setParent(self)
             self.printer.done.connect(lambda what, result: self._on_printed(what, _json.loads(result)))
         qlink.connection.connect(self._on_connection)
+        plain_labels(self)
         qlink.attach(self, self._on_message, self._on_reply)
         qlink.subscribe(qlink.topics.window_state(window_id))
         qlink.subscribe(qlink.topics.queue_state)

@@ -7,6 +7,7 @@ within a second of any restart of either side.
 """
 from __future__ import annotations
 
+import html
 from collections import deque
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.qtlink import QtLink
+from kiosk.widgets import plain_labels
 
 RECENT_CALLS = 6
 STYLE = """
@@ -110,6 +112,8 @@ class HallScreen(QWidget):
         self._timer.start()
         self._tick()
 
+        plain_labels(self, self.waiting)
+
         qlink.attach(self, self._on_message)
         qlink.subscribe(qlink.topics.all_window_states)
         qlink.subscribe(qlink.topics.server_state)
@@ -128,7 +132,8 @@ class HallScreen(QWidget):
         if topic == t.server_state:
             self.banner.setVisible(not data.get("online"))
         elif topic == t.queue_state:
-            lines = [f"{q['name']}　<b>{q['waiting']}</b> 人" for q in data.get("categories", [])]
+            lines = [f"{html.escape(str(q['name']))}　<b>{int(q['waiting'])}</b> 人"     # the names escaped
+                     for q in data.get("categories", [])]
             self.waiting.setText("<br>".join(lines))
         elif topic == t.event("ticket.called"):
             key = (data["ticket"]["id"], data["ticket"].get("called_at"), data.get("recall", 0))

@@ -33,7 +33,7 @@ from hardware.voice import speakable_number
 from kiosk.qtlink import QtLink
 from kiosk.texts import EN, ZH, refusal_text, text
 from kiosk.tiles import KioskCategory, Tile, grid_shape, group_tiles, home_tiles, paginate
-from kiosk.widgets import TileButton, label, qr_pixmap
+from kiosk.widgets import TileButton, label, plain_labels, qr_pixmap
 from kiosk.workers import IdCardWorker, PrinterWorker
 
 PRINTER_POLL_MS = 30_000     # the printer is asked even when nobody is at the kiosk: the manager hears of paper early
@@ -119,6 +119,7 @@ class KioskWindow(QWidget):
         self._idle.timeout.connect(self._on_idle)
         self._keep = QTimer(self, singleShot=True, interval=self.keep_ms)
         self._keep.timeout.connect(self._on_keep_timeout)
+        plain_labels(self)
         qlink.attach(self, self._on_message, self._on_reply)
         if self.id_worker is not None:
             self.id_worker.start()

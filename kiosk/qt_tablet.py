@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.qtlink import QtLink
+from kiosk.widgets import plain_labels
 
 LEVELS = [(5, "非常满意", "#1a7f37"), (4, "满意", "#2e9e4f"), (3, "基本满意", "#9a6700"), (2, "不满意", "#c2410c"),
           (1, "非常不满意", "#b42318")]
@@ -133,6 +134,7 @@ class TabletWindow(QWidget):
         self._timeout.timeout.connect(self._not_rated)
         self._back = QTimer(self, singleShot=True, interval=THANKS_MS)
         self._back.timeout.connect(lambda: self.stack.setCurrentIndex(IDLE))
+        plain_labels(self)
         qlink.attach(self, self._on_message, self._on_reply)
         qlink.subscribe(qlink.topics.window_state(window_id))
         qlink.subscribe(qlink.topics.server_state)

@@ -5,7 +5,7 @@ import io
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 
 def qr_pixmap(url: str, size: int) -> QPixmap:
@@ -18,6 +18,15 @@ def qr_pixmap(url: str, size: int) -> QPixmap:
     return pixmap.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
 
 
+def plain_labels(root: QWidget, *rich: QLabel) -> None:
+    """Every label of a screen shows its text as it is: Qt would otherwise take a name or a note
+    that looks like HTML ("<b>…", "<img …>") as rich text and draw it. The few labels that are
+    rich on purpose are named in `rich`, and whatever data they show is escaped."""
+    for label in root.findChildren(QLabel):
+        if label not in rich:
+            label.setTextFormat(Qt.TextFormat.PlainText)
+
+
 class TileButton(QPushButton):
     """A big button whose words wrap (QPushButton's own text does not): long English names fit."""
 
@@ -25,6 +34,7 @@ class TileButton(QPushButton):
         super().__init__()
         self._label = QLabel(label, objectName="tile")
         self._label.setObjectName("tile")
+        self._label.setTextFormat(Qt.TextFormat.PlainText)      # a category's name, shown as it is
         self._label.setWordWrap(True)
         self._label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
