@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
@@ -651,7 +651,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         return report_from_tallies(kind, day, tallies, dashboard.category_names, staff_names, target)
 
     @app.get("/api/reports/hall")
-    def hall_report_api(request: Request) -> Response:
+    def hall_report_api(request: Request, period: str = Query("day", description="day | week | month"),
+                        date: str | None = Query(None, description="YYYY-MM-DD (default: today)"),
+                        format: str = Query("json", description="json | csv | xlsx")) -> Response:
         """运行报表 as JSON, or ?format=csv / xlsx for Excel."""
         from hallserver.hall_reports import report_csv as hall_csv
         from hallserver.hall_reports import report_xlsx
@@ -672,7 +674,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         return JSONResponse({"error": {"code": "invalid", "message": "format: json, csv or xlsx"}}, status_code=400)
 
     @app.get("/reports", response_class=HTMLResponse)
-    def reports_page(request: Request) -> Response:
+    def reports_page(request: Request, period: str = Query("day", description="day | week | month"),
+                     date: str | None = Query(None, description="YYYY-MM-DD (default: today)")) -> Response:
         """报表: the operating report with its charts, the other reports and the exports."""
         from hallserver.hall_reports import PERIODS, report_charts
         report = hall_report_of(request)
@@ -685,7 +688,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             "query": query_string, "manager": request.state.manager})
 
     @app.get("/reports/people", response_class=HTMLResponse)
-    def reports_people(request: Request) -> Response:
+    def reports_people(request: Request, period: str = Query("day", description="day | week | month"),
+                       date: str | None = Query(None, description="YYYY-MM-DD (default: today)"),
+                       format: str = Query("html", description="html | json | csv | xlsx")) -> Response:
         """The report's people part for the same ?period=&date=: 按期办结率 per department, 考勤
         per person, AB岗 coverage per post, charts and tables (the report page loads it after it
         shows; ?format=json for the figures). Computed here, off the writer thread."""
@@ -746,7 +751,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             "month": f"{first:%Y-%m}", "query": f"period={kind}&date={day.isoformat()}"})
 
     @app.get("/api/reports/cases")
-    def cases_report(request: Request) -> Response:
+    def cases_report(request: Request, start: str | None = Query(None, alias="from", description="YYYY-MM-DD"),
+                     end: str | None = Query(None, alias="to", description="YYYY-MM-DD"),
+                     format: str = Query("json", description="json | csv")) -> Response:
         """按期办结率 per department, matter, staff; the overdue list; days per step. ?from=&to=&format=csv"""
         from datetime import date as _date
         params = request.query_params
@@ -801,7 +808,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         return JSONResponse({"ok": True}, status_code=201)
 
     @app.get("/api/attendance/day")
-    def attendance_day(request: Request) -> JSONResponse:
+    def attendance_day(request: Request,
+                       date: str | None = Query(None, description="YYYY-MM-DD (default: today)")) -> JSONResponse:
         """考勤 of one day per staff member: late, early, absent, 离岗, leave, shift by shift. ?date=YYYY-MM-DD"""
         from datetime import date as _date
         try:
@@ -814,7 +822,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             lambda processor: processor.attendance.day(day, processor.clock.tz))})
 
     @app.get("/api/attendance/month")
-    def attendance_month(request: Request) -> Response:
+    def attendance_month(request: Request, month: str | None = Query(None, description="YYYY-MM"),
+                         format: str = Query("json", description="json | csv | xlsx"),
+                         department: str | None = Query(None, description="one department's sheet")) -> Response:
         """The monthly attendance sheet (考勤表), ?month=2025-11&format=csv|xlsx for the sheet to
         sign (per department: a section of the CSV, a sheet of the workbook); ?department= for one."""
         from hallserver.attendance_desk import month_csv, month_xlsx
