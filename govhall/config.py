@@ -62,6 +62,15 @@ class HttpConfig(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
                                    description="how phones reach the hall server (the ticket's QR code)")
+    tls_cert: str | None = Field(default=None, description="the dashboard over HTTPS: certificate (PEM, "
+                                                           "relative to hall.toml); or a reverse proxy in front")
+    tls_key: str | None = Field(default=None, description="its private key (PEM)")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        return self
 
 
 class AppointmentsConfig(_Section):
@@ -485,6 +494,10 @@ def load_config(path: str | Path) -> Config:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
         # a relative SQLite path is relative to the config file, not to the current directory
         config.database.url = "sqlite:///" + str((path.parent / url.removeprefix("sqlite:///")).resolve())
+    for key in ("tls_cert", "tls_key"):
+        value = getattr(config.http, key)
+        if value and not Path(value).is_absolute():
+            setattr(config.http, key, str((path.parent / value).resolve()))
     if config.broker.config_dir and not Path(config.broker.config_dir).is_absolute():
         config.broker.config_dir = str((path.parent / config.broker.config_dir).resolve())
     if config.calendar.file and not Path(config.calendar.file).is_absolute():

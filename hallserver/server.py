@@ -61,7 +61,8 @@ class HallServer:
             self.dashboard = dashboard
             app = create_app(dashboard, submit=lambda payload, device=None: self.bus.submit(payload, device=device),
                              query=lambda fn: self.bus.query(fn), apply_config=self.apply_config)
-            self.web = WebServer(app, *self.http).start()
+            tls = (self.config.http.tls_cert, self.config.http.tls_key) if self.config.http.tls_cert else None
+            self.web = WebServer(app, *self.http, tls=tls).start()
             if self.processor.public_url is None:
                 self.processor.public_url = self.web.url
             log.info("dashboard at %s", self.web.url)

@@ -270,11 +270,13 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
                                    method, path)
             if refusal is not None:
                 return _secured(JSONResponse({"error": {"code": "forbidden", "message": refusal}}, status_code=403))
-        return _secured(await call_next(request))
+        return _secured(await call_next(request), request.url.scheme == "https")
 
-    def _secured(response):   # noqa: ANN001, ANN202
+    def _secured(response, https: bool = False):   # noqa: ANN001, ANN202
         for key, value in HEADERS.items():
             response.headers.setdefault(key, value)
+        if https:                                     # browsers keep to HTTPS from now on
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.get("/login", response_class=HTMLResponse)
@@ -1104,16 +1106,20 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
 class WebServer:
     """uvicorn in a background thread of the hall server process."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, app: FastAPI, host: str, port: int, tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate, key) PEM files to serve HTTPS. Behind a reverse proxy on this
+        machine, uvicorn trusts its X-Forwarded-Proto (forwarded_allow_ips 127.0.0.1): cookies are
+        Secure and HSTS is sent when the citizen's or manager's side is HTTPS."""
+        self.host, self.port, self.tls = host, port, tls
+        ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                     access_log=False, lifespan="off"))
+                                                     access_log=False, lifespan="off", **ssl))
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
 
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/"
 
     def start(self, timeout: float = 10.0) -> WebServer:
         self._thread.start()
