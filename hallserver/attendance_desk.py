@@ -58,16 +58,18 @@ class AttendanceDesk:
         self.leaves = LeaveBook(self.posts, self.store.all_leaves())
         self._covering = None            # a new engine: look at every window again
 
-    def set_config(self, config: Config, calendar: WorkCalendar) -> None:
+    def set_config(self, config: Config, calendar: WorkCalendar, leaves: list) -> None:
         """New shifts, posts, schedules and thresholds (settings saved in the dashboard), kept
         with what is running: the open front-desk alerts (those of a category no longer at the
-        front desk close on the next look) and the minutes counted today."""
-        self.config, self.calendar = config, calendar
-        self.shifts = shifts_of(config)
-        self.posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
-        self.watch.posts, self.watch.front = self.posts, front_categories(self.posts)
-        self.post_states = {pid: s for pid, s in self.post_states.items() if pid in {p.id for p in self.posts}}
-        self.reload()
+        front desk close on the next look) and the minutes counted today. `leaves` are read from
+        the database by the caller beforehand: nothing here can fail half-way."""
+        shifts = shifts_of(config)
+        posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
+        self.config, self.calendar, self.shifts, self.posts = config, calendar, shifts, posts
+        self.watch.posts, self.watch.front = posts, front_categories(posts)
+        self.post_states = {pid: s for pid, s in self.post_states.items() if pid in {p.id for p in posts}}
+        self.leaves = LeaveBook(posts, leaves)
+        self._covering = None            # a new engine: look at every window again
 
     # ------------------------------------------------------------------ commands
     def dispatch(self, cmd: c.Command, now: datetime) -> dict:

@@ -96,11 +96,11 @@ def write_broker_accounts(config: Config, out_dir: str | Path) -> None:
     fd, passwd_tmp = tempfile.mkstemp(prefix=".passwd-", dir=out)       # 0600: never readable by others
     fd_acl, acl_tmp = tempfile.mkstemp(prefix=".acl-", dir=out)
     try:
+        with os.fdopen(fd_acl, "w") as f:                                # both descriptors closed first
+            f.write(acl_text(config))
         with os.fdopen(fd, "w") as f:
             f.writelines(f"{user}:{password}\n" for user, password in accounts)
         subprocess.run([tool, "-U", passwd_tmp], check=True, capture_output=True, timeout=30)   # hashed in place
-        with os.fdopen(fd_acl, "w") as f:
-            f.write(acl_text(config))
         _readable_by_mosquitto(Path(passwd_tmp), Path(acl_tmp))
         os.replace(passwd_tmp, out / "passwd")
         os.replace(acl_tmp, out / "acl")

@@ -116,7 +116,11 @@ class ServerBus:
         thread, in turn with the commands, and publish the messages it returns."""
         done: Future = Future()
         self._inbox.put(("apply", fn, done))
-        done.result(timeout)
+        try:
+            done.result(timeout)
+        except TimeoutError:
+            done.cancel()                  # not run late, after the caller has given up on it
+            raise
 
     def _next_item(self, timeout: float):   # noqa: ANN202 - an inbox item
         if self._held:
@@ -165,6 +169,9 @@ class ServerBus:
                 continue
             if isinstance(item, tuple) and item[0] == "apply":
                 _, fn, done = item
+                if not done.set_running_or_notify_cancel():
+                    log.warning("a change of the settings was dropped: its caller gave up waiting")
+                    continue
                 try:
                     self._publish(fn(self.processor))
                     done.set_result(None)

@@ -28,7 +28,7 @@ from hallserver.domain.cases import (
 from hallserver.domain.queue import DomainError, QueueEngine
 from hallserver.domain.workdays import NoSchedule
 from hallserver.store import Store
-from hallserver.store.repository import case_from_row
+from hallserver.store.repository import case_from_row, matter_terms
 
 log = logging.getLogger("hallserver.cases")
 
@@ -62,8 +62,12 @@ class CaseDesk:
 
     def _load(self) -> CaseBook:
         rows = self.store.case_rows(open_only=True)
-        return CaseBook(list(self.matters.values()), self.calendar, self.rules,
-                        [case_from_row(r, self.matters, self.tz) for r in rows], self.store.last_case_id())
+        cases = [case_from_row(r, self.matters, self.tz) for r in rows]
+        unsettled = {c.id: matter_terms(c.matter) for r, c in zip(rows, cases, strict=True)
+                     if not r.get("terms") and c.matter.id in self.matters}
+        if unsettled:                      # open cases from before cases kept their terms: the catalogue in force
+            self.store.set_case_terms(unsettled)
+        return CaseBook(list(self.matters.values()), self.calendar, self.rules, cases, self.store.last_case_id())
 
     def reload(self) -> None:
         self.book = self._load()

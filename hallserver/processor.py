@@ -258,9 +258,12 @@ class CommandProcessor:
         if config.hall.id != self.config.hall.id:
             raise ValueError("the hall's id is not changed while it runs")
         from hallserver.case_desk import CaseDesk
-        engine, cases = build_engine(config, self.clock, self.store), CaseDesk(config, self.store)  # may fail: first
+        # everything that reads the database or may refuse first; then swapped in together
+        engine, cases, leaves = build_engine(config, self.clock, self.store), CaseDesk(config, self.store), \
+            self.store.all_leaves()
+        cases.colours = dict(self.cases.colours)  # announced already: not every open case again
         self.config, self.engine, self.cases = config, engine, cases
-        self.attendance.set_config(config, self.cases.calendar)
+        self.attendance.set_config(config, cases.calendar, leaves)
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()
         self._last_issuing = None

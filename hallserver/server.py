@@ -83,12 +83,11 @@ class HallServer:
         restart. Returns what happened to the broker's files: {"broker": ...}."""
         if self.bus is None:
             raise RuntimeError("the server is not running")
-        devices_before = [d.model_dump() for d in self.config.devices]
+        broker = "unchanged"                 # the broker's files follow the saved file, applied or not
+        if [d.model_dump() for d in config.devices] != [d.model_dump() for d in self.config.devices]:
+            broker = self.write_broker_accounts(config)
         self.bus.apply(lambda processor: processor.apply_config(config))
         self.config = config
-        broker = "unchanged"
-        if [d.model_dump() for d in config.devices] != devices_before:
-            broker = self.write_broker_accounts(config)
         if self.dashboard is not None:
             from hardware.printer import TicketTemplate
             self.dashboard.config = config

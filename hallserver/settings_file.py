@@ -19,6 +19,7 @@ change here: tickets, cases, ratings and schedules refer to them.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 import tempfile
@@ -81,6 +82,7 @@ LISTS = {
 }
 SECTIONS = (*TABLES, *LISTS)
 KEEP_BACKUPS = 30
+log = logging.getLogger("hallserver.settings")
 _lock = threading.Lock()
 
 
@@ -192,7 +194,7 @@ def save_settings(path: str | Path, section: str, payload: Any, now: datetime, m
         raise SettingsError(f"unknown settings section {section!r}")
     path = Path(path)
     with _lock:
-        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        doc = _parse(path)
         if section in TABLES:
             if not isinstance(payload, dict):
                 raise SettingsError(f"{section}: send an object of keys and values")
@@ -212,7 +214,7 @@ def new_device_password(path: str | Path, device_id: str, now: datetime) -> str:
     import secrets
     path = Path(path)
     with _lock:
-        doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        doc = _parse(path)
         entry = next((e for e in doc.get("devices", []) if e.get("id") == device_id), None)
         if entry is None:
             raise SettingsError(f"devices: no {device_id} in the config")
@@ -243,6 +245,7 @@ def _write_checked(path: Path, doc: tomlkit.TOMLDocument, now: datetime) -> None
         _replace_checked(path, doc, now)
     except OSError as exc:
         raise SettingsError(f"{path.name}: cannot write ({exc.strerror or exc})") from None
+    _prune_backups(path)
 
 
 def _replace_checked(path: Path, doc: tomlkit.TOMLDocument, now: datetime) -> None:
@@ -255,15 +258,37 @@ def _replace_checked(path: Path, doc: tomlkit.TOMLDocument, now: datetime) -> No
         except ConfigError as exc:
             raise SettingsError(_named(str(exc).replace(tmp, path.name), doc)) from None
         shutil.copymode(path, tmp)
-        backup = path.with_name(f"{path.name}.bak-{now:%Y%m%d-%H%M%S}")
-        shutil.copy2(path, backup)
+        _backup(path, now)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    backups = sorted(path.parent.glob(f"{path.name}.bak-*"))
-    for old in backups[:-KEEP_BACKUPS]:
-        old.unlink()
+
+
+def _backup(path: Path, now: datetime) -> None:
+    """`path` kept as `name.bak-YYYYmmdd-HHMMSS` (a second one within the same second: `-2`, …),
+    never over an earlier backup."""
+    stem = f"{path.name}.bak-{now:%Y%m%d-%H%M%S}"
+    for n in range(1, 1000):
+        backup = path.with_name(stem if n == 1 else f"{stem}-{n}")
+        try:
+            with open(backup, "xb") as out, open(path, "rb") as src:     # "x": made here, never overwritten
+                shutil.copyfileobj(src, out)
+        except FileExistsError:
+            continue
+        shutil.copystat(path, backup)
+        return
+    raise OSError(f"too many backups of {path.name} within one second")
+
+
+def _prune_backups(path: Path) -> None:
+    """Keep the last KEEP_BACKUPS backups of a file; a failure to remove an old one is only logged
+    (the save itself stands)."""
+    for old in sorted(path.parent.glob(f"{path.name}.bak-*"))[:-KEEP_BACKUPS]:
+        try:
+            old.unlink()
+        except OSError as exc:
+            log.warning("could not remove the old backup %s: %s", old, exc)
 
 def posts_in_file(path: str | Path) -> set[str]:
     """The ids of the [[posts]] written in hall.toml itself (editable here); the others come from
@@ -309,10 +334,20 @@ def schedules_from_csv(text: str) -> list[dict[str, Any]]:
 IMPORTS = {"posts": posts_from_csv, "staff": schedules_from_csv}   # section → its CSV reader
 
 
+def _parse(path: Path) -> tomlkit.TOMLDocument:
+    """hall.toml as tomlkit reads it; a file that cannot be read is a refusal, not a crash."""
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, tomlkit.exceptions.ParseError) as exc:
+        raise SettingsError(f"{path.name}: not valid TOML ({exc})") from None
+
+
 def calendar_path(path: str | Path) -> tuple[Path, bool]:
     """The hall's calendar file and whether hall.toml names it yet (else `calendar.toml` beside it)."""
     path = Path(path)
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    doc = _parse(path)
     name = doc.get("calendar", {}).get("file")
     if not name:
         return path.parent / "calendar.toml", False
@@ -321,10 +356,13 @@ def calendar_path(path: str | Path) -> tuple[Path, bool]:
 
 def calendar_years(path: str | Path) -> list[dict[str, Any]]:
     """The [[year]] tables of the hall's calendar file as the settings page shows them."""
-    cal, named = calendar_path(path)
-    if not named or not cal.exists():          # a file hall.toml does not name is not the hall's calendar
-        return []
-    doc = tomlkit.parse(cal.read_text(encoding="utf-8"))
+    try:
+        cal, named = calendar_path(path)
+        if not named or not cal.exists():      # a file hall.toml does not name is not the hall's calendar
+            return []
+        doc = tomlkit.parse(cal.read_text(encoding="utf-8"))
+    except (SettingsError, OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError):
+        return []                              # the page shows the file's own error from load_config
     return sorted(({"year": int(e.get("year", 0)), "source": str(e.get("source", "")),
                     "days_off": [str(x) for x in e.get("days_off", [])],
                     "days_worked": [str(x) for x in e.get("days_worked", [])]} for e in doc.get("year", [])),
@@ -343,11 +381,11 @@ def save_calendar(path: str | Path, payload: Any, now: datetime) -> list[str]:
         raise SettingsError("calendar: send a list of years")
     with _lock:
         cal, named = calendar_path(path)
-        try:
-            doc = tomlkit.parse(cal.read_text(encoding="utf-8")) if cal.exists() else tomlkit.document()
+        try:                       # a file hall.toml does not name yet is not the hall's: start afresh
+            doc = tomlkit.parse(cal.read_text(encoding="utf-8")) if named and cal.exists() else tomlkit.document()
         except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as exc:
             raise SettingsError(f"calendar: {cal.name} cannot be read ({exc})") from None
-        if not cal.exists():
+        if not named or not cal.exists():
             doc.add(tomlkit.comment("节假日安排 (working days) of the hall: one [[year]] per State Council notice"))
         if "year" not in doc:
             doc["year"] = tomlkit.aot()
@@ -404,15 +442,16 @@ def save_calendar(path: str | Path, payload: Any, now: datetime) -> list[str]:
             except ConfigError as exc:
                 raise SettingsError(str(exc).replace(tmp, cal.name)) from None
             if cal.exists():
-                shutil.copy2(cal, cal.with_name(f"{cal.name}.bak-{now:%Y%m%d-%H%M%S}"))
+                _backup(cal, now)
             os.replace(tmp, cal)
         except OSError as exc:
             raise SettingsError(f"{cal.name}: cannot write ({exc.strerror or exc})") from None
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        _prune_backups(cal)
         if not named:                              # hall.toml names the new file
-            config_doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+            config_doc = _parse(path)
             if "calendar" not in config_doc:
                 config_doc["calendar"] = tomlkit.table()
             config_doc["calendar"]["file"] = cal.name
@@ -452,17 +491,15 @@ def save_catalogue(path: str | Path, content: bytes, now: datetime) -> list[str]
                 raise SettingsError("catalogue: not a CSV text nor an Excel workbook") from None
         suffix, data = ".csv", text.encode("utf-8")
     with _lock:
-        config_doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        config_doc = _parse(path)
         cases = config_doc.get("cases", {})
         old_name = cases.get("catalogue")
         name = old_name if old_name and Path(old_name).suffix.lower() == suffix else f"matters{suffix}"
         target = Path(name) if Path(name).is_absolute() else path.parent / name
+        tmp = tmp_toml = ""
         try:
             fd, tmp = tempfile.mkstemp(prefix=".matters-", suffix=suffix, dir=target.parent)
-        except OSError as exc:
-            raise SettingsError(f"{target.name}: cannot write ({exc.strerror or exc})") from None
-        fd_toml, tmp_toml = tempfile.mkstemp(prefix=".hall-settings-", suffix=".toml", dir=path.parent)
-        try:
+            fd_toml, tmp_toml = tempfile.mkstemp(prefix=".hall-settings-", suffix=".toml", dir=path.parent)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             if "cases" not in config_doc:
@@ -476,14 +513,15 @@ def save_catalogue(path: str | Path, content: bytes, now: datetime) -> list[str]
                 raise SettingsError(str(exc).replace(tmp_toml, path.name).replace(tmp, "catalogue")) from None
             count = len(config.matters) - len(config_doc.get("matters", []))
             if target.exists():
-                shutil.copy2(target, target.with_name(f"{target.name}.bak-{now:%Y%m%d-%H%M%S}"))
+                _backup(target, now)
             os.replace(tmp, target)
         except OSError as exc:
             raise SettingsError(f"{target.name}: cannot write ({exc.strerror or exc})") from None
         finally:
             for t in (tmp, tmp_toml):
-                if os.path.exists(t):
+                if t and os.path.exists(t):
                     os.unlink(t)
+        _prune_backups(target)
         changes = [f"catalogue: {count} matters from {target.name}"]
         if name != old_name:                        # hall.toml names the new file
             config_doc["cases"]["catalogue"] = name

@@ -265,7 +265,9 @@ def test_a_case_keeps_the_promised_days_it_was_accepted_under_when_the_catalogue
     assert before["due"] == "2025-11-20T17:00:00+08:00"                                    # 3 working days
     shorter = config.model_copy(deep=True)
     next(m for m in shorter.matters if m.id == "business-licence").promised_days = 1
+    proc.tick()                                                          # the colours announced once
     proc.apply_config(shorter)                                           # the manager edits the catalogue
+    assert not [o for o in proc.tick() if o.topic.endswith("/event/case.colour")]   # not all over again
     case = next(c for c in proc.cases.book.cases.values() if c.code == before["code"])
     assert case.matter.promised_days == 3 and proc.case_view(case)["due"] == before["due"]   # still 3 days
     reply, _ = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
@@ -291,3 +293,15 @@ def test_deadlines_are_the_same_after_a_restart_whatever_the_hour_of_acceptance(
     case = next(c for c in restarted.cases.book.cases.values() if c.code == before["code"])
     view = restarted.case_view(case)
     assert view["due"] == before["due"] and view["colour"] == "red"
+
+
+def test_open_cases_stored_before_cases_kept_their_terms_get_the_catalogue_in_force(proc, config):
+    serve_one(proc)
+    code = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                received={"登记申请书": 1, "经营者身份证明": 1, "经营场所证明": 1})[0]["result"]["case"]["code"]
+    from sqlalchemy import text
+    with proc.store.engine.begin() as conn:                              # as a case stored before migration 0020
+        conn.execute(text("update cases set terms = null"))
+    CommandProcessor(config, proc.store, proc.clock)                     # the server starts
+    terms = json.loads(proc.store.case_row_by(code=code)["terms"])
+    assert terms["promised_days"] == 3 and terms["name"] == "个体工商户登记"

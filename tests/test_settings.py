@@ -420,3 +420,24 @@ def test_the_matter_catalogue_is_uploaded_as_csv_or_excel_and_checked_with_hall_
     with pytest.raises(SettingsError) as exc:
         save_settings(hall_toml, "matters", [{"id": "tax-cert", "promised_days": 2}], NOW)
     assert settings_reason(str(exc.value)).endswith("承诺时限 2 个工作日长于法定时限 1 个工作日")
+
+
+def test_two_saves_within_one_second_keep_both_backups_and_a_broken_file_is_refused(hall_toml):
+    original = hall_toml.read_bytes()
+    save_settings(hall_toml, "rules", {"green_age": 66}, NOW)
+    save_settings(hall_toml, "rules", {"green_age": 67}, NOW)               # the same second
+    backups = sorted(p.name for p in hall_toml.parent.glob("hall.toml.bak-*"))
+    assert backups == ["hall.toml.bak-20261123-103000", "hall.toml.bak-20261123-103000-2"]
+    assert (hall_toml.parent / backups[0]).read_bytes() == original            # the first one is not overwritten
+    hall_toml.write_text("[hall\nid = ", encoding="utf-8")                     # someone broke it by hand
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        save_settings(hall_toml, "rules", {"green_age": 68}, NOW)
+
+
+def test_a_calendar_file_hall_toml_does_not_name_is_not_taken_over(hall_toml):
+    from hallserver.settings_file import calendar_years, save_calendar
+    (hall_toml.parent / "calendar.toml").write_text('[[year]]\nyear = 2027\ndays_off = ["2027-03-03"]\n',
+                                                    encoding="utf-8")     # left over, not in use
+    save_calendar(hall_toml, [{"year": 2028, "days_off": ["2028-01-01"]}], NOW)
+    assert [y["year"] for y in calendar_years(hall_toml)] == [2028]
+    assert list(hall_toml.parent.glob("calendar.toml.bak-*"))                 # the old file kept aside

@@ -15,7 +15,10 @@ class LoginGuard:
     def locked_until(self, staff: str, now: datetime) -> datetime | None:
         """When the staff number may try again, or None when it may now."""
         recent = [t for t in self._failures.get(staff, ()) if now - t < timedelta(minutes=self.lock_minutes)]
-        self._failures[staff] = recent
+        if recent:
+            self._failures[staff] = recent
+        else:                                   # nothing to remember: names tried by anyone do not pile up
+            self._failures.pop(staff, None)
         if len(recent) >= self.max_failures:
             return recent[-1] + timedelta(minutes=self.lock_minutes)
         return None

@@ -507,6 +507,12 @@ class Store:
         with self._write() as conn:
             conn.execute(insert(adjustments_table).values(window=window, points=points, reason=reason, by=by, at=at))
 
+    def set_case_terms(self, terms: dict[int, str]) -> None:
+        """Keep the terms of open cases stored before cases kept them (their matter as it is now)."""
+        with self._write() as conn:
+            for case_id, text in terms.items():
+                conn.execute(update(cases).where(cases.c.id == case_id, cases.c.terms.is_(None)).values(terms=text))
+
     # ------------------------------------------------------------------ dashboard sessions
     def save_web_session(self, token_hash: str, manager: str, csrf: str, created: datetime, seen: datetime) -> None:
         with self._write() as conn:

@@ -251,9 +251,9 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             return _secured(JSONResponse({"error": {"code": "too_many", "message": "请求过于频繁，请稍后再试"}},
                                          status_code=429, headers={"Retry-After": "10"}))
         if managers and not is_public(method, path):
-            session = sessions.get(request.cookies.get(COOKIE))
+            session = await asyncio.to_thread(sessions.get, request.cookies.get(COOKIE))   # may read the database
             if session is not None and session.manager not in managers:    # removed from the config since
-                sessions.close(request.cookies.get(COOKIE))
+                await asyncio.to_thread(sessions.close, request.cookies.get(COOKIE))
                 session = None
             if session is None:
                 if method == "GET" and not path.startswith("/api/") and path != "/events":
@@ -299,7 +299,7 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         if matches:
             login_guard.succeeded(who)
             await asyncio.to_thread(dashboard.store.audit, now, who[:64] or "?", "manager.login", "ok", client)
-            token, session = sessions.open(who)
+            token, session = await asyncio.to_thread(sessions.open, who)   # writes the database
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
                                 secure=request.url.scheme == "https", max_age=int(sessions.max_s))
@@ -393,7 +393,13 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             "calendar_years": years, "builtin_years": builtin, "next_year": next_year, "matters_in_file": matters_here,
             "next_year_missing": next_year > builtin[1] and next_year not in {y["year"] for y in years}})
 
+    settings_lock = asyncio.Lock()                # one save-and-apply at a time: applied in the order saved
+
     async def save_and_apply(request: Request, section: str, payload: Any, may_add: bool = True) -> JSONResponse:
+        async with settings_lock:
+            return await _save_and_apply(request, section, payload, may_add)
+
+    async def _save_and_apply(request: Request, section: str, payload: Any, may_add: bool) -> JSONResponse:
         """Save one section into hall.toml (or the calendar or catalogue file beside it) after
         the same checks as at start, audited, then give the running hall the new files."""
         from hallserver.settings_file import SettingsError, save_calendar, save_catalogue, save_settings
@@ -426,7 +432,10 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         try:
             config = await asyncio.to_thread(load_config, dashboard.config_path)
             outcome = await asyncio.to_thread(apply_config, config)
-        except (ConfigError, OSError, RuntimeError, TimeoutError, ValueError):
+        except ConfigError:
+            log.exception("settings saved but the file no longer loads; fix it before the next restart")
+            return False, {}
+        except Exception:                          # noqa: BLE001 - whatever it was, the save stands
             log.exception("settings saved but not applied; they apply at the next restart")
             return False, {}
         dashboard.settings_saved = None
@@ -441,14 +450,21 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         if refused is not None:
             return refused
         who, now = request.state.manager or "anonymous", dashboard.clock.now()
-        try:
-            password = await asyncio.to_thread(new_device_password, dashboard.config_path, device_id[:64], now)
-        except SettingsError as exc:
-            return JSONResponse({"error": {"code": "not_found", "message": "没有这台设备",
-                                           "detail": settings_reason(str(exc))}}, status_code=404)
-        await asyncio.to_thread(dashboard.store.audit, now, who, "settings.device_password", "ok", device_id[:64])
-        dashboard.settings_saved = (who, now)
-        applied, extra = await apply_saved()
+        async with settings_lock:
+            try:
+                password = await asyncio.to_thread(new_device_password, dashboard.config_path, device_id[:64], now)
+            except SettingsError as exc:
+                unknown = str(exc).startswith("devices: no ")
+                if not unknown:
+                    await asyncio.to_thread(dashboard.store.audit, now, who, "settings.device_password", "refused",
+                                            f"{device_id[:64]}: {exc}")
+                return JSONResponse({"error": {"code": "not_found" if unknown else "invalid",
+                                               "message": "没有这台设备" if unknown else "密码未生成",
+                                               "detail": settings_reason(str(exc))}},
+                                    status_code=404 if unknown else 400)
+            await asyncio.to_thread(dashboard.store.audit, now, who, "settings.device_password", "ok", device_id[:64])
+            dashboard.settings_saved = (who, now)
+            applied, extra = await apply_saved()
         return JSONResponse({"ok": True, "device": device_id, "password": password, "applied": applied, **extra},
                             headers={"Cache-Control": "no-store"})
 
@@ -895,15 +911,15 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         except (ValueError, UnicodeDecodeError):
             return refused
         now = dashboard.clock.now()
-        key = f"device:{device_id[:64]}"
+        client = request.client.host if request.client else "?"
+        key = f"device:{device_id[:64]}@{client}"     # per address: nobody else can lock the terminal out
         device = dashboard.config.device(device_id) if dashboard.config is not None else None
         if scheme.lower() != "basic" or login_guard.locked_until(key, now) is not None:
             return refused
         if device is None or device.role.value != "attendance-terminal" or not device.password or \
                 not hmac.compare_digest(device.password.encode(), password.encode()):
             login_guard.failed(key, now)
-            log.warning("attendance clock over HTTP refused for %r from %s", device_id[:64],
-                        request.client.host if request.client else "?")
+            log.warning("attendance clock over HTTP refused for %r from %s", device_id[:64], client)
             return refused
         login_guard.succeeded(key)
         body = await request.body()
