@@ -644,21 +644,29 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         return JSONResponse({"error": reply["error"]}, status_code=404 if reply["error"]["code"] == "unknown_matter"
                             else 400)
 
-    def hall_report_of(request: Request) -> dict[str, Any] | JSONResponse:
-        """The operating report for ?period=day|week|month&date=YYYY-MM-DD (default: today)."""
+    def report_period(request: Request) -> tuple[str, Any] | JSONResponse:
+        """?period=day|week|month&date=YYYY-MM-DD (default: today's day), or the 400 that says why not."""
         from datetime import date as _date
 
-        from hallserver.hall_reports import PERIODS, period_bounds, report_from_tallies
-        from hallserver.store.report_queries import period_tallies, settled_before
-        params = request.query_params
-        kind = params.get("period", "day")
+        from hallserver.hall_reports import PERIODS
+        kind = request.query_params.get("period", "day")
         try:
-            day = _date.fromisoformat(params.get("date") or hall_day(dashboard.clock).isoformat())
+            day = _date.fromisoformat(request.query_params.get("date") or hall_day(dashboard.clock).isoformat())
         except ValueError:
             day = None
         if kind not in PERIODS or day is None or not 2000 <= day.year <= 2100:
             return JSONResponse({"error": {"code": "invalid", "message": "period: day|week|month; date: YYYY-MM-DD"}},
                                 status_code=400)
+        return kind, day
+
+    def hall_report_of(request: Request) -> dict[str, Any] | JSONResponse:
+        """The operating report for ?period=day|week|month&date=YYYY-MM-DD (default: today)."""
+        from hallserver.hall_reports import period_bounds, report_from_tallies
+        from hallserver.store.report_queries import period_tallies, settled_before
+        chosen = report_period(request)
+        if isinstance(chosen, JSONResponse):
+            return chosen
+        kind, day = chosen
         first, last, _ = period_bounds(kind, day)
         config = dashboard.config
         staff_names = {x.id: x.name for x in config.staff} if config is not None else {}
@@ -712,9 +720,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         """The report's people part for the same ?period=&date=: 按期办结率 per department, 考勤
         per person, AB岗 coverage per post, charts and tables (the report page loads it after it
         shows; ?format=json for the figures). Computed here, off the writer thread."""
-        from datetime import date as _date
 
-        from hallserver.hall_reports import PERIODS, period_bounds
+        from hallserver.hall_reports import period_bounds
         from hallserver.people_reports import (
             attendance_rows,
             category_coverage_rows,
@@ -723,14 +730,10 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             people_charts,
         )
         params = request.query_params
-        kind = params.get("period", "day")
-        try:
-            day = _date.fromisoformat(params.get("date") or hall_day(dashboard.clock).isoformat())
-        except ValueError:
-            day = None
-        if kind not in PERIODS or day is None or not 2000 <= day.year <= 2100:
-            return JSONResponse({"error": {"code": "invalid", "message": "period: day|week|month; date: YYYY-MM-DD"}},
-                                status_code=400)
+        chosen = report_period(request)
+        if isinstance(chosen, JSONResponse):
+            return chosen
+        kind, day = chosen
         if query is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
         first, last, label = period_bounds(kind, day)
