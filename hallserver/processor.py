@@ -126,6 +126,7 @@ class CommandProcessor:
         self._estimates_windows: tuple = ()
         self._digest_day = None
         self._retention_day = None
+        self._closed_day = None      # the hall day whose earlier days' waiting tickets were voided
         self._rollup_day = None      # the day the report rollups were last brought up to date
         self._post_changes: list[dict] = []
 
@@ -454,6 +455,36 @@ class CommandProcessor:
         self._post_changes_out = posts
         return self._announce(changes)
 
+    def _close_earlier_days(self) -> list[Outgoing]:
+        """Once per hall day (the tick after midnight): yesterday's tickets still waiting are void,
+        in the database too, so that the morning's first call is today's first ticket."""
+        day = hall_day(self.clock)
+        if self._closed_day == day:
+            return []
+        self._closed_day = day
+        now = self.clock.now()
+        try:
+            stale = self.store.void_waiting_before(day, now)      # also those a restart left behind
+        except Exception:
+            log.exception("could not void the earlier days' waiting tickets; trying again on a later tick")
+            self._closed_day = None
+            return []
+        closed = self.engine.close_earlier_days()
+        if not closed:
+            if stale:
+                log.info("voided %d tickets left waiting from earlier days", stale)
+            return []
+        changes = self.engine.take_changes()
+        try:
+            self.store.save(changes, "hall-server", f"day-close-{now:%Y%m%d%H%M%S%f}", "day.close", "{}", now)
+        except Exception:
+            log.exception("could not store the day's close; trying again on a later tick")
+            self.reload()
+            self._closed_day = None
+            return []
+        log.info("a new hall day: %d tickets left waiting from yesterday voided", len(closed))
+        return self._announce(changes)
+
     def _retention(self) -> None:
         """Once a day: phone numbers older than ratings.phone_retention_days are masked."""
         now = self.clock.now()
@@ -648,6 +679,7 @@ class CommandProcessor:
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
         out += self._daily_digest()
         self._retention()
+        out += self._close_earlier_days()
         self._report_rollups()
         out += self._calendar_check()
         out += self._front_desk_check()

@@ -170,3 +170,40 @@ def test_an_unexpected_failure_answers_internal_and_saves_nothing_of_it(proc, mo
     assert proc.engine is not engine and proc.engine.waiting_count("social") == 0   # rebuilt from the database
     reply, _ = send(proc, "kiosk-1", type="ticket.issue", category="social")
     assert reply["result"]["ticket"]["number"] == "A001"                  # the half-done ticket left no trace
+
+
+def test_a_new_hall_day_starts_with_an_empty_queue(proc):
+    """The server runs through the night: citizens still waiting at yesterday's closing went
+    home; this morning's first call is this morning's first ticket, not a ghost from yesterday."""
+    proc.clock.set(datetime(2026, 11, 23, 16, 50, tzinfo=TZ))
+    for _ in range(3):
+        send(proc, "kiosk-1", type="ticket.issue", category="social")
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    assert send(proc, "counter-1", type="window.call_next", window="w1")[0]["result"]["ticket"]["number"] == "A001"
+    proc.tick()                                                     # the same day: nothing is voided
+    assert proc.engine.waiting_count("social") == 2
+    proc.clock.set(datetime(2026, 11, 24, 8, 30, tzinfo=TZ))        # the next morning
+    out = proc.tick()
+    voided = [json.loads(o.payload) for o in out if o.topic == proc.topics.event("ticket.cancelled")]
+    assert sorted((v["ticket"]["number"], v["reason"]) for v in voided) == [("A002", "day_closed"),
+                                                                          ("A003", "day_closed")]
+    assert proc.engine.waiting_count("social") == 0
+    from sqlalchemy import text
+    with proc.store.engine.connect() as conn:
+        statuses = dict(conn.execute(text("select number, status from tickets")).all())
+    assert statuses == {"A001": "called", "A002": "cancelled", "A003": "cancelled"}   # A001: still at window 1
+    assert send(proc, "kiosk-1", type="ticket.issue", category="social")[0]["result"]["ticket"]["number"] == "A001"
+    send(proc, "counter-1", type="window.complete", window="w1")
+    called = send(proc, "counter-1", type="window.call_next", window="w1")[0]["result"]["ticket"]
+    assert (called["number"], called["issued_at"][:10]) == ("A001", "2026-11-24")
+    assert not [o for o in proc.tick() if o.topic == proc.topics.event("ticket.cancelled")]   # once a day
+
+
+def test_tickets_a_restart_left_waiting_from_an_earlier_day_are_voided(proc, config):
+    send(proc, "kiosk-1", type="ticket.issue", category="social")
+    proc.clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=TZ))          # the server was off for a day
+    restarted = CommandProcessor(config, proc.store, proc.clock)
+    restarted.tick()
+    from sqlalchemy import text
+    with proc.store.engine.connect() as conn:
+        assert conn.execute(text("select status from tickets")).scalar() == "cancelled"

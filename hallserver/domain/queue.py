@@ -376,6 +376,23 @@ class QueueEngine:
         self._changes.queue_changed = True
         return True
 
+    def close_earlier_days(self) -> list[Ticket]:
+        """A new hall day starts with an empty queue: tickets still waiting from an earlier day
+        (their citizens went home at closing) are void, announced as cancelled ("day_closed").
+        A service under way over midnight goes on."""
+        day, now = hall_day(self.clock), self.clock.now()
+        closed = []
+        for line in self.waiting.values():
+            for t in [x for x in line if x.day < day]:
+                line.remove(t)
+                t.status, t.finished_at = TicketStatus.CANCELLED, now
+                self._touch_ticket(t)
+                self._changes.events.append(Cancelled(t, "day_closed"))
+                closed.append(t)
+        if closed:
+            self._changes.queue_changed = True
+        return closed
+
     def forget_days_before(self, day: date) -> None:
         """Drop what only earlier days needed (numbering, quotas, 过号, staff figures, rated
         services, past appointments), so that a server running for months keeps a few days

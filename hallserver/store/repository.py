@@ -507,6 +507,13 @@ class Store:
         with self._write() as conn:
             conn.execute(insert(adjustments_table).values(window=window, points=points, reason=reason, by=by, at=at))
 
+    def void_waiting_before(self, day: date, now: datetime) -> int:
+        """Tickets of an earlier hall day still waiting (a server stopped overnight never closed
+        them) become cancelled; returns how many."""
+        with self._write() as conn:
+            return conn.execute(update(tickets).where(tickets.c.status == "waiting", tickets.c.day < day)
+                                .values(status="cancelled", finished_at=now)).rowcount
+
     def set_case_terms(self, terms: dict[int, str]) -> None:
         """Keep the terms of open cases stored before cases kept them (their matter as it is now)."""
         with self._write() as conn:
