@@ -262,36 +262,50 @@ class FrontDeskWatch:
         self.category_minutes: dict[tuple[date, str], dict[str, float]] = {}   # (day, category) → A, B, other, none
         self.changed: set[tuple[date, str]] = set()      # (day, post or category) counted since the last save
         self._last: tuple[datetime, dict[str, str], dict[str, str]] | None = None
+        self._posts_of: tuple[list[Post] | None, dict[str, list[Post]]] = (None, {})   # category → its posts
 
-    def post_states(self, windows: list[dict]) -> dict[str, str]:
-        """Each post now: "A", "B" or "none" (A or B logged in, open, at a window of the post's categories)."""
-        staffed = [(w["staff"], set(w["categories"])) for w in windows
-                   if w.get("staff") and w["status"] in OPEN_STATUSES]
-        out = {}
-        for post in self.posts:
-            serving = {staff for staff, categories in staffed if not categories.isdisjoint(post.categories)}
-            out[post.id] = "A" if post.a in serving else "B" if post.b in serving else "none"
+    @staticmethod
+    def serving(windows: list[dict]) -> dict[str, set[str]]:
+        """Who serves each category now: staff logged in at an open window that calls it."""
+        out: dict[str, set[str]] = {}
+        for w in windows:
+            staff = w.get("staff")
+            if staff and w["status"] in OPEN_STATUSES:
+                for category in w["categories"]:
+                    out.setdefault(category, set()).add(staff)
         return out
 
-    def category_states(self, windows: list[dict]) -> dict[str, str]:
+    def post_states(self, windows: list[dict], serving: dict[str, set[str]] | None = None) -> dict[str, str]:
+        """Each post now: "A", "B" or "none" (A or B logged in, open, at a window of the post's categories)."""
+        serving = self.serving(windows) if serving is None else serving
+        out = {}
+        for post in self.posts:
+            here = set().union(*(serving.get(c, ()) for c in post.categories))
+            out[post.id] = "A" if post.a in here else "B" if post.b in here else "none"
+        return out
+
+    def category_states(self, windows: list[dict], serving: dict[str, set[str]] | None = None) -> dict[str, str]:
         """Each category of a post now: "A" (an A of one of its posts serves it), "B" (a B does),
         "other" (someone else does) or "none"."""
-        serving: dict[str, set[str]] = {}
-        for w in windows:
-            if w.get("staff") and w["status"] in OPEN_STATUSES:
-                for category in w["categories"]:
-                    serving.setdefault(category, set()).add(w["staff"])
+        serving = self.serving(windows) if serving is None else serving
+        if self._posts_of[0] is not self.posts:           # the posts changed (settings): index them again
+            index: dict[str, list[Post]] = {}
+            for p in self.posts:
+                for category in p.categories:
+                    index.setdefault(category, []).append(p)
+            self._posts_of = (self.posts, dict(sorted(index.items())))
         out = {}
-        for category in sorted({cat for p in self.posts for cat in p.categories}):
+        for category, posts in self._posts_of[1].items():
             here = serving.get(category, set())
-            posts = [p for p in self.posts if category in p.categories]
             out[category] = "A" if any(p.a in here for p in posts) else "B" if any(p.b in here for p in posts) \
                 else "other" if here else "none"
         return out
 
     def update(self, now: datetime, windows: list[dict], open_now: bool) -> list[tuple[str, CoverageAlert]]:
-        """("opened" | "closed", alert) for each change. `windows`: {id, staff, status, categories}."""
-        states, categories = self.post_states(windows), self.category_states(windows)
+        """("opened" | "closed", alert) for each change. `windows`: {id, staff, status, categories}.
+        Runs after every window change: one pass over the windows serves all three looks."""
+        serving = self.serving(windows)
+        states, categories = self.post_states(windows, serving), self.category_states(windows, serving)
         if self._last is not None:                 # the time since the last look, in the state it had
             then, before, before_categories = self._last
             if open_now:
@@ -307,10 +321,9 @@ class FrontDeskWatch:
                     self.changed.add((then.date(), category))
         self._last = (now, states, categories)
         changes = []
-        staffed = {c for w in windows if w.get("staff") and w["status"] in OPEN_STATUSES for c in w["categories"]}
         dropped = [cat for cat in self.open if cat not in self.front]   # no longer front desk (settings)
         for category in [*self.front, *dropped]:
-            covered = category in staffed or category in dropped
+            covered = category in serving or category in dropped
             alert = self.open.get(category)
             if open_now and not covered and alert is None:
                 self.open[category] = CoverageAlert(category, now)
