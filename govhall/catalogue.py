@@ -47,13 +47,10 @@ def load_catalogue(path: str | Path) -> list[MatterConfig]:
         except UnicodeDecodeError:
             raise ConfigError(f"{path}: not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
         rows = list(csv.DictReader(text.splitlines()))
-    header = list(rows[0].keys()) if rows else []
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise ConfigError(f"{path}: the header needs the columns {', '.join(COLUMNS)} (missing {missing[0]})")
+    require_columns(rows, COLUMNS, str(path))
     out = []
     for n, row in enumerate(rows, start=2):
-        materials = [m.strip() for m in (row.get("materials") or "").replace("｜", "|").split("|") if m.strip()]
+        materials = split_list(row.get("materials"))
         try:
             out.append(MatterConfig(id=(row["id"] or "").strip(), name=(row["name"] or "").strip(),
                                     department=(row["department"] or "").strip(), kind=(row["kind"] or "").strip(),
@@ -81,6 +78,21 @@ def load_posts(path: str | Path) -> list[PostConfig]:
     return parse_posts(text, str(path))
 
 
+def require_columns(rows: list[dict], columns: list[str], where: str) -> None:
+    """A table's header has every column it needs, or the error names the first one missing."""
+    header = list(rows[0].keys()) if rows else []
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ConfigError(f"{where}: the header needs the columns {', '.join(columns)} (missing {missing[0]})")
+
+
+def csv_rows(text: str, columns: list[str], where: str) -> list[dict]:
+    """The rows of CSV text (a BOM allowed) whose header has `columns`."""
+    rows = list(csv.DictReader(text.removeprefix("\ufeff").splitlines()))
+    require_columns(rows, columns, where)
+    return rows
+
+
 def split_list(cell: str | None) -> list[str]:
     """A CSV cell holding a list: `|`-separated (the full-width ｜ too), blanks dropped."""
     return [x.strip() for x in (cell or "").replace("｜", "|").split("|") if x.strip()]
@@ -89,11 +101,7 @@ def split_list(cell: str | None) -> list[str]:
 def parse_posts(text: str, where: str) -> list[PostConfig]:
     """岗位 (AB岗) from CSV text: id,name,a,b,categories,front_desk — categories `|`-separated,
     front_desk 是/否 (or yes/no, 1/0). `where` names the source in the errors."""
-    rows = list(csv.DictReader(text.removeprefix("\ufeff").splitlines()))
-    header = list(rows[0].keys()) if rows else []
-    missing = [c for c in POST_COLUMNS if c not in header]
-    if missing:
-        raise ConfigError(f"{where}: the header needs the columns {', '.join(POST_COLUMNS)} (missing {missing[0]})")
+    rows = csv_rows(text, POST_COLUMNS, where)
     out = []
     for n, row in enumerate(rows, start=2):
         cell = {k: (row.get(k) or "").strip() for k in POST_COLUMNS}      # a short row has None cells

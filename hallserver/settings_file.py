@@ -18,12 +18,12 @@ change here: tickets, cases, ratings and schedules refer to them.
 """
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -265,6 +265,38 @@ def _replace_checked(path: Path, doc: tomlkit.TOMLDocument, now: datetime) -> No
             os.unlink(tmp)
 
 
+def _replace_file(target: Path, data: bytes, check: Callable[[str], Any], now: datetime) -> Any:
+    """A file beside hall.toml (the calendar, the catalogue) replaced whole: written to a
+    temporary file next to it, `check`ed there (it raises SettingsError to refuse), the old
+    one kept as a backup, then swapped in. Returns what `check` returned."""
+    tmp = ""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        result = check(tmp)
+        if target.exists():
+            _backup(target, now)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise SettingsError(f"{target.name}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+    _prune_backups(target)
+    return result
+
+
+def _name_in_config(path: Path, doc: tomlkit.TOMLDocument, section: str, key: str, name: str,
+                    now: datetime) -> None:
+    """hall.toml names a file it did not name before (`[calendar] file`, `[cases] catalogue`)."""
+    if section not in doc:
+        doc[section] = tomlkit.table()
+    doc[section][key] = name
+    _write_checked(path, doc, now)
+
+
 def _backup(path: Path, now: datetime) -> None:
     """`path` kept as `name.bak-YYYYmmdd-HHMMSS` (a second one within the same second: `-2`, …),
     never over an earlier backup."""
@@ -316,12 +348,11 @@ def posts_from_csv(text: str) -> list[dict[str, Any]]:
 def schedules_from_csv(text: str) -> list[dict[str, Any]]:
     """Staff schedules (排班) from an uploaded CSV: staff,shifts — the shift names `|`-separated;
     an empty cell means every shift."""
-    from govhall.catalogue import split_list
-    rows = list(csv.DictReader(text.removeprefix("\ufeff").splitlines()))
-    header = list(rows[0].keys()) if rows else []
-    missing = [c for c in SCHEDULE_COLUMNS if c not in header]
-    if missing:
-        raise SettingsError(f"CSV: the header needs the columns {', '.join(SCHEDULE_COLUMNS)} (missing {missing[0]})")
+    from govhall.catalogue import csv_rows, split_list
+    try:
+        rows = csv_rows(text, SCHEDULE_COLUMNS, "CSV")
+    except ConfigError as exc:
+        raise SettingsError(str(exc)) from None
     out = []
     for n, row in enumerate(rows, start=2):
         staff = (row.get("staff") or "").strip()
@@ -429,33 +460,14 @@ def save_calendar(path: str | Path, payload: Any, now: datetime) -> list[str]:
                 changes.append(f"calendar: added {year}")
         if not changes:
             return []
-        try:
-            cal.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".calendar-", suffix=".toml", dir=cal.parent)
-        except OSError as exc:
-            raise SettingsError(f"{cal.name}: cannot write ({exc.strerror or exc})") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(tomlkit.dumps(doc))
+        def check(tmp: str) -> None:
             try:
                 load_calendar_file(tmp)            # the checks the server makes at start
             except ConfigError as exc:
                 raise SettingsError(str(exc).replace(tmp, cal.name)) from None
-            if cal.exists():
-                _backup(cal, now)
-            os.replace(tmp, cal)
-        except OSError as exc:
-            raise SettingsError(f"{cal.name}: cannot write ({exc.strerror or exc})") from None
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        _prune_backups(cal)
+        _replace_file(cal, tomlkit.dumps(doc).encode("utf-8"), check, now)
         if not named:                              # hall.toml names the new file
-            config_doc = _parse(path)
-            if "calendar" not in config_doc:
-                config_doc["calendar"] = tomlkit.table()
-            config_doc["calendar"]["file"] = cal.name
-            _write_checked(path, config_doc, now)
+            _name_in_config(path, _parse(path), "calendar", "file", cal.name, now)
             changes.append(f"calendar.file: {cal.name}")
         return changes
 
@@ -496,35 +508,26 @@ def save_catalogue(path: str | Path, content: bytes, now: datetime) -> list[str]
         old_name = cases.get("catalogue")
         name = old_name if old_name and Path(old_name).suffix.lower() == suffix else f"matters{suffix}"
         target = Path(name) if Path(name).is_absolute() else path.parent / name
-        tmp = tmp_toml = ""
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".matters-", suffix=suffix, dir=target.parent)
+        def check(tmp: str) -> int:
+            """The rows, and the catalogue together with hall.toml (no id twice): as at start."""
+            trial = tomlkit.parse(tomlkit.dumps(config_doc))
+            if "cases" not in trial:
+                trial["cases"] = tomlkit.table()
+            trial["cases"]["catalogue"] = tmp
             fd_toml, tmp_toml = tempfile.mkstemp(prefix=".hall-settings-", suffix=".toml", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            if "cases" not in config_doc:
-                config_doc["cases"] = tomlkit.table()
-            config_doc["cases"]["catalogue"] = tmp
-            with os.fdopen(fd_toml, "w", encoding="utf-8") as f:
-                f.write(tomlkit.dumps(config_doc))
             try:
-                config = load_config(tmp_toml)               # the rows, and the catalogue with hall.toml
-            except ConfigError as exc:
-                raise SettingsError(str(exc).replace(tmp_toml, path.name).replace(tmp, "catalogue")) from None
-            count = len(config.matters) - len(config_doc.get("matters", []))
-            if target.exists():
-                _backup(target, now)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise SettingsError(f"{target.name}: cannot write ({exc.strerror or exc})") from None
-        finally:
-            for t in (tmp, tmp_toml):
-                if t and os.path.exists(t):
-                    os.unlink(t)
-        _prune_backups(target)
+                with os.fdopen(fd_toml, "w", encoding="utf-8") as f:
+                    f.write(tomlkit.dumps(trial))
+                try:
+                    config = load_config(tmp_toml)
+                except ConfigError as exc:
+                    raise SettingsError(str(exc).replace(tmp_toml, path.name).replace(tmp, "catalogue")) from None
+            finally:
+                os.unlink(tmp_toml)
+            return len(config.matters) - len(config_doc.get("matters", []))
+        count = _replace_file(target, data, check, now)
         changes = [f"catalogue: {count} matters from {target.name}"]
         if name != old_name:                        # hall.toml names the new file
-            config_doc["cases"]["catalogue"] = name
-            _write_checked(path, config_doc, now)
+            _name_in_config(path, config_doc, "cases", "catalogue", name, now)
             changes.append(f"cases.catalogue: {name}")
         return changes
