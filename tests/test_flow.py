@@ -212,3 +212,32 @@ def test_a_device_sees_the_true_state_from_retained_topics_on_connect(hall, conf
     assert late.last(topics.server_state)["online"] is True
     queue = late.last(topics.queue_state)
     assert {q["category"] for q in queue["categories"]} == {"social", "business", "residence"}
+
+
+def test_the_queue_summary_follows_a_rush_without_flooding_every_kiosk(hall, config):
+    """The queue summary (every kiosk and hall screen follows it) goes out at once after a
+    quiet spell, at most once per interval in a rush, and always ends on the truth."""
+    server, device = hall
+    topics = c.Topics(config.hall.id)
+    server.bus.summary_every_s = 2.0                     # long, so that timing on a slow machine cannot blur it
+    kiosk, screen = device("kiosk-1"), Recorder()
+    device("screen-1").subscribe(topics.queue_state, screen)
+    wait_for(lambda: screen.last(topics.queue_state) is not None, what="the retained summary")
+    time.sleep(2.1)                                      # quiet: the next change goes out at once
+    before = len(screen.messages)
+    sent = time.monotonic()
+    kiosk.request({"type": "ticket.issue", "category": "social"})
+    wait_for(lambda: len(screen.messages) > before, what="the summary after the first ticket")
+    assert time.monotonic() - sent < 1.5
+    assert sum(q["waiting"] for q in screen.last(topics.queue_state)["categories"]) == 1
+
+    start = time.monotonic()
+    for i in range(29):                                  # a rush: 29 more tickets as fast as the kiosk goes
+        kiosk.request({"type": "ticket.issue", "category": ("social", "business", "residence")[i % 3]})
+    rush = time.monotonic() - start
+
+    def waiting() -> int:
+        return sum(q["waiting"] for q in screen.last(topics.queue_state)["categories"])
+    wait_for(lambda: waiting() == 30, timeout=5, what="the summary to catch up with the rush")
+    during = len(screen.messages) - before - 1
+    assert 1 <= during <= rush / 2.0 + 2                # not 29 messages to every kiosk: one per interval

@@ -254,3 +254,38 @@ def test_the_completed_time_of_existing_cases_is_filled_in_by_its_migration(db_u
         done = dict(conn.execute(text("SELECT id, completed_at FROM cases ORDER BY id")).all())
     assert done[2] is None and str(done[1]).startswith("2026-11-21 07:30")
     s.close()
+
+
+def test_group_commits_keep_the_audit_and_rating_chains_whole(store, config):
+    """Commands committed together (group commit) carry the chains' last link along instead of
+    reading it back; a batch that fails must not leave its links behind for the next one."""
+    from hallserver.rating_chain import verify, verify_audit
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.login("w1", "s001")
+    store.save(e.take_changes(), "counter-1", "login", "window.login", '{"ok":true}', clock.now())
+
+    def serve_and_rate(first: int, n: int) -> None:
+        for i in range(first, first + n):
+            e.issue("social", "kiosk-1")
+            store.save(e.take_changes(), "kiosk-1", f"i{i}", "ticket.issue", '{"ok":true}', clock.now())
+            e.call_next("w1")
+            e.complete("w1")
+            store.save(e.take_changes(), "counter-1", f"c{i}", "window.complete", '{"ok":true}', clock.now())
+            e.rate("w1", 5 - i % 5)
+            store.save(e.take_changes(), "tablet-1", f"r{i}", "rating.submit", '{"ok":true}', clock.now())
+
+    with store.batch():
+        serve_and_rate(0, 3)
+    store.audit(clock.now(), "manager", "login", "ok")          # the web side, between two batches
+    with pytest.raises(IntegrityError), store.batch():
+        serve_and_rate(3, 1)
+        store.save(e.take_changes(), "kiosk-1", "i0", "ticket.issue", "{}", clock.now())   # a repeated id
+    e = build_engine(config, clock, store)                       # as the bus does after a failed batch
+    with store.batch():
+        serve_and_rate(3, 2)
+
+    audit, ratings = store.audit_records(), store.rating_records()
+    assert verify_audit(audit, None).ok and verify(ratings, None).ok
+    assert [r["level"] for r in ratings] == [5, 4, 3, 2, 1]       # the failed batch's rating is not there
+    assert [a["id"] for a in audit] == list(range(1, len(audit) + 1))

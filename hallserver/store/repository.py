@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ _UPDATE_WINDOW = update(windows).where(windows.c.id == bindparam("b_id"))
 _INSERT_COMMAND = insert(commands)
 _LAST_AUDIT = select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
 _INSERT_AUDIT = insert(audit_log)
-_LAST_RATING_HASH = select(ratings.c.hash).order_by(ratings.c.id.desc()).limit(1)
+_Link = namedtuple("_Link", "id hash")    # the last row of a hash chain
+_LAST_RATING_HASH = select(ratings.c.id, ratings.c.hash).order_by(ratings.c.id.desc()).limit(1)
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
 
 
@@ -137,10 +139,12 @@ class Store:
         all of them are committed together at the end, or none if anything raised."""
         with self._audit_lock, self.engine.begin() as conn:
             self._batch.conn = conn
+            self._batch.tails = {}           # the audit's and ratings' last (id, hash) written in it
             try:
                 yield
             finally:
                 self._batch.conn = None
+                self._batch.tails = None
 
     @property
     def batching(self) -> bool:
@@ -291,7 +295,8 @@ class Store:
                     conn.execute(insert(windows).values(id=w.id, **row))
             if changes.ratings:
                 rows = []
-                prev = conn.execute(_LAST_RATING_HASH).scalar() or GENESIS
+                prev = self._tail("ratings", conn, _LAST_RATING_HASH)
+                prev = prev.hash if prev else GENESIS
                 for r in changes.ratings:
                     row = {"id": r.id, "ticket_id": r.ticket.id, "window": r.window, "staff": r.staff,
                            "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
@@ -299,6 +304,7 @@ class Store:
                     row["prev_hash"], row["hash"] = prev, link(row, prev, self.rating_secret)
                     prev = row["hash"]
                     rows.append(row)
+                self._set_tail("ratings", (r.id, prev))
                 conn.execute(insert(ratings), rows)
                 contacts = [{"rating_id": r.id, "phone": r.phone, "at": r.at} for r in changes.ratings if r.phone]
                 if contacts:                   # beside the signed record, so that retention can mask it
@@ -646,12 +652,26 @@ class Store:
 
     def _audit(self, conn, at: datetime, actor: str, action: str, outcome: str, detail: str) -> None:   # noqa: ANN001
         """One line of the audit log, chained to the one before (in the caller's transaction)."""
-        last = conn.execute(_LAST_AUDIT).first()
+        last = self._tail("audit", conn, _LAST_AUDIT)
         row = {"id": (last.id if last else 0) + 1, "at": at, "actor": actor[:64], "action": action[:40],
                "outcome": str(outcome)[:40], "detail": detail[:200]}
         row["prev_hash"] = last.hash if last else GENESIS
         row["hash"] = audit_link(row, row["prev_hash"], self.rating_secret)
         conn.execute(_INSERT_AUDIT, row)
+        self._set_tail("audit", (row["id"], row["hash"]))
+
+    def _tail(self, chain: str, conn, query):   # noqa: ANN001, ANN202 - a row with .id and .hash, or None
+        """The last link of a hash chain (audit log, ratings): read once per transaction and then
+        carried along while a batch writes to it, instead of read again for every command."""
+        tails = getattr(self._batch, "tails", None)
+        if tails is not None and chain in tails:
+            return tails[chain]
+        return conn.execute(query).first()
+
+    def _set_tail(self, chain: str, tail: tuple[int, str]) -> None:
+        tails = getattr(self._batch, "tails", None)
+        if tails is not None:
+            tails[chain] = _Link(*tail)
 
     def audit(self, at: datetime, actor: str, action: str, outcome: str, detail: str = "") -> None:
         """An audit line for what does not go through the command path (a manager's login)."""
