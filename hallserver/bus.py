@@ -155,7 +155,7 @@ class ServerBus:
         return batch
 
     def _work(self) -> None:
-        next_tick = time.monotonic() + TICK_S
+        next_tick = time.monotonic()       # the first look (AB岗, front desk, hours) at once
         while True:
             self._send_held_states()
             wake = min(next_tick, self._held_due())

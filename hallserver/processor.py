@@ -129,6 +129,7 @@ class CommandProcessor:
         self._closed_day = None      # the hall day whose earlier days' waiting tickets were voided
         self._rollup_day = None      # the day the report rollups were last brought up to date
         self._post_changes: list[dict] = []
+        self._staffing: dict[str, tuple] = {}   # each window as AB岗 and the front desk last saw it
 
     def page_url(self, t: Ticket) -> str | None:
         """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
@@ -190,10 +191,13 @@ class CommandProcessor:
         return None
 
     def _apply(self, device_id: str, cmd: c.Command) -> list[Outgoing]:
+        staffing = False
         try:
             result = self._dispatch(device_id, cmd)
             reply = c.Reply(id=cmd.id, ok=True, result=result)
-            self._post_changes = self.attendance.route(self.engine, self.clock.now())   # AB岗 after every change
+            staffing = self._staffing_changed()
+            if staffing:                               # AB岗 after every change of who sits where
+                self._post_changes = self.attendance.route(self.engine, self.clock.now())
         except DomainError as exc:
             self.engine.discard_changes()
             self._alert_changes = []
@@ -223,7 +227,7 @@ class CommandProcessor:
         changes.attendance = self.attendance.take_events()
         self._post_changes_out, self._post_changes = self._post_changes, []
         changes.leaves = self.attendance.leaves.take_changed()
-        if changes.windows:                            # 前台不断档: look at the front desk after every change
+        if staffing:                                   # 前台不断档: look at the front desk after every such change
             changes.coverage = self.attendance.watch_windows(self.engine, self.clock.now())
         reply_json = reply.model_dump_json()
         try:
@@ -239,8 +243,24 @@ class CommandProcessor:
         self._notify(out)
         return out
 
+    def _staffing_changed(self) -> bool:
+        """Did this command change what AB岗 and the front desk look at: who is at a window, whether
+        it is open or paused (and since when), which categories it calls? A call or a completion
+        (idle ↔ serving) does not; time alone (a pause running long, a shift beginning) is the
+        tick's to see."""
+        changed = False
+        for w in self.engine.changed_windows():
+            paused = w.status == WindowStatus.PAUSED
+            seen = (w.staff, w.status if w.status not in (WindowStatus.IDLE, WindowStatus.SERVING) else "open",
+                    w.since if paused else None, w.categories)
+            if self._staffing.get(w.id) != seen:
+                self._staffing[w.id] = seen
+                changed = True
+        return changed
+
     def reload(self) -> None:
         """Drop the in-memory state and rebuild it from the database (after a failed commit)."""
+        self._staffing = {}
         try:
             self.engine = build_engine(self.config, self.clock, self.store)
             self.devices = DeviceHealth(self.store.open_device_alerts())
@@ -267,7 +287,7 @@ class CommandProcessor:
         self.attendance.set_config(config, cases.calendar, leaves)
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()
-        self._last_issuing = None
+        self._last_issuing, self._staffing = None, {}
         log.info("settings applied: %d categories, %d windows, %d staff, %d posts", len(config.categories),
                  len(config.windows), len(config.staff), len(config.posts))
         out = self.full_state()                   # the web view hears it too

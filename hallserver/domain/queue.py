@@ -313,6 +313,10 @@ class QueueEngine:
     def discard_changes(self) -> None:
         self._changes = Changes()
 
+    def changed_windows(self) -> list[Window]:
+        """The windows changed since the last take_changes (so far in this command)."""
+        return list(self._changes.windows.values())
+
     # ------------------------------------------------------------------ helpers
     def _window(self, window_id: str) -> Window:
         w = self.windows.get(window_id)
