@@ -26,7 +26,6 @@ _RESYNC = object()
 _TICK = object()
 TICK_S = 5.0        # how often time alone may change what the kiosks should show
 BATCH_MAX = 16      # device commands committed together at most (group commit, when busy)
-SUMMARY_EVERY_S = 0.25   # the queue summary (retained) goes out at most this often; the latest always
 
 
 def _is_message(item: object) -> bool:
@@ -58,13 +57,6 @@ class ServerBus:
         self._worker = threading.Thread(target=self._work, name="hall-writer", daemon=True)
         self.connected = threading.Event()
         self.handled = 0
-        # retained states that may change hundreds of times a second under load and that many
-        # devices follow (every kiosk and hall screen): the first change goes out at once, later
-        # ones within SUMMARY_EVERY_S wait and only the newest of them is published
-        self._throttled = {self.topics.queue_state}
-        self.summary_every_s = SUMMARY_EVERY_S
-        self._last_sent: dict[str, float] = {}
-        self._held_states: dict[str, Outgoing] = {}
 
     def start(self, timeout: float = 10.0) -> None:
         self._worker.start()
@@ -76,7 +68,6 @@ class ServerBus:
     def stop(self) -> None:
         self._inbox.put(None)
         self._worker.join(timeout=5)
-        self._send_held_states(force=True)
         offline = c.ServerState(online=False, hall_name=self.processor.config.hall.name)
         info = self.client.publish(self.topics.server_state, c.encode(offline), qos=1, retain=True)
         try:
@@ -157,13 +148,13 @@ class ServerBus:
     def _work(self) -> None:
         next_tick = time.monotonic()       # the first look (AB岗, front desk, hours) at once
         while True:
-            self._send_held_states()
-            wake = min(next_tick, self._held_due())
+            self._publish(self.processor.held_summary())    # the queue summary held back in a rush
+            wake = min(next_tick, self.processor.summary_due_at())
             item = self._next_item(max(0.0, wake - time.monotonic()))
             if item is None:
                 return
             if item is _TICK and time.monotonic() < next_tick:
-                continue                   # woken only to send a held state
+                continue                   # woken only to send the held summary
             if item is _TICK or time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TICK_S
                 try:
@@ -239,23 +230,5 @@ class ServerBus:
             self.client.ack(mid, qos)     # committed and published: the broker may forget it
 
     def _publish(self, out: list[Outgoing]) -> None:
-        now = time.monotonic()
         for o in out:
-            if o.topic in self._throttled:
-                if now - self._last_sent.get(o.topic, float("-inf")) < self.summary_every_s:
-                    self._held_states[o.topic] = o        # a newer one replaces it; sent when due
-                    continue
-                self._last_sent[o.topic] = now
-                self._held_states.pop(o.topic, None)      # this one is newer than any held
             self.client.publish(o.topic, o.payload, qos=o.qos, retain=o.retain)
-
-    def _held_due(self) -> float:
-        return min((self._last_sent[t] + self.summary_every_s for t in self._held_states), default=float("inf"))
-
-    def _send_held_states(self, force: bool = False) -> None:
-        now = time.monotonic()
-        for topic, o in list(self._held_states.items()):
-            if force or now >= self._last_sent[topic] + self.summary_every_s:
-                del self._held_states[topic]
-                self._last_sent[topic] = now
-                self.client.publish(o.topic, o.payload, qos=o.qos, retain=o.retain)

@@ -45,6 +45,7 @@ log = logging.getLogger("hallserver.processor")
 TABLET_CHANNEL = 4   # 好差评 channel code: hall tablet
 QR_CHANNEL = 3       # 好差评 channel code: the QR code (the ticket's phone page)
 WEB_DEVICE = "@web"  # the command log's name for the HTTP side; "@" keeps it apart from any MQTT device
+SUMMARY_EVERY_S = 0.25      # the hall server's queue summary goes out at most this often (the newest always)
 ESTIMATES_MAX_AGE_S = 2.0   # the kiosks' per-category 预计等候 is recomputed at most this often on traffic
 
 
@@ -100,7 +101,7 @@ def hall_hours(config: Config) -> HallHours | None:
 
 
 class CommandProcessor:
-    def __init__(self, config: Config, store: Store, clock: Clock) -> None:
+    def __init__(self, config: Config, store: Store, clock: Clock, *, summary_every_s: float = 0.0) -> None:
         self.config = config
         self.store = store
         self.clock = clock
@@ -130,6 +131,12 @@ class CommandProcessor:
         self._rollup_day = None      # the day the report rollups were last brought up to date
         self._post_changes: list[dict] = []
         self._staffing: dict[str, tuple] = {}   # each window as AB岗 and the front desk last saw it
+        # the queue summary (retained; every kiosk and hall screen follows it) may change hundreds
+        # of times a second in a rush: the first change goes out at once, later ones within
+        # summary_every_s are held and only the newest state is built and sent when it is due
+        self.summary_every_s = summary_every_s
+        self._summary_sent_at = float("-inf")
+        self._summary_held = False
 
     def page_url(self, t: Ticket) -> str | None:
         """The ticket's phone page (its QR code); only the kiosk that asked gets it, never an event."""
@@ -705,7 +712,7 @@ class CommandProcessor:
         out += self._front_desk_check()
         if issuing != self._last_issuing or estimates_changed:
             self._last_issuing = issuing
-            out.append(self._state(self.topics.queue_state, state))
+            out.append(self._summary(monotonic_time.monotonic(), state))
         self._notify(out)
         return out
 
@@ -720,7 +727,11 @@ class CommandProcessor:
         out = [self._state(self.topics.window_state(w.id), self.window_state(w))
                for w in changes.windows.values()]
         if changes.queue_changed:
-            out.append(self._state(self.topics.queue_state, self.queue_state()))
+            now = monotonic_time.monotonic()
+            if now - self._summary_sent_at < self.summary_every_s:
+                self._summary_held = True
+            else:
+                out.append(self._summary(now))
         for ev in changes.events:
             msg = self._event(ev)
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
@@ -770,13 +781,30 @@ class CommandProcessor:
                                         staff=r.staff, level=r.level, channel=r.channel)
         raise TypeError(f"unknown event {ev!r}")
 
+    def _summary(self, now: float, state: c.QueueState | None = None) -> Outgoing:
+        self._summary_sent_at, self._summary_held = now, False
+        return self._state(self.topics.queue_state, state or self.queue_state())
+
+    def summary_due_at(self) -> float:
+        """When the held queue summary is to go out (monotonic time; infinity: nothing held)."""
+        return self._summary_sent_at + self.summary_every_s if self._summary_held else float("inf")
+
+    def held_summary(self) -> list[Outgoing]:
+        """The queue summary held back in a rush, once its time has come; the bus asks on every turn."""
+        now = monotonic_time.monotonic()
+        if not self._summary_held or now < self._summary_sent_at + self.summary_every_s:
+            return []
+        out = [self._summary(now)]
+        self._notify(out)
+        return out
+
     def full_state(self, online: bool = True) -> list[Outgoing]:
         """Every retained message, for startup and after a broker reconnect."""
         out = [self._state(self.topics.server_state,
                            c.ServerState(online=online, hall_name=self.config.hall.name, at=self.clock.now()))]
         out += [self._state(self.topics.window_state(w.id), self.window_state(w))
                 for w in self.engine.windows.values()]
-        out.append(self._state(self.topics.queue_state, self.queue_state()))
+        out.append(self._summary(monotonic_time.monotonic()))
         self._notify(out)
         return out
 

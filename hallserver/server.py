@@ -7,7 +7,7 @@ import subprocess
 from govhall.config import Config
 from hallserver.bus import ServerBus
 from hallserver.domain.clock import Clock, SteadyClock, SystemClock
-from hallserver.processor import CommandProcessor
+from hallserver.processor import SUMMARY_EVERY_S, CommandProcessor
 from hallserver.store import Store, redact_url
 from hallserver.web.live import LiveView
 
@@ -42,7 +42,7 @@ class HallServer:
 
     def start(self) -> HallServer:
         self.store.migrate()
-        self.processor = CommandProcessor(self.config, self.store, self.clock)
+        self.processor = CommandProcessor(self.config, self.store, self.clock, summary_every_s=SUMMARY_EVERY_S)
         self.view = LiveView(self.processor.topics, self.clock)
         self.processor.listeners.append(self.view.on_outgoing)
         self.processor.presence_listeners.append(self.view.on_presence)

@@ -219,7 +219,7 @@ def test_the_queue_summary_follows_a_rush_without_flooding_every_kiosk(hall, con
     quiet spell, at most once per interval in a rush, and always ends on the truth."""
     server, device = hall
     topics = c.Topics(config.hall.id)
-    server.bus.summary_every_s = 2.0                     # long, so that timing on a slow machine cannot blur it
+    server.processor.summary_every_s = 2.0                     # long, so that timing on a slow machine cannot blur it
     kiosk, screen = device("kiosk-1"), Recorder()
     device("screen-1").subscribe(topics.queue_state, screen)
     wait_for(lambda: screen.last(topics.queue_state) is not None, what="the retained summary")
