@@ -121,6 +121,7 @@ class CommandProcessor:
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         self.login_guard = LoginGuard()
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
+        self._devices = {d.id: d for d in config.devices}
         self._alert_changes: list[AlertChange] = []
         self._estimates: dict[str, int | None] = {}
         self._estimates_at = float("-inf")
@@ -185,7 +186,7 @@ class CommandProcessor:
 
     # ------------------------------------------------------------------ steps
     def _authorise(self, device_id: str, cmd: c.Command, role: c.Role | None = None) -> c.Reply | None:
-        device = self.config.device(device_id) if role is None else None
+        device = self._devices.get(device_id) if role is None else None
         if role is None and device is None:
             return c.error_reply(cmd.id, c.ErrorCode.UNKNOWN_DEVICE, f"device {device_id!r} is not registered")
         role = role or device.role
@@ -293,6 +294,7 @@ class CommandProcessor:
         self.config, self.engine, self.cases = config, engine, cases
         self.attendance.set_config(config, cases.calendar, leaves)
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
+        self._devices = {d.id: d for d in config.devices}
         self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()
         self._last_issuing, self._staffing = None, {}
         log.info("settings applied: %d categories, %d windows, %d staff, %d posts", len(config.categories),

@@ -289,3 +289,25 @@ def test_group_commits_keep_the_audit_and_rating_chains_whole(store, config):
     assert verify_audit(audit, None).ok and verify(ratings, None).ok
     assert [r["level"] for r in ratings] == [5, 4, 3, 2, 1]       # the failed batch's rating is not there
     assert [a["id"] for a in audit] == list(range(1, len(audit) + 1))
+
+
+def test_a_batch_sends_its_rows_together_and_every_read_inside_sees_them(store, config):
+    """Group commit holds the common rows back and writes them together at the end: a read in
+    the middle of the batch (a repeated command id) still finds them, and a window never saved
+    before is inserted, not lost in an update that matched nothing."""
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    with store.batch():
+        e.issue("social", "kiosk-1")
+        store.save(e.take_changes(), "kiosk-1", "k1", "ticket.issue", '{"id":"k1","ok":true}', clock.now())
+        assert store.find_reply("kiosk-1", "k1") == '{"id":"k1","ok":true}'      # a repeat in the same batch
+        e.login("w2", "s002")                                                   # a window without a row yet
+        e.issue("business", "kiosk-1")
+        store.save(e.take_changes(), "kiosk-1", "k2", "ticket.issue", '{"ok":true}', clock.now())
+    again = build_engine(config, clock, store)
+    assert [t.number for t in again.waiting["social"]] == ["A001"]
+    assert [t.number for t in again.waiting["business"]] == ["B001"] and again.windows["w2"].staff == "s002"
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(commands)).scalar() == 2
+        from hallserver.store.tables import windows
+        assert conn.execute(select(windows.c.id)).scalars().all() == ["w2"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -24,6 +25,10 @@ def test_the_dashboard_shows_windows_queue_and_todays_figures(hall_with_web):
         kiosk.request({"type": "ticket.issue", "category": cat})
     counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
     counter.request({"type": "window.call_next", "window": "w1"})
+    deadline = time.monotonic() + 5               # the queue summary is at most a quarter second behind
+    while time.monotonic() < deadline and {q["category"]: q["waiting"] for q in httpx.get(
+            server.dashboard_url + "api/overview", timeout=5).json()["queue"]}.get("business") != 1:
+        time.sleep(0.05)
 
     page = httpx.get(server.dashboard_url, timeout=5)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]

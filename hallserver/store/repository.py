@@ -9,7 +9,7 @@ import functools
 import json
 from collections import namedtuple
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -79,6 +79,9 @@ _UPDATE_WINDOW = update(windows).where(windows.c.id == bindparam("b_id"))
 _INSERT_COMMAND = insert(commands)
 _LAST_AUDIT = select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
 _INSERT_AUDIT = insert(audit_log)
+_INSERT_TICKET = insert(tickets)
+_INSERT_RATING = insert(ratings)
+_IN_ORDER = (_INSERT_TICKET, _UPDATE_TICKET, _UPDATE_WINDOW, _INSERT_RATING, _INSERT_COMMAND, _INSERT_AUDIT)
 _Link = namedtuple("_Link", "id hash")    # the last row of a hash chain
 _LAST_RATING_HASH = select(ratings.c.id, ratings.c.hash).order_by(ratings.c.id.desc()).limit(1)
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
@@ -140,20 +143,49 @@ class Store:
         with self._audit_lock, self.engine.begin() as conn:
             self._batch.conn = conn
             self._batch.tails = {}           # the audit's and ratings' last (id, hash) written in it
+            self._batch.rows = {}            # the batch's common writes, sent together (see _later)
             try:
                 yield
+                self._send_rows(conn)
             finally:
                 self._batch.conn = None
                 self._batch.tails = None
+                self._batch.rows = None
 
     @property
     def batching(self) -> bool:
         return getattr(self._batch, "conn", None) is not None
 
+    def _later(self, statement, params: dict | list[dict]) -> None:   # noqa: ANN001 - one of _IN_ORDER
+        """Inside a batch, the rows the busy commands write (new and changed tickets, windows,
+        ratings, the command log and the audit) wait and go to the database together, one
+        statement for all rows of a kind, in an order the foreign keys accept. Anything else
+        that reads or writes in the batch sends them first, so it sees them."""
+        self._batch.rows.setdefault(statement, []).extend(params if isinstance(params, list) else [params])
+
+    def _send_rows(self, conn: Connection) -> None:
+        rows = getattr(self._batch, "rows", None)
+        if not rows:
+            return
+        self._batch.rows = {}
+        for statement in _IN_ORDER:
+            params = rows.pop(statement, None)
+            if not params:
+                continue
+            done = conn.execute(statement, params)
+            if statement is _UPDATE_WINDOW and done.rowcount != len(params):
+                for row in params:                # a window not saved before: one at a time, inserted
+                    if conn.execute(_UPDATE_WINDOW, row).rowcount == 0:
+                        conn.execute(insert(windows).values(id=row["b_id"], **{k: v for k, v in row.items()
+                                                                                if k != "b_id"}))
+        if rows:
+            raise RuntimeError(f"statements without a place in the batch's order: {list(rows)}")
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         conn = getattr(self._batch, "conn", None)
         if conn is not None:
+            self._send_rows(conn)
             yield conn
         else:
             with self.engine.connect() as conn:
@@ -164,6 +196,7 @@ class Store:
         """A transaction of its own, or the open batch (committed with the batch)."""
         conn = getattr(self._batch, "conn", None)
         if conn is not None:
+            self._send_rows(conn)
             yield conn
         else:
             with self.engine.begin() as conn:
@@ -281,17 +314,24 @@ class Store:
     def save(self, changes: Changes, device: str, command_id: str, command_type: str,
              reply_json: str, at: datetime) -> None:
         """Persist one command's changes and its reply, atomically."""
-        with self._audit_lock, self._write() as conn:
+        later = self.batching and _only_common(changes)
+        if later:
+            conn = self._batch.conn
+            write = self._later
+        with self._audit_lock, (nullcontext(conn) if later else self._write()) as conn:
+            if not later:
+                write = conn.execute
             new = [t for i, t in changes.tickets.items() if i in changes.new_ticket_ids]
             if new:
-                conn.execute(insert(tickets), [_ticket_row(t) for t in new])
+                write(_INSERT_TICKET, [_ticket_row(t) for t in new])
             for i, t in changes.tickets.items():
                 if i not in changes.new_ticket_ids:
-                    conn.execute(_UPDATE_TICKET, {**_ticket_row(t), "b_id": i})
+                    write(_UPDATE_TICKET, {**_ticket_row(t), "b_id": i})
             for w in changes.windows.values():
                 row = _window_row(w)
-                done = conn.execute(_UPDATE_WINDOW, {**row, "b_id": w.id})
-                if done.rowcount == 0:
+                if later:
+                    write(_UPDATE_WINDOW, {**row, "b_id": w.id})
+                elif conn.execute(_UPDATE_WINDOW, {**row, "b_id": w.id}).rowcount == 0:
                     conn.execute(insert(windows).values(id=w.id, **row))
             if changes.ratings:
                 rows = []
@@ -305,7 +345,7 @@ class Store:
                     prev = row["hash"]
                     rows.append(row)
                 self._set_tail("ratings", (r.id, prev))
-                conn.execute(insert(ratings), rows)
+                write(_INSERT_RATING, rows)
                 contacts = [{"rating_id": r.id, "phone": r.phone, "at": r.at} for r in changes.ratings if r.phone]
                 if contacts:                   # beside the signed record, so that retention can mask it
                     conn.execute(insert(rating_contacts), contacts)
@@ -355,13 +395,13 @@ class Store:
                     conn.execute(update(device_alerts).where(
                         device_alerts.c.device == a.device, device_alerts.c.component == a.component,
                         device_alerts.c.closed_at.is_(None)).values(closed_at=ch.at))
-            conn.execute(_INSERT_COMMAND, {"device": device, "id": command_id, "type": command_type,
-                                           "reply": reply_json, "at": at})
+            write(_INSERT_COMMAND, {"device": device, "id": command_id, "type": command_type,
+                                    "reply": reply_json, "at": at})
             if self._known_commands is not None:     # a rolled-back one stays: a harmless extra lookup
                 self._known_commands.add((device, command_id))
             outcome = "ok" if '"ok":true' in reply_json.replace(" ", "") else \
                 (json.loads(reply_json).get("error") or {}).get("code", "error")
-            self._audit(conn, at, device, command_type, outcome, command_id)
+            self._audit(conn, at, device, command_type, outcome, command_id, write)
 
     # ---------------------------------------------------------------- reports
     def summary(self, now: datetime, day: date) -> Summary:
@@ -650,14 +690,15 @@ class Store:
                 (coverage_alerts.c.started_at >= start) | coverage_alerts.c.ended_at.is_(None))
                 .order_by(coverage_alerts.c.id)).mappings()]
 
-    def _audit(self, conn, at: datetime, actor: str, action: str, outcome: str, detail: str) -> None:   # noqa: ANN001
+    def _audit(self, conn, at: datetime, actor: str, action: str, outcome: str, detail: str,   # noqa: ANN001
+               write=None) -> None:   # noqa: ANN001 - conn.execute, or _later in a batch
         """One line of the audit log, chained to the one before (in the caller's transaction)."""
         last = self._tail("audit", conn, _LAST_AUDIT)
         row = {"id": (last.id if last else 0) + 1, "at": at, "actor": actor[:64], "action": action[:40],
                "outcome": str(outcome)[:40], "detail": detail[:200]}
         row["prev_hash"] = last.hash if last else GENESIS
         row["hash"] = audit_link(row, row["prev_hash"], self.rating_secret)
-        conn.execute(_INSERT_AUDIT, row)
+        (write or conn.execute)(_INSERT_AUDIT, row)
         self._set_tail("audit", (row["id"], row["hash"]))
 
     def _tail(self, chain: str, conn, query):   # noqa: ANN001, ANN202 - a row with .id and .hash, or None
@@ -758,6 +799,14 @@ def _ticket(r) -> Ticket:   # noqa: ANN001 - a row mapping
                   transfer_to_window=r["transfer_to_window"], transferred_from=r["transferred_from"],
                   transfer_reason=r["transfer_reason"], requeued=bool(r["requeued"]),
                   first_called_at=r["first_called_at"], token=r["token"])
+
+
+def _only_common(changes: Changes) -> bool:
+    """Only what the busy commands change (tickets, windows, ratings without a phone number):
+    their rows may wait for the rest of the batch (Store._later)."""
+    return not (changes.appointments or changes.pauses or changes.device_alerts or changes.cases
+                or changes.rectifications or changes.attendance or changes.leaves or changes.coverage
+                or any(r.phone for r in changes.ratings))
 
 
 def _ticket_row(t: Ticket) -> dict:

@@ -20,7 +20,8 @@ class LiveView:
     def __init__(self, topics: c.Topics, clock=None) -> None:   # noqa: ANN001 - a domain Clock
         self.topics, self.clock = topics, clock
         self._lock = threading.Lock()
-        self._retained: dict[str, dict[str, Any]] = {}
+        self._retained: dict[str, bytes] = {}              # retained topic → its payload as published
+        self._parsed: dict[str, tuple[bytes, Any]] = {}    # retained topic → (payload, its JSON) last read
         self._calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
         self._device_alerts: dict[tuple[str, str], dict[str, Any]] = {}   # open ones, by (device, component)
         self._cases: dict[str, dict[str, Any]] = {}     # yellow and red open cases, by code
@@ -62,18 +63,21 @@ class LiveView:
         watched = (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic, coverage_topic,
                    post_topic, rating_topic)
         for o in out:
-            if not (o.retain or o.topic in watched):
+            if o.retain:                   # kept as sent; read when a page asks (snapshot)
+                with self._lock:
+                    self._retained[o.topic] = o.payload
+                changed = True
+                continue
+            if o.topic not in watched:
                 continue
             try:
                 data = json.loads(o.payload)
             except ValueError:
                 continue
-            if self.clock is not None and not o.retain:
+            if self.clock is not None:
                 data.setdefault("seen", self.clock.now().astimezone(self.clock.tz).isoformat(timespec="seconds"))
             with self._lock:
-                if o.retain:
-                    self._retained[o.topic] = data
-                elif o.topic == rating_topic:
+                if o.topic == rating_topic:
                     if data["level"] <= 2:                 # 不满意 / 非常不满意: a 差评
                         self._bad_ratings.appendleft(data)
                     else:
@@ -114,9 +118,21 @@ class LiveView:
             with self._lock:
                 self.version += 1
 
+    def _read(self, topic: str, payload: bytes) -> Any:   # noqa: ANN401 - a retained state's JSON
+        """A retained payload as JSON, parsed once per payload (the writer only keeps the bytes)."""
+        known = self._parsed.get(topic)
+        if known is not None and known[0] is payload:
+            return known[1]
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            data = {}
+        self._parsed[topic] = (payload, data)
+        return data
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            retained = dict(self._retained)
+            retained = {topic: self._read(topic, payload) for topic, payload in self._retained.items()}
             calls = list(self._calls)
             alerts = sorted(self._device_alerts.values(), key=lambda a: a["since"], reverse=True)
             slipping = sorted(self._cases.values(), key=lambda x: (x["colour"] != "red", x["due"]))
