@@ -18,6 +18,8 @@ import paho.mqtt.client as mqtt
 
 from govhall import contract as c
 from govhall.link import new_client, parse_broker_url, watch_suback
+from hallserver.domain.clock import hall_day
+from hallserver.heap import freeze_heap, frozen
 from hallserver.processor import CommandProcessor, Outgoing
 
 log = logging.getLogger("hallserver.bus")
@@ -57,6 +59,7 @@ class ServerBus:
         self._worker = threading.Thread(target=self._work, name="hall-writer", daemon=True)
         self.connected = threading.Event()
         self.handled = 0
+        self._heap_day = None
 
     def start(self, timeout: float = 10.0) -> None:
         self._worker.start()
@@ -157,6 +160,7 @@ class ServerBus:
                 continue                   # woken only to send the held summary
             if item is _TICK or time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TICK_S
+                self._new_day_heap()
                 try:
                     self._publish(self.processor.tick())
                 except Exception:
@@ -202,6 +206,13 @@ class ServerBus:
             except Exception:
                 # the processor turns every bad input into an error reply; this is a bug
                 log.exception("unexpected failure while handling a message; carrying on")
+
+    def _new_day_heap(self) -> None:
+        """A frozen heap (hall server, heap.py) is collected and frozen again when the hall day turns."""
+        day = hall_day(self.processor.clock)
+        if self._heap_day is not None and day != self._heap_day and frozen():
+            freeze_heap()
+        self._heap_day = day
 
     def _handle_messages(self, batch: list[tuple]) -> None:
         """Commit, then publish what the commands produced, then acknowledge them to the broker."""

@@ -63,6 +63,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     http = None if args.no_web else (config.http.host, config.http.port)
     server = HallServer(config, broker_url=url, database_url=args.database, http=http,
                         config_path=args.config).start()
+    from hallserver.heap import freeze_heap
+    freeze_heap()                 # the started server's objects stay out of the collector's walks
     try:
         _wait_for_signal()
     finally:
