@@ -271,7 +271,7 @@ class LoadLoop:
                      lambda _r: self._call(i))
 
     # ------------------------------------------------------------------ phases
-    def measure(self, seconds: float, rate: float | None) -> dict[str, Any]:
+    def measure(self, seconds: float, rate: float | None, server_cpu=None) -> dict[str, Any]:   # noqa: ANN001
         self.rate = rate
         self._next_slot = time.monotonic()
         self.run_until(time.monotonic() + min(3.0, seconds / 3))      # warm-up at this pace
@@ -280,9 +280,10 @@ class LoadLoop:
         self.latency.clear()
         self.led_lag.clear()
         self.recording = True
-        start = time.monotonic()
+        start, cpu_start = time.monotonic(), server_cpu() if server_cpu else None
         self.run_until(start + seconds)
         elapsed = time.monotonic() - start
+        cpu = server_cpu() - cpu_start if server_cpu and cpu_start is not None else None
         self.recording = False
         issue_call = self.latency["ticket.issue"] + self.latency["window.call_next"]
         answered = self.ok + self.empty + sum(self.errors.values())
@@ -293,6 +294,10 @@ class LoadLoop:
             "by_type": {k: summarise(v) for k, v in sorted(self.latency.items()) if v},
             "call_to_led": summarise(self.led_lag) if self.led_lag else None,
             "empty_replies": self.empty, "errors": dict(self.errors),
+            # the server process's CPU (all its threads) per answered command: steadier than the
+            # rate on a shared machine, and what a change of the command path moves
+            "server_cpu_ms_per_command": round(1000 * cpu / answered, 3) if cpu is not None and answered else None,
+            "server_cpu_share": round(cpu / elapsed, 2) if cpu is not None else None,
         }
 
     def close(self) -> None:
@@ -346,8 +351,8 @@ def bench_load(seconds: float = 20.0, rate: float = 1000.0, database_url: str | 
         load = LoadLoop(broker.url, kiosks, windows)
         load.connect_all()
         load.start_devices()
-        full = load.measure(seconds, None)
-        paced = load.measure(seconds, rate)
+        full = load.measure(seconds, None, server.cpu_s)
+        paced = load.measure(seconds, rate, server.cpu_s)
         rss = server.rss_kb()
         in_flight: dict[str, int] = defaultdict(int)
         for _, kind, _ in load.pending.values():

@@ -44,6 +44,18 @@ class ServerProcess:
     def rss_kb(self) -> int | None:
         return rss_kb(self.proc.pid) if self.proc is not None else None
 
+    def cpu_s(self) -> float | None:
+        return cpu_s(self.proc.pid) if self.proc is not None else None
+
+
+def cpu_s(pid: int) -> float | None:
+    """A process's CPU time so far (user + system, all its threads) in seconds, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
+
 
 def rss_kb(pid: int) -> int | None:
     """A process's resident memory (VmRSS) in kB, or None when it is gone."""

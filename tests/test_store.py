@@ -311,3 +311,26 @@ def test_a_batch_sends_its_rows_together_and_every_read_inside_sees_them(store, 
         assert conn.execute(select(func.count()).select_from(commands)).scalar() == 2
         from hallserver.store.tables import windows
         assert conn.execute(select(windows.c.id)).scalars().all() == ["w2"]
+
+
+def test_the_audit_chains_known_end_is_forgotten_when_another_writer_got_there_first(store, config, db_url):
+    """The server keeps the audit chain's last link in memory between transactions. Should
+    anything else append to the chain meanwhile, the next line takes an id already used: that
+    write fails whole, the known end is forgotten, and the command sent again chains on the
+    real end. The chain never forks."""
+    from hallserver.rating_chain import verify_audit
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "k1", "ticket.issue", '{"ok":true}', clock.now())
+    other = Store(db_url)
+    other.audit(clock.now(), "someone-else", "manager.login", "ok")
+    other.close()
+    e.issue("social", "kiosk-1")
+    changes = e.take_changes()
+    with pytest.raises(IntegrityError):
+        store.save(changes, "kiosk-1", "k2", "ticket.issue", '{"ok":true}', clock.now())
+    store.save(changes, "kiosk-1", "k2", "ticket.issue", '{"ok":true}', clock.now())
+    lines = store.audit_records()
+    assert verify_audit(lines, None).ok
+    assert [x["actor"] for x in lines] == ["kiosk-1", "someone-else", "kiosk-1"]

@@ -126,6 +126,7 @@ class Store:
         # the audit chain is written from the writer and the web; a batch holds it to its commit
         self._audit_lock = threading.RLock()
         self._batch = threading.local()           # the writer thread's open batch, if any
+        self._tails: dict[str, _Link] = {}        # the hash chains' committed last links (_chains)
         # (device, command id) of the command log's last KNOWN_COMMAND_DAYS days and since: a
         # command not in it is new, and its repeat check costs no database read
         self._known_commands: set[tuple[str, str]] | None = None
@@ -140,17 +141,35 @@ class Store:
         """One transaction for several commands (group commit): every read and write of this
         thread inside goes through it, so a command sees the ones before it in the batch, and
         all of them are committed together at the end, or none if anything raised."""
-        with self._audit_lock, self.engine.begin() as conn:
+        with self._audit_lock, self._chains(), self.engine.begin() as conn:
             self._batch.conn = conn
-            self._batch.tails = {}           # the audit's and ratings' last (id, hash) written in it
             self._batch.rows = {}            # the batch's common writes, sent together (see _later)
             try:
                 yield
                 self._send_rows(conn)
             finally:
                 self._batch.conn = None
-                self._batch.tails = None
                 self._batch.rows = None
+
+    @contextmanager
+    def _chains(self) -> Iterator[None]:
+        """The hash chains' last links written in one transaction (self._batch.tails), kept as the
+        known ends (self._tails) once it has committed; any failure forgets the known ends, so the
+        next transaction reads them from the database (another writer cannot fork the audit
+        chain unnoticed: its line would take the same id)."""
+        if getattr(self._batch, "tails", None) is not None:     # inside a transaction already
+            yield
+            return
+        self._batch.tails = {}
+        try:
+            yield
+        except BaseException:
+            self._tails.clear()
+            raise
+        else:
+            self._tails.update(self._batch.tails)
+        finally:
+            self._batch.tails = None
 
     @property
     def batching(self) -> bool:
@@ -199,7 +218,7 @@ class Store:
             self._send_rows(conn)
             yield conn
         else:
-            with self.engine.begin() as conn:
+            with self._chains(), self.engine.begin() as conn:
                 yield conn
 
     def close(self) -> None:
@@ -399,8 +418,8 @@ class Store:
                                     "reply": reply_json, "at": at})
             if self._known_commands is not None:     # a rolled-back one stays: a harmless extra lookup
                 self._known_commands.add((device, command_id))
-            outcome = "ok" if '"ok":true' in reply_json.replace(" ", "") else \
-                (json.loads(reply_json).get("error") or {}).get("code", "error")
+            error = None if '"ok":true' in reply_json.replace(" ", "") else json.loads(reply_json).get("error")
+            outcome = (error.get("code") or "error") if error else "ok"     # "{}": the server's own check
             self._audit(conn, at, device, command_type, outcome, command_id, write)
 
     # ---------------------------------------------------------------- reports
@@ -702,11 +721,12 @@ class Store:
         self._set_tail("audit", (row["id"], row["hash"]))
 
     def _tail(self, chain: str, conn, query):   # noqa: ANN001, ANN202 - a row with .id and .hash, or None
-        """The last link of a hash chain (audit log, ratings): read once per transaction and then
-        carried along while a batch writes to it, instead of read again for every command."""
-        tails = getattr(self._batch, "tails", None)
-        if tails is not None and chain in tails:
-            return tails[chain]
+        """The last link of a hash chain (audit log, ratings): read from the database once, then
+        carried along by the transactions that write to it (see _chains)."""
+        tails = getattr(self._batch, "tails", None) or {}
+        known = tails.get(chain) or self._tails.get(chain)
+        if known is not None:
+            return known
         return conn.execute(query).first()
 
     def _set_tail(self, chain: str, tail: tuple[int, str]) -> None:
