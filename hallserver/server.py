@@ -42,6 +42,7 @@ class HallServer:
 
     def start(self) -> HallServer:
         self.store.migrate()
+        self.store.checkpoint_in_background()
         self.processor = CommandProcessor(self.config, self.store, self.clock, summary_every_s=SUMMARY_EVERY_S)
         self.view = LiveView(self.processor.topics, self.clock)
         self.processor.listeners.append(self.view.on_outgoing)

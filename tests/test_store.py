@@ -334,3 +334,35 @@ def test_the_audit_chains_known_end_is_forgotten_when_another_writer_got_there_f
     lines = store.audit_records()
     assert verify_audit(lines, None).ok
     assert [x["actor"] for x in lines] == ["kiosk-1", "someone-else", "kiosk-1"]
+
+
+def test_sqlite_is_checkpointed_beside_the_writer(tmp_path, config, monkeypatch):
+    """The hall server's SQLite log is copied back into the database file by a thread of its own
+    (store/wal.py), not inside a command's commit: the file alone soon holds what was committed."""
+    import shutil
+    import sqlite3
+    import time
+
+    from hallserver.store import wal
+    monkeypatch.setattr(wal, "EVERY_S", 0.1)
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    store = Store(url)
+    store.migrate()
+    store.checkpoint_in_background()
+    try:
+        clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+        e = build_engine(config, clock, store)
+        for i in range(50):                           # far below the automatic checkpoint's mark
+            e.issue("social", "kiosk-1")
+            store.save(e.take_changes(), "kiosk-1", f"k{i}", "ticket.issue", '{"ok":true}', clock.now())
+        done = store._checkpointer.checkpoints
+        deadline = time.monotonic() + 10
+        while store._checkpointer.checkpoints < done + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shutil.copy(tmp_path / "hall.db", tmp_path / "file-only.db")     # the database file without its log
+        copy = sqlite3.connect(tmp_path / "file-only.db")
+        assert copy.execute("SELECT count(*) FROM tickets").fetchone() == (50,)
+        copy.close()
+    finally:
+        store.close()
+    assert store._checkpointer is None

@@ -66,6 +66,7 @@ from hallserver.store.tables import (
     windows,
 )
 from hallserver.store.tables import score_adjustments as adjustments_table
+from hallserver.store.wal import AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 KNOWN_COMMAND_DAYS = 7    # a device repeats a command within seconds; a week is far beyond any retry
@@ -101,6 +102,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: durable against process crashes
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")   # wal.py checkpoints beside the writer
     cur.close()
 
 
@@ -127,6 +129,7 @@ class Store:
         self._audit_lock = threading.RLock()
         self._batch = threading.local()           # the writer thread's open batch, if any
         self._tails: dict[str, _Link] = {}        # the hash chains' committed last links (_chains)
+        self._checkpointer: WalCheckpointer | None = None
         # (device, command id) of the command log's last KNOWN_COMMAND_DAYS days and since: a
         # command not in it is new, and its repeat check costs no database read
         self._known_commands: set[tuple[str, str]] | None = None
@@ -221,7 +224,17 @@ class Store:
             with self._chains(), self.engine.begin() as conn:
                 yield conn
 
+    def checkpoint_in_background(self) -> None:
+        """SQLite on a file: its log is checkpointed by a thread of its own (wal.py), not inside
+        a command's commit. Nothing to do for PostgreSQL."""
+        path = make_url(self.url).database if self.engine.dialect.name == "sqlite" else None
+        if path and path != ":memory:" and self._checkpointer is None:
+            self._checkpointer = WalCheckpointer(path).start()
+
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
 
     # ---------------------------------------------------------------- schema
