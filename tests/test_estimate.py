@@ -101,7 +101,12 @@ window_specs = st.lists(st.tuples(st.permutations(["a", "b", "c"]).map(tuple), s
                         min_size=1, max_size=4)
 
 
-@given(ticket_specs, window_specs, st.lists(st.integers(0, 3), max_size=60))
+# a big hall: many windows of few kinds, which share their lines (and their place in them)
+shared_window_specs = st.lists(st.tuples(st.sampled_from([("a", "b", "c"), ("b", "a", "c"), ("c", "a", "b")]),
+                                         st.sampled_from([1, 2]), st.booleans()), min_size=2, max_size=8)
+
+
+@given(ticket_specs, st.one_of(window_specs, shared_window_specs), st.lists(st.integers(0, 7), max_size=60))
 def test_the_fast_dispatcher_calls_exactly_like_the_rule(specs, wspecs, order):
     waiting = []
     for i, (cat, minute, cls, called_back, after, to_window) in enumerate(specs, start=1):

@@ -100,16 +100,26 @@ class Dispatcher:
         self.callbacks = sorted((t for t in waiting if t.callback_seq is not None), key=lambda t: t.callback_seq)
         self._by_preference: list[list[CallableTicket]] = []
         self._by_issue: list[list[CallableTicket]] = []
-        self._heads = [[0, 0] for _ in windows]
+        self._heads: dict[int, int] = {}     # id of a line → index of its first ticket still waiting
         # windows that serve the same categories in the same order share their lines (a big
         # hall has 100 windows but a few kinds of window); a line is only read, never changed
-        lines = [t for t in waiting if t.callback_seq is None]
-        named = {t.transfer_to_window for t in lines if t.transfer_to_window is not None}
+        plain: dict[str, list[CallableTicket]] = {}       # category → its tickets for any window
+        named: dict[str, list[CallableTicket]] = {}       # window → tickets transferred to it by name
+        for t in waiting:
+            if t.callback_seq is None:
+                if t.transfer_to_window is None:
+                    plain.setdefault(t.category, []).append(t)
+                else:
+                    named.setdefault(t.transfer_to_window, []).append(t)
         shared: dict[tuple, tuple[list, list]] = {}
         for w in windows:
             key = (tuple(w.categories), w.elderly_first, w.id if w.id in named else None)
-            if key not in shared:
-                mine = [t for t in lines if may_call(w, t)]
+            if key not in shared:       # the tickets may_call(w, t) admits, found by category
+                mine = [t for c in set(w.categories) for t in plain.get(c, ())]
+                if w.elderly_first:
+                    mine += [t for c, line in plain.items() if c not in w.categories
+                             for t in line if t.priority == TicketClass.GREEN]
+                mine += named.get(w.id, [])
                 shared[key] = (sorted(mine, key=lambda t, w=w: preference(w, t)),
                                sorted(mine, key=lambda t: (t.issued_at, t.id)))
             self._by_preference.append(shared[key][0])
@@ -118,12 +128,16 @@ class Dispatcher:
     def remove(self, t: CallableTicket) -> None:
         self.waiting_ids.discard(t.id)
 
-    def _head(self, i: int, which: int, line: list[CallableTicket]) -> CallableTicket | None:
-        k = self._heads[i][which]
-        while k < len(line) and line[k].id not in self.waiting_ids:
+    def _head(self, line: list[CallableTicket]) -> CallableTicket | None:
+        """The line's first ticket still waiting. Tickets only ever leave, so the place moves
+        forward only; it is kept per line, not per window: the twenty windows sharing a line
+        do not each step over the same called tickets again."""
+        k = self._heads.get(id(line), 0)
+        waiting, n = self.waiting_ids, len(line)
+        while k < n and line[k].id not in waiting:
             k += 1
-        self._heads[i][which] = k
-        return line[k] if k < len(line) else None
+        self._heads[id(line)] = k
+        return line[k] if k < n else None
 
     def pick(self, i: int) -> CallableTicket | None:
         w = self.windows[i]
@@ -131,9 +145,9 @@ class Dispatcher:
         turn_come = [t for t in mine if t.requeue_after_id is None or t.requeue_after_id not in self.waiting_ids]
         if turn_come:
             return turn_come[0]
-        preferred = self._head(i, 0, self._by_preference[i])
+        preferred = self._head(self._by_preference[i])
         if preferred is not None:
-            earliest = self._head(i, 1, self._by_issue[i])
+            earliest = self._head(self._by_issue[i])
             if (preferred.issued_at - earliest.issued_at).total_seconds() > self.rules.starvation_s:
                 return earliest
             return preferred

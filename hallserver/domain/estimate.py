@@ -62,6 +62,7 @@ class WaitEstimator:
         free = [(max(0.0, until), i) for i, until in enumerate(free_in)]
         heapq.heapify(free)
         before = 0
+        service_s: dict[str, float] = {}         # each category's mean, computed once per play
         while free:
             at, i = heapq.heappop(free)
             nxt = dispatcher.pick(i)
@@ -71,5 +72,8 @@ class WaitEstimator:
                 return Outlook(before, round(at))
             before += 1
             dispatcher.remove(nxt)
-            heapq.heappush(free, (at + self.service_time(nxt.category), i))
+            took = service_s.get(nxt.category)
+            if took is None:
+                took = service_s[nxt.category] = self.service_time(nxt.category)
+            heapq.heappush(free, (at + took, i))
         return Outlook(before, None)
