@@ -353,7 +353,8 @@ def test_the_kiosk_prints_only_what_the_server_confirmed_and_asks_for_nothing_wi
         assert server.processor.engine.waiting_count("business") == 1      # no second number was issued
         assert len(pty.sim.tickets) == 1
         # the manager hears of it: the kiosk reported the printer's condition
-        wait_until(lambda: [a.condition for a in server.processor.devices.open_alerts()] == ["paper_out"],
+        wait_until(lambda: [a.condition for a in server.processor.devices.open_alerts()
+                            if a.component != "calendar"] == ["paper_out"],       # next year's holidays: their own
                    what="the paper-out device alert")
         shot(kiosk, "kiosk-paper-out")
         # the citizen takes the number as the QR code on screen instead: it counts, nothing printed
