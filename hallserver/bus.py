@@ -151,7 +151,10 @@ class ServerBus:
     def _work(self) -> None:
         next_tick = time.monotonic()       # the first look (AB岗, front desk, hours) at once
         while True:
-            self._publish(self.processor.held_summary())    # the queue summary held back in a rush
+            try:
+                self._publish(self.processor.held_summary())    # the queue summary held back in a rush
+            except Exception:
+                log.exception("the held queue summary could not be sent; carrying on")
             wake = min(next_tick, self.processor.summary_due_at())
             item = self._next_item(max(0.0, wake - time.monotonic()))
             if item is None:

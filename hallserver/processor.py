@@ -132,6 +132,7 @@ class CommandProcessor:
         self._rollup_day = None      # the day the report rollups were last brought up to date
         self._post_changes: list[dict] = []
         self._staffing: dict[str, tuple] = {}   # each window as AB岗 and the front desk last saw it
+        self._unannounced_posts: list[dict] = []   # post changes a reload's routing found
         # the queue summary (retained; every kiosk and hall screen follows it) may change hundreds
         # of times a second in a rush: the first change goes out at once, later ones within
         # summary_every_s are held and only the newest state is built and sent when it is due
@@ -205,7 +206,7 @@ class CommandProcessor:
             reply = c.Reply(id=cmd.id, ok=True, result=result)
             staffing = self._staffing_changed()
             if staffing:                               # AB岗 after every change of who sits where
-                self._post_changes = self.attendance.route(self.engine, self.clock.now())
+                self._post_changes = self._route()
         except DomainError as exc:
             self.engine.discard_changes()
             self._alert_changes = []
@@ -251,6 +252,12 @@ class CommandProcessor:
         self._notify(out)
         return out
 
+    def _route(self) -> list[dict]:
+        """AB岗 routing now: the posts whose state changed, with any a reload found unannounced."""
+        posts, self._unannounced_posts = self._unannounced_posts + self.attendance.route(self.engine,
+                                                                                          self.clock.now()), []
+        return posts
+
     def _staffing_changed(self) -> bool:
         """Did this command change what AB岗 and the front desk look at: who is at a window, whether
         it is open or paused (and since when), which categories it calls? A call or a completion
@@ -269,11 +276,15 @@ class CommandProcessor:
     def reload(self) -> None:
         """Drop the in-memory state and rebuild it from the database (after a failed commit)."""
         self._staffing = {}
+        self._summary_held = True     # a summary built for the failed commands never went out
         try:
             self.engine = build_engine(self.config, self.clock, self.store)
             self.devices = DeviceHealth(self.store.open_device_alerts())
             self.cases.reload()
             self.attendance.reload()
+            # AB岗 covers are not stored: route again now, before the next call; what it finds
+            # changed is announced with the next routing (a command's or the tick's)
+            self._unannounced_posts += self.attendance.route(self.engine, self.clock.now())
             from hallserver.domain.rectification import RectificationBook
             items = self.store.rectification_items()
             self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
@@ -465,7 +476,7 @@ class CommandProcessor:
         """The tick's look at the posts and the front desk: shifts begin, pauses run long, hours
         end, with nobody pressing a key. AB岗 routing moves categories to B's window (saved and
         announced like any change); front-desk alerts open and close; minutes are counted."""
-        posts = self.attendance.route(self.engine, self.clock.now())
+        posts = self._route()
         changes = self.engine.take_changes()
         changes.coverage = self.attendance.watch_windows(self.engine, self.clock.now())
         try:
@@ -702,8 +713,6 @@ class CommandProcessor:
         """Called every few seconds by the bus: time alone can open or close a category
         (hours, 停止取号, a new half-day); republish the queue state when that changed."""
         estimates_changed = self.refresh_estimates()
-        state = self.queue_state()
-        issuing = [(q.category, q.issuing, q.next_open) for q in state.categories]
         out = [Outgoing(self.topics.event(ev.type), c.encode(ev))
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
         out += self._daily_digest()
@@ -712,6 +721,8 @@ class CommandProcessor:
         self._report_rollups()
         out += self._calendar_check()
         out += self._front_desk_check()
+        state = self.queue_state()                # after the checks above: the newest summary goes last
+        issuing = [(q.category, q.issuing, q.next_open) for q in state.categories]
         if issuing != self._last_issuing or estimates_changed:
             self._last_issuing = issuing
             out.append(self._summary(monotonic_time.monotonic(), state))
@@ -796,6 +807,7 @@ class CommandProcessor:
         now = monotonic_time.monotonic()
         if not self._summary_held or now < self._summary_sent_at + self.summary_every_s:
             return []
+        self._summary_held, self._summary_sent_at = False, now    # a failure below is not retried at once
         out = [self._summary(now)]
         self._notify(out)
         return out

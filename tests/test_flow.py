@@ -243,3 +243,25 @@ def test_the_queue_summary_follows_a_rush_without_flooding_every_kiosk(hall, con
     wait_for(lambda: waiting() == 30, timeout=5, what="the summary to catch up with the rush")
     during = len(screen.messages) - before - 1
     assert 1 <= during <= rush / 2.0 + 2                # not 29 messages to every kiosk: one per interval
+
+
+def test_a_summary_that_fails_to_build_does_not_stop_the_hall(hall, config):
+    """The held queue summary is built on the writer's own turn: if building it fails (a bug),
+    that is logged and the hall goes on answering commands."""
+    server, device = hall
+    kiosk = device("kiosk-1")
+    proc = server.processor
+    proc.summary_every_s = 0.5
+    failures = []
+    real = proc.queue_state
+
+    def broken():
+        failures.append(1)
+        raise RuntimeError("a bug while building the summary")
+    kiosk.request({"type": "ticket.issue", "category": "social"})
+    kiosk.request({"type": "ticket.issue", "category": "social"})       # its summary is held
+    proc.queue_state = broken
+    wait_for(lambda: failures, what="the held summary to be built")
+    proc.queue_state = real
+    reply = kiosk.request({"type": "ticket.issue", "category": "social"}, timeout=5)
+    assert reply["ok"] and reply["result"]["ticket"]["number"] == "A003"

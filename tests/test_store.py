@@ -366,3 +366,31 @@ def test_sqlite_is_checkpointed_beside_the_writer(tmp_path, config, monkeypatch)
     finally:
         store.close()
     assert store._checkpointer is None
+
+
+def test_a_failed_write_inside_a_batch_rolls_the_whole_batch_back_even_if_its_caller_went_on(store, config):
+    """The batch's waiting rows go out before any other read or write in it. If that fails and
+    the caller only logs it (a presence message does), the batch must not commit the rest: it
+    is refused whole at its end, and the bus runs its commands again one by one."""
+    from hallserver.rating_chain import verify_audit
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+    e = build_engine(config, clock, store)
+    e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "k1", "ticket.issue", '{"ok":true}', clock.now())
+    with pytest.raises(RuntimeError, match="none of it is kept"), store.batch():
+        e.issue("social", "kiosk-1")
+        store.save(e.take_changes(), "kiosk-1", "k2", "ticket.issue", '{"ok":true}', clock.now())
+        e.issue("social", "kiosk-1")
+        store.save(e.take_changes(), "kiosk-1", "k1", "ticket.issue", '{"ok":true}', clock.now())   # a used id
+        try:
+            store.counter_online("counter-1", clock.now())       # sends the waiting rows: they fail
+        except IntegrityError:
+            pass                                                  # as on_presence does: logged, not raised
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tickets)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(commands)).scalar() == 1
+    e = build_engine(config, clock, store)                        # as the bus does, then one at a time
+    e.issue("social", "kiosk-1")
+    store.save(e.take_changes(), "kiosk-1", "k2", "ticket.issue", '{"ok":true}', clock.now())
+    assert verify_audit(store.audit_records(), None).ok
+    assert [t.number for t in build_engine(config, clock, store).waiting["social"]] == ["A001", "A002"]

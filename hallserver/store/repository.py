@@ -147,12 +147,17 @@ class Store:
         with self._audit_lock, self._chains(), self.engine.begin() as conn:
             self._batch.conn = conn
             self._batch.rows = {}            # the batch's common writes, sent together (see _later)
+            self._batch.broken = None        # a read or write inside that failed, even if its caller went on
             try:
                 yield
+                if self._batch.broken is not None:
+                    raise RuntimeError("a read or write inside the batch failed; none of it is kept") \
+                        from self._batch.broken
                 self._send_rows(conn)
             finally:
                 self._batch.conn = None
                 self._batch.rows = None
+                self._batch.broken = None
 
     @contextmanager
     def _chains(self) -> Iterator[None]:
@@ -204,11 +209,24 @@ class Store:
             raise RuntimeError(f"statements without a place in the batch's order: {list(rows)}")
 
     @contextmanager
+    def _in_batch(self, conn: Connection) -> Iterator[Connection]:
+        """A read or write inside the open batch: the batch's waiting rows first. Should either
+        fail, the whole batch is rolled back at its end, even when the caller carried on (a
+        presence message's error is only logged): the waiting rows may be gone, and SQLite would
+        otherwise commit the rest without them."""
+        try:
+            self._send_rows(conn)
+            yield conn
+        except BaseException as exc:
+            self._batch.broken = exc
+            raise
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
         conn = getattr(self._batch, "conn", None)
         if conn is not None:
-            self._send_rows(conn)
-            yield conn
+            with self._in_batch(conn):
+                yield conn
         else:
             with self.engine.connect() as conn:
                 yield conn
@@ -218,8 +236,8 @@ class Store:
         """A transaction of its own, or the open batch (committed with the batch)."""
         conn = getattr(self._batch, "conn", None)
         if conn is not None:
-            self._send_rows(conn)
-            yield conn
+            with self._in_batch(conn):
+                yield conn
         else:
             with self._chains(), self.engine.begin() as conn:
                 yield conn
