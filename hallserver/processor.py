@@ -282,12 +282,12 @@ class CommandProcessor:
             self.devices = DeviceHealth(self.store.open_device_alerts())
             self.cases.reload()
             self.attendance.reload()
-            # AB岗 covers are not stored: route again now, before the next call; what it finds
-            # changed is announced with the next routing (a command's or the tick's)
-            self._unannounced_posts += self.attendance.route(self.engine, self.clock.now())
             from hallserver.domain.rectification import RectificationBook
             items = self.store.rectification_items()
             self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
+            # AB岗 covers are not stored: route again now, before the next call; what it finds
+            # changed is announced with the next routing (a command's or the tick's)
+            self._unannounced_posts += self.attendance.route(self.engine, self.clock.now())
         except Exception:
             log.exception("could not reload state from the database")
 
