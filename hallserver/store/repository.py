@@ -76,13 +76,13 @@ KNOWN_COMMAND_DAYS = 7    # a device repeats a command within seconds; a week is
 _FIND_REPLY = select(commands.c.reply).where(commands.c.device == bindparam("b_device"),
                                              commands.c.id == bindparam("b_id"))
 _UPDATE_TICKET = update(tickets).where(tickets.c.id == bindparam("b_id"))
-_UPDATE_WINDOW = update(windows).where(windows.c.id == bindparam("b_id"))
+_SAVE_WINDOW = "save window"     # an upsert, in the database's own words (Store._statements)
 _INSERT_COMMAND = insert(commands)
 _LAST_AUDIT = select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
 _INSERT_AUDIT = insert(audit_log)
 _INSERT_TICKET = insert(tickets)
 _INSERT_RATING = insert(ratings)
-_IN_ORDER = (_INSERT_TICKET, _UPDATE_TICKET, _UPDATE_WINDOW, _INSERT_RATING, _INSERT_COMMAND, _INSERT_AUDIT)
+_IN_ORDER = (_INSERT_TICKET, _UPDATE_TICKET, _SAVE_WINDOW, _INSERT_RATING, _INSERT_COMMAND, _INSERT_AUDIT)
 _Link = namedtuple("_Link", "id hash")    # the last row of a hash chain
 _LAST_RATING_HASH = select(ratings.c.id, ratings.c.hash).order_by(ratings.c.id.desc()).limit(1)
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
@@ -94,6 +94,21 @@ def redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable url>"
+
+
+def _window_upsert(dialect: str):   # noqa: ANN202 - an INSERT … ON CONFLICT DO UPDATE
+    """A window's row written whether or not it was saved before (one statement for many rows,
+    no row count to read back: PostgreSQL's pipeline gives none until the batch is sent)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        raise ValueError(f"govhall keeps its hall in SQLite or PostgreSQL, not {dialect}")
+    statement = dialect_insert(windows)
+    return statement.on_conflict_do_update(
+        index_elements=[windows.c.id],
+        set_={col.name: statement.excluded[col.name] for col in windows.c if col.name != "id"})
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -137,6 +152,9 @@ class Store:
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        # PostgreSQL: a batch's rows go in one round trip (psycopg's pipeline), not one per kind
+        self._pipelined = self.engine.dialect.name == "postgresql"
+        self._statements = {_SAVE_WINDOW: _window_upsert(self.engine.dialect.name)}
 
     # ---------------------------------------------------------------- transactions
     @contextmanager
@@ -195,18 +213,21 @@ class Store:
         if not rows:
             return
         self._batch.rows = {}
-        for statement in _IN_ORDER:
-            params = rows.pop(statement, None)
-            if not params:
-                continue
-            done = conn.execute(statement, params)
-            if statement is _UPDATE_WINDOW and done.rowcount != len(params):
-                for row in params:                # a window not saved before: one at a time, inserted
-                    if conn.execute(_UPDATE_WINDOW, row).rowcount == 0:
-                        conn.execute(insert(windows).values(id=row["b_id"], **{k: v for k, v in row.items()
-                                                                                if k != "b_id"}))
+        with self._pipeline(conn):
+            for statement in _IN_ORDER:
+                params = rows.pop(statement, None)
+                if params:
+                    conn.execute(self._statements.get(statement, statement), params)
         if rows:
             raise RuntimeError(f"statements without a place in the batch's order: {list(rows)}")
+
+    def _pipeline(self, conn: Connection):   # noqa: ANN202 - a context manager
+        """On PostgreSQL, the statements inside go out together and their answers come back
+        together (psycopg's pipeline mode: one round trip instead of one per statement); a
+        failure among them is raised when the block ends. Elsewhere nothing changes."""
+        if not self._pipelined:
+            return nullcontext()
+        return conn.connection.driver_connection.pipeline()
 
     @contextmanager
     def _in_batch(self, conn: Connection) -> Iterator[Connection]:
@@ -377,12 +398,9 @@ class Store:
             for i, t in changes.tickets.items():
                 if i not in changes.new_ticket_ids:
                     write(_UPDATE_TICKET, {**_ticket_row(t), "b_id": i})
-            for w in changes.windows.values():
-                row = _window_row(w)
-                if later:
-                    write(_UPDATE_WINDOW, {**row, "b_id": w.id})
-                elif conn.execute(_UPDATE_WINDOW, {**row, "b_id": w.id}).rowcount == 0:
-                    conn.execute(insert(windows).values(id=w.id, **row))
+            if changes.windows:
+                write(_SAVE_WINDOW if later else self._statements[_SAVE_WINDOW],
+                      [{**_window_row(w), "id": w.id} for w in changes.windows.values()])
             if changes.ratings:
                 rows = []
                 prev = self._tail("ratings", conn, _LAST_RATING_HASH)
