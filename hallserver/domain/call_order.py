@@ -120,7 +120,10 @@ class Dispatcher:
                     mine += [t for c, line in plain.items() if c not in w.categories
                              for t in line if t.priority == TicketClass.GREEN]
                 mine += named.get(w.id, [])
-                shared[key] = (sorted(mine, key=lambda t, w=w: preference(w, t)),
+                rank = {c: k for k, c in reversed(list(enumerate(w.categories)))}   # preference(), faster
+                last = len(w.categories)
+                shared[key] = (sorted(mine, key=lambda t, rank=rank, last=last:
+                                      (CLASS_RANK[t.priority], rank.get(t.category, last), t.id)),
                                sorted(mine, key=lambda t: (t.issued_at, t.id)))
             self._by_preference.append(shared[key][0])
             self._by_issue.append(shared[key][1])

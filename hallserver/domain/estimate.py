@@ -38,16 +38,19 @@ class WaitEstimator:
         self.default_service_s = default_service_s
         self.history = history
         self._recent: dict[str, deque[float]] = {}
+        self._mean: dict[str, float] = {}     # each category's mean of _recent, kept as services end
 
     def record(self, category: str, service_s: float) -> None:
         """A service of this category took this long (called → completed)."""
         if service_s <= 0:
             return
-        self._recent.setdefault(category, deque(maxlen=self.history)).append(service_s)
+        recent = self._recent.setdefault(category, deque(maxlen=self.history))
+        recent.append(service_s)
+        # worked out here, once per service, not on every ask: an estimate asks once per open window
+        self._mean[category] = fmean(recent)
 
     def service_time(self, category: str) -> float:
-        recent = self._recent.get(category)
-        return fmean(recent) if recent else self.default_service_s
+        return self._mean.get(category, self.default_service_s)
 
     def estimate(self, target: T, dispatcher: Dispatcher, free_in: list[float]) -> int | None:
         """Seconds until `target` is likely called, or None when no open window would call it.
@@ -62,7 +65,6 @@ class WaitEstimator:
         free = [(max(0.0, until), i) for i, until in enumerate(free_in)]
         heapq.heapify(free)
         before = 0
-        service_s: dict[str, float] = {}         # each category's mean, computed once per play
         while free:
             at, i = heapq.heappop(free)
             nxt = dispatcher.pick(i)
@@ -72,8 +74,5 @@ class WaitEstimator:
                 return Outlook(before, round(at))
             before += 1
             dispatcher.remove(nxt)
-            took = service_s.get(nxt.category)
-            if took is None:
-                took = service_s[nxt.category] = self.service_time(nxt.category)
-            heapq.heappush(free, (at + took, i))
+            heapq.heappush(free, (at + self.service_time(nxt.category), i))
         return Outlook(before, None)
