@@ -83,17 +83,24 @@ def cmd_soak(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
+        def mb(kb: int | None) -> str:
+            return f"{kb / 1024:6.1f}" if kb is not None else "     -"
+
+        def rss(d: dict) -> str:
+            return f"RSS server {mb(d['rss_kb_server'])} MB, devices {mb(d['rss_kb_devices'])} MB"
         for d in result["days"]:
             if not d["open"]:
-                print(f"  {d['day']}  closed                                       RSS {d['rss_kb'] / 1024:6.1f} MB")
+                print(f"  {d['day']}  {'closed':<73}{rss(d)}")   # 73: an open day's columns (过号 is 4 wide)
                 continue
             print(f"  {d['day']}  issued {d['tickets_issued']:4}  served {d['completed']:4}  过号 {d['skipped']:3}  "
                   f"cancelled {d['cancelled']:2}  waiting {d['waiting']:2}  "
-                  f"{'balanced' if d['balanced'] else 'NOT BALANCED'}   RSS {d['rss_kb'] / 1024:6.1f} MB")
+                  f"{'balanced' if d['balanced'] else 'NOT BALANCED'}   {rss(d)}")
         for f in result["faults"]:
-            print(f"  fault {f['at']}  {f['fault']}")
+            killed = f"  (pid {f['killed_pid']} killed, {f['new_pid']} started)" if "killed_pid" in f else ""
+            print(f"  fault {f['at']}  {f['fault']}{killed}")
         print(f"  books {'balance' if result['books_balance'] else 'DO NOT BALANCE'}; {result['retries']} commands "
-              f"sent again; {result['real_seconds']} s")
+              f"sent again; the server ran as {len(result['server_pids'])} process(es), the devices as pid "
+              f"{result['devices_pid']}; {result['real_seconds']} s")
     return 0 if result["books_balance"] else 1
 
 

@@ -155,8 +155,7 @@ class HallDemo:
             self.broker_url = self.broker.url
         else:
             self.broker_url = self.broker_url_arg
-        self.server = HallServer(self.config, broker_url=self.broker_url, clock=self.clock,
-                                 database_url=self.database_url, http=self.http).start()
+        self.server = self._start_server()
         hall = self.config.hall.id
         self.kiosk = DeviceLink(hall, "kiosk-1", self.broker_url).connect()
         self.counters = {w.id: DeviceLink(hall, f"counter-{w.number}", self.broker_url).connect()
@@ -170,6 +169,18 @@ class HallDemo:
         self.screen = _ScreenCounter()
         self.screen_link = DeviceLink(hall, "screen-1", self.broker_url).connect()
         self.screen_link.subscribe(self.screen_link.topics.event("ticket.called"), self.screen.on_called)
+
+    def _start_server(self) -> HallServer:
+        """The hall server, here in this process on the demo's clock (the soak runs its own process)."""
+        return HallServer(self.config, broker_url=self.broker_url, clock=self.clock,
+                          database_url=self.database_url, http=self.http).start()
+
+    def _book(self, booking_id: str, category: str, slot: datetime) -> dict:
+        """A 预约 booked as the citizen's phone does (command type appointment.book): the reply.
+        Here through the in-process server's HTTP command path; the soak books over HTTP."""
+        return self.server.bus.submit(json.dumps({
+            "id": booking_id, "type": "appointment.book", "category": category,
+            "slot_start": slot.isoformat()}).encode())
 
     def stop(self) -> None:
         for link in (self.kiosk, *self.counters.values(), *self.tablets.values(), self.screen_link,
@@ -250,9 +261,7 @@ class HallDemo:
         while slot + timedelta(minutes=30) <= end:
             for _ in range(self.random.randint(0, 2)):
                 category = self.random.choice(list(ARRIVALS_PER_HOUR))
-                reply = self.server.bus.submit(json.dumps({
-                    "id": f"demo-booking-{self._seq}-{self.random.randrange(10**9)}", "type": "appointment.book",
-                    "category": category, "slot_start": slot.isoformat()}).encode())
+                reply = self._book(f"demo-booking-{self._seq}-{self.random.randrange(10**9)}", category, slot)
                 if not reply["ok"]:
                     continue
                 self.rules_seen["appointments_booked"] += 1

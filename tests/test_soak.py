@@ -1,6 +1,11 @@
 """The soak (`hall demo --headless --days N --faults`) over two simulated working days with
-each kind of fault: the books balance at the end of every day and the server's per-day
-books stay at a couple of days however long it runs."""
+each kind of fault: the hall server runs as its own process on the soak's simulated time and
+is really killed and started again; the books balance at the end of every day; the server's
+per-day books stay at a couple of days; the memory of the server and of the devices is
+reported apart."""
+import os
+import signal
+
 import pytest
 
 from hallserver.soak import run_week
@@ -12,16 +17,33 @@ def test_two_days_with_every_kind_of_fault_and_the_books_balance(mosquitto):
     assert r["broker"] == "mosquitto"
     kinds = [f["fault"].split(":")[0] for f in r["faults"]]
     assert kinds == ["server_restart", "broker_restart", "device_drop", "server_restart"]
+
+    # the server is a process of its own, killed (SIGKILL) and started again at each planned restart
+    assert r["devices_pid"] == os.getpid()
+    assert len(r["server_pids"]) == 3 and len(set(r["server_pids"])) == 3
+    assert os.getpid() not in r["server_pids"]
+    assert r["server_kills"] == 2
+    restarts = [f for f in r["faults"] if f["fault"] == "server_restart"]
+    for f, (killed, started) in zip(restarts, zip(r["server_pids"], r["server_pids"][1:], strict=False),
+                                    strict=True):
+        assert (f["killed_pid"], f["new_pid"]) == (killed, started)
+        assert f["exit_code"] == -signal.SIGKILL
+
     days = r["days"]
     assert [d["open"] for d in days] == [True, True]
+    assert days[0]["server_pid"] == r["server_pids"][1]     # day 1's restart: the second process closed it
+    assert days[1]["server_pid"] == r["server_pids"][2]
     for d in days:
         assert d["tickets_issued"] > 50                 # a real day's work went through the faults
         assert d["called"] == 0                          # closing finished every service
         assert d["balanced"], d
         assert d["completed"] + d["skipped"] + d["cancelled"] + d["waiting"] == d["tickets_issued"]
         assert d["server_books"]["numbering_days"] <= 2
+        assert d["server_books"]["known_command_ids"] > 0
+        assert d["rss_kb_server"] > 0 and d["rss_kb_devices"] > 0
     assert r["books_balance"]
-    assert r["rss_kb_first_day"] > 0
+    assert r["rss_kb_server_first_day"] > 0 and r["rss_kb_server_last_day"] > 0
+    assert r["rss_kb_devices_first_day"] > 0 and r["rss_kb_devices_last_day"] > 0
 
 
 def test_a_weekend_day_is_shut(mosquitto):
@@ -29,3 +51,5 @@ def test_a_weekend_day_is_shut(mosquitto):
     r = run_week(days=7, faults=False)
     assert [d["open"] for d in r["days"]] == [True] * 5 + [False] * 2
     assert r["books_balance"]
+    assert r["server_kills"] == 0 and len(r["server_pids"]) == 1
+    assert all(d["rss_kb_server"] > 0 and d["rss_kb_devices"] > 0 for d in r["days"])

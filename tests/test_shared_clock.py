@@ -1,0 +1,58 @@
+"""The soak's clock shared between processes: what the soak sets, the server process reads;
+a file that is not a clock file is refused with a clear error (the server does not start)."""
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hallserver.shared_clock import LAYOUT, MAGIC, ClockFileError, SharedClock, SharedSimClock
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_the_reader_sees_every_move_of_the_writer_to_the_microsecond(tmp_path):
+    writer = SharedSimClock(tmp_path / "clock", START)
+    reader = SharedClock(tmp_path / "clock", "Asia/Shanghai")
+    assert reader.now() == START and reader.tz == SHANGHAI
+    later = START + timedelta(hours=3, microseconds=123457)
+    writer.set(later)
+    assert reader.now() == later and reader.now().tzinfo == SHANGHAI
+    writer.advance(0.5)
+    assert reader.now() == later + timedelta(seconds=0.5)
+    with pytest.raises(ValueError):
+        writer.set(START)                    # simulated time only moves forward, shared or not
+    assert reader.now() == later + timedelta(seconds=0.5)
+    writer.close()
+    reader.close()
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "0 bytes"),
+    (b"GHCLOCK1" + b"\0" * 8, "16 bytes"),
+    (b"NOTCLOCK" + b"\0" * 16, "not a govhall clock file"),
+    (LAYOUT.pack(MAGIC, 1, 2), "never agree"),
+    (LAYOUT.pack(MAGIC, 2**62, 2**62), "no date"),
+])
+def test_a_malformed_clock_file_is_refused_clearly(tmp_path, content, words):
+    (tmp_path / "clock").write_bytes(content)
+    with pytest.raises(ClockFileError, match=words):
+        SharedClock(tmp_path / "clock")
+
+
+def test_a_missing_clock_file_is_refused_clearly(tmp_path):
+    with pytest.raises(ClockFileError, match="cannot open the clock file"):
+        SharedClock(tmp_path / "nothing-here")
+
+
+def test_the_soak_server_will_not_start_on_a_bad_clock_file(tmp_path):
+    (tmp_path / "clock").write_bytes(b"rubbish")
+    run = subprocess.run([sys.executable, "-m", "hallserver.soak_server", "--clock-file", str(tmp_path / "clock"),
+                          "--broker", "mqtt://127.0.0.1:1", "--database", f"sqlite:///{tmp_path / 'x.db'}",
+                          "--http-port", "8080", "--status-file", str(tmp_path / "status.json")],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert "not a govhall clock file" in run.stderr
+    assert not (tmp_path / "status.json").exists()
