@@ -99,8 +99,9 @@ def cmd_soak(args: argparse.Namespace) -> int:
             killed = f"  (pid {f['killed_pid']} killed, {f['new_pid']} started)" if "killed_pid" in f else ""
             print(f"  fault {f['at']}  {f['fault']}{killed}")
         print(f"  books {'balance' if result['books_balance'] else 'DO NOT BALANCE'}; {result['retries']} commands "
-              f"sent again; the server ran as {len(result['server_pids'])} process(es), the devices as pid "
-              f"{result['devices_pid']}; {result['real_seconds']} s")
+              f"sent again; the server ran as {len(result['server_pids'])} process(es) and logged "
+              f"{result['server_errors_logged']} ERROR line(s), the devices as pid {result['devices_pid']}; "
+              f"{result['real_seconds']} s")
     return 0 if result["books_balance"] else 1
 
 
