@@ -143,10 +143,15 @@ def test_kill_9_at_any_moment_loses_nothing_and_repeats_nothing(mosquitto, db_ur
         late = Watcher(late_link)
         w2 = late.wait(topics.window_state("w2"), lambda s: s["status"] == "serving")
         assert w2["ticket"]["number"] == called[-1] and w2["staff"]["id"] == "s002"
-        queue = late.wait(topics.queue_state, lambda s: True)
-        waiting = {q["category"]: q["waiting"] for q in queue["categories"]}
-        assert waiting["social"] + waiting["residence"] == sum(1 for r in rows if r.category != "business")
-        assert waiting["business"] == len(w2_order) - len(called)
+        # the retained summary from before the kill may come first (one held back in a rush
+        # dies with the process); the new server's own must follow and be right
+        expected = {"business": len(w2_order) - len(called),
+                    "others": sum(1 for r in rows if r.category != "business")}
+
+        def waiting_now(s: dict) -> dict:
+            waiting = {q["category"]: q["waiting"] for q in s["categories"]}
+            return {"business": waiting["business"], "others": waiting["social"] + waiting["residence"]}
+        late.wait(topics.queue_state, lambda s: waiting_now(s) == expected)   # fails if it never is
         # and the queue carries on where it stopped
         reply = counter.request({"type": "window.call_next", "window": "w2"}, timeout=2, attempts=10)
         if len(called) < len(w2_order):

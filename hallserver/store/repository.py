@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
@@ -213,11 +214,27 @@ class Store:
         if not rows:
             return
         self._batch.rows = {}
-        with self._pipeline(conn):
-            for statement in _IN_ORDER:
-                params = rows.pop(statement, None)
-                if params:
-                    conn.execute(self._statements.get(statement, statement), params)
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            with self._pipeline(conn):
+                for statement in _IN_ORDER:
+                    params = rows.pop(statement, None)
+                    if params:
+                        conn.execute(self._statements.get(statement, statement), params)
+        except DBAPIError:
+            raise
+        except dbapi_error as exc:
+            # raised by psycopg when the pipeline ends, past SQLAlchemy: told as SQLAlchemy tells
+            # it (an IntegrityError is one), and a connection that died is not handed out again
+            gone = False
+            try:
+                gone = self.engine.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+                if gone:
+                    conn.invalidate()
+            except Exception:
+                pass
+            raise DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=gone,
+                                      dialect=self.engine.dialect) from exc
         if rows:
             raise RuntimeError(f"statements without a place in the batch's order: {list(rows)}")
 
