@@ -394,3 +394,68 @@ def test_a_failed_write_inside_a_batch_rolls_the_whole_batch_back_even_if_its_ca
     store.save(e.take_changes(), "kiosk-1", "k2", "ticket.issue", '{"ok":true}', clock.now())
     assert verify_audit(store.audit_records(), None).ok
     assert [t.number for t in build_engine(config, clock, store).waiting["social"]] == ["A001", "A002"]
+
+
+def test_rows_sent_together_in_a_batch_are_stored_as_rows_saved_alone(store, config):
+    """A group commit hands its common rows to the driver itself (store/bulk.py), each value
+    through its column type: a ticket, a window, a rating, the command log and the audit
+    line read back the same whether they were saved alone (through SQLAlchemy) or in a batch
+    — times in UTC, the day, empty fields, flags and the hash chains."""
+    from hallserver.rating_chain import verify, verify_audit
+    from hallserver.store.tables import audit_log, ratings, windows
+    clock = SimClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ))
+
+    def one_service(e, tag: str) -> None:
+        e.login("w1", "s001")
+        store.save(e.take_changes(), "counter-1", f"l{tag}", "window.login", '{"ok":true}', clock.now())
+        e.issue("social", "kiosk-1")
+        store.save(e.take_changes(), "kiosk-1", f"i{tag}", "ticket.issue", '{"ok":true}', clock.now())
+        e.call_next("w1")
+        store.save(e.take_changes(), "counter-1", f"c{tag}", "window.call_next", '{"ok":true}', clock.now())
+        e.complete("w1")
+        e.rate("w1", 4)
+        store.save(e.take_changes(), "counter-1", f"d{tag}", "window.complete", '{"ok":true}', clock.now())
+        e.logout("w1")
+        store.save(e.take_changes(), "counter-1", f"o{tag}", "window.logout", '{"ok":true}', clock.now())
+
+    one_service(build_engine(config, clock, store), "alone")
+    with store.batch():
+        one_service(build_engine(config, clock, store), "batch")
+
+    def rows(table, order) -> list[dict]:
+        with store.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(table).order_by(order)).mappings()]
+    alone, batch = rows(tickets, tickets.c.id)
+    assert alone["issued_at"] == batch["issued_at"] == clock.now()      # aware, the same instant
+    assert alone["day"] == batch["day"] == clock.now().date()
+    differ = {"id", "seq", "number", "token"}                             # the second ticket's own
+    assert {k: v for k, v in alone.items() if k not in differ} == {k: v for k, v in batch.items() if k not in differ}
+    assert alone["requeued"] is False and alone["transferred_from"] is None
+    (w1,) = rows(windows, windows.c.id)
+    assert w1["last_served_id"] == batch["id"] and w1["staff"] is None
+    r_alone, r_batch = rows(ratings, ratings.c.id)
+    assert (r_alone["level"], r_alone["at"], r_alone["window"]) == (r_batch["level"], r_batch["at"], r_batch["window"])
+    with store.engine.connect() as conn:
+        logged = conn.execute(select(commands.c.id, commands.c.at).order_by(commands.c.at, commands.c.id)).all()
+    assert sorted(i for i, _ in logged) == sorted(f"{k}{t}" for k in "licdo" for t in ("alone", "batch"))
+    assert all(at == clock.now() for _, at in logged)
+    assert verify_audit(rows(audit_log, audit_log.c.id), None).ok and verify(store.rating_records(), None).ok
+
+
+def test_a_bulk_statement_refuses_rows_it_cannot_send_whole(store):
+    """Rows without a column SQLAlchemy would fill in (a default), or with a key that is no
+    column, are refused when the statement is prepared, before anything is sent."""
+    from sqlalchemy import insert
+
+    from hallserver.store.bulk import BulkStatement
+    bulk = BulkStatement(insert(commands), store.engine.dialect)
+    with store.engine.begin() as conn, pytest.raises(ValueError, match="not the rows' keys"):
+        bulk.execute(conn, [{"device": "d", "id": "1", "type": "x", "reply": "{}", "at": datetime.now(TZ),
+                             "colour": "red"}])
+    bulk = BulkStatement(insert(tickets), store.engine.dialect)
+    with store.engine.begin() as conn, pytest.raises(ValueError, match="defaults"):
+        bulk.execute(conn, [{"id": 1, "day": datetime.now(TZ).date(), "category": "social", "seq": 1,
+                             "number": "A001", "status": "waiting", "issued_at": datetime.now(TZ),
+                             "issued_by": "kiosk-1"}])                   # no recalls: its default is 0
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tickets)).scalar() == 0

@@ -45,6 +45,7 @@ from hallserver.domain.rectification import Record as RectificationRecord
 from hallserver.domain.rectification import Rectification
 from hallserver.domain.workdays import Pause
 from hallserver.rating_chain import GENESIS, audit_link, link
+from hallserver.store.bulk import BulkStatement
 from hallserver.store.tables import (
     alert_acks,
     appointments,
@@ -156,6 +157,7 @@ class Store:
         # PostgreSQL: a batch's rows go in one round trip (psycopg's pipeline), not one per kind
         self._pipelined = self.engine.dialect.name == "postgresql"
         self._statements = {_SAVE_WINDOW: _window_upsert(self.engine.dialect.name)}
+        self._bulk = {s: BulkStatement(self._statements.get(s, s), self.engine.dialect) for s in _IN_ORDER}
 
     # ---------------------------------------------------------------- transactions
     @contextmanager
@@ -220,7 +222,7 @@ class Store:
                 for statement in _IN_ORDER:
                     params = rows.pop(statement, None)
                     if params:
-                        conn.execute(self._statements.get(statement, statement), params)
+                        self._bulk[statement].execute(conn, params)
         except DBAPIError:
             raise
         except dbapi_error as exc:
