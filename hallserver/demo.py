@@ -175,6 +175,9 @@ class HallDemo:
         return HallServer(self.config, broker_url=self.broker_url, clock=self.clock,
                           database_url=self.database_url, http=self.http).start()
 
+    def _check_server(self) -> None:
+        """While a command goes unanswered: raise if the server is gone for good (the soak's is a process)."""
+
     def _book(self, booking_id: str, category: str, slot: datetime) -> dict:
         """A 预约 booked as the citizen's phone does (command type appointment.book): the reply.
         Here through the in-process server's HTTP command path; the soak books over HTTP."""
@@ -183,11 +186,15 @@ class HallDemo:
             "slot_start": slot.isoformat()}).encode())
 
     def stop(self) -> None:
-        for link in (self.kiosk, *self.counters.values(), *self.tablets.values(), self.screen_link,
-                     self.led_link):
-            link.close()
-        self.led.stop()
-        self.server.stop()
+        """Everything started, stopped; also after a start that failed half-way."""
+        links = [getattr(self, name, None) for name in ("kiosk", "screen_link", "led_link")]
+        links += [*getattr(self, "counters", {}).values(), *getattr(self, "tablets", {}).values()]
+        for link in links:
+            if link is not None:
+                link.close()
+        for part in (getattr(self, "led", None), getattr(self, "server", None)):
+            if part is not None:
+                part.stop()
         if self.broker is not None:
             self.broker.stop()
         if self._tmp is not None:
@@ -222,6 +229,7 @@ class HallDemo:
                 break
             except RequestTimeout:
                 self.retries += 1
+                self._check_server()
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)

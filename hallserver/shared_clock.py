@@ -17,6 +17,7 @@ import mmap
 import os
 import struct
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,7 +30,9 @@ TIME = struct.Struct("<q")
 LAYOUT = struct.Struct("<8sqq")          # magic, time, time again
 FIRST_COPY, SECOND_COPY = HEADER.size, HEADER.size + TIME.size
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-READ_ATTEMPTS = 1000                     # a write takes nanoseconds: this many torn reads in a row is a broken file
+QUICK_READS = 100                        # a write takes nanoseconds: these are read again at once
+READ_BUDGET_S = 1.0                      # unless the writer is descheduled mid-write: then it yields,
+                                         # and a second of disagreement means a broken file
 
 
 class ClockFileError(ValueError):
@@ -101,12 +104,20 @@ class SharedClock:
         self.now()                               # a time that is no time fails here, not in the first command
 
     def now(self) -> datetime:
-        for _ in range(READ_ATTEMPTS):
+        reads, give_up = 0, None
+        while True:
             _, first, second = LAYOUT.unpack_from(self._map)
             if first == second:
                 break
-        else:
-            raise ClockFileError(f"{self.path}: its two copies of the time never agree (more than one writer?)")
+            reads += 1
+            if reads < QUICK_READS:
+                continue
+            if give_up is None:
+                give_up = time.monotonic() + READ_BUDGET_S
+            elif time.monotonic() > give_up:
+                raise ClockFileError(f"{self.path}: its two copies of the time have not agreed for "
+                                     f"{READ_BUDGET_S} s (more than one writer?)")
+            os.sched_yield()                     # let the writer finish its second copy
         try:
             return (EPOCH + timedelta(microseconds=first)).astimezone(self.tz)
         except OverflowError:

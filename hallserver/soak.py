@@ -142,21 +142,36 @@ class HallWeek(HallDemo):
             broker_url = self.mosquitto.url
         except FileNotFoundError:
             log.warning("no mosquitto binary: the embedded broker is used (in this process) and never restarted")
-        super().__init__(minutes=int(CLOSE.total_seconds() // 60), seed=seed, speed=None, broker_url=broker_url,
-                         database_url=database_url)
-        self._server_dir = tempfile.TemporaryDirectory(prefix="govhall-soak-server-")
-        self.folder = Path(self._server_dir.name)
-        self.clock = SharedSimClock(self.folder / "hall-clock", DEMO_START)   # the server process reads it
-        self.http_port = free_port()
-        self.hours = hall_hours(self.config)
+        try:
+            super().__init__(minutes=int(CLOSE.total_seconds() // 60), seed=seed, speed=None,
+                             broker_url=broker_url, database_url=database_url)
+            self._server_dir = tempfile.TemporaryDirectory(prefix="govhall-soak-server-")
+            self.folder = Path(self._server_dir.name)
+            self.clock = SharedSimClock(self.folder / "hall-clock", DEMO_START)   # the server process reads it
+            self.http_port = free_port()
+            self.hours = hall_hours(self.config)
+        except BaseException:
+            if self.mosquitto is not None:
+                self.mosquitto.stop()
+            self._broker_dir.cleanup()
+            raise
         self.books_db = None              # this process's own connection to the hall's database
         self.faults_done: list[dict] = []
 
     def _start_server(self) -> SoakServer:
         server = SoakServer(self.folder, clock_file=self.clock.path, broker_url=self.broker_url,
                             database_url=self.database_url, http_port=self.http_port).start()
-        server.wait_ready()
+        try:
+            server.wait_ready()
+        except BaseException:
+            server.kill9()                # not left running when the soak gives up on it
+            raise
         return server
+
+    def _check_server(self) -> None:
+        if self.server.proc.poll() is not None:
+            raise RuntimeError(f"the soak's hall server (pid {self.server.pid}) exited with code "
+                               f"{self.server.proc.returncode}; the end of its log:\n{self.server.log_tail()}")
 
     def stop(self) -> None:
         if self.books_db is not None:
@@ -188,6 +203,7 @@ class HallWeek(HallDemo):
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass                              # the server is restarting
             self.retries += 1
+            self._check_server()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"booking {booking_id}: no answer after {RESEND_FOR_S} s")
             time.sleep(0.2)
@@ -311,8 +327,8 @@ class HallWeek(HallDemo):
 def run_week(days: int = 7, faults: bool = True, seed: int = 7, database_url: str | None = None,
              plan: list[str] | None = None) -> dict[str, Any]:
     week = HallWeek(days=days, faults=faults, seed=seed, database_url=database_url, plan=plan)
-    week.start()
     try:
+        week.start()
         return week.run_week()
     finally:
         week.stop()

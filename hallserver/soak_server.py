@@ -23,17 +23,20 @@ import logging
 import os
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger("hallserver.soak_server")
 
 
+LOOK_EVERY_S = 0.1   # how often the main thread looks at what the signals asked for
+
+
 class _Signals:
-    """What the signals asked for; the main thread does it (a handler only sets flags)."""
+    """What the signals asked for; the main thread does it. A handler only sets a flag (no lock
+    is taken inside a handler: one taken where the signal interrupted would never be given back)."""
 
     def __init__(self) -> None:
-        self.wake = threading.Event()
         self.stop = False
         self.status_wanted = False
 
@@ -44,11 +47,9 @@ class _Signals:
 
     def _on_stop(self, *_: object) -> None:
         self.stop = True
-        self.wake.set()
 
     def _on_status(self, *_: object) -> None:
         self.status_wanted = True
-        self.wake.set()
 
 
 def write_status(path: Path, status: dict) -> None:
@@ -63,6 +64,29 @@ def server_status(server) -> dict:   # noqa: ANN001 - a started HallServer
     books = server.bus.query(lambda p: {"numbering_days": len({k[0] for k in p.engine.counters}),
                                         "known_command_ids": p.store.known_command_count})
     return {"pid": os.getpid(), "hall_time": server.clock.now().isoformat(), **books}
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, in words (None: nothing), before anything starts."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from govhall.link import parse_broker_url
+    if not 0 < args.http_port < 65536:
+        return f"--http-port {args.http_port} is not a TCP port"
+    try:
+        parse_broker_url(args.broker)
+    except ValueError as exc:
+        return f"--broker {args.broker!r}: {exc}"
+    try:
+        backend = make_url(args.database).get_backend_name()
+    except ArgumentError:
+        return f"--database {args.database!r} is not a database URL"
+    if backend not in ("sqlite", "postgresql"):
+        return f"--database: govhall keeps its hall in SQLite or PostgreSQL, not {backend}"
+    if not args.status_file.parent.is_dir():
+        return f"--status-file {args.status_file}: no folder {args.status_file.parent}"
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("amqtt", "transitions", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if not 0 < args.http_port < 65536:
-        print(f"error: --http-port {args.http_port} is not a TCP port", file=sys.stderr)
+    refusal = check_args(args)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
 
     from hallserver.demo import demo_config
@@ -99,25 +124,30 @@ def main(argv: list[str] | None = None) -> int:
     server = HallServer(config, broker_url=args.broker, clock=clock, database_url=args.database,
                         http=("127.0.0.1", args.http_port)).start()
     freeze_heap()                  # as `hall server` does
+    parent = os.getppid()
     try:
-        write_status(args.status_file, {"ready": True, **server_status(server)})
+        write_status(args.status_file, status_now(server))
         log.info("soak server %d ready at hall time %s", os.getpid(), clock.now().isoformat())
-        while True:
-            signals.wake.wait()
-            signals.wake.clear()
-            if signals.stop:
+        while not signals.stop:
+            time.sleep(LOOK_EVERY_S)
+            if os.getppid() != parent:   # the soak is gone (killed): so is its hall
+                log.warning("the soak (pid %d) is gone; stopping", parent)
                 break
             if signals.status_wanted:
                 signals.status_wanted = False
-                try:
-                    status = {"ready": True, **server_status(server)}
-                except Exception as exc:     # the writer did not answer in time: say so, keep serving
-                    log.exception("the status could not be read")
-                    status = {"ready": True, "pid": os.getpid(), "error": repr(exc)}
-                write_status(args.status_file, status)
+                write_status(args.status_file, status_now(server))
     finally:
         server.stop()
     return 0
+
+
+def status_now(server) -> dict:   # noqa: ANN001 - a started HallServer
+    """The status to write; when the writer does not answer in time, that, said (it keeps serving)."""
+    try:
+        return {"ready": True, **server_status(server)}
+    except Exception as exc:
+        log.exception("the status could not be read")
+        return {"ready": True, "pid": os.getpid(), "error": repr(exc)}
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def test_the_reader_sees_every_move_of_the_writer_to_the_microsecond(tmp_path):
     (b"", "0 bytes"),
     (b"GHCLOCK1" + b"\0" * 8, "16 bytes"),
     (b"NOTCLOCK" + b"\0" * 16, "not a govhall clock file"),
-    (LAYOUT.pack(MAGIC, 1, 2), "never agree"),
+    (LAYOUT.pack(MAGIC, 1, 2), "have not agreed"),
     (LAYOUT.pack(MAGIC, 2**62, 2**62), "no date"),
 ])
 def test_a_malformed_clock_file_is_refused_clearly(tmp_path, content, words):
@@ -56,3 +56,66 @@ def test_the_soak_server_will_not_start_on_a_bad_clock_file(tmp_path):
     assert run.returncode == 2
     assert "not a govhall clock file" in run.stderr
     assert not (tmp_path / "status.json").exists()
+
+
+READER = """
+import sys
+from hallserver.shared_clock import SharedClock
+clock = SharedClock(sys.argv[1])
+last = clock.now()
+for _ in range(int(sys.argv[2])):
+    now = clock.now()
+    assert now >= last, (now, last)
+    last = now
+print(last.isoformat())
+"""
+
+
+def test_a_reader_in_another_process_never_sees_a_torn_time_while_the_writer_moves(tmp_path):
+    """The writer moving the clock as fast as it can, from a thread that competes with another
+    busy one for the interpreter (so it is often switched out between its two copies): the
+    server's side reads a whole, never earlier time every time, and never gives up."""
+    import threading
+    writer = SharedSimClock(tmp_path / "clock", START)
+    stop = threading.Event()
+
+    def move() -> None:
+        while not stop.is_set():
+            writer.advance(0.001)
+
+    def busy() -> None:
+        while not stop.is_set():
+            sum(range(1000))
+    threads = [threading.Thread(target=move), threading.Thread(target=busy)]
+    for t in threads:
+        t.start()
+    try:
+        run = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "clock"), "200000"],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert datetime.fromisoformat(run.stdout.strip()) > START
+    writer.close()
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"--broker": "tcp://127.0.0.1:1883"}, "mqtt://host:port"),
+    ({"--broker": "mqtt://127.0.0.1:99999"}, "--broker"),
+    ({"--database": "not a url"}, "not a database URL"),
+    ({"--database": "mysql://u@h/db"}, "SQLite or PostgreSQL"),
+    ({"--http-port": "0"}, "not a TCP port"),
+    ({"--status-file": "/nonexistent-folder/status.json"}, "no folder"),
+])
+def test_the_soak_server_refuses_bad_arguments_before_it_starts(tmp_path, change, words):
+    SharedSimClock(tmp_path / "clock", START).close()
+    args = {"--clock-file": str(tmp_path / "clock"), "--broker": "mqtt://127.0.0.1:1",
+            "--database": f"sqlite:///{tmp_path / 'x.db'}", "--http-port": "8080",
+            "--status-file": str(tmp_path / "status.json"), **change}
+    run = subprocess.run([sys.executable, "-m", "hallserver.soak_server", *[x for kv in args.items() for x in kv]],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr[-1000:]
+    assert words in run.stderr
+    assert not (tmp_path / "x.db").exists() and not (tmp_path / "status.json").exists()

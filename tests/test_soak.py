@@ -5,6 +5,8 @@ per-day books stay at a couple of days; the memory of the server and of the devi
 reported apart."""
 import os
 import signal
+import socket
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +55,34 @@ def test_a_weekend_day_is_shut(mosquitto):
     assert r["books_balance"]
     assert r["server_kills"] == 0 and len(r["server_pids"]) == 1
     assert all(d["rss_kb_server"] > 0 and d["rss_kb_devices"] > 0 for d in r["days"])
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
+def test_a_server_that_cannot_start_is_reported_and_nothing_is_left_running(mosquitto):
+    """The soak's server process cannot serve (its HTTP port is taken): the soak says so with
+    the end of the server's log, and stops its broker and every process it started."""
+    from hallserver.soak import HallWeek
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    week = HallWeek(days=1, faults=False)
+    week.http_port = taken.getsockname()[1]
+    clock_file, broker_dir = str(week.clock.path), week._broker_dir.name
+    try:
+        with pytest.raises(RuntimeError, match="exited with code") as failed:
+            week.start()
+        assert "address already in use" in str(failed.value).lower() or "errno 98" in str(failed.value).lower()
+    finally:
+        week.stop()
+        taken.close()
+    assert _processes_mentioning(clock_file) == [] and _processes_mentioning(broker_dir) == []
