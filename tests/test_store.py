@@ -457,5 +457,9 @@ def test_a_bulk_statement_refuses_rows_it_cannot_send_whole(store):
         bulk.execute(conn, [{"id": 1, "day": datetime.now(TZ).date(), "category": "social", "seq": 1,
                              "number": "A001", "status": "waiting", "issued_at": datetime.now(TZ),
                              "issued_by": "kiosk-1"}])                   # no recalls: its default is 0
+    from sqlalchemy import Column, Integer, MetaData, Table
+    odd = Table("odd", MetaData(), Column("a b", Integer), Column("c%d", Integer))
+    with store.engine.begin() as conn, pytest.raises(ValueError, match="escaped names"):
+        BulkStatement(insert(odd), store.engine.dialect).execute(conn, [{"a b": 1, "c%d": 2}])
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(tickets)).scalar() == 0

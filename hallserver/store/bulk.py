@@ -32,6 +32,8 @@ class BulkStatement:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
         if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
             raise ValueError(f"{self.statement}: columns {sorted(keys)} leave defaults for SQLAlchemy to add")
+        if getattr(compiled, "escaped_bind_names", None):     # the SQL's names would not be the keys
+            raise ValueError(f"{self.statement}: columns {sorted(compiled.escaped_bind_names)} need escaped names")
         names = set(compiled.binds)
         if names != set(keys):
             raise ValueError(f"{self.statement}: parameters {sorted(names)} are not the rows' keys {sorted(keys)}")
