@@ -4,12 +4,16 @@ The soak moves a `SharedSimClock` (a SimClock that writes every move to a small 
 hall server in its own process reads that file on every `now()` through a `SharedClock`,
 so it handles each command at the simulated moment the soak sent it.
 
-The file is 24 bytes, memory-mapped on both sides:
+The file is 24 bytes, memory-mapped on both sides, in the machine's own byte order:
     8 bytes   b"GHCLOCK1"  (what the file is)
     int64     the time, in microseconds since 1970-01-01 UTC (exact: a datetime has no finer grain)
     int64     the same time again
+Each copy is written and read as one aligned machine word (a memoryview of int64s over the
+map: a single 8-byte store or load, which x86-64 and ARMv8 never tear). struct.pack_into
+would not do: it writes a number byte by byte, and a reader racing two such writes can find
+two equal copies that are neither the old time nor the new (a test caught exactly that).
 The writer writes the first copy, then the second; a reader that finds them different has
-read in the middle of a write, and reads again. Only one process writes.
+read between the two, and reads again. Only one process writes.
 """
 from __future__ import annotations
 
@@ -25,10 +29,9 @@ from zoneinfo import ZoneInfo
 from hallserver.domain.clock import SimClock
 
 MAGIC = b"GHCLOCK1"
-HEADER = struct.Struct("<8s")
-TIME = struct.Struct("<q")
-LAYOUT = struct.Struct("<8sqq")          # magic, time, time again
-FIRST_COPY, SECOND_COPY = HEADER.size, HEADER.size + TIME.size
+HEADER = struct.Struct("=8s")
+LAYOUT = struct.Struct("=8sqq")          # magic, time, time again (native order, no padding)
+FIRST_COPY, SECOND_COPY = 1, 2           # their places as int64 words
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 QUICK_READS = 100                        # a write takes nanoseconds: these are read again at once
 READ_BUDGET_S = 1.0                      # unless the writer is descheduled mid-write: then it yields,
@@ -55,14 +58,15 @@ class SharedSimClock(SimClock):
             f.write(LAYOUT.pack(MAGIC, 0, 0))
         self._file = open(self.path, "r+b")      # noqa: SIM115 - kept open with the map until close()
         self._map = mmap.mmap(self._file.fileno(), LAYOUT.size)
+        self._words = memoryview(self._map).cast("q")
         self._write_lock = threading.Lock()
         self._write(self.now())
 
     def _write(self, when: datetime) -> None:
         us = _micros(when)
         with self._write_lock:
-            TIME.pack_into(self._map, FIRST_COPY, us)
-            TIME.pack_into(self._map, SECOND_COPY, us)
+            self._words[FIRST_COPY] = us
+            self._words[SECOND_COPY] = us
 
     def set(self, when: datetime) -> None:
         super().set(when)
@@ -74,6 +78,7 @@ class SharedSimClock(SimClock):
         return now
 
     def close(self) -> None:
+        self._words.release()
         self._map.close()
         self._file.close()
 
@@ -101,12 +106,13 @@ class SharedClock:
         (magic,) = HEADER.unpack_from(self._map)
         if magic != MAGIC:
             raise ClockFileError(f"{self.path} does not start with {MAGIC!r}: not a govhall clock file")
+        self._words = memoryview(self._map).cast("q")
         self.now()                               # a time that is no time fails here, not in the first command
 
     def now(self) -> datetime:
         reads, give_up = 0, None
         while True:
-            _, first, second = LAYOUT.unpack_from(self._map)
+            first, second = self._words[FIRST_COPY], self._words[SECOND_COPY]
             if first == second:
                 break
             reads += 1
@@ -124,4 +130,5 @@ class SharedClock:
             raise ClockFileError(f"{self.path} holds {first} µs since 1970: no date") from None
 
     def close(self) -> None:
+        self._words.release()
         self._map.close()
