@@ -365,7 +365,7 @@ def bench_load(seconds: float = 20.0, rate: float = 1000.0, database_url: str | 
             load.close()
         server.stop()
         broker.stop()
-        log_text = (folder / "server.log").read_text(errors="replace")
+        errors_logged = server.errors_logged()
         db.close()
         tmp.cleanup()
     return {
@@ -377,5 +377,5 @@ def bench_load(seconds: float = 20.0, rate: float = 1000.0, database_url: str | 
         "p50_ms": paced.get("p50_ms"), "p99_ms": paced.get("p99_ms"), "rate": rate,
         "rate_commands_per_s": paced["commands_per_s"],
         "full_speed": full, "at_rate": paced, "server_rss_kb": rss, "books": books,
-        "server_errors_logged": log_text.count(" ERROR "),
+        "server_errors_logged": errors_logged,
     }

@@ -13,9 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class ServerProcess:
     def __init__(self, config: Path | str, broker_url: str, database_url: str, log_path: Path, *,
-                 web: bool = True) -> None:
-        self.args = [sys.executable, "-m", "hallserver.cli", "server", "--config", str(config),
-                     "--broker", broker_url, "--database", database_url, *([] if web else ["--no-web"])]
+                 web: bool = True, command: list[str] | None = None) -> None:
+        """`command`: another entry point to run instead of `hall server --config …` (the soak's)."""
+        self.args = command or [sys.executable, "-m", "hallserver.cli", "server", "--config", str(config),
+                                "--broker", broker_url, "--database", database_url, *([] if web else ["--no-web"])]
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.kills = 0                       # how often kill9() has killed it
@@ -40,6 +41,19 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def errors_logged(self) -> int:
+        """How many ERROR lines its log holds (across its restarts)."""
+        try:
+            return self.log_path.read_text(errors="replace").count(" ERROR ")
+        except OSError:
+            return 0
 
     def rss_kb(self) -> int | None:
         return rss_kb(self.proc.pid) if self.proc is not None else None

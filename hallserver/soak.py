@@ -64,13 +64,12 @@ class SoakServer(ServerProcess):
 
     def __init__(self, folder: Path, *, clock_file: Path, broker_url: str, database_url: str,
                  http_port: int) -> None:
-        super().__init__("<demo config>", broker_url, database_url, folder / "server.log", web=True)
         self.status_file = folder / "server-status.json"
         self.http_port = http_port
-        # ServerProcess runs `hall server --config hall.toml`; this one runs the soak's entry point
-        self.args = [sys.executable, "-m", "hallserver.soak_server", "--clock-file", str(clock_file),
-                     "--broker", broker_url, "--database", database_url, "--http-port", str(http_port),
-                     "--status-file", str(self.status_file)]
+        super().__init__("<demo config>", broker_url, database_url, folder / "server.log", command=[
+            sys.executable, "-m", "hallserver.soak_server", "--clock-file", str(clock_file),
+            "--broker", broker_url, "--database", database_url, "--http-port", str(http_port),
+            "--status-file", str(self.status_file)])
         self.pids: list[int] = []                # every process it has been, in order
 
     def start(self) -> SoakServer:
@@ -111,18 +110,6 @@ class SoakServer(ServerProcess):
         self.status_file.unlink(missing_ok=True)
         os.kill(self.pid, signal.SIGUSR1)
         return self.wait_ready(timeout=10)
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def errors_logged(self) -> int:
-        try:
-            return self.log_path.read_text(errors="replace").count(" ERROR ")
-        except OSError:
-            return 0
 
 
 class HallWeek(HallDemo):

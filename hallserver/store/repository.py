@@ -158,6 +158,7 @@ class Store:
         self._pipelined = self.engine.dialect.name == "postgresql"
         self._statements = {_SAVE_WINDOW: _window_upsert(self.engine.dialect.name)}
         self._bulk = {s: BulkStatement(self._statements.get(s, s), self.engine.dialect) for s in _IN_ORDER}
+        self._dbapi_error = self.engine.dialect.loaded_dbapi.Error
 
     # ---------------------------------------------------------------- transactions
     @contextmanager
@@ -216,7 +217,6 @@ class Store:
         if not rows:
             return
         self._batch.rows = {}
-        dbapi_error = self.engine.dialect.loaded_dbapi.Error
         try:
             with self._pipeline(conn):
                 for statement in _IN_ORDER:
@@ -225,7 +225,7 @@ class Store:
                         self._bulk[statement].execute(conn, params)
         except DBAPIError:
             raise
-        except dbapi_error as exc:
+        except self._dbapi_error as exc:
             # raised by psycopg when the pipeline ends, past SQLAlchemy: told as SQLAlchemy tells
             # it (an IntegrityError is one), and a connection that died is not handed out again
             gone = False
@@ -235,7 +235,7 @@ class Store:
                     conn.invalidate()
             except Exception:
                 pass
-            raise DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=gone,
+            raise DBAPIError.instance(None, None, exc, self._dbapi_error, connection_invalidated=gone,
                                       dialect=self.engine.dialect) from exc
         if rows:
             raise RuntimeError(f"statements without a place in the batch's order: {list(rows)}")
