@@ -570,6 +570,8 @@ class CounterWindow(QWidget):
             self.state = data
             if data.get("status") == "closed":
                 self.locked = False
+            else:                                    # open: the password is never left on screen,
+                self.password_input.clear()          # whether this or the login reply comes first
         elif topic == self.qlink.topics.queue_state:
             self.queue = {q["category"]: q for q in data.get("categories", [])}
         elif topic == self.qlink.topics.server_state:

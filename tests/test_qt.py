@@ -619,3 +619,16 @@ def test_the_counter_of_b_shows_the_post_it_covers(hall, config):
     assert counter.cover_chip.isVisibleTo(counter) and counter.cover_chip.text() == "顶岗：企业开办岗"
     counter._on_message(topic, {**cover, "state": "a", "window": None})
     assert not counter.cover_chip.isVisibleTo(counter)
+
+
+def test_the_password_leaves_the_screen_when_the_window_opens_before_the_login_reply(hall, config):
+    # the server publishes the window's retained state and replies to the login: either may arrive first
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    counter.staff_input.setText("s001")
+    counter.password_input.setText("correct-horse")
+    topic = counter.qlink.topics.window_state("w1")
+    counter._on_message(topic, {"window": "w1", "status": "closed"})
+    assert counter.password_input.text() == "correct-horse"          # still closed: kept for the login
+    counter._on_message(topic, {"window": "w1", "status": "idle", "staff": {"id": "s001", "name": "张敏"}})
+    assert counter.status == "idle" and counter.password_input.text() == ""
