@@ -507,7 +507,11 @@ class CounterWindow(QWidget):
             if reply.get("ok"):
                 self.password_input.clear()
                 self.login_message.setText("")
-                self.state = reply["result"]["window"]
+                snapshot = reply["result"]["window"]
+                shown = self.state or {}
+                if shown.get("status") in (None, "closed") or \
+                        (shown.get("staff") or {}).get("id") != (snapshot.get("staff") or {}).get("id"):
+                    self.state = snapshot            # not over a newer state of this login (a call)
                 self._idle.start()
             else:
                 self.login_message.setText(error)

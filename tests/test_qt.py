@@ -116,7 +116,7 @@ def test_staff_log_in_call_and_the_hall_screen_shows_the_call(hall, config):
     counter.press("call")                           # not logged in: nothing is sent
     counter.staff_input.setText("s001")
     counter.login()
-    wait_until(lambda: counter.status == "idle", what="login")
+    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
     assert "王丽" in counter.head.text()
     counter.press("call")
     wait_until(lambda: counter.message.text() == "当前没有等候的群众", what="the empty-queue message")
@@ -157,9 +157,9 @@ def test_accepting_a_case_prints_the_receipt_and_the_one_time_notice(hall, confi
         qlink("kiosk-1").link.request({"type": "ticket.issue", "category": "social"})
         counter.staff_input.setText("s001")
         counter.login()
-        wait_until(lambda: counter.status == "idle", what="login")
+        wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
         counter.press("call")
-        wait_until(lambda: counter.status == "serving", what="the call")
+        wait_until(lambda: counter.status == "serving" and not counter.in_flight, what="the call")
         QTest.keyClick(counter, Qt.Key.Key_F7)                        # 受理
         assert counter.panel == "accept" and counter.matter_box.currentData() == "pension-transfer"
         name, tick, pages = counter.material_rows[0]
@@ -189,7 +189,7 @@ def test_a_double_press_sends_one_command_and_pause_takes_a_reason(hall, config)
     counter.show()
     counter.staff_input.setText("s001")
     counter.login()
-    wait_until(lambda: counter.status == "idle", what="login")
+    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
     for category in ("social", "social"):
         kiosk_link.link.request({"type": "ticket.issue", "category": category})
     QTest.keyClick(counter, Qt.Key.Key_F1)
@@ -199,16 +199,16 @@ def test_a_double_press_sends_one_command_and_pause_takes_a_reason(hall, config)
     QApplication.processEvents()
     assert server.processor.engine.waiting_count("social") == 1 and counter.ticket.text() == "A001"
     QTest.keyClick(counter, Qt.Key.Key_F6)
-    wait_until(lambda: counter.status == "idle", what="the completion")
+    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="the completion")
     QTest.keyClick(counter, Qt.Key.Key_F5)          # pause: the reasons panel
     assert counter.panel == "pause" and counter.reason.currentText() == "离开"
     counter.reason.setCurrentIndex(2)
     QTest.keyClick(counter, Qt.Key.Key_Return)
-    wait_until(lambda: counter.status == "paused", what="the pause")
+    wait_until(lambda: counter.status == "paused" and not counter.in_flight, what="the pause")
     assert server.processor.engine.windows["w1"].pause_reason == "meal" and "用餐" in counter.status_chip.text()
     assert not counter.keys["call"].isEnabled()
     QTest.keyClick(counter, Qt.Key.Key_F5)          # and resume
-    wait_until(lambda: counter.status == "idle", what="the resume")
+    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="the resume")
 
 
 def test_the_counter_locks_when_idle_and_unlocks_with_the_password(app, config, embedded_broker, sqlite_url):
@@ -225,7 +225,7 @@ def test_the_counter_locks_when_idle_and_unlocks_with_the_password(app, config, 
         assert counter.status == "closed" and counter.password_input.text() == "wrong-one"
         counter.password_input.setText("correct-horse")
         counter.login()
-        wait_until(lambda: counter.status == "idle", what="login")
+        wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
         assert counter.password_input.text() == ""             # not kept on screen
         wait_until(lambda: counter.stack.currentIndex() == 2, timeout=5, what="the idle lock")
         shot(counter, "counter-locked")
@@ -256,7 +256,7 @@ def test_a_broken_broker_connection_shows_at_once_sends_nothing_and_resyncs(app,
             counter.show()
             counter.staff_input.setText("s001")
             counter.login()
-            wait_until(lambda: counter.status == "idle", what="login")
+            wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
             broker.stop()                                    # the broker is gone
             wait_until(lambda: counter.banner.isVisible(), timeout=5, what="the disconnection banner")
             assert counter.link_chip.text() == "连接中断" and not counter.keys["call"].isEnabled()
@@ -341,6 +341,7 @@ def test_the_kiosk_prints_only_what_the_server_confirmed_and_asks_for_nothing_wi
         kiosk.show()
         kiosk.buttons["business"].click()
         wait_until(lambda: kiosk.t_printed.text() == "请取走号票", what="the printed ticket")
+        wait_until(lambda: pty.sim.tickets, what="the printer to read the cut")   # its own thread
         (ticket,) = pty.sim.tickets
         assert kiosk.t_number.text() == "B001" and "B001" in ticket.texts() and "企业开办" in ticket.texts()
         shot(kiosk, "kiosk-printed")
@@ -632,3 +633,18 @@ def test_the_password_leaves_the_screen_when_the_window_opens_before_the_login_r
     assert counter.password_input.text() == "correct-horse"          # still closed: kept for the login
     counter._on_message(topic, {"window": "w1", "status": "idle", "staff": {"id": "s001", "name": "张敏"}})
     assert counter.status == "idle" and counter.password_input.text() == ""
+
+
+def test_a_late_login_reply_does_not_undo_a_newer_window_state(hall, config):
+    # the login's reply carries the window as it was at the login; a call may have been shown since
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    topic = counter.qlink.topics.window_state("w1")
+    staff = {"id": "s001", "name": "张敏"}
+    counter._on_message(topic, {"window": "w1", "status": "serving", "staff": staff,
+                                "ticket": {"id": 1, "number": "A001", "category": "social"}})
+    counter._on_reply("login", {"ok": True, "result": {"window": {"window": "w1", "status": "idle", "staff": staff}}})
+    assert counter.status == "serving"
+    other = {"id": "s002", "name": "李强"}                # another's login: its own snapshot is the truth
+    counter._on_reply("login", {"ok": True, "result": {"window": {"window": "w1", "status": "idle", "staff": other}}})
+    assert counter.status == "idle" and counter._staff_id() == "s002"

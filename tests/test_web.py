@@ -27,7 +27,8 @@ def test_the_dashboard_shows_windows_queue_and_todays_figures(hall_with_web):
     counter.request({"type": "window.call_next", "window": "w1"})
     deadline = time.monotonic() + 5               # the queue summary is at most a quarter second behind
     while time.monotonic() < deadline and {q["category"]: q["waiting"] for q in httpx.get(
-            server.dashboard_url + "api/overview", timeout=5).json()["queue"]}.get("business") != 1:
+            server.dashboard_url + "api/overview", timeout=5).json()["queue"]} != {"social": 1, "business": 1,
+                                                                                 "residence": 0}:
         time.sleep(0.05)
 
     page = httpx.get(server.dashboard_url, timeout=5)
