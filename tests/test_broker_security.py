@@ -50,6 +50,18 @@ def connect(port, user=None, password=None, client_id=None):
     return client, result.get("rc")
 
 
+def until_broker_says(port, user, password, refused: bool, timeout: float = 5.0):
+    """Mosquitto rereads its password file on SIGHUP in its own time: try until it answers as expected."""
+    deadline = time.monotonic() + timeout
+    while True:
+        client, rc = connect(port, user, password)
+        client.disconnect()
+        client.loop_stop()
+        if (rc is not None and rc.is_failure == refused) or time.monotonic() > deadline:
+            return rc
+        time.sleep(0.1)
+
+
 def test_nobody_gets_in_without_a_password(secured):
     _, broker = secured
     client, rc = connect(broker.port)
@@ -155,7 +167,8 @@ def test_a_device_added_in_the_dashboard_gets_in_and_a_removed_one_is_shut_out(t
             audit = [a for a in server.store.audit_records() if a["action"] == "settings.device_password"]
             assert [a["detail"] for a in audit] == ["kiosk-9"] and password not in repr(server.store.audit_records())
             broker.proc.send_signal(signal.SIGHUP)
-            time.sleep(0.5)
+            rc = until_broker_says(broker.port, "kiosk-9", password, refused=False)
+            assert rc is not None and not rc.is_failure                   # the new password works
             from govhall.link import DeviceLink
             kiosk = DeviceLink(config.hall.id, "kiosk-9", broker.url, username="kiosk-9", password=password).connect()
             assert kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]   # the server knows it too
@@ -163,9 +176,7 @@ def test_a_device_added_in_the_dashboard_gets_in_and_a_removed_one_is_shut_out(t
             removed = web.post("/api/settings/devices", json=[{"id": "kiosk-9", "remove": True}])
             assert removed.json()["broker"] == "updated"
             broker.proc.send_signal(signal.SIGHUP)
-            time.sleep(0.5)
-            client, rc = connect(broker.port, "kiosk-9", password)
+            rc = until_broker_says(broker.port, "kiosk-9", password, refused=True)
             assert rc is not None and rc.is_failure
-            client.loop_stop()
     finally:
         broker.stop()

@@ -209,6 +209,8 @@ def test_a_device_sees_the_true_state_from_retained_topics_on_connect(hall, conf
     late = Recorder()
     device("screen-1").subscribe(topics.all_state, late)       # a screen switched on later
     wait_for(lambda: (s := late.last(topics.window_state("w2"))) and s["status"] == "paused", what="retained state")
+    wait_for(lambda: late.last(topics.server_state) and late.last(topics.queue_state),
+             what="the other retained states (each topic's own message, in no set order)")
     assert late.last(topics.server_state)["online"] is True
     queue = late.last(topics.queue_state)
     assert {q["category"] for q in queue["categories"]} == {"social", "business", "residence"}
