@@ -508,9 +508,7 @@ class CounterWindow(QWidget):
                 self.password_input.clear()
                 self.login_message.setText("")
                 snapshot = reply["result"]["window"]
-                shown = self.state or {}
-                if shown.get("status") in (None, "closed") or \
-                        (shown.get("staff") or {}).get("id") != (snapshot.get("staff") or {}).get("id"):
+                if self.status == "closed" or self._staff_id() != (snapshot.get("staff") or {}).get("id"):
                     self.state = snapshot            # not over a newer state of this login (a call)
                 self._idle.start()
             else:

@@ -23,6 +23,11 @@ from kiosk.qtlink import QtLink  # noqa: E402
 SHOTS = os.environ.get("HALL_SCREENSHOTS")      # a folder to save screenshots into, to look at them
 
 
+def settled(counter, status: str):
+    """The counter shows `status` and its command's reply is in (the key it pressed is free again)."""
+    return lambda: counter.status == status and not counter.in_flight
+
+
 def wait_until(predicate, timeout: float = 5.0, what: str = "the screen") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -116,7 +121,7 @@ def test_staff_log_in_call_and_the_hall_screen_shows_the_call(hall, config):
     counter.press("call")                           # not logged in: nothing is sent
     counter.staff_input.setText("s001")
     counter.login()
-    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
+    wait_until(settled(counter, "idle"), what="login")
     assert "王丽" in counter.head.text()
     counter.press("call")
     wait_until(lambda: counter.message.text() == "当前没有等候的群众", what="the empty-queue message")
@@ -157,9 +162,9 @@ def test_accepting_a_case_prints_the_receipt_and_the_one_time_notice(hall, confi
         qlink("kiosk-1").link.request({"type": "ticket.issue", "category": "social"})
         counter.staff_input.setText("s001")
         counter.login()
-        wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
+        wait_until(settled(counter, "idle"), what="login")
         counter.press("call")
-        wait_until(lambda: counter.status == "serving" and not counter.in_flight, what="the call")
+        wait_until(settled(counter, "serving"), what="the call")
         QTest.keyClick(counter, Qt.Key.Key_F7)                        # 受理
         assert counter.panel == "accept" and counter.matter_box.currentData() == "pension-transfer"
         name, tick, pages = counter.material_rows[0]
@@ -189,7 +194,7 @@ def test_a_double_press_sends_one_command_and_pause_takes_a_reason(hall, config)
     counter.show()
     counter.staff_input.setText("s001")
     counter.login()
-    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
+    wait_until(settled(counter, "idle"), what="login")
     for category in ("social", "social"):
         kiosk_link.link.request({"type": "ticket.issue", "category": category})
     QTest.keyClick(counter, Qt.Key.Key_F1)
@@ -199,16 +204,16 @@ def test_a_double_press_sends_one_command_and_pause_takes_a_reason(hall, config)
     QApplication.processEvents()
     assert server.processor.engine.waiting_count("social") == 1 and counter.ticket.text() == "A001"
     QTest.keyClick(counter, Qt.Key.Key_F6)
-    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="the completion")
+    wait_until(settled(counter, "idle"), what="the completion")
     QTest.keyClick(counter, Qt.Key.Key_F5)          # pause: the reasons panel
     assert counter.panel == "pause" and counter.reason.currentText() == "离开"
     counter.reason.setCurrentIndex(2)
     QTest.keyClick(counter, Qt.Key.Key_Return)
-    wait_until(lambda: counter.status == "paused" and not counter.in_flight, what="the pause")
+    wait_until(settled(counter, "paused"), what="the pause")
     assert server.processor.engine.windows["w1"].pause_reason == "meal" and "用餐" in counter.status_chip.text()
     assert not counter.keys["call"].isEnabled()
     QTest.keyClick(counter, Qt.Key.Key_F5)          # and resume
-    wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="the resume")
+    wait_until(settled(counter, "idle"), what="the resume")
 
 
 def test_the_counter_locks_when_idle_and_unlocks_with_the_password(app, config, embedded_broker, sqlite_url):
@@ -225,7 +230,7 @@ def test_the_counter_locks_when_idle_and_unlocks_with_the_password(app, config, 
         assert counter.status == "closed" and counter.password_input.text() == "wrong-one"
         counter.password_input.setText("correct-horse")
         counter.login()
-        wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
+        wait_until(settled(counter, "idle"), what="login")
         assert counter.password_input.text() == ""             # not kept on screen
         wait_until(lambda: counter.stack.currentIndex() == 2, timeout=5, what="the idle lock")
         shot(counter, "counter-locked")
@@ -256,7 +261,7 @@ def test_a_broken_broker_connection_shows_at_once_sends_nothing_and_resyncs(app,
             counter.show()
             counter.staff_input.setText("s001")
             counter.login()
-            wait_until(lambda: counter.status == "idle" and not counter.in_flight, what="login")
+            wait_until(settled(counter, "idle"), what="login")
             broker.stop()                                    # the broker is gone
             wait_until(lambda: counter.banner.isVisible(), timeout=5, what="the disconnection banner")
             assert counter.link_chip.text() == "连接中断" and not counter.keys["call"].isEnabled()
