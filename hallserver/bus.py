@@ -219,7 +219,7 @@ class ServerBus:
 
     def _handle_messages(self, batch: list[tuple]) -> None:
         """Commit, then publish what the commands produced, then acknowledge them to the broker."""
-        if len(batch) > 1:
+        if batch:
             try:
                 with self.processor.store.batch():
                     outs = [self.processor.handle(topic, payload) for topic, payload, _, _ in batch]

@@ -299,6 +299,50 @@ def test_postgresql_connections_dropped_are_reopened_without_a_restart(config, p
         store.close()
 
 
+
+def test_postgresql_cut_under_the_servers_kept_batch_connection_costs_no_command(config, mosquitto, pg_database,
+                                                                                 monkeypatch):
+    """The server keeps its group-commit connection between busy batches. PostgreSQL restarts
+    while it holds one: the next command is still answered (run again on a new connection),
+    once; after a quiet spell the kept connection is checked before it is used."""
+    import hallserver.store.repository as repository
+    from tests.conftest import _fresh_pg
+    url = _fresh_pg(pg_database)
+
+    def cut() -> None:
+        admin = Store(url)
+        try:
+            with admin.engine.connect() as conn:
+                n = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        finally:
+            admin.close()
+        assert n >= 1
+
+    server = HallServer(config, broker_url=mosquitto.url, database_url=url).start()
+    kiosk = DeviceLink("demo", "kiosk-1", mosquitto.url).connect()
+
+    def issue() -> str:        # answered the first time it is sent: no device had to send it again
+        reply = kiosk.request({"type": "ticket.issue", "category": "social"}, timeout=3.0, attempts=1)
+        return reply["result"]["ticket"]["number"]
+
+    try:
+        numbers = [issue()]
+        cut()                                            # at once: the kept connection is the dead one
+        numbers.append(issue())
+        monkeypatch.setattr(repository, "BATCH_CONNECTION_IDLE_S", 0.2)
+        cut()
+        time.sleep(0.5)                                  # a quiet spell: handed back, a checked one taken
+        numbers.append(issue())
+        assert numbers == ["A001", "A002", "A003"]
+    finally:
+        kiosk.close()
+        server.stop()
+    rows = tickets_in(url)
+    assert [r.number for r in rows] == ["A001", "A002", "A003"]
+    assert_numbered_once(rows)
+
+
 # ---------------------------------------------------------------------------- time
 def test_a_service_running_over_midnight_and_the_new_days_numbers(hall):
     """延时服务 runs late: a citizen called at 23:58 is served past midnight. The service ends

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from statistics import mean
+from time import monotonic
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
@@ -72,6 +73,11 @@ from hallserver.store.wal import AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 KNOWN_COMMAND_DAYS = 7    # a device repeats a command within seconds; a week is far beyond any retry
+# A group commit's connection is kept for the next batch while the hall is busy (no pool
+# checkout, no ping, per batch); one left unused this long goes back to the pool and the
+# next batch takes one that is checked first (pool_pre_ping), as after a quiet spell the
+# database may have restarted.
+BATCH_CONNECTION_IDLE_S = 2.0
 
 # the statements of the command path, built once: SQLAlchemy then finds them compiled in its
 # cache without working out a cache key each time (a third of a save's time at 1,000 commands/s)
@@ -150,6 +156,7 @@ class Store:
         # (device, command id) of the command log's last KNOWN_COMMAND_DAYS days and since: a
         # command not in it is new, and its repeat check costs no database read
         self._known_commands: set[tuple[str, str]] | None = None
+        self._held: set[Connection] = set()        # the batches' kept connections (one a thread), for close()
         self.url = url
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
@@ -166,20 +173,46 @@ class Store:
         """One transaction for several commands (group commit): every read and write of this
         thread inside goes through it, so a command sees the ones before it in the batch, and
         all of them are committed together at the end, or none if anything raised."""
-        with self._audit_lock, self._chains(), self.engine.begin() as conn:
-            self._batch.conn = conn
-            self._batch.rows = {}            # the batch's common writes, sent together (see _later)
-            self._batch.broken = None        # a read or write inside that failed, even if its caller went on
-            try:
-                yield
-                if self._batch.broken is not None:
-                    raise RuntimeError("a read or write inside the batch failed; none of it is kept") \
-                        from self._batch.broken
-                self._send_rows(conn)
-            finally:
-                self._batch.conn = None
-                self._batch.rows = None
-                self._batch.broken = None
+        conn = self._batch_connection()
+        try:
+            with self._audit_lock, self._chains(), conn.begin():
+                self._batch.conn = conn
+                self._batch.rows = {}            # the batch's common writes, sent together (see _later)
+                self._batch.broken = None        # a read or write inside that failed, even if its caller went on
+                try:
+                    yield
+                    if self._batch.broken is not None:
+                        raise RuntimeError("a read or write inside the batch failed; none of it is kept") \
+                            from self._batch.broken
+                    self._send_rows(conn)
+                finally:
+                    self._batch.conn = None
+                    self._batch.rows = None
+                    self._batch.broken = None
+        except BaseException:
+            self._release_batch_connection()     # perhaps the broken one: the next batch takes another
+            raise
+        self._batch.used_at = monotonic()
+
+    def _batch_connection(self) -> Connection:
+        """This thread's connection for batches: the last batch's while the hall is busy, else a
+        checked one from the pool (see BATCH_CONNECTION_IDLE_S)."""
+        conn = getattr(self._batch, "held", None)
+        if conn is not None and (conn.invalidated or conn.closed
+                                 or monotonic() - self._batch.used_at > BATCH_CONNECTION_IDLE_S):
+            self._release_batch_connection()
+            conn = None
+        if conn is None:
+            conn = self._batch.held = self.engine.connect()
+            self._held.add(conn)
+        return conn
+
+    def _release_batch_connection(self) -> None:
+        conn = getattr(self._batch, "held", None)
+        self._batch.held = None
+        if conn is not None:
+            self._held.discard(conn)
+            conn.close()
 
     @contextmanager
     def _chains(self) -> Iterator[None]:
@@ -293,6 +326,12 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
+        for conn in list(self._held):
+            try:
+                conn.close()
+            except Exception:   # another thread's, at shutdown: the pool's disposal below ends it anyway
+                pass
+        self._held.clear()
         self.engine.dispose()
 
     # ---------------------------------------------------------------- schema
