@@ -218,25 +218,30 @@ class ServerBus:
         self._heap_day = day
 
     def _handle_messages(self, batch: list[tuple]) -> None:
-        """Commit, then publish what the commands produced, then acknowledge them to the broker."""
-        if batch:
-            try:
-                with self.processor.store.batch():
-                    outs = [self.processor.handle(topic, payload) for topic, payload, _, _ in batch]
-            except Exception:
-                log.exception("a batch of %d commands could not be committed; running them one at a time",
-                              len(batch))
-                self.processor.reload()
-            else:
-                for (_, _, mid, qos), out in zip(batch, outs, strict=True):
-                    self._publish(out)
+        """Commit, then publish what the commands produced, then acknowledge them to the broker.
+
+        Every batch, one command or sixteen, is one transaction. If it cannot be committed
+        because the database refuses every write for now (locked, full), each command is told
+        so at once; otherwise (a lost connection, one command's bad row) they run again one at
+        a time, so that only a command that fails alone is refused."""
+        try:
+            with self.processor.store.batch():
+                outs = [self.processor.handle(topic, payload) for topic, payload, _, _ in batch]
+        except Exception as exc:
+            refused = self.processor.store.refuses_every_write(exc)
+            log.exception("a batch of %d commands could not be committed; %s", len(batch),
+                          "refusing them: the database takes no writes" if refused else "running them one at a time")
+            self.processor.reload()
+            for topic, payload, mid, qos in batch:
+                try:
+                    self._publish(self.processor.refuse_unsaved(topic, payload) if refused
+                                  else self.processor.handle(topic, payload))
+                finally:
                     self._done(mid, qos)
-                return
-        for topic, payload, mid, qos in batch:
-            try:
-                self._publish(self.processor.handle(topic, payload))
-            finally:
-                self._done(mid, qos)
+            return
+        for (_, _, mid, qos), out in zip(batch, outs, strict=True):
+            self._publish(out)
+            self._done(mid, qos)
 
     def _done(self, mid: int, qos: int) -> None:
         self.handled += 1

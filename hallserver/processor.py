@@ -169,6 +169,20 @@ class CommandProcessor:
         reply = next(json.loads(o.payload) for o in out if o.topic == reply_topic)
         return reply, [o for o in out if o.topic != reply_topic]
 
+    def refuse_unsaved(self, topic: str, payload: bytes) -> list[Outgoing]:
+        """The answer to a device command whose group commit the database refused for a reason
+        every write shares (locked, full): 系统暂时不可用, as when it fails alone, without making
+        the device wait for a second try that would meet the same wall. Nothing of it was kept."""
+        device_id = self.topics.device_from_command_topic(topic)
+        if device_id is None:
+            return []                 # a presence message: its change was lost with the batch (logged)
+        try:
+            cmd = c.parse_command(payload)
+        except c.ContractError:
+            return []                 # it could not have failed the database
+        log.error("could not commit %s from %s: the database refused the batch", cmd.type, device_id)
+        return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.UNAVAILABLE, "database write failed"))]
+
     def _handle(self, device_id: str, payload: bytes, role: c.Role | None) -> list[Outgoing]:
         try:
             cmd = c.parse_command(payload)

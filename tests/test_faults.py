@@ -243,6 +243,36 @@ def test_a_locked_sqlite_database_refuses_cleanly_and_the_server_recovers(hall):
     assert [r.number for r in rows] == ["A001", "A002"]
 
 
+def test_a_locked_database_is_told_to_the_kiosk_after_one_wait_not_two(config, mosquitto, sqlite_url):
+    """Through the running server (its group commit): the database locked by another program
+    is told to the kiosk (系统暂时不可用) once SQLite has waited its 5 s, not after a second try
+    meeting the same lock, and well before the kiosk gives up (3 tries of 3 s); once the lock
+    is gone the same command, sent again, is issued with the next number."""
+    server = HallServer(config, broker_url=mosquitto.url, database_url=sqlite_url).start()
+    kiosk = DeviceLink("demo", "kiosk-1", mosquitto.url).connect()
+    try:
+        assert kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]
+        locker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            started = time.monotonic()
+            refused = kiosk.request({"type": "ticket.issue", "id": "while-locked", "category": "social"},
+                                    timeout=9.0, attempts=1)
+            waited = time.monotonic() - started
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert not refused["ok"] and refused["error"]["code"] == "unavailable"
+        assert waited < 8.0, f"told after {waited:.1f} s"
+        again = kiosk.request({"type": "ticket.issue", "id": "while-locked", "category": "social"})
+        assert again["ok"] and again["result"]["ticket"]["number"] == "A002"
+    finally:
+        kiosk.close()
+        server.stop()
+    rows = tickets_in(sqlite_url)
+    assert [r.number for r in rows] == ["A001", "A002"]
+
+
 def test_a_full_sqlite_disk_refuses_cleanly_and_the_server_recovers(hall):
     """The disk fills up (SQLite cannot grow the file): commands fail with a clear error and
     change nothing; when there is room again the hall carries on where it was."""

@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
@@ -193,6 +193,16 @@ class Store:
             self._release_batch_connection()     # perhaps the broken one: the next batch takes another
             raise
         self._batch.used_at = monotonic()
+
+    @staticmethod
+    def refuses_every_write(exc: BaseException) -> bool:
+        """Did a write fail because of the database, not of what was written: locked by another
+        program, the disk full, out of memory (an OperationalError with the connection still
+        alive)? Then every other write fails the same way for now. A lost connection is not
+        such a failure: the next transaction gets a new one."""
+        while exc is not None and not isinstance(exc, DBAPIError):
+            exc = exc.__cause__
+        return isinstance(exc, OperationalError) and not exc.connection_invalidated
 
     def _batch_connection(self) -> Connection:
         """This thread's connection for batches: the last batch's while the hall is busy, else a
