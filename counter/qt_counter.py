@@ -16,6 +16,7 @@ Login with 工号 and password; the counter locks itself after `lock_minutes` wi
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
@@ -60,6 +61,8 @@ QSpinBox { font-size: 22px; min-height: 40px; }
 QCheckBox { font-size: 24px; }
 QCheckBox::indicator { width: 28px; height: 28px; }
 """
+log = logging.getLogger("counter")
+
 STATUS = {"closed": "未登录", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
 PAUSE_REASONS = [("away", "离开"), ("meeting", "会议"), ("meal", "用餐"), ("other", "其他")]
 TRANSFER_REASONS = ["需到其他窗口办理", "需综合窗口办理", "业务类别不符", "其他"]
@@ -82,6 +85,72 @@ def minutes_text(seconds: float | None) -> str:
         return "—"
     return "不到 1 分钟" if seconds < 60 else f"{round(seconds / 60)} 分钟"
 
+
+
+def _window_state_problem(data: object, window_id: str) -> str | None:
+    """What keeps a window.state from being shown (None: nothing). Fields the counter does not
+    read are left alone (a newer server may add some)."""
+    if not isinstance(data, dict):
+        return "not an object"
+    if data.get("window") != window_id:
+        return "another window's"
+    if not isinstance(data.get("status"), str) or data["status"] not in STATUS:
+        return "unknown status"
+    for key in ("staff", "ticket"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not an object"
+    staff, ticket = data.get("staff") or {}, data.get("ticket") or {}
+    if staff and not (isinstance(staff.get("id"), str) and isinstance(staff.get("name"), str)):
+        return "staff without id and name"
+    if ticket and not isinstance(ticket.get("number"), str):
+        return "ticket without a number"
+    for when in (data.get("since"), ticket.get("called_at"), ticket.get("issued_at")):
+        if when is not None and not _is_time(when):
+            return f"not a time: {when!r:.40}"
+    figures = data.get("staff_today")
+    if figures is not None:
+        if not (isinstance(figures, dict) and _is_count(figures.get("served")) and _is_count(figures.get("ratings"))
+                and all(isinstance(figures.get(k), int | float | None) for k in ("satisfaction", "avg_service_s"))):
+            return "staff_today without its figures"
+    return None
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _queue_lines(data: object) -> dict | None:
+    """The queue summary's lines by category, or None when it is not one the counter can show."""
+    lines = data.get("categories") if isinstance(data, dict) else None
+    if not isinstance(lines, list) or not all(
+            isinstance(q, dict) and isinstance(q.get("category"), str) and isinstance(q.get("name"), str)
+            and _is_count(q.get("waiting")) for q in lines):
+        return None
+    return {q["category"]: q for q in lines}
+
+
+def _is_time(value: object) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _case_receipt(case: object) -> dict | None:
+    """The accepted case as the receipt needs it, or None when the reply lacks it."""
+    if not isinstance(case, dict):
+        return None
+    texts = ("code", "matter_name", "kind", "department", "handler", "window", "due", "accepted_at")
+    if not all(isinstance(case.get(k), str) for k in texts):
+        return None
+    if not (_is_time(case["due"]) and _is_time(case["accepted_at"])):
+        return None
+    if not isinstance(case.get("missing"), list) or not isinstance(case.get("received"), dict):
+        return None
+    if case.get("track_url") is not None and not isinstance(case["track_url"], str):
+        return None
+    return case
 
 class CounterWindow(QWidget):
     def __init__(self, qlink: QtLink, window_id: str, *, windows: list[tuple[str, str]] | None = None,
@@ -338,6 +407,15 @@ class CounterWindow(QWidget):
     def online(self) -> bool:
         return self.link_up and self.server_online
 
+    def _window_snapshot(self, data: object, what: str) -> dict | None:
+        """`data` if it is this window's state in a shape the screen can show, else None (logged):
+        a message from outside is checked before it replaces what the staff member sees."""
+        problem = _window_state_problem(data, self.window_id)
+        if problem is None:
+            return data
+        log.warning("window %s: ignored %s (%s): %.200r", self.window_id, what, problem, data)
+        return None
+
     def _staff_id(self) -> str | None:
         s = self.state or {}
         return (s.get("staff") or {}).get("id")
@@ -507,10 +585,11 @@ class CounterWindow(QWidget):
             if reply.get("ok"):
                 self.password_input.clear()
                 self.login_message.setText("")
-                snapshot = reply["result"]["window"]
-                if self.status == "closed" or self._staff_id() != (snapshot.get("staff") or {}).get("id"):
+                snapshot = self._window_snapshot((reply.get("result") or {}).get("window"), "the login reply")
+                if snapshot is not None and (self.status == "closed"
+                                             or self._staff_id() != (snapshot.get("staff") or {}).get("id")):
                     self.state = snapshot            # not over a newer state of this login (a call)
-                self._idle.start()
+                self._idle.start()                   # no usable snapshot: the retained state tells
             else:
                 self.login_message.setText(error)
         elif tag == "unlock":
@@ -521,7 +600,14 @@ class CounterWindow(QWidget):
                 self.unlock_message.setText(error)
             self.unlock_input.clear()
         elif tag == "accept" and reply.get("ok"):
-            case = self.last_case = reply["result"]["case"]
+            case = _case_receipt((reply.get("result") or {}).get("case"))
+            if case is None:
+                log.warning("window %s: the server's reply to case.accept had no usable case: %.200r",
+                            self.window_id, reply.get("result"))
+                self.message.setText("已受理，但回执信息不完整，暂不能打印回执，请联系大厅管理员")
+                self._refresh()
+                return
+            self.last_case = case
             when = datetime.fromisoformat(case["due"])
             text = f"已受理 {case['matter_name']}，办件编号 {case['code']}，"
             text += f"缺 {len(case['missing'])} 项材料（一次性告知）" if case["missing"] else \
@@ -554,14 +640,21 @@ class CounterWindow(QWidget):
 
     def _on_message(self, topic: str, data: dict) -> None:
         if topic == self.qlink.topics.event("post.coverage"):
+            post, name = data.get("post"), data.get("name")
+            if not isinstance(post, str) or not isinstance(name, str):
+                log.warning("window %s: ignored a post.coverage without post and name: %.200r", self.window_id, data)
+                return
             if data.get("state") == "b" and data.get("window") == self.window_id:
-                self.covering[data["post"]] = data["name"]
+                self.covering[post] = name
             else:
-                self.covering.pop(data.get("post"), None)
+                self.covering.pop(post, None)
             self.cover_chip.setText("顶岗：" + "、".join(self.covering.values()))
             self.cover_chip.setVisible(bool(self.covering))
             return
         if topic == self.qlink.topics.event("case.colour"):
+            if not isinstance(data.get("case"), str) or data.get("colour") not in ("green", "yellow", "red"):
+                log.warning("window %s: ignored a case.colour without case and colour: %.200r", self.window_id, data)
+                return
             if data.get("window") == self.window_id and data.get("colour") != "green" and not data.get("finished"):
                 self.slipping[data["case"]] = data
             else:
@@ -569,13 +662,19 @@ class CounterWindow(QWidget):
             self._refresh()
             return
         if topic == self.qlink.topics.window_state(self.window_id):
+            if self._window_snapshot(data, "the window state") is None:
+                return                               # the last good state stays on screen
             self.state = data
             if data.get("status") == "closed":
                 self.locked = False
             else:                                    # open: the password is never left on screen,
                 self.password_input.clear()          # whether this or the login reply comes first
         elif topic == self.qlink.topics.queue_state:
-            self.queue = {q["category"]: q for q in data.get("categories", [])}
+            lines = _queue_lines(data)
+            if lines is None:
+                log.warning("window %s: ignored a queue summary it cannot show: %.200r", self.window_id, data)
+                return
+            self.queue = lines
         elif topic == self.qlink.topics.server_state:
             self.server_online = bool(data.get("online"))
         self._refresh()

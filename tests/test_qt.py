@@ -7,6 +7,8 @@ import time
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import Qt  # noqa: E402
@@ -653,3 +655,85 @@ def test_a_late_login_reply_does_not_undo_a_newer_window_state(hall, config):
     other = {"id": "s002", "name": "李强"}                # another's login: its own snapshot is the truth
     counter._on_reply("login", {"ok": True, "result": {"window": {"window": "w1", "status": "idle", "staff": other}}})
     assert counter.status == "idle" and counter._staff_id() == "s002"
+
+
+SERVING = {"window": "w1", "status": "serving", "staff": {"id": "s001", "name": "张敏"},
+           "since": "2026-12-03T09:00:00+08:00",
+           "ticket": {"id": 1, "number": "A001", "category": "social", "issued_at": "2026-12-03T08:50:00+08:00",
+                      "called_at": "2026-12-03T09:00:00+08:00"}}
+BROKEN_STATES = [
+    "serving", None, [], {"window": "w2", "status": "idle"}, {"window": "w1", "status": "asleep"},
+    {**SERVING, "staff": "s001"}, {**SERVING, "staff": {"id": "s001"}}, {**SERVING, "ticket": "A001"},
+    {**SERVING, "ticket": {"id": 2}}, {**SERVING, "since": "yesterday"},
+    {**SERVING, "ticket": {**SERVING["ticket"], "called_at": 12}},
+    {**SERVING, "staff_today": {"served": "3", "ratings": 1}}, {**SERVING, "staff_today": [1, 2]},
+]
+
+
+def test_a_window_state_the_counter_cannot_show_leaves_the_last_good_one_on_screen(hall, config):
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    topic = counter.qlink.topics.window_state("w1")
+    wait_until(lambda: counter.state is not None, what="the retained window state")
+    counter._on_message(topic, SERVING)
+    assert counter.status == "serving" and counter.ticket.text() == "A001"
+    for broken in BROKEN_STATES:
+        counter._on_message(topic, broken)
+        assert counter.status == "serving" and counter.ticket.text() == "A001", broken
+    counter._on_message(counter.qlink.topics.queue_state, {"categories": [{"category": "social", "waiting": "many"}]})
+    counter._on_message(topic, {**SERVING, "status": "idle", "ticket": None, "extra": "a newer server's field"})
+    assert counter.status == "idle" and counter.ticket.text() == "—"
+
+
+SERVER_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["window", "status", "staff", "ticket", "since", "staff_today", "id", "name", "number",
+                         "called_at", "issued_at", "served", "ratings", "categories", "code", "due", "post",
+                         "state", "case", "colour", "finished"]),
+        inner, max_size=6),
+    max_leaves=12)
+
+
+def test_whatever_the_server_sends_the_counter_keeps_working(hall, config):
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    wait_until(lambda: counter.state is not None, what="the retained window state")
+
+    @settings(max_examples=150, deadline=None)
+    @given(SERVER_JSON, st.sampled_from(["window", "queue", "post.coverage", "case.colour", "login", "accept"]))
+    def feed(data, where):
+        if isinstance(data, dict) and where == "window":
+            data = {"window": "w1", **data}
+        before = counter.state
+        if where == "window":
+            counter._on_message(counter.qlink.topics.window_state("w1"), data)
+        elif where == "queue":
+            counter._on_message(counter.qlink.topics.queue_state, data)
+        elif where in ("post.coverage", "case.colour"):
+            counter._on_message(counter.qlink.topics.event(where), data if isinstance(data, dict) else {})
+        elif where == "login":
+            counter._on_reply("login", {"ok": True, "result": {"window": data}})
+        else:
+            counter._on_reply("accept", {"ok": True, "result": {"case": data}})
+        assert counter.state is before or counter.state == data     # shown whole, or not at all
+        counter._refresh()                                           # and what is shown can be drawn again
+        counter._update_timer()
+
+    feed()
+
+
+def test_a_login_or_accept_reply_without_its_result_is_told_not_crashed_on(hall, config):
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    wait_until(lambda: counter.state is not None, what="the retained window state")
+    counter.password_input.setText("secret")
+    counter.in_flight.add("login")
+    counter._on_reply("login", {"ok": True, "result": {"window": "w1"}})
+    assert counter.status == "closed" and counter.password_input.text() == "" and not counter.in_flight
+    counter._on_message(counter.qlink.topics.window_state("w1"), SERVING)
+    counter.in_flight.add("accept")
+    counter._on_reply("accept", {"ok": True, "result": {"case": {"code": "GH-1"}}})
+    assert "回执信息不完整" in counter.message.text() and counter.last_case is None and not counter.in_flight
+    counter.resize(1366, 768)
+    shot(counter, "counter-receipt-incomplete")
