@@ -104,9 +104,19 @@ def _window_state_problem(data: object, window_id: str) -> str | None:
         return "staff without id and name"
     if ticket and not isinstance(ticket.get("number"), str):
         return "ticket without a number"
+    categories = data.get("categories")
+    if categories is not None and not (isinstance(categories, list) and all(isinstance(x, str) for x in categories)):
+        return "categories is not a list of names"
+    texts = [("name", data), ("pause_reason", data), ("priority", ticket), ("category_name", ticket),
+             ("transferred_from", ticket), ("transfer_reason", ticket)]
+    for key, where in texts:
+        if where.get(key) is not None and not isinstance(where[key], str):
+            return f"{key} is not text"
+    if ticket.get("recalls") is not None and not _is_count(ticket["recalls"]):
+        return "recalls is not a count"
     for when in (data.get("since"), ticket.get("called_at"), ticket.get("issued_at")):
         if when is not None and not _is_time(when):
-            return f"not a time: {when!r:.40}"
+            return f"not a time with its zone: {when!r:.40}"
     figures = data.get("staff_today")
     if figures is not None:
         if not (isinstance(figures, dict) and _is_count(figures.get("served")) and _is_count(figures.get("ratings"))
@@ -130,11 +140,11 @@ def _queue_lines(data: object) -> dict | None:
 
 
 def _is_time(value: object) -> bool:
+    """An ISO 8601 time with its zone, as the server sends every time."""
     try:
-        datetime.fromisoformat(value)
+        return datetime.fromisoformat(value).tzinfo is not None
     except (TypeError, ValueError):
         return False
-    return True
 
 
 def _case_receipt(case: object) -> dict | None:

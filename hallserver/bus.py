@@ -158,12 +158,14 @@ class ServerBus:
             wake = min(next_tick, self.processor.summary_due_at())
             item = self._next_item(max(0.0, wake - time.monotonic()))
             if item is None:
+                self.processor.store.release_idle_batch_connection(force=True)
                 return
             if item is _TICK and time.monotonic() < next_tick:
                 continue                   # woken only to send the held summary
             if item is _TICK or time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TICK_S
                 self._new_day_heap()
+                self.processor.store.release_idle_batch_connection()   # a quiet hall keeps none
                 try:
                     self._publish(self.processor.tick())
                 except Exception:
@@ -228,6 +230,7 @@ class ServerBus:
             with self.processor.store.batch():
                 outs = [self.processor.handle(topic, payload) for topic, payload, _, _ in batch]
         except Exception as exc:
+            self.processor.rolled_back()
             refused = self.processor.store.refuses_every_write(exc)
             log.exception("a batch of %d commands could not be committed; %s", len(batch),
                           "refusing them: the database takes no writes" if refused else "running them one at a time")
@@ -239,6 +242,7 @@ class ServerBus:
                 finally:
                     self._done(mid, qos)
             return
+        self.processor.committed()
         for (_, _, mid, qos), out in zip(batch, outs, strict=True):
             self._publish(out)
             self._done(mid, qos)

@@ -107,7 +107,8 @@ class CommandProcessor:
         self.clock = clock
         self.topics = c.Topics(config.hall.id)
         self.engine = build_engine(config, clock, store)
-        self.listeners: list = []   # called with each Outgoing after it is built (web view)
+        self.listeners: list = []   # called with each Outgoing after it is built (web view), or committed
+        self._uncommitted: list[Outgoing] = []   # built inside the bus's open batch, told when it commits
         self.presence_listeners: list = []   # called with (device, online, iso time) of each presence message
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
         self._last_issuing: list | None = None
@@ -170,34 +171,53 @@ class CommandProcessor:
         return reply, [o for o in out if o.topic != reply_topic]
 
     def refuse_unsaved(self, topic: str, payload: bytes) -> list[Outgoing]:
-        """The answer to a device command whose group commit the database refused for a reason
-        every write shares (locked, full): 系统暂时不可用, as when it fails alone, without making
-        the device wait for a second try that would meet the same wall. Nothing of it was kept."""
+        """The answer to a message whose group commit the database refused for a reason every
+        write shares (locked, full), without trying the write again into the same wall: a
+        bad or forbidden command gets its own error, a repeat the reply stored for it (reads
+        still work), any other command 系统暂时不可用 (nothing of it was kept). A presence
+        message runs again alone (a failure of its write is logged)."""
         device_id = self.topics.device_from_command_topic(topic)
         if device_id is None:
-            return []                 # a presence message: its change was lost with the batch (logged)
+            return self.handle(topic, payload)
         try:
-            cmd = c.parse_command(payload)
-        except c.ContractError:
-            return []                 # it could not have failed the database
-        log.error("could not commit %s from %s: the database refused the batch", cmd.type, device_id)
+            cmd, answer = self._checked(device_id, payload, None)
+        except Exception:             # the repeat check could not read the database either
+            log.exception("could not look up a command from %s in the command log", device_id)
+            cmd, answer = None, None
+            try:
+                cmd = c.parse_command(payload)
+            except c.ContractError:
+                pass
+        if answer is not None:
+            return answer
+        if cmd is None:
+            return []
+        log.error("could not commit %s from %s: the database takes no writes now", cmd.type, device_id)
         return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.UNAVAILABLE, "database write failed"))]
 
     def _handle(self, device_id: str, payload: bytes, role: c.Role | None) -> list[Outgoing]:
+        cmd, answer = self._checked(device_id, payload, role)
+        return answer if answer is not None else self._apply(device_id, cmd)
+
+    def _checked(self, device_id: str, payload: bytes, role: c.Role | None) -> tuple[c.Command | None,
+                                                                                   list[Outgoing] | None]:
+        """A command's checks before it may change anything: (the command, None) when it is to
+        be applied, else (the command or None, its answer): a bad command, one its device may
+        not send, or a repeat (the first reply again)."""
         try:
             cmd = c.parse_command(payload)
         except c.ContractError as exc:
             log.warning("device %s sent a bad command: %s", device_id, exc)
-            return [self._reply(device_id, exc.reply())]
+            return None, [self._reply(device_id, exc.reply())]
         refusal = self._authorise(device_id, cmd, role)
         if refusal is not None:
             log.warning("device %s refused %s: %s", device_id, cmd.type, refusal.error.detail)
-            return [self._reply(device_id, refusal)]
+            return cmd, [self._reply(device_id, refusal)]
         stored = self.store.find_reply(device_id, cmd.id)
         if stored is not None:
             log.info("device %s repeated command %s: sending the first reply", device_id, cmd.id)
-            return [Outgoing(self.topics.reply(device_id), stored.encode("utf-8"))]
-        return self._apply(device_id, cmd)
+            return cmd, [Outgoing(self.topics.reply(device_id), stored.encode("utf-8"))]
+        return cmd, None
 
     # ------------------------------------------------------------------ steps
     def _authorise(self, device_id: str, cmd: c.Command, role: c.Role | None = None) -> c.Reply | None:
@@ -837,11 +857,23 @@ class CommandProcessor:
         return out
 
     def _notify(self, out: list[Outgoing]) -> None:
+        if self.store.batching:           # told once the batch is in the database (committed())
+            self._uncommitted.extend(out)
+            return
         for listener in self.listeners:
             try:
                 listener(out)
             except Exception:
                 log.exception("a state listener failed")
+
+    def committed(self) -> None:
+        """The bus's batch is in the database: the listeners (the web view) hear what it changed."""
+        out, self._uncommitted = self._uncommitted, []
+        self._notify(out)
+
+    def rolled_back(self) -> None:
+        """The bus's batch was not committed: nothing it changed is told to the listeners."""
+        self._uncommitted = []
 
     def reply_json(self, device_id: str, command_id: str) -> dict | None:
         stored = self.store.find_reply(device_id, command_id)

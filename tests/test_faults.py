@@ -246,12 +246,18 @@ def test_a_locked_sqlite_database_refuses_cleanly_and_the_server_recovers(hall):
 def test_a_locked_database_is_told_to_the_kiosk_after_one_wait_not_two(config, mosquitto, sqlite_url):
     """Through the running server (its group commit): the database locked by another program
     is told to the kiosk (系统暂时不可用) once SQLite has waited its 5 s, not after a second try
-    meeting the same lock, and well before the kiosk gives up (3 tries of 3 s); once the lock
-    is gone the same command, sent again, is issued with the next number."""
+    meeting the same lock, and well before the kiosk gives up (3 tries of 3 s). Meanwhile a
+    repeat of a command already saved still gets its first reply (reads work), and the
+    dashboard's live view shows nothing of what was refused. Once the lock is gone the same
+    command, sent again, is issued with the next number."""
     server = HallServer(config, broker_url=mosquitto.url, database_url=sqlite_url).start()
     kiosk = DeviceLink("demo", "kiosk-1", mosquitto.url).connect()
+    counter = DeviceLink("demo", "counter-1", mosquitto.url).connect()
     try:
-        assert kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        first = kiosk.request({"type": "ticket.issue", "id": "first", "category": "social"})
+        assert first["ok"]
+        window_before = next(w for w in server.view.snapshot()["windows"] if w["window"] == "w1")
         locker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")
         try:
@@ -259,18 +265,111 @@ def test_a_locked_database_is_told_to_the_kiosk_after_one_wait_not_two(config, m
             refused = kiosk.request({"type": "ticket.issue", "id": "while-locked", "category": "social"},
                                     timeout=9.0, attempts=1)
             waited = time.monotonic() - started
+            # (the server's 5 s tick may meet the lock too, with its own writes: up to two waits here)
+            call = counter.request({"type": "window.call_next", "window": "w1"}, timeout=16.0, attempts=1)
+            repeat = kiosk.request({"type": "ticket.issue", "id": "first", "category": "social"},
+                                   timeout=16.0, attempts=1)
         finally:
             locker.execute("ROLLBACK")
             locker.close()
         assert not refused["ok"] and refused["error"]["code"] == "unavailable"
         assert waited < 8.0, f"told after {waited:.1f} s"
+        assert not call["ok"] and call["error"]["code"] == "unavailable"
+        assert repeat == first                              # the saved command's own reply, not a refusal
+        view = server.view.snapshot()
+        assert next(w for w in view["windows"] if w["window"] == "w1") == window_before    # no call shown
+        assert view["recent_calls"] == []
         again = kiosk.request({"type": "ticket.issue", "id": "while-locked", "category": "social"})
         assert again["ok"] and again["result"]["ticket"]["number"] == "A002"
     finally:
         kiosk.close()
+        counter.close()
         server.stop()
+    assert not server.store._held                          # the writer handed its connection back when it stopped
     rows = tickets_in(sqlite_url)
-    assert [r.number for r in rows] == ["A001", "A002"]
+    assert [(r.number, r.status) for r in rows] == [("A001", "waiting"), ("A002", "waiting")]
+
+
+def test_a_refused_batch_answers_each_message_as_it_would_be_answered_before_writing(hall):
+    """When the database takes no writes, each message of the refused batch still gets the
+    answer it would get before any write: a repeat its stored reply, a bad or forbidden
+    command its own error, a presence message is run again; only a new command is told
+    系统暂时不可用."""
+    proc, url = hall
+    first = send(proc, "kiosk-1", type="ticket.issue", id="saved", category="social")
+    assert first["ok"]
+
+    def answer(device: str, payload: bytes) -> dict | None:
+        out = proc.refuse_unsaved(proc.topics.command(device), payload)
+        return next((json.loads(o.payload) for o in out if o.topic == proc.topics.reply(device)), None)
+
+    def cmd(**body) -> bytes:
+        return json.dumps(body).encode()
+
+    assert answer("kiosk-1", cmd(type="ticket.issue", id="saved", category="social")) == first
+    assert answer("kiosk-1", b"{not json")["error"]["code"] == "bad_json"
+    assert answer("stranger", cmd(type="ticket.issue", id="x1", category="social"))["error"]["code"] \
+        == "unknown_device"
+    assert answer("kiosk-1", cmd(type="window.call_next", id="x2", window="w1"))["error"]["code"] == "forbidden"
+    assert answer("kiosk-1", cmd(type="ticket.issue", id="new", category="social"))["error"]["code"] \
+        == "unavailable"
+    presence = proc.refuse_unsaved(proc.topics.presence("counter-1"), b'{"type": "device.presence", "online": true}')
+    assert presence == []                                   # run again alone (nothing to answer)
+    assert [r.number for r in tickets_in(url)] == ["A001"]
+
+
+def test_what_the_database_refuses_is_told_apart_from_what_a_new_try_fixes(sqlite_url, pg_database):
+    """Store.refuses_every_write, on the databases' own errors: a lock or no server to reach
+    is refused at once; a statement's own error, a cancelled statement or a lost connection
+    is run again one command at a time."""
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.conftest import _fresh_pg
+
+    def error_of(engine, sql: str, setup=None) -> DBAPIError:   # noqa: ANN001
+        with engine.connect() as conn:
+            if setup:
+                conn.execute(text(setup))
+            with pytest.raises(DBAPIError) as caught:
+                conn.execute(text(sql))
+            return caught.value
+
+    lite = Store(sqlite_url)
+    lite.migrate()
+    locker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        with lite.engine.connect() as conn:
+            conn.execute(text("PRAGMA busy_timeout=50"))
+            with pytest.raises(DBAPIError) as locked:
+                conn.execute(text("INSERT INTO audit_log (id) VALUES (1)"))
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert Store.refuses_every_write(locked.value)
+    assert Store.refuses_every_write(RuntimeError("a read or write inside the batch failed")) is False
+    wrapped = RuntimeError("none of it is kept")
+    wrapped.__cause__ = locked.value
+    assert Store.refuses_every_write(wrapped)
+    assert not Store.refuses_every_write(error_of(lite.engine, "SELECT * FROM no_such_table"))
+    lite.close()
+
+    url = _fresh_pg(pg_database)
+    pg = Store(url)
+    pg.migrate()
+    with pg.engine.connect() as holder:
+        holder.execute(text("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE"))
+        assert Store.refuses_every_write(error_of(pg.engine, "SELECT * FROM audit_log", "SET lock_timeout = 50"))
+        holder.rollback()
+    assert not Store.refuses_every_write(error_of(pg.engine, "SELECT pg_sleep(1)", "SET statement_timeout = 50"))
+    assert not Store.refuses_every_write(error_of(pg.engine, "SELECT * FROM no_such_table"))
+    pg.close()
+    unreachable = Store(url.replace(":5432/", f":{free_port()}/") if ":5432/" in url else url + "?port=1")
+    with pytest.raises(DBAPIError) as down:
+        with unreachable.engine.connect():
+            pass
+    unreachable.close()
+    assert Store.refuses_every_write(down.value)
 
 
 def test_a_full_sqlite_disk_refuses_cleanly_and_the_server_recovers(hall):

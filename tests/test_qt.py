@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from counter.qt_counter import CounterWindow  # noqa: E402
+from counter.qt_counter import STATUS, CounterWindow  # noqa: E402
 from govhall.link import DeviceLink  # noqa: E402
 from hallserver.server import HallServer  # noqa: E402
 from kiosk.qt_hall_screen import HallScreen  # noqa: E402
@@ -667,6 +667,10 @@ BROKEN_STATES = [
     {**SERVING, "ticket": {"id": 2}}, {**SERVING, "since": "yesterday"},
     {**SERVING, "ticket": {**SERVING["ticket"], "called_at": 12}},
     {**SERVING, "staff_today": {"served": "3", "ratings": 1}}, {**SERVING, "staff_today": [1, 2]},
+    {**SERVING, "categories": 5}, {**SERVING, "categories": [[1]]}, {**SERVING, "pause_reason": [1]},
+    {**SERVING, "ticket": {**SERVING["ticket"], "priority": [1]}},
+    {**SERVING, "ticket": {**SERVING["ticket"], "category_name": 7}},
+    {**SERVING, "ticket": {**SERVING["ticket"], "called_at": "2026-12-03T09:00:00"}},     # no zone
 ]
 
 
@@ -700,9 +704,17 @@ def test_whatever_the_server_sends_the_counter_keeps_working(hall, config):
     counter = keep(counter_window(qlink, config))
     wait_until(lambda: counter.state is not None, what="the retained window state")
 
-    @settings(max_examples=150, deadline=None)
-    @given(SERVER_JSON, st.sampled_from(["window", "queue", "post.coverage", "case.colour", "login", "accept"]))
-    def feed(data, where):
+    fields = ["status", "staff", "ticket", "since", "staff_today", "categories", "pause_reason", "name"]
+    ticket_fields = ["number", "priority", "category_name", "called_at", "issued_at", "recalls", "transferred_from"]
+
+    @settings(max_examples=200, deadline=None)
+    @given(SERVER_JSON, st.sampled_from(["window", "queue", "post.coverage", "case.colour", "login", "accept"]),
+           st.dictionaries(st.sampled_from(fields), SERVER_JSON, max_size=2),
+           st.dictionaries(st.sampled_from(ticket_fields), SERVER_JSON, max_size=2), st.sampled_from(list(STATUS)))
+    def feed(data, where, spoiled, spoiled_ticket, status):
+        if where == "window" and not isinstance(data, dict):      # a good state with a field or two spoiled
+            data = {**SERVING, "status": status, **spoiled,
+                    "ticket": {**SERVING["ticket"], **spoiled_ticket} if spoiled_ticket else SERVING["ticket"]}
         if isinstance(data, dict) and where == "window":
             data = {"window": "w1", **data}
         before = counter.state

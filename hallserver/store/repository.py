@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
+import threading
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -71,6 +73,8 @@ from hallserver.store.tables import (
 from hallserver.store.tables import score_adjustments as adjustments_table
 from hallserver.store.wal import AUTOCHECKPOINT_PAGES, WalCheckpointer
 
+log = logging.getLogger("hallserver.store")
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 KNOWN_COMMAND_DAYS = 7    # a device repeats a command within seconds; a week is far beyond any retry
 # A group commit's connection is kept for the next batch while the hall is busy (no pool
@@ -78,6 +82,9 @@ KNOWN_COMMAND_DAYS = 7    # a device repeats a command within seconds; a week is
 # next batch takes one that is checked first (pool_pre_ping), as after a quiet spell the
 # database may have restarted.
 BATCH_CONNECTION_IDLE_S = 2.0
+# SQLite's primary result codes for a database that takes no writes for now (Store.refuses_every_write):
+# BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN
+_SQLITE_REFUSES = {5, 6, 7, 8, 10, 13, 14}
 
 # the statements of the command path, built once: SQLAlchemy then finds them compiled in its
 # cache without working out a cache key each time (a third of a save's time at 1,000 commands/s)
@@ -147,7 +154,6 @@ class Store:
     rating_secret: str | None = None      # ratings.secret: the key of the ratings' hash chain
 
     def __init__(self, url: str) -> None:
-        import threading
         # the audit chain is written from the writer and the web; a batch holds it to its commit
         self._audit_lock = threading.RLock()
         self._batch = threading.local()           # the writer thread's open batch, if any
@@ -156,7 +162,7 @@ class Store:
         # (device, command id) of the command log's last KNOWN_COMMAND_DAYS days and since: a
         # command not in it is new, and its repeat check costs no database read
         self._known_commands: set[tuple[str, str]] | None = None
-        self._held: set[Connection] = set()        # the batches' kept connections (one a thread), for close()
+        self._held: dict[Connection, threading.Thread] = {}   # the batches' kept connections and their threads
         self.url = url
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
@@ -196,33 +202,56 @@ class Store:
 
     @staticmethod
     def refuses_every_write(exc: BaseException) -> bool:
-        """Did a write fail because of the database, not of what was written: locked by another
-        program, the disk full, out of memory (an OperationalError with the connection still
-        alive)? Then every other write fails the same way for now. A lost connection is not
-        such a failure: the next transaction gets a new one."""
+        """Did a write fail because of the database, not of what was written, so that every
+        other write fails the same way for now? SQLite busy or locked by another program,
+        the disk full, read-only or failing, out of memory; PostgreSQL out of disk, memory
+        or connections (class 53), a lock not available, a read-only server, or no server to
+        reach at all. Not: a connection lost (08…, an administrator's shutdown 57P01–03: the
+        next transaction gets a new one), a deadlock or serialization failure (class 40:
+        running again succeeds), a cancelled statement, or any error in what was written."""
         while exc is not None and not isinstance(exc, DBAPIError):
             exc = exc.__cause__
-        return isinstance(exc, OperationalError) and not exc.connection_invalidated
+        if not isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return False
+        orig = exc.orig
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_REFUSES
+        sqlstate = getattr(orig, "sqlstate", None)
+        if sqlstate is None:             # no answer from a server: it could not be reached
+            return True
+        return sqlstate.startswith("53") or sqlstate in ("55P03", "25006")
 
     def _batch_connection(self) -> Connection:
         """This thread's connection for batches: the last batch's while the hall is busy, else a
         checked one from the pool (see BATCH_CONNECTION_IDLE_S)."""
+        self.release_idle_batch_connection()
         conn = getattr(self._batch, "held", None)
-        if conn is not None and (conn.invalidated or conn.closed
-                                 or monotonic() - self._batch.used_at > BATCH_CONNECTION_IDLE_S):
-            self._release_batch_connection()
-            conn = None
         if conn is None:
             conn = self._batch.held = self.engine.connect()
-            self._held.add(conn)
+            self._held[conn] = threading.current_thread()
         return conn
 
+    def release_idle_batch_connection(self, force: bool = False) -> None:
+        """Hand this thread's kept batch connection back to the pool if it has not been used for
+        BATCH_CONNECTION_IDLE_S, or now with `force` (the writer calls this on its tick, so that
+        a quiet hall holds no connection a database or a firewall might close under it, and
+        when it stops)."""
+        conn = getattr(self._batch, "held", None)
+        if conn is not None and (force or conn.invalidated or conn.closed
+                                 or monotonic() - self._batch.used_at > BATCH_CONNECTION_IDLE_S):
+            self._release_batch_connection()
+
     def _release_batch_connection(self) -> None:
+        """Hand this thread's kept batch connection back (the writer also does when it stops)."""
         conn = getattr(self._batch, "held", None)
         self._batch.held = None
         if conn is not None:
-            self._held.discard(conn)
-            conn.close()
+            self._held.pop(conn, None)
+            try:
+                conn.close()
+            except Exception:          # a dead connection: the pool has already let it go
+                log.warning("a kept batch connection could not be closed cleanly", exc_info=True)
 
     @contextmanager
     def _chains(self) -> Iterator[None]:
@@ -336,12 +365,15 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
-        for conn in list(self._held):
-            try:
-                conn.close()
-            except Exception:   # another thread's, at shutdown: the pool's disposal below ends it anyway
-                pass
-        self._held.clear()
+        self._release_batch_connection()
+        for conn, owner in list(self._held.items()):
+            if not owner.is_alive():       # a thread that ended without handing its connection back
+                self._held.pop(conn, None)
+                try:
+                    conn.close()
+                except Exception:
+                    log.warning("a kept batch connection could not be closed cleanly", exc_info=True)
+            # a live thread's (a writer still stuck in a batch) is left to it: never closed under it
         self.engine.dispose()
 
     # ---------------------------------------------------------------- schema
