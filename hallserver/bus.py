@@ -167,7 +167,9 @@ class ServerBus:
                 self._new_day_heap()
                 self.processor.store.release_idle_batch_connection()   # a quiet hall keeps none
                 try:
-                    self._publish(self.processor.tick())
+                    with self.processor.store.brief_waits():    # its writes are tried again on a later tick
+                        out = self.processor.tick()
+                    self._publish(out)
                 except Exception:
                     log.exception("the periodic state check failed; carrying on")
                 if item is _TICK:

@@ -502,7 +502,11 @@ class CommandProcessor:
             self.store.save(Changes(device_alerts=changes), "@server", f"calendar-{now:%Y%m%d%H%M%S%f}",
                             "calendar.check", "{}", now)
         except Exception:
-            log.exception("could not store the calendar alert")
+            log.exception("could not store the calendar alert; trying again on a later tick")
+            try:                         # as stored: the next tick sees the change again
+                self.devices = DeviceHealth(self.store.open_device_alerts())
+            except Exception:
+                log.exception("could not read the device alerts back")
             return []
         return self._announce(Changes(device_alerts=changes))
 

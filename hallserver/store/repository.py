@@ -85,6 +85,8 @@ BATCH_CONNECTION_IDLE_S = 2.0
 # SQLite's primary result codes for a database that takes no writes for now (Store.refuses_every_write):
 # BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN
 _SQLITE_REFUSES = {5, 6, 7, 8, 10, 13, 14}
+BUSY_WAIT_MS = 5000       # how long a command's write waits for another program's lock (SQLite)
+BRIEF_WAIT_MS = 200       # the same for the server's own periodic writes, which try again later
 
 # the statements of the command path, built once: SQLAlchemy then finds them compiled in its
 # cache without working out a cache key each time (a third of a save's time at 1,000 commands/s)
@@ -131,7 +133,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: durable against process crashes
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
     cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")   # wal.py checkpoints beside the writer
     cur.close()
 
@@ -350,9 +352,28 @@ class Store:
         if conn is not None:
             with self._in_batch(conn):
                 yield conn
-        else:
-            with self._chains(), self.engine.begin() as conn:
+            return
+        brief = getattr(self._batch, "brief", False) and self.engine.dialect.name == "sqlite"
+        with self._chains(), self.engine.begin() as conn:
+            if brief:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BRIEF_WAIT_MS}")
+            try:
                 yield conn
+            finally:
+                if brief:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
+
+    @contextmanager
+    def brief_waits(self) -> Iterator[None]:
+        """This thread's writes inside wait at most BRIEF_WAIT_MS for another program's lock
+        (SQLite), not a command's 5 s: for the server's periodic writes (coverage minutes, the
+        day's close, alerts of the tick), which are tried again on a later tick, so that a
+        lock does not hold up the commands behind the tick."""
+        self._batch.brief = True
+        try:
+            yield
+        finally:
+            self._batch.brief = False
 
     def checkpoint_in_background(self) -> None:
         """SQLite on a file: its log is checkpointed by a thread of its own (wal.py), not inside
