@@ -99,6 +99,8 @@ class DeviceLink:
         self._reply_sub: tuple[int, threading.Event] | None = None
         self._pending: dict[str, tuple[threading.Event, list]] = {}
         self._subs: list[tuple[str, MessageHandler]] = []
+        self._sub_acks: dict[int, threading.Event] = {}     # SUBSCRIBE mid → set by its SUBACK
+        self._net_thread: int | None = None                  # paho's network thread (its callbacks)
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self._closing = False
@@ -125,6 +127,7 @@ class DeviceLink:
         self.client.loop_stop()
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _props) -> None:
+        self._net_thread = threading.get_ident()
         if reason_code.is_failure:
             log.error("%s: broker refused the connection: %s", self.device_id, reason_code)
             return
@@ -137,6 +140,10 @@ class DeviceLink:
                        qos=1, retain=True)
 
     def _on_subscribe(self, _client, _userdata, mid, _reason_codes, _props) -> None:
+        with self._lock:
+            acked = self._sub_acks.get(mid)
+        if acked is not None:
+            acked.set()
         sub = self._reply_sub
         if sub is not None and sub[0] == mid:
             sub[1].set()
@@ -157,11 +164,30 @@ class DeviceLink:
                 log.exception("%s: connection listener failed", self.device_id)
 
     # ------------------------------------------------------------------ state and events
-    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
-        """Call handler(topic, message) for every message on the filter (retained ones too)."""
+    def subscribe(self, topic_filter: str, handler: MessageHandler, timeout: float = 5.0) -> None:
+        """Call handler(topic, message) for every message on the filter (retained ones too).
+
+        On a link that is up this returns once the broker has confirmed the subscription
+        (SUBACK), so that an event sent after it returns reaches the handler (a screen started
+        while the hall calls does not miss the first call); a link that is down subscribes
+        when it connects, before it counts as connected."""
         self._subs.append((topic_filter, handler))
-        if self.connected.is_set():
-            self.client.subscribe(topic_filter, qos=1)
+        if not self.connected.is_set():
+            return
+        acked = threading.Event()
+        with self._lock:                 # the SUBACK's callback waits for the mid to be known
+            rc, mid = self.client.subscribe(topic_filter, qos=1)
+            if mid is not None:
+                self._sub_acks[mid] = acked
+        if rc != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            return                       # the link just went down: subscribed again on connect
+        try:
+            if threading.get_ident() != self._net_thread and not acked.wait(timeout):
+                log.warning("%s: the broker did not confirm the subscription to %s within %.0f s",
+                            self.device_id, topic_filter, timeout)
+        finally:
+            with self._lock:
+                self._sub_acks.pop(mid, None)
 
     def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
         try:
