@@ -358,7 +358,7 @@ class CommandProcessor:
                         "waiting_ahead": e.waiting_count(t.category) - 1,
                         "estimated_wait_s": e.estimated_wait_s(t), "page_url": self.page_url(t)}
             case c.WindowLogin():
-                self._check_password(cmd.staff, cmd.password)
+                self._check_password(cmd.staff, cmd.password, f"{device_id}/{cmd.id}")
                 was_open = e.windows[cmd.window].staff == cmd.staff if cmd.window in e.windows else False
                 w = e.login(cmd.window, cmd.staff)
                 if not was_open:
@@ -652,7 +652,7 @@ class CommandProcessor:
         except Exception:
             log.exception("could not record the presence of %s", device_id)
 
-    def _check_password(self, staff: str, password: str | None) -> None:
+    def _check_password(self, staff: str, password: str | None, attempt: str) -> None:
         """工号 + 密码: a staff member with a password hash logs in only with the password; five
         wrong ones in a row lock the staff number for five minutes."""
         hashed = self.password_hashes.get(staff)
@@ -664,7 +664,7 @@ class CommandProcessor:
             raise DomainError(c.ErrorCode.LOGIN_LOCKED, f"{staff} locked after wrong passwords", until)
         from hallserver.passwords import password_matches
         if password is None or not password_matches(hashed, password):
-            self.login_guard.failed(staff, now)
+            self.login_guard.failed(staff, now, attempt)
             raise DomainError(c.ErrorCode.BAD_PASSWORD, f"wrong or missing password for {staff}")
         self.login_guard.succeeded(staff)
 

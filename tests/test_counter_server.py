@@ -81,6 +81,12 @@ def test_the_guard_forgets_old_failures_and_a_success_clears_them():
     guard.failed("s2", t0)
     guard.succeeded("s2")
     assert guard._failures.get("s2") is None
+    for _ in range(3):          # one try counted again (its commit failed and it ran once more) is one
+        guard.failed("s3", t0, attempt="counter-1/abc")
+    assert guard.locked_until("s3", t0) is None
+    guard.failed("s3", t0, attempt="counter-1/abd")
+    guard.failed("s3", t0, attempt="counter-1/abe")
+    assert guard.locked_until("s3", t0) == t0 + timedelta(minutes=5)
 
 
 def test_the_counter_shows_the_staff_members_own_figures_today(proc):
