@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import get_args
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from govhall import contract as c
 from kiosk.qtlink import QtLink
 from kiosk.widgets import plain_labels
 
@@ -62,6 +64,7 @@ QCheckBox { font-size: 24px; }
 QCheckBox::indicator { width: 28px; height: 28px; }
 """
 log = logging.getLogger("counter")
+CASE_COLOURS = get_args(c.CaseColour.model_fields["colour"].annotation)   # 红黄绿, as the contract names them
 
 STATUS = {"closed": "未登录", "idle": "空闲", "serving": "办理中", "paused": "暂停服务"}
 PAUSE_REASONS = [("away", "离开"), ("meeting", "会议"), ("meal", "用餐"), ("other", "其他")]
@@ -84,7 +87,6 @@ def minutes_text(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     return "不到 1 分钟" if seconds < 60 else f"{round(seconds / 60)} 分钟"
-
 
 
 def _window_state_problem(data: object, window_id: str) -> str | None:
@@ -161,6 +163,7 @@ def _case_receipt(case: object) -> dict | None:
     if case.get("track_url") is not None and not isinstance(case["track_url"], str):
         return None
     return case
+
 
 class CounterWindow(QWidget):
     def __init__(self, qlink: QtLink, window_id: str, *, windows: list[tuple[str, str]] | None = None,
@@ -662,7 +665,7 @@ class CounterWindow(QWidget):
             self.cover_chip.setVisible(bool(self.covering))
             return
         if topic == self.qlink.topics.event("case.colour"):
-            if not isinstance(data.get("case"), str) or data.get("colour") not in ("green", "yellow", "red"):
+            if not isinstance(data.get("case"), str) or data.get("colour") not in CASE_COLOURS:
                 log.warning("window %s: ignored a case.colour without case and colour: %.200r", self.window_id, data)
                 return
             if data.get("window") == self.window_id and data.get("colour") != "green" and not data.get("finished"):

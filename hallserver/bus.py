@@ -225,9 +225,10 @@ class ServerBus:
         """Commit, then publish what the commands produced, then acknowledge them to the broker.
 
         Every batch, one command or sixteen, is one transaction. If it cannot be committed
-        because the database refuses every write for now (locked, full), each command is told
-        so at once; otherwise (a lost connection, one command's bad row) they run again one at
-        a time, so that only a command that fails alone is refused."""
+        because the database refuses every write for now (locked, full), each message is
+        answered at once as before any write (processor.refuse_unsaved); otherwise (a lost
+        connection, one command's bad row) they run again one at a time, so that only a
+        command that fails alone is refused."""
         try:
             with self.processor.store.batch():
                 outs = [self.processor.handle(topic, payload) for topic, payload, _, _ in batch]

@@ -181,19 +181,17 @@ class CommandProcessor:
             return self.handle(topic, payload)
         try:
             cmd, answer = self._checked(device_id, payload, None)
-        except Exception:             # the repeat check could not read the database either
+        except Exception:             # the repeat check could not read the database either (parsed by then)
             log.exception("could not look up a command from %s in the command log", device_id)
-            cmd, answer = None, None
-            try:
-                cmd = c.parse_command(payload)
-            except c.ContractError:
-                pass
+            cmd, answer = c.parse_command(payload), None
         if answer is not None:
             return answer
-        if cmd is None:
-            return []
         log.error("could not commit %s from %s: the database takes no writes now", cmd.type, device_id)
-        return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.UNAVAILABLE, "database write failed"))]
+        return [self._unavailable(device_id, cmd)]
+
+    def _unavailable(self, device_id: str, cmd: c.Command) -> Outgoing:
+        """系统暂时不可用: the command's write failed and nothing of it was kept."""
+        return self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.UNAVAILABLE, "database write failed"))
 
     def _handle(self, device_id: str, payload: bytes, role: c.Role | None) -> list[Outgoing]:
         cmd, answer = self._checked(device_id, payload, role)
@@ -280,7 +278,7 @@ class CommandProcessor:
                 raise                 # the bus rolls the batch back and runs its commands one by one
             log.exception("could not commit %s from %s; state reloaded from the database", cmd.type, device_id)
             self.reload()
-            return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.UNAVAILABLE, "database write failed"))]
+            return [self._unavailable(device_id, cmd)]
         out = [Outgoing(self.topics.reply(device_id), reply_json.encode("utf-8"))]
         out += self._announce(changes)
         self._notify(out)

@@ -249,11 +249,14 @@ class Store:
         conn = getattr(self._batch, "held", None)
         self._batch.held = None
         if conn is not None:
-            self._held.pop(conn, None)
-            try:
-                conn.close()
-            except Exception:          # a dead connection: the pool has already let it go
-                log.warning("a kept batch connection could not be closed cleanly", exc_info=True)
+            self._close_kept(conn)
+
+    def _close_kept(self, conn: Connection) -> None:
+        self._held.pop(conn, None)
+        try:
+            conn.close()
+        except Exception:              # a dead connection: the pool has already let it go
+            log.warning("a kept batch connection could not be closed cleanly", exc_info=True)
 
     @contextmanager
     def _chains(self) -> Iterator[None]:
@@ -389,11 +392,7 @@ class Store:
         self._release_batch_connection()
         for conn, owner in list(self._held.items()):
             if not owner.is_alive():       # a thread that ended without handing its connection back
-                self._held.pop(conn, None)
-                try:
-                    conn.close()
-                except Exception:
-                    log.warning("a kept batch connection could not be closed cleanly", exc_info=True)
+                self._close_kept(conn)
             # a live thread's (a writer still stuck in a batch) is left to it: never closed under it
         self.engine.dispose()
 
