@@ -11,11 +11,19 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/hall demo
 
-## make test: the whole test suite (real Mosquitto when installed, PostgreSQL when HALL_TEST_PG_URL is set)
-test: $(VENV)/.installed
+## make test: the whole suite; installs the Debian packages it needs first (scripts/setup-system.sh)
+test: $(VENV)/.installed system
 	$(PY) -m pytest -q
+
+## make test-fast: the domain, contract and config tests only (no broker, database server, Qt or browser)
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m fast
+
+## make system: the Debian packages the tests need (mosquitto, postgresql, espeak-ng, a CJK font, chromium …)
+system:
+	@scripts/setup-system.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-.PHONY: demo test lint
+.PHONY: demo test test-fast system lint

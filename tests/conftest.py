@@ -1,35 +1,44 @@
 """Shared fixtures: real brokers (Mosquitto and the embedded amqtt) and real databases.
 
-With HALL_REQUIRE_SERVICES=1 (set by CI) a missing broker or database fails the run
-instead of skipping the tests that need it.
+Every service a test needs is started by the tests themselves: Mosquitto on a free port with
+the project's config, and a PostgreSQL cluster of this run's own in a temporary folder from
+Debian's PostgreSQL binaries (pytest-postgresql's executor), unless HALL_TEST_PG_URL points
+at a server to use instead. A missing service fails the test with what to install; nothing
+is ever skipped (`make test` installs the packages first, scripts/setup-system.sh).
 """
 from __future__ import annotations
 
+import glob
 import os
+import pwd
+import shlex
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_postgresql.executors import PostgreSQLExecutor
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from govhall.config import Config
 from govhall.link import DeviceLink
-from hallserver.broker import EmbeddedBroker, MosquittoProcess
+from hallserver.broker import EmbeddedBroker, MosquittoProcess, free_port
 from hallserver.demo import demo_config
 from hallserver.server import HallServer
 
-REQUIRE = os.environ.get("HALL_REQUIRE_SERVICES") == "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # no screen here; Qt draws into memory
 PG_URL = os.environ.get("HALL_TEST_PG_URL")
+SETUP = "scripts/setup-system.sh (make test runs it)"
 
 
 def missing(what: str) -> None:
-    if REQUIRE:
-        pytest.fail(f"{what} is required (HALL_REQUIRE_SERVICES=1) but not available")
-    pytest.skip(f"{what} not available")
+    """A service or tool a test needs is not here: the test fails and says what to install."""
+    pytest.fail(f"{what} is needed and not available: run {SETUP}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +62,67 @@ def broker_url(request) -> str:
     return request.getfixturevalue("mosquitto" if request.param == "mosquitto" else "embedded_broker").url
 
 
+def _newest_pg_ctl() -> str | None:
+    """Debian keeps each PostgreSQL version's server binaries under /usr/lib/postgresql/N/bin."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    return found[-1] if found else shutil.which("pg_ctl")
+
+
+def _unprivileged_user() -> pwd.struct_passwd:
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise RuntimeError("no user 'postgres' or 'nobody' to run PostgreSQL as (it refuses to run as root)")
+
+
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
+def pg_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database: HALL_TEST_PG_URL when given,
+    else a cluster of this run's own (trust auth on 127.0.0.1, a free port), stopped and
+    removed at the end. PostgreSQL will not run as root, so under root pg_ctl runs as the
+    user postgres (or nobody) in a folder that user owns."""
+    if PG_URL:
+        yield PG_URL
+        return
+    pg_ctl = _newest_pg_ctl()
+    if pg_ctl is None:
+        missing("PostgreSQL's server binaries (Debian package postgresql)")
+    workdir = Path(tempfile.mkdtemp(prefix="govhall-pg-"))
+    executable = pg_ctl
+    if os.geteuid() == 0:
+        user = _unprivileged_user()
+        os.chown(workdir, user.pw_uid, user.pw_gid)
+        wrapper = workdir / "pg_ctl"
+        wrapper.write_text(f'#!/bin/sh\nexec runuser -u {user.pw_name} -- {shlex.quote(pg_ctl)} "$@"\n')
+        wrapper.chmod(0o755)
+        executable = str(wrapper)
+    port = free_port()
+    executor = PostgreSQLExecutor(
+        executable=executable, host="127.0.0.1", port=port, datadir=str(workdir / "data"),
+        unixsocketdir=str(workdir), logfile=str(workdir / "postgresql.log"), startparams="-w",
+        dbname="postgres", user="postgres",
+        # a test cluster: nothing in it outlives the run, so no need to wait for the disk
+        postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+    try:
+        executor.start()
+    except Exception:
+        log_file = workdir / "postgresql.log"
+        print(log_file.read_text(errors="replace")[-3000:] if log_file.exists() else "(no log)")
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        executor.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server) -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, dropped at the end."""
-    if not PG_URL:
-        missing("PostgreSQL (HALL_TEST_PG_URL)")
-    admin_url = make_url(PG_URL)
+    admin_url = make_url(pg_server)
     name = f"govhall_test_{uuid.uuid4().hex[:10]}"
     try:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -150,3 +214,24 @@ class PtyDevice:
         self.thread.join(2)
         os.close(self.master)
         os.close(self.slave)
+
+
+# `make test-fast` (pytest -m fast): the edit loop's tier, in well under 30 seconds. The tests of
+# these modules that need no broker, database, Qt or browser: the pure domain rules, the wire
+# contract, the config and the docs. A test here that asks for a service is left to the full run.
+FAST_MODULES = {"test_queue_engine", "test_workdays", "test_hours", "test_estimate", "test_cases",
+                "test_appointments", "test_attendance", "test_rectification", "test_hall_reports",
+                "test_contract", "test_config", "test_docs", "test_overview"}
+SERVICE_FIXTURES = {"mosquitto", "embedded_broker", "broker_url", "pg_server", "pg_database", "db_url",
+                    "sqlite_url", "browser", "hall", "qtbot", "tmp_path"}
+
+
+def pytest_configure(config) -> None:   # noqa: ANN001 - pytest's Config
+    config.addinivalue_line("markers", "fast: the quick tier (make test-fast): no broker, database, Qt or browser")
+
+
+def pytest_collection_modifyitems(config, items) -> None:   # noqa: ANN001 - pytest's objects
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        if module in FAST_MODULES and not SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.fast)

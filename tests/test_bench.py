@@ -17,12 +17,9 @@ def test_bench_call_reports_each_path_as_json(mosquitto):
         assert r["n"] == 20 and 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
 
 
-def test_bench_reports_fills_a_year_and_times_each_report_on_sqlite_and_postgresql():
+def test_bench_reports_fills_a_year_and_times_each_report_on_sqlite_and_postgresql(pg_server):
     from hallserver.bench_reports import bench_reports
-    from tests.conftest import PG_URL, missing
-    if not PG_URL:
-        missing("PostgreSQL (HALL_TEST_PG_URL)")
-    for url in (None, PG_URL):
+    for url in (None, pg_server):
         r = bench_reports(url, tickets=3000, ratings=2000, cases=600, repeat=2)
         assert r["database"] == ("sqlite" if url is None else "postgresql")
         assert r["rows"] == {"tickets": 3000, "ratings": 2000, "cases": 600}
@@ -32,15 +29,12 @@ def test_bench_reports_fills_a_year_and_times_each_report_on_sqlite_and_postgres
             assert r[key]["n"] == 2 and 0 < r[key]["p50_ms"] <= r[key]["p99_ms"] <= r[key]["max_ms"]
 
 
-def test_bench_load_drives_a_hall_and_the_books_balance_on_sqlite_and_postgresql(mosquitto):
+def test_bench_load_drives_a_hall_and_the_books_balance_on_sqlite_and_postgresql(mosquitto, pg_server):
     """A small `hall bench load` (4 kiosks, 10 windows) on both databases: it answers, it
     reports what `--json` promises, and every ticket, service and rating a device was told
     ok is in the database exactly once."""
     from hallserver.bench_load import bench_load
-    from tests.conftest import PG_URL, missing
-    if not PG_URL:
-        missing("PostgreSQL (HALL_TEST_PG_URL)")
-    for url in (None, PG_URL):
+    for url in (None, pg_server):
         r = bench_load(seconds=2, rate=200, database_url=url, kiosks=4, windows=10)
         assert r["database"] == ("sqlite" if url is None else "postgresql") and r["broker"] == "mosquitto"
         for key in ("commands_per_s", "p50_ms", "p99_ms"):

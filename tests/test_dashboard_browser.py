@@ -14,7 +14,7 @@ import pytest
 from govhall.config import ManagerConfig
 from hallserver.broker import free_port
 from hallserver.passwords import hash_password
-from tests.conftest import running_hall
+from tests.conftest import missing, running_hall
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -22,9 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        if os.environ.get("HALL_REQUIRE_SERVICES"):
-            pytest.fail(f"{CHROMIUM} is required (Debian package chromium)")
-        pytest.skip("no Chromium on this machine")
+        missing(f"{CHROMIUM} (Debian package chromium)")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.engine import make_url
 
 from govhall.link import DeviceLink, RequestTimeout
 from hallserver.broker import MosquittoProcess, free_port, mosquitto_config
@@ -396,7 +397,8 @@ def test_what_the_database_refuses_is_told_apart_from_what_a_new_try_fixes(sqlit
     assert not Store.refuses_every_write(error_of(pg.engine, "SELECT pg_sleep(1)", "SET statement_timeout = 50"))
     assert not Store.refuses_every_write(error_of(pg.engine, "SELECT * FROM no_such_table"))
     pg.close()
-    unreachable = Store(url.replace(":5432/", f":{free_port()}/") if ":5432/" in url else url + "?port=1")
+    nobody_there = make_url(url).set(host="127.0.0.1", port=free_port())
+    unreachable = Store(nobody_there.render_as_string(hide_password=False))
     with pytest.raises(DBAPIError) as down:
         with unreachable.engine.connect():
             pass
