@@ -593,7 +593,7 @@ class CounterWindow(QWidget):
 
     def _on_reply(self, tag: str, reply: dict) -> None:
         self.in_flight.discard(tag)
-        error = (reply.get("error") or {}).get("message", "操作失败")
+        error = (reply.get("error") or {}).get("message") or "操作失败"
         if tag == "login":
             if reply.get("ok"):
                 self.password_input.clear()
@@ -718,14 +718,14 @@ class CounterWindow(QWidget):
         page = LOGIN if status == "closed" else (LOCKED if self.locked else WORK)
         self.stack.setCurrentIndex(page)
         if page == LOCKED:
-            self.locked_label.setText(f"终端已锁定 · {staff.get('name', '')}（{staff.get('id', '')}）")
+            self.locked_label.setText(f"终端已锁定 · {staff.get('name') or ''}（{staff.get('id') or ''}）")
         self.login_button.setEnabled(self.online and "login" not in self.in_flight)
 
         ticket = s.get("ticket")
         self.ticket.setText(ticket["number"] if ticket else "—")
         if ticket:
             badge = {"green": "绿色通道", "appointment": "预约"}.get(ticket.get("priority"), "")
-            self.info.setText(ticket.get("category_name", "") + (f" · {badge}" if badge else ""))
+            self.info.setText((ticket.get("category_name") or "") + (f" · {badge}" if badge else ""))
             notes = []
             if ticket.get("called_at") and ticket.get("issued_at"):
                 waited = datetime.fromisoformat(ticket["called_at"]) - datetime.fromisoformat(ticket["issued_at"])

@@ -262,7 +262,7 @@ class TabletWindow(QWidget):
             self.last_result = "rated"
             self.thanks.setText("感谢您的评价！\n您的意见是我们改进工作的动力")
         else:
-            self.last_result = (reply.get("error") or {}).get("message", "评价未成功")
+            self.last_result = (reply.get("error") or {}).get("message") or "评价未成功"
             self.thanks.setText(self.last_result)
         self.stack.setCurrentIndex(THANKS)
         self._back.start()
@@ -300,5 +300,5 @@ class TabletWindow(QWidget):
             self.who.setText("暂停服务" if s else "")
             self.stars.setText("")
         names = [self.category_names.get(c, c) for c in s.get("categories", [])]
-        self.services.setText(f"{s.get('name', '')} 办理：" + "、".join(names) if names else "")
+        self.services.setText(f"{s.get('name') or ''} 办理：" + "、".join(names) if names else "")
         self.phone_note.setText(f"投诉电话：{self.complaint_phone}")

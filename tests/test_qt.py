@@ -7,7 +7,7 @@ import time
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -708,6 +708,8 @@ def test_whatever_the_server_sends_the_counter_keeps_working(hall, config):
     ticket_fields = ["number", "priority", "category_name", "called_at", "issued_at", "recalls", "transferred_from"]
 
     @settings(max_examples=200, deadline=None)
+    @example(None, "window", {}, {"category_name": None}, "serving")       # found by hypothesis once
+    @example(None, "window", {"staff": {"id": None, "name": None}}, {}, "serving")
     @given(SERVER_JSON, st.sampled_from(["window", "queue", "post.coverage", "case.colour", "login", "accept"]),
            st.dictionaries(st.sampled_from(fields), SERVER_JSON, max_size=2),
            st.dictionaries(st.sampled_from(ticket_fields), SERVER_JSON, max_size=2), st.sampled_from(list(STATUS)))
@@ -733,6 +735,17 @@ def test_whatever_the_server_sends_the_counter_keeps_working(hall, config):
         counter._update_timer()
 
     feed()
+
+
+def test_a_ticket_whose_category_name_is_null_is_shown_without_it(hall, config):
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    wait_until(lambda: counter.state is not None, what="the retained window state")
+    state = {**SERVING, "ticket": {**SERVING["ticket"], "category_name": None, "priority": "green"}}
+    counter._on_message(counter.qlink.topics.window_state("w1"), state)
+    counter._refresh()
+    assert counter.ticket.text() == SERVING["ticket"]["number"]
+    assert counter.info.text() == " · 绿色通道"
 
 
 def test_a_login_or_accept_reply_without_its_result_is_told_not_crashed_on(hall, config):
