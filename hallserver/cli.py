@@ -28,7 +28,9 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from govhall.config import ConfigError, device_credentials, load_config
@@ -106,42 +108,105 @@ def cmd_soak(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hallserver.demo import run_demo
+    from hallserver.demo import HALLS, run_demo
     if args.days:
         if not args.headless:
             print("--days runs headless only (add --headless)", file=sys.stderr)
             return 2
         return cmd_soak(args)
-    from hallserver.demo_gui import display_available, run_demo_gui
+    hall = HALLS[args.hall]
+    minutes = args.minutes or hall.default_minutes
     speed = None if args.headless else args.speed
-    gui = not args.headless and not args.json and display_available()
-    if not args.json:
-        mode = "headless, as fast as it goes" if speed is None else f"{speed:g}× real time"
-        print(f"govhall demo: {args.minutes} simulated minutes from 09:00, seed {args.seed}, {mode}", flush=True)
-        if gui:
-            print("opening the hall screen, a kiosk and the counter terminal of window 1", flush=True)
-        elif not args.headless:
-            print("(no windows: the devices run headless, the LED screens on a loop:// serial port)", flush=True)
-    http = None
-    if not args.json:
-        from hallserver.broker import free_port, port_is_free
-        http = ("127.0.0.1", args.http_port if port_is_free("127.0.0.1", args.http_port) else free_port())
-
-    def started(demo) -> None:      # noqa: ANN001 - a HallDemo
-        if demo.server.dashboard_url:
-            print(f"dashboard (大厅管理看板): {demo.server.dashboard_url}", flush=True)
-
-    options = dict(minutes=args.minutes, seed=args.seed, speed=speed, broker_url=args.broker,
-                   database_url=args.database, http=http)
-    result = run_demo_gui(started, **options) if gui else run_demo(on_started=started, **options)
+    options = dict(hall=hall, minutes=minutes, seed=args.seed, speed=speed, broker_url=args.broker,
+                   database_url=args.database)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, sort_keys=True))
-    else:
-        print("summary of the morning:")
-        width = max(len(k) for k in result) if result else 0
-        for key, value in result.items():
-            print(f"  {key.ljust(width)}  {value}")
-    return 0
+        print(json.dumps(run_demo(**options), ensure_ascii=False, sort_keys=True))
+        return 0
+    return _demo_on_the_console(args, options)
+
+
+def _demo_logging(verbose: bool) -> Path:
+    """The demo's console is for people: every library's log goes to a file (-v: here too)."""
+    path = Path(tempfile.gettempdir()) / "govhall-demo.log"
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if not verbose:
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    return path
+
+
+def _demo_on_the_console(args: argparse.Namespace, options: dict) -> int:
+    from hallserver.broker import free_port, port_is_free
+    from hallserver.demo import DEMO_START, HallDemo
+    from hallserver.demo_console import DemoConsole
+    from hallserver.demo_gui import display_available, run_demo_gui
+    log_path = _demo_logging(args.verbose)
+    port = args.http_port if args.http_port and port_is_free("127.0.0.1", args.http_port) else free_port()
+    print(f"看板 (dashboard): http://127.0.0.1:{port}/   大屏: http://127.0.0.1:{port}/wall", flush=True)
+    gui = not args.headless and display_available()
+    console: DemoConsole | None = None
+    demo = HallDemo(**options, http=("127.0.0.1", port),
+                    on_event=lambda kind, data: console.event(kind, data) if console else None)
+    console = DemoConsole(demo.config, demo.clock.now)
+    mode = "as fast as it goes" if options["speed"] is None else f"{options['speed']:g}× real time"
+    print(f"govhall demo: {demo.config.hall.name}, {len(demo.config.windows)} windows, "
+          f"{len(demo.config.categories)} categories; {options['minutes']} simulated minutes from 09:00 "
+          f"(seed {options['seed']}, {mode})", flush=True)
+    print(f"log: {log_path}{' (and here: -v)' if args.verbose else ' (-v shows it here)'}", flush=True)
+    if gui:
+        print("opening the hall screen, a kiosk and the counter terminal of window 1", flush=True)
+    stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        demo.stop_requested.set()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    running = threading.Event()
+
+    def show_status() -> None:
+        while running.is_set():
+            try:
+                console.status(demo.live_figures())
+            except Exception:            # a status line is not worth stopping the hall for
+                logging.getLogger("hall").exception("status line")
+            time.sleep(0.5)
+
+    def started(_demo: HallDemo) -> None:
+        print("the hall is open (Ctrl-C stops it); notable moments as they happen:", flush=True)
+        running.set()
+        threading.Thread(target=show_status, name="demo-status", daemon=True).start()
+
+    def finished(result: dict) -> None:
+        running.clear()
+        time.sleep(0.6)                  # the status thread's last line is drawn
+        console.end_status()
+        print("\n".join(console.summary(result, DEMO_START, demo.server.dashboard_url)), flush=True)
+        if stop.is_set():
+            print("stopped (Ctrl-C) before the end of the simulated day", flush=True)
+        elif not args.exit:
+            print(f"the dashboard and the simulated devices stay up: {demo.server.dashboard_url}  "
+                  "(Ctrl-C to stop)", flush=True)
+
+    try:
+        if gui:
+            run_demo_gui(started, demo=demo, keep_open=not args.exit, stop=stop, on_finished=finished)
+            return 0
+        demo.start()
+        if stop.is_set():
+            return 0
+        started(demo)
+        finished(demo.run())
+        if not args.exit:
+            stop.wait()
+        return 0
+    finally:
+        running.clear()
+        demo.stop()
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -437,11 +502,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="run a whole hall on simulated time")
     d.add_argument("--headless", action="store_true", help="no windows, as fast as possible")
-    d.add_argument("--minutes", type=int, default=180, help="simulated minutes from 09:00 (default: a morning)")
+    d.add_argument("--hall", choices=("county", "small"), default="county",
+                   help="county: a 31-window county 政务服务中心 (default); small: the tests' three windows")
+    d.add_argument("--minutes", type=int, default=None,
+                   help="simulated minutes from 09:00 (default: the county hall's day to 17:00, "
+                   "the small hall's morning)")
     d.add_argument("--seed", type=int, default=7)
-    d.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    d.add_argument("--speed", type=float, default=120.0, help="simulated seconds per real second (default 120)")
     d.add_argument("--json", action="store_true", help="print one JSON object at the end (no dashboard)")
-    d.add_argument("--http-port", type=int, default=8080, help="dashboard port (a free one if taken)")
+    d.add_argument("--exit", action="store_true", help="leave when the simulated day ends (default: stay up "
+                   "with the dashboard and the devices until Ctrl-C)")
+    d.add_argument("--http-port", type=int, default=8080, help="dashboard port (a free one if taken, or 0)")
     d.add_argument("--broker", help="use this broker (mqtt://host:port) instead of the embedded one")
     d.add_argument("--database", help="use this database URL instead of a temporary SQLite file")
     d.add_argument("--days", type=int, default=0,
@@ -584,6 +655,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except FileNotFoundError as exc:       # a missing tool or file: its message names the package
+        log.debug("missing", exc_info=True)
+        print(f"error: {exc.strerror + ': ' + str(exc.filename) if exc.filename else exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:              # Ctrl-C: whatever was started has been stopped on the way out
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -14,18 +14,21 @@ import random
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import serial
 
 from govhall.config import Config, parse_config
 from govhall.link import DeviceLink, RequestTimeout
 from hallserver.broker import EmbeddedBroker
+from hallserver.demo_halls import COUNTY_HALL, DEMO_START, HALLS, SMALL_CONFIG, SMALL_HALL, DemoHall, arrival_rate
 from hallserver.domain.clock import SimClock, hall_day
+from hallserver.hall_reports import satisfaction_of
 from hallserver.server import HallServer
 from hallserver.store import redact_url
 from hardware.led import LedScreenSimulator
@@ -33,53 +36,8 @@ from hardware.led_bridge import LedBridge, window_text
 
 log = logging.getLogger("hallserver.demo")
 
-DEMO_START = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday, a working day
-
-DEMO_CONFIG: dict[str, Any] = {
-    "hall": {"id": "demo", "name": "示范县政务服务中心"},
-    "hours": {"sessions": [["09:00", "12:00"], ["13:30", "17:00"]], "last_ticket_minutes": 30},
-    "categories": [
-        {"id": "social", "name": "社保医保", "prefix": "A"},
-        {"id": "business", "name": "企业开办", "prefix": "B", "session_quota": 6},
-        {"id": "residence", "name": "户籍证件", "prefix": "C"},
-    ],
-    "windows": [
-        {"id": "w1", "number": 1, "categories": ["social", "residence"], "led_address": 1},
-        {"id": "w2", "number": 2, "categories": ["business"], "led_address": 2},
-        {"id": "w3", "number": 3, "name": "3号综合窗口", "categories": ["residence", "social", "business"],
-         "led_address": 3, "elderly_first": True},
-    ],
-    "staff": [{"id": "s001", "name": "王丽"}, {"id": "s002", "name": "李强"}, {"id": "s003", "name": "张敏"}],
-    "posts": [     # AB岗: window 3's 张敏 starts late, 王丽 covers; 企业开办 has nobody for the first minutes
-        {"id": "front-residence", "name": "户籍受理岗", "a": "s003", "b": "s001", "categories": ["residence"],
-         "front_desk": True},
-        {"id": "front-business", "name": "企业开办岗", "a": "s002", "b": "s003", "categories": ["business"],
-         "front_desk": True},
-    ],
-    "matters": [   # 事项目录: a few matters the windows accept as cases (限时办结)
-        {"id": "pension-transfer", "name": "养老保险关系转移", "department": "人社局", "kind": "承诺件",
-         "legal_days": 15, "promised_days": 5, "materials": ["转移申请表", "身份证复印件", "参保缴费凭证"]},
-        {"id": "business-licence", "name": "个体工商户登记", "department": "市场监管局", "kind": "承诺件",
-         "legal_days": 15, "promised_days": 3, "materials": ["登记申请书", "经营者身份证明", "经营场所证明"]},
-        {"id": "residence-proof", "name": "户籍证明开具", "department": "公安局", "kind": "即办件",
-         "legal_days": 1, "promised_days": 0, "materials": ["身份证"]},
-    ],
-    "devices": [
-        {"id": "kiosk-1", "role": "kiosk"},
-        *({"id": f"counter-{i}", "role": "counter", "window": f"w{i}"} for i in (1, 2, 3)),
-        *({"id": f"tablet-{i}", "role": "tablet", "window": f"w{i}"} for i in (1, 2, 3)),
-        {"id": "led-bridge-1", "role": "led-bridge"},
-        {"id": "screen-1", "role": "screen"},
-        # the Qt windows of `make demo` on a display: a kiosk you can tap, a desk at window 1
-        {"id": "kiosk-2", "role": "kiosk"},
-        {"id": "desk-1", "role": "counter", "window": "w1"},
-        {"id": "screen-2", "role": "screen"},
-    ],
-}
-
-# citizens per hour at the peak, and mean service minutes, per category
-ARRIVALS_PER_HOUR = {"social": 14.0, "business": 5.0, "residence": 8.0}
-SERVICE_MINUTES = {"social": 6.0, "business": 12.0, "residence": 5.0}
+DEMO_CONFIG: dict[str, Any] = SMALL_CONFIG
+ARRIVALS_PER_HOUR = SMALL_HALL.arrivals_per_hour     # the small hall's categories (the soak's hall)
 NO_SHOW = 0.06           # called three times, never came: 过号
 COMES_BACK = 0.5         # of those, share who come back within 5-20 minutes: 过号重排
 ELDERLY = 0.15           # share of citizens 65 or older: 绿色通道 from the ID card
@@ -87,15 +45,29 @@ TRANSFER = 0.05          # share of services handed to another category: 转移
 APPOINTMENT_NO_SHOW = 0.1   # 预约 never checked in
 APPOINTMENT_LATE = 0.15     # 预约 checked in after the window: a normal ticket
 RATES = 0.85             # share of citizens who rate on the tablet
-LEVEL_WEIGHTS = [(5, 70), (4, 20), (3, 6), (2, 3), (1, 1)]
+MISSING_MATERIAL = 0.1   # of the cases accepted at a window, share with one material still to come (补正)
+IDLE_LOOK_S = 180        # an idle window with nobody to call looks again this often (halls that wake it)
+SERVER_LOOK_MIN = 1      # the demo asks the server for its periodic look this often (simulated minutes)
+LATE_AFTER_MIN = 5       # a login this long after 09:00 is shown as a late start (the default grace)
+NOTABLE_EVENTS = ("post.coverage", "coverage.alert", "rating.recorded", "case.colour")
+
+
+def hall_config(hall: DemoHall, *, with_hours: bool = True) -> Config:
+    """A demo hall's config. Without hours it issues tickets at any time of the real clock (tests)."""
+    raw = dict(hall.raw)
+    if not with_hours:
+        raw.pop("hours")
+    return parse_config(raw, f"<demo config: {hall.key} hall>")
 
 
 def demo_config(*, with_hours: bool = True) -> Config:
-    """The demo hall. Without hours it issues tickets at any time of the real clock (tests)."""
-    raw = dict(DEMO_CONFIG)
-    if not with_hours:
-        raw.pop("hours")
-    return parse_config(raw, "<demo config>")
+    """The small demo hall (three windows), the one tests and screenshot makers use."""
+    return hall_config(SMALL_HALL, with_hours=with_hours)
+
+
+def county_hall_config(*, with_hours: bool = True) -> Config:
+    """The county 政务服务中心 of `hall demo`: 31 windows, 12 categories."""
+    return hall_config(COUNTY_HALL, with_hours=with_hours)
 
 
 @dataclass(order=True)
@@ -119,13 +91,22 @@ class _ScreenCounter:
 
 
 class HallDemo:
-    def __init__(self, *, minutes: int = 120, seed: int = 7, speed: float | None = None,
-                 broker_url: str | None = None, database_url: str | None = None,
-                 http: tuple[str, int] | None = None) -> None:
-        self.minutes, self.seed, self.speed = minutes, seed, speed
+    """`hall`: "small" (three windows, the tests' hall) or "county" (`hall demo`'s); `on_event(kind,
+    data)` is told the notable moments as they happen (NOTABLE_EVENTS from the server, and
+    "late_start" from the simulated staff), on the broker's thread or the simulation's."""
+
+    def __init__(self, *, hall: str | DemoHall = "small", minutes: int | None = None, seed: int = 7,
+                 speed: float | None = None, broker_url: str | None = None, database_url: str | None = None,
+                 http: tuple[str, int] | None = None,
+                 on_event: Callable[[str, dict], None] | None = None) -> None:
+        self.hall = HALLS[hall] if isinstance(hall, str) else hall
+        self.minutes = self.hall.default_minutes if minutes is None else minutes
+        self.seed, self.speed = seed, speed
         self.http = http
-        self.config = demo_config()
-        self.clock = SimClock(DEMO_START)
+        self.on_event = on_event
+        self.config = hall_config(self.hall)
+        first_seed = max((c.days_ago for c in self.hall.seeded_cases), default=0)
+        self.clock = SimClock(DEMO_START - timedelta(days=first_seed, hours=1) if first_seed else DEMO_START)
         self.day_start = DEMO_START              # the simulated day's 09:00 (the week's soak moves it)
         self.random = random.Random(seed)
         self.broker_url_arg = broker_url
@@ -143,10 +124,16 @@ class HallDemo:
         self.estimate_errors: list[float] = []   # |promised - real| for each called ticket
         self.serving: dict[str, str] = {}        # window -> the number it called last
         self._someone_came_back = False
+        self._breaks: dict[str, tuple[str, datetime | None, int]] = {}   # window -> (reason, resume at, minutes)
+        self.idle: set[str] = set()              # windows that found nobody to call (halls that wake them)
+        self.waking: set[str] = set()            # idle windows about to call the number just taken
+        self.started_real: float | None = None
         self.retries = 0                         # commands sent again while a link or the server was down
         self.rules_seen = {"green_tickets": 0, "transfers": 0, "requeues": 0, "pauses": 0,
                            "refused_closed": 0, "refused_quota_full": 0, "appointments_booked": 0,
                            "appointments_on_time": 0, "appointments_late": 0}
+        self.cases_accepted = 0                  # at the windows, today
+        self.cases_seeded = 0                    # 网上申报 of earlier days
 
     # ------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -169,6 +156,35 @@ class HallDemo:
         self.screen = _ScreenCounter()
         self.screen_link = DeviceLink(hall, "screen-1", self.broker_url).connect()
         self.screen_link.subscribe(self.screen_link.topics.event("ticket.called"), self.screen.on_called)
+        if self.on_event is not None:
+            for kind in NOTABLE_EVENTS:
+                self.screen_link.subscribe(self.screen_link.topics.event(kind), self._notable(kind))
+        self._seed_cases()
+
+    def _notable(self, kind: str) -> Callable[[str, dict], None]:
+        def tell(_topic: str, data: dict) -> None:
+            try:
+                self.on_event(kind, data)
+            except Exception:               # a broken narrator must not stop the hall
+                log.exception("telling a %s event", kind)
+        return tell
+
+    def _seed_cases(self) -> None:
+        """The hall's open cases from earlier working days: 网上申报 through the HTTP command path,
+        each on its own day at 10:00, before the clock moves on to this morning."""
+        for n, seeded in enumerate(sorted(self.hall.seeded_cases, key=lambda x: -x.days_ago)):
+            at = DEMO_START - timedelta(days=seeded.days_ago) + timedelta(hours=1, minutes=n)
+            self.clock.set(max(at, self.clock.now()))
+            matter = next(m for m in self.config.matters if m.id == seeded.matter)
+            reply = self.server.bus.submit(json.dumps({
+                "id": f"demo-online-{n}", "type": "case.apply_online", "matter": matter.id,
+                "received": {name: 1 + (i + n) % 3 for i, name in enumerate(matter.materials)}}).encode())
+            if reply["ok"]:
+                self.cases_seeded += 1
+            else:
+                log.warning("seeding case %s: %s", matter.id, reply["error"])
+        if self.clock.now() < DEMO_START:
+            self.clock.set(DEMO_START)
 
     def _start_server(self) -> HallServer:
         """The hall server, here in this process on the demo's clock (the soak runs its own process)."""
@@ -206,16 +222,15 @@ class HallDemo:
         heapq.heappush(self._events, _Event(when, self._seq, kind, subject))
 
     def _rate_now(self, category: str, when: datetime) -> float:
-        """Arrivals per hour: a morning peak around 10:00."""
-        hours = (when - self.day_start).total_seconds() / 3600
-        return ARRIVALS_PER_HOUR[category] * (0.55 + 0.45 * math.exp(-((hours - 1.0) ** 2)))
+        """Arrivals per hour at this time of the day (the hall's profile: a morning peak at 10:00)."""
+        return arrival_rate(self.hall, category, (when - self.day_start).total_seconds() / 3600)
 
     def _next_arrival(self, category: str, after: datetime) -> None:
         gap_h = self.random.expovariate(self._rate_now(category, after))
         self._at(after + timedelta(hours=gap_h), "arrive", category)
 
     def _service_time(self, category: str) -> timedelta:
-        mean = SERVICE_MINUTES[category]
+        mean = self.hall.service_minutes[category]
         return timedelta(minutes=max(1.0, self.random.lognormvariate(math.log(mean) - 0.08, 0.4)))
 
     def _cmd(self, link: DeviceLink, **command: Any) -> dict:
@@ -240,16 +255,25 @@ class HallDemo:
 
     def run(self) -> dict[str, Any]:
         end = self.day_start + timedelta(minutes=self.minutes)
-        for cat in ARRIVALS_PER_HOUR:
-            self._next_arrival(cat, self.day_start)
-        logins = {"w1": 0, "w2": 2, "w3": 20}          # window 3 opens twenty minutes late
-        for w, late in logins.items():
-            self._at(self.day_start + timedelta(minutes=late), "login", w)
-        self._at(self.day_start + timedelta(minutes=50), "break", "w2")
-        self._book_appointments(end)
+        self._plan_day(end)
         self.started_real = time.perf_counter()
         self._run_until(end)
         return self.summary()
+
+    def _plan_day(self, end: datetime, book_until: datetime | None = None) -> None:
+        """The day's first arrivals, the staff's logins and scripted pauses, the lunch break, the 预约."""
+        for cat in self.hall.arrivals_per_hour:
+            self._next_arrival(cat, self.day_start)
+        for w, (_staff, late) in self.hall.logins.items():
+            self._at(self.day_start + timedelta(minutes=late), "login", w)
+        for i, pause in enumerate(self.hall.pauses):
+            self._at(self.day_start + timedelta(minutes=pause.at_minute), "break", str(i))
+        for minute in range(0, self.minutes + 1, SERVER_LOOK_MIN):
+            self._at(self.day_start + timedelta(minutes=minute), "tick", "")
+        if self.hall.lunch is not None:
+            for w in self.hall.logins:
+                self._at(self.day_start + timedelta(minutes=self.hall.lunch[0]), "lunch", w)
+        self._book_appointments(book_until or end)
 
     def _run_until(self, end: datetime) -> None:
         while self._events and self._events[0].at <= end and not self.stop_requested.is_set():
@@ -267,8 +291,8 @@ class HallDemo:
         """预约 booked on the phone for this morning's slots, through the server's HTTP command path."""
         slot = self.day_start + timedelta(minutes=30)
         while slot + timedelta(minutes=30) <= end:
-            for _ in range(self.random.randint(0, 2)):
-                category = self.random.choice(list(ARRIVALS_PER_HOUR))
+            for _ in range(self.random.randint(0, max(2, len(self.hall.arrivals_per_hour) // 3))):
+                category = self.random.choice(list(self.hall.arrivals_per_hour))
                 reply = self._book(f"demo-booking-{self._seq}-{self.random.randrange(10**9)}", category, slot)
                 if not reply["ok"]:
                     continue
@@ -288,6 +312,7 @@ class HallDemo:
         reply = self._cmd(self.kiosk, type="appointment.check_in", code=code)
         if reply["ok"]:
             self.rules_seen["appointments_late" if reply["result"]["late"] else "appointments_on_time"] += 1
+            self._wake_for(reply["result"]["ticket"]["category"])
 
     def _on_arrive(self, category: str) -> None:
         years = self.random.randint(66, 88) if self.random.random() < ELDERLY else self.random.randint(19, 60)
@@ -299,26 +324,69 @@ class HallDemo:
             self.rules_seen["green_tickets"] += 1
         if reply["ok"] and reply["result"]["estimated_wait_s"] is not None:
             self.estimates[reply["result"]["ticket"]["id"]] = reply["result"]["estimated_wait_s"]
+        if reply["ok"]:
+            self._wake_for(category)
         self._next_arrival(category, self.clock.now())
 
+    def _on_tick(self, _subject: str) -> None:
+        """The server's periodic look (AB岗, 前台断档, 红黄绿, hours) on simulated time: its own look
+        comes every few real seconds, hours of the demo's day when it runs fast."""
+        self.server.bus.apply(lambda processor: processor.tick())
+
+    def _wake_for(self, category: str) -> None:
+        """A number was taken: an idle window that calls this category sees it and calls (halls
+        whose staff wait to be woken; the others look every thirty seconds)."""
+        if not self.hall.wake_idle:
+            return
+        for w in sorted(self.idle - self.waking, key=lambda x: self.config.window(x).number):
+            if category in self.config.window(w).categories:
+                self.waking.add(w)
+                self._at(self.clock.now() + timedelta(seconds=self.random.uniform(5, 20)), "wake", w)
+                return
+
+    def _on_wake(self, w: str) -> None:
+        self.waking.discard(w)
+        if w in self.idle:
+            self.idle.discard(w)
+            self._on_free(w)
+
     def _on_login(self, w: str) -> None:
-        staff = {"w1": "s001", "w2": "s002", "w3": "s003"}[w]
+        staff, late = self.hall.logins[w]
         self._cmd(self.counters[w], type="window.login", window=w, staff=staff)
+        if late > LATE_AFTER_MIN and self.on_event is not None:
+            self.on_event("late_start", {"window": w, "staff": staff, "minutes": late, "at": self.clock.now()})
         self._on_free(w)
 
-    def _on_break(self, w: str) -> None:
-        self._breaks = getattr(self, "_breaks", set()) | {w}
+    def _on_break(self, index: str) -> None:
+        pause = self.hall.pauses[int(index)]
+        self._breaks[pause.window] = (pause.reason, None, pause.minutes)
+        self._pause_if_idle(pause.window)
+
+    def _on_lunch(self, w: str) -> None:
+        assert self.hall.lunch is not None
+        self._breaks[w] = ("meal", self.day_start + timedelta(minutes=self.hall.lunch[1]), 0)
+        self._pause_if_idle(w)
+
+    def _pause_if_idle(self, w: str) -> None:
+        if w in self.idle:                       # nobody at the window: the pause starts now
+            self.idle.discard(w)
+            self._on_free(w)
 
     def _on_free(self, w: str) -> None:
         now = self.clock.now()
-        if w in getattr(self, "_breaks", set()):
-            self._breaks.discard(w)
-            self.rules_seen["pauses"] += self._cmd(self.counters[w], type="window.pause", window=w, reason="meal")["ok"]
-            self._at(now + timedelta(minutes=15), "resume", w)
+        if w in self._breaks:
+            reason, resume_at, minutes = self._breaks.pop(w)
+            self.rules_seen["pauses"] += self._cmd(self.counters[w], type="window.pause", window=w, reason=reason)["ok"]
+            back = max(resume_at, now + timedelta(minutes=1)) if resume_at else now + timedelta(minutes=minutes)
+            self._at(back, "resume", w)
             return
         reply = self._cmd(self.counters[w], type="window.call_next", window=w)
         if not reply["ok"]:
-            self._at(now + timedelta(seconds=30), "free", w)
+            if self.hall.wake_idle:
+                self.idle.add(w)
+                self._at(now + timedelta(seconds=IDLE_LOOK_S), "wake", w)
+            else:
+                self._at(now + timedelta(seconds=30), "free", w)
             return
         self.calls_made += 1
         ticket = reply["result"]["ticket"]
@@ -339,13 +407,19 @@ class HallDemo:
     def _on_transfer(self, w: str) -> None:
         here = self.config.window(w).categories
         others = [c.id for c in self.config.categories if c.id not in here] or [c.id for c in self.config.categories]
-        reply = self._cmd(self.counters[w], type="window.transfer", window=w, to_category=self.random.choice(others),
+        to = self.random.choice(others)
+        reply = self._cmd(self.counters[w], type="window.transfer", window=w, to_category=to,
                           reason="材料需到其他业务窗口办理")
         self.rules_seen["transfers"] += reply["ok"]
+        if reply["ok"]:
+            self._wake_for(to)
         self._at(self.clock.now() + timedelta(seconds=30), "free", w)
 
     def _on_return(self, number: str) -> None:
-        self.rules_seen["requeues"] += self._cmd(self.kiosk, type="ticket.requeue", number=number)["ok"]
+        reply = self._cmd(self.kiosk, type="ticket.requeue", number=number)
+        self.rules_seen["requeues"] += reply["ok"]
+        if reply["ok"]:
+            self._wake_for(reply["result"]["ticket"]["category"])
 
     def _on_resume(self, w: str) -> None:
         self._cmd(self.counters[w], type="window.resume", window=w)
@@ -365,13 +439,29 @@ class HallDemo:
             self._at(self.clock.now() + timedelta(seconds=10), "free", w)
 
     def _on_complete(self, w: str) -> None:
+        self._accept_case(w)
         self._cmd(self.counters[w], type="window.complete", window=w)
         if self.random.random() < RATES:
             self._at(self.clock.now() + timedelta(seconds=15), "rate", w)
         self._at(self.clock.now() + timedelta(seconds=30), "free", w)
 
+    def _accept_case(self, w: str) -> None:
+        """受理: some services end in a case (限时办结), with the materials received and their pages."""
+        number = self.serving.get(w, "")
+        category = next((c.id for c in self.config.categories if number.startswith(c.prefix)
+                         and number[len(c.prefix):].isdigit()), None)
+        matter_id = self.hall.case_matters.get(category or "")
+        if matter_id is None or self.random.random() >= self.hall.case_share:
+            return
+        matter = next(m for m in self.config.matters if m.id == matter_id)
+        materials = list(matter.materials)
+        missing = [materials.pop()] if materials and self.random.random() < MISSING_MATERIAL else []
+        reply = self._cmd(self.counters[w], type="case.accept", window=w, matter=matter.id,
+                          received={name: self.random.randint(1, 6) for name in materials}, missing=missing)
+        self.cases_accepted += reply["ok"]
+
     def _on_rate(self, w: str) -> None:
-        levels, weights = zip(*LEVEL_WEIGHTS, strict=True)
+        levels, weights = zip(*self.hall.level_weights, strict=True)
         level = self.random.choices(levels, weights)[0]
         self._cmd(self.tablets[w], type="rating.submit", window=w, level=level)
 
@@ -393,6 +483,12 @@ class HallDemo:
             time.sleep(0.02)
         log.warning("devices had not caught up after %.1f s", timeout)
 
+    def live_figures(self) -> dict[str, Any]:
+        """Today's figures so far, as the dashboard's: issued, served, waiting, average wait."""
+        s = self.server.store.summary(self.clock.now(), hall_day(self.clock))
+        return {"tickets_issued": s.tickets_issued, "tickets_served": s.tickets_served,
+                "tickets_waiting": s.tickets_waiting, "avg_wait_s": s.avg_wait_s}
+
     def summary(self) -> dict[str, Any]:
         self._wait_for_devices()
         s = self.server.store.summary(self.clock.now(), hall_day(self.clock))
@@ -411,6 +507,10 @@ class HallDemo:
             "ratings": s.ratings,
             "ratings_by_level": {str(k): v for k, v in s.ratings_by_level.items()},
             "satisfaction": round(satisfied / s.ratings, 3) if s.ratings else None,
+            "satisfaction_percent": satisfaction_of(s.ratings_by_level),   # as the dashboard shows it
+            "cases_accepted": self.cases_accepted,
+            "cases_seeded": self.cases_seeded,
+            "cases_by_colour": dict(sorted(Counter(self.server.processor.cases.colours.values()).items())),
             "estimate_mae_s": round(sum(self.estimate_errors) / len(self.estimate_errors), 1)
             if self.estimate_errors else None,
             "estimates_checked": len(self.estimate_errors),

@@ -32,8 +32,13 @@ def display_available() -> bool:
     return True
 
 
-def run_demo_gui(on_started: Callable[[Any], None], **kwargs: Any) -> dict[str, Any]:
-    from PySide6.QtCore import QObject, Signal
+def run_demo_gui(on_started: Callable[[Any], None], *, demo: Any = None, keep_open: bool = False,
+                 stop: threading.Event | None = None, on_finished: Callable[[dict], None] | None = None,
+                 **kwargs: Any) -> dict[str, Any]:
+    """The demo with its Qt windows. `demo`: a HallDemo not yet started (else one is made from
+    kwargs, and stopped here); `keep_open`: the windows stay after the simulated day, until they
+    are closed or `stop` is set (Ctrl-C); `on_finished(result)` when the day is over."""
+    from PySide6.QtCore import QObject, QTimer, Signal
     from PySide6.QtWidgets import QApplication
 
     from counter.qt_counter import CounterWindow
@@ -47,39 +52,52 @@ def run_demo_gui(on_started: Callable[[Any], None], **kwargs: Any) -> dict[str, 
         done = Signal()
 
     app = QApplication.instance() or QApplication([])
-    demo = HallDemo(**kwargs)
-    demo.start()
-    config, hall = demo.config, demo.config.hall.id
-    links = [DeviceLink(hall, d, demo.broker_url).connect() for d in ("screen-2", "kiosk-2", "desk-1")]
-    screen = HallScreen(QtLink(links[0]), config.hall.name)
-    kiosk = KioskWindow(QtLink(links[1]), [(c.id, c.name, c.prefix) for c in config.categories], config.hall.name)
-    desk = CounterWindow(QtLink(links[2]), "w1", windows=[(w.id, w.name) for w in config.windows],
-                         categories=[(c.id, c.name) for c in config.categories],
-                         staff=[(s.id, s.name) for s in config.staff])
-    for widget, size, pos in ((screen, (1100, 520), (0, 0)), (kiosk, (700, 620), (1110, 0)),
-                              (desk, (1100, 640), (0, 560))):
-        widget.resize(*size)
-        widget.move(*pos)
-        widget.show()
-    on_started(demo)
+    own_demo = demo is None
+    demo = demo if demo is not None else HallDemo(**kwargs)
+    links: list = []
+    try:
+        demo.start()
+        config, hall = demo.config, demo.config.hall.id
+        links = [DeviceLink(hall, d, demo.broker_url).connect() for d in ("screen-2", "kiosk-2", "desk-1")]
+        screen = HallScreen(QtLink(links[0]), config.hall.name)
+        kiosk = KioskWindow(QtLink(links[1]), [(c.id, c.name, c.prefix) for c in config.categories],
+                            config.hall.name)
+        desk = CounterWindow(QtLink(links[2]), "w1", windows=[(w.id, w.name) for w in config.windows],
+                             categories=[(c.id, c.name) for c in config.categories],
+                             staff=[(s.id, s.name) for s in config.staff])
+        for widget, size, pos in ((screen, (1100, 520), (0, 0)), (kiosk, (700, 620), (1110, 0)),
+                                  (desk, (1100, 640), (0, 560))):
+            widget.resize(*size)
+            widget.move(*pos)
+            widget.show()
+        on_started(demo)
 
-    result: dict[str, Any] = {}
-    finished = Finished()
-    finished.done.connect(app.quit)
+        result: dict[str, Any] = {}
+        finished = Finished()
+        finished.done.connect(app.quit)
 
-    def simulate() -> None:
-        try:
-            result.update(demo.run())
-        finally:
-            finished.done.emit()
+        def simulate() -> None:
+            try:
+                result.update(demo.run())
+                if on_finished is not None:
+                    on_finished(result)
+            finally:
+                if not keep_open or demo.stop_requested.is_set():
+                    finished.done.emit()
 
-    sim = threading.Thread(target=simulate, name="demo-sim", daemon=True)
-    sim.start()
-    app.setQuitOnLastWindowClosed(True)
-    app.exec()                                  # until the morning is over or the windows are closed
-    demo.stop_requested.set()
-    sim.join(timeout=30)
-    for link in links:
-        link.close()
-    demo.stop()
-    return result
+        sim = threading.Thread(target=simulate, name="demo-sim", daemon=True)
+        sim.start()
+        watch = QTimer()                        # Ctrl-C reaches the Qt loop through the stop event
+        watch.timeout.connect(lambda: app.quit() if stop is not None and stop.is_set() else None)
+        watch.start(200)
+        app.setQuitOnLastWindowClosed(True)
+        app.exec()                              # until the day is over (or, kept open, Ctrl-C / the windows closed)
+        watch.stop()
+        demo.stop_requested.set()
+        sim.join(timeout=30)
+        return result
+    finally:
+        for link in links:
+            link.close()
+        if own_demo:
+            demo.stop()

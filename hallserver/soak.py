@@ -155,6 +155,9 @@ class HallWeek(HallDemo):
             raise
         return server
 
+    def _on_tick(self, _subject: str) -> None:
+        """The soak's server is a process of its own: it looks by itself, on its clock file."""
+
     def _check_server(self) -> None:
         if self.server.proc.poll() is not None:
             raise RuntimeError(f"the soak's hall server (pid {self.server.pid}) exited with code "
@@ -264,14 +267,9 @@ class HallWeek(HallDemo):
             if not self._working(self.day_start):
                 days.append({"day": self.day_start.date().isoformat(), "open": False, **self._memory()})
                 continue
-            self._events, self._breaks, self.serving = [], set(), {}
+            self._events, self._breaks, self.serving, self.idle, self.waking = [], {}, {}, set(), set()
             end = self.day_start + CLOSE
-            for cat in ARRIVALS_PER_HOUR:
-                self._next_arrival(cat, self.day_start)
-            for w, late in {"w1": 0, "w2": 2, "w3": 20}.items():
-                self._at(self.day_start + timedelta(minutes=late), "login", w)
-            self._at(self.day_start + timedelta(minutes=50), "break", "w2")
-            self._book_appointments(end - timedelta(minutes=30))
+            self._plan_day(end, book_until=end - timedelta(minutes=30))
             if self.faults:
                 for _ in range(FAULTS_PER_DAY):
                     when = self.day_start + timedelta(minutes=self.random.uniform(30, 450))

@@ -71,3 +71,64 @@ def test_the_demo_runs_on_mosquitto_and_postgresql_and_hides_the_password(mosqui
     assert result["broker"] == mosquitto.url
     assert "s3cret-pw" not in run.stdout and "***" in result["database"]
     assert result["tickets_issued"] > 0
+
+
+def test_the_county_hall_runs_a_whole_day_as_a_real_hall_has_it():
+    from hallserver.demo import county_hall_config
+    config = county_hall_config()
+    assert 25 <= len(config.windows) <= 40
+    assert len({w.department for w in config.windows}) >= 10
+    names = {c.name for c in config.categories}
+    for wanted in ("社保业务", "医保业务", "不动产登记", "住房公积金", "税务业务", "企业开办", "户籍业务", "出入境",
+                   "民政业务", "综合受理", "自助区导办"):
+        assert wanted in names
+    events: list[tuple[str, dict]] = []
+    r = run_demo(hall="county", seed=7, on_event=lambda kind, data: events.append((kind, data)))
+    assert r["minutes"] == 480                              # 09:00 to 17:00, both sessions
+    assert r["tickets_issued"] > 600 and r["tickets_issued"] == \
+        r["tickets_served"] + r["tickets_skipped"] + r["tickets_waiting"] + r["tickets_cancelled"] + \
+        sum(1 for text in r["led_screens"].values() if text.startswith("请 "))
+    assert len(r["led_screens"]) == len(config.windows)
+    assert r["refused_closed"] > 0                          # the lunch break: 12:00–13:30 no tickets
+    assert r["pauses"] >= len(config.windows)               # every window pauses for lunch
+    for rule in ("green_tickets", "appointments_booked", "transfers", "requeues"):
+        assert r[rule] > 0, rule
+    assert 0 < sum(n for level, n in r["ratings_by_level"].items() if int(level) <= 2) < r["ratings"] * 0.05
+    assert r["satisfaction_percent"] == round(100 * r["satisfaction"], 1)
+    # 限时办结: cases accepted today at the windows, and earlier 网上申报 now overdue or due soon
+    assert r["cases_accepted"] > 0 and r["cases_seeded"] > 0
+    assert r["cases_by_colour"]["red"] >= 1 and r["cases_by_colour"]["yellow"] >= 1
+    kinds = [kind for kind, _ in events]
+    assert "late_start" in kinds
+    assert any(k == "post.coverage" and d["state"] == "b" for k, d in events)           # B covers A
+    assert any(k == "coverage.alert" and d["open"] is False and d["minutes"] for k, d in events)   # 前台断档
+    assert any(k == "case.colour" and d["colour"] == "red" for k, d in events)
+    assert any(k == "rating.recorded" and d["level"] <= 2 for k, d in events)
+
+
+def test_the_console_tells_the_day_in_the_dashboards_words():
+    import io
+    from datetime import datetime, timedelta
+
+    from hallserver.demo import DEMO_START, county_hall_config
+    from hallserver.demo_console import DemoConsole
+    now = [DEMO_START]
+    out = io.StringIO()
+    console = DemoConsole(county_hall_config(), lambda: now[0], out=out, tty=False)
+    console.event("coverage.alert", {"category": "civil", "open": True, "since": DEMO_START.isoformat()})
+    console.status({"tickets_issued": 3, "tickets_served": 1, "tickets_waiting": 2, "avg_wait_s": 30})
+    assert "前台断档" not in out.getvalue()                     # a login's moment is not news
+    now[0] = DEMO_START + timedelta(minutes=2)
+    console.status({"tickets_issued": 9, "tickets_served": 4, "tickets_waiting": 5, "avg_wait_s": 400})
+    assert "09:00  前台断档  民政业务 无人受理" in out.getvalue()
+    console.event("rating.recorded", {"level": 5, "window": "w1", "staff": "s001", "ticket": {"number": "A001"}})
+    console.event("rating.recorded", {"level": 1, "window": "w1", "staff": "s001", "ticket": {"number": "A002"}})
+    console.event("case.colour", {"colour": "red", "matter": "不动产转移登记", "window": "online", "staff": "online",
+                                  "due": datetime(2026, 11, 17, 17, tzinfo=DEMO_START.tzinfo).isoformat()})
+    text = out.getvalue()
+    assert "A001" not in text and "差评  1号窗口 王丽（A002）：非常不满意" in text
+    assert "红灯办件  不动产转移登记（网上申报）已超期，承诺 11月17日 办结" in text
+    assert "平均等候 <1 分钟" in text and "平均等候 7 分钟" not in text      # into a pipe: every half hour
+    now[0] = DEMO_START + timedelta(minutes=30)
+    console.status({"tickets_issued": 9, "tickets_served": 4, "tickets_waiting": 5, "avg_wait_s": 400})
+    assert "⏱ 09:30  今日取号 9 · 已办结 4 · 正在等候 5 · 平均等候 7 分钟" in out.getvalue()

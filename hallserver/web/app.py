@@ -30,6 +30,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from hallserver.domain.clock import Clock, hall_day
+from hallserver.hall_reports import satisfaction_of
 from hallserver.store import Store
 from hallserver.web.live import LiveView
 from hallserver.web.overview import PAUSE_LABELS, category_rows, hall_alerts, mark_acknowledged, window_cards
@@ -88,8 +89,7 @@ class Dashboard:
             if cached and cached[1] == version and now_mono - cached[0] < SUMMARY_MAX_AGE_S:
                 return cached[2]
             s = asdict(self.store.summary(self.clock.now(), hall_day(self.clock)))
-            satisfied = sum(n for level, n in s["ratings_by_level"].items() if level >= 3)
-            s["satisfaction"] = round(100 * satisfied / s["ratings"], 1) if s["ratings"] else None
+            s["satisfaction"] = satisfaction_of(s["ratings_by_level"])     # 好评率, as the reports count it
             s["ratings_by_level"] = {str(k): v for k, v in s["ratings_by_level"].items()}
             self._summary = (now_mono, version, s)
             return s
