@@ -17,7 +17,7 @@ Login with 工号 and password; the counter locks itself after `lock_minutes` wi
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import get_args
 
 from PySide6.QtCore import Qt, QTimer
@@ -165,6 +165,13 @@ def _case_receipt(case: object) -> dict | None:
     return case
 
 
+TIMER_LIMIT = timedelta(hours=12)     # a longer "since" is a clock that is off: no timer rather than nonsense
+
+
+def _elapsed(words: str, spent: timedelta) -> str:
+    return words + mm_ss(spent.total_seconds()) if timedelta(0) <= spent <= TIMER_LIMIT else ""
+
+
 class CounterWindow(QWidget):
     def __init__(self, qlink: QtLink, window_id: str, *, windows: list[tuple[str, str]] | None = None,
                  categories: list[tuple[str, str]] | None = None, lock_minutes: float = 10,
@@ -181,6 +188,7 @@ class CounterWindow(QWidget):
         self.windows = [w for w in (windows or []) if w[0] != window_id]
         self.categories = categories or []
         self.state: dict | None = None
+        self.server_offset = timedelta(0)        # this PC's clock minus the hall server's (learnt from states)
         self.queue: dict[str, dict] = {}
         self.server_online = True
         self.link_up = qlink.link.connected.is_set()
@@ -677,6 +685,7 @@ class CounterWindow(QWidget):
         if topic == self.qlink.topics.window_state(self.window_id):
             if self._window_snapshot(data, "the window state") is None:
                 return                               # the last good state stays on screen
+            self._learn_server_clock(self.state, data)
             self.state = data
             if data.get("status") == "closed":
                 self.locked = False
@@ -693,15 +702,28 @@ class CounterWindow(QWidget):
         self._refresh()
 
     # ------------------------------------------------------------------ showing
+    def _learn_server_clock(self, old: dict | None, new: dict) -> None:
+        """A state whose status has just changed was stamped (`since`) by the server a moment
+        ago: how far this PC's clock is from the hall's (a counter PC's clock is often off, and
+        the demo's hall runs on simulated time). The timers and the clock count on the hall's."""
+        since = new.get("since")
+        if old is None or old.get("status") == new.get("status") or not isinstance(since, str):
+            return
+        stamped = datetime.fromisoformat(since)
+        self.server_offset = datetime.now(stamped.tzinfo) - stamped
+
+    def _hall_now(self) -> datetime:
+        return datetime.now().astimezone() - self.server_offset
+
     def _update_timer(self) -> None:
-        self.clock.setText(datetime.now().strftime("%H:%M"))
+        now = self._hall_now()
+        since = (self.state or {}).get("since")
+        self.clock.setText((now.astimezone(datetime.fromisoformat(since).tzinfo) if since else now).strftime("%H:%M"))
         ticket = (self.state or {}).get("ticket")
         if ticket and ticket.get("called_at") and self.status == "serving":
-            called = datetime.fromisoformat(ticket["called_at"])
-            self.timer.setText("已办理 " + mm_ss((datetime.now(called.tzinfo) - called).total_seconds()))
-        elif self.status == "paused" and self.state.get("since"):
-            since = datetime.fromisoformat(self.state["since"])
-            self.timer.setText("已暂停 " + mm_ss((datetime.now(since.tzinfo) - since).total_seconds()))
+            self.timer.setText(_elapsed("已办理 ", now - datetime.fromisoformat(ticket["called_at"])))
+        elif self.status == "paused" and since:
+            self.timer.setText(_elapsed("已暂停 ", now - datetime.fromisoformat(since)))
         else:
             self.timer.setText("")
 

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from govhall.config import ConfigError, device_credentials, load_config
@@ -108,12 +109,18 @@ def cmd_soak(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hallserver.demo import HALLS, run_demo
+    from hallserver.demo import DEMO_START, HALLS, run_demo
     if args.days:
         if not args.headless:
             print("--days runs headless only (add --headless)", file=sys.stderr)
             return 2
         return cmd_soak(args)
+    if args.screenshots:
+        from hallserver.demo_shots import county_screenshots
+        saved = county_screenshots(args.screenshots, minutes=args.minutes or 90, seed=args.seed)
+        print(f"saved {len(saved)} screenshots of the county hall at "
+              f"{(DEMO_START + timedelta(minutes=args.minutes or 90)):%H:%M} in {args.screenshots}")
+        return 0
     hall = HALLS[args.hall]
     minutes = args.minutes or hall.default_minutes
     speed = None if args.headless else args.speed
@@ -510,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--speed", type=float, default=120.0, help="simulated seconds per real second (default 120)")
     d.add_argument("--json", action="store_true", help="print one JSON object at the end (no dashboard)")
+    d.add_argument("--screenshots", metavar="DIR", help="save every screen of the county hall at its real size "
+                   "(kiosk, counter, tablet, hall screen, LED, dashboard pages) at 10:30 (or after --minutes)")
     d.add_argument("--exit", action="store_true", help="leave when the simulated day ends (default: stay up "
                    "with the dashboard and the devices until Ctrl-C)")
     d.add_argument("--http-port", type=int, default=8080, help="dashboard port (a free one if taken, or 0)")

@@ -349,6 +349,15 @@ def render_chart(chart) -> str:   # noqa: ANN001
     return chart.render(is_unicode=True)
 
 
+def label_room(labels: list[str]) -> dict[str, Any]:
+    """Chart options so that many x labels (a county hall's twelve categories, thirty staff)
+    stay readable: slanted, and a taller chart to hold them."""
+    if len(labels) <= 6 and sum(len(x) for x in labels) <= 30:
+        return {"x_labels": labels}
+    return {"x_labels": labels, "x_label_rotation": 40 if len(labels) <= 16 else 60, "height": 360,
+            "truncate_label": 8}
+
+
 def count_axis(*series: list[int]) -> dict[str, Any]:
     """Whole-number ticks for counts (人次 are never 0.3)."""
     top = max([v for s in series for v in s] + [1])
@@ -378,10 +387,9 @@ def report_charts(report: dict[str, Any]) -> dict[str, str]:
         daily.add("取号", [d["issued"] for d in report["by_day"]])
         daily.add("办结", [d["served"] for d in report["by_day"]])
         charts["by_day"] = render_chart(daily)
-    cats = pygal.Bar(title=f"各业务平均等候（分钟，红色为超过目标 {report['wait_target_min']:g} 分钟）",
-                     **{**options, "show_legend": False})
     rows = report["by_category"]
-    cats.x_labels = [c["name"] for c in rows]
+    cats = pygal.Bar(title=f"各业务平均等候（分钟，红色为超过目标 {report['wait_target_min']:g} 分钟）",
+                     **{**options, "show_legend": False, **label_room([c["name"] for c in rows])})
     cats.add("平均等候", [{"value": c["wait_avg_min"] or 0, "color": "#b42318" if c["over_target"] else "#0b4f9c"}
                       for c in rows])
     charts["wait_by_category"] = render_chart(cats)

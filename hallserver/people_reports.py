@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from hallserver.hall_reports import chart_style, count_axis, render_chart
+from hallserver.hall_reports import chart_style, count_axis, label_room, render_chart
 
 ON_TIME_TARGET = 100.0      # 按期办结率: every case by its promised day
 
@@ -72,24 +72,24 @@ def people_charts(departments: list[dict], attendance: list[dict], coverage: lis
     charts: dict[str, str] = {}
     finished = [d for d in departments if d["on_time_rate"] is not None]
     on_time = pygal.Bar(title="按期办结率（按部门，%，未达 100% 标红）", range=(0, 100),
-                        **{**options, "show_legend": False})
-    on_time.x_labels = [d["department"] for d in finished]
+                        **{**options, "show_legend": False, **label_room([d["department"] for d in finished])})
     on_time.add("按期办结率", [{"value": d["on_time_rate"],
                               "color": "#1a7f37" if d["on_time_rate"] >= ON_TIME_TARGET else "#b42318"}
                              for d in finished])
     charts["on_time"] = render_chart(on_time)
-    late = pygal.StackedBar(title="考勤异常（按人员，次）", **options,
-                            **count_axis([r["late_times"] + r["early_times"] + r["absent_shifts"] for r in attendance]))
-    late.x_labels = [r["name"] for r in attendance]
-    late.add("迟到", [r["late_times"] for r in attendance])
-    late.add("早退", [r["early_times"] for r in attendance])
-    late.add("缺勤（班次）", [r["absent_shifts"] for r in attendance])
+    exceptions = [r for r in attendance if r["late_times"] + r["early_times"] + r["absent_shifts"]]   # who to ask
+    late = pygal.StackedBar(title="考勤异常（按人员，次）",
+                            **{**options, "no_data_text": "无考勤异常", **label_room([r["name"] for r in exceptions])},
+                            **count_axis([r["late_times"] + r["early_times"] + r["absent_shifts"] for r in exceptions]))
+    late.add("迟到", [r["late_times"] for r in exceptions])
+    late.add("早退", [r["early_times"] for r in exceptions])
+    late.add("缺勤（班次）", [r["absent_shifts"] for r in exceptions])
     charts["attendance"] = render_chart(late)
     style = chart_style()
     style.colors = ("#1a7f37", "#b45309", "#b42318")
-    covered = pygal.StackedBar(title="AB岗在岗（按岗位，分钟）", **{**options, "style": style},
+    covered = pygal.StackedBar(title="AB岗在岗（按岗位，分钟）",
+                               **{**options, "style": style, **label_room([r["name"] for r in coverage])},
                                **count_axis([r["a"] + r["b"] + r["none"] for r in coverage]))
-    covered.x_labels = [r["name"] for r in coverage]
     covered.add("A角在岗", [r["a"] for r in coverage])
     covered.add("B角顶岗", [r["b"] for r in coverage])
     covered.add("无人在岗", [r["none"] for r in coverage])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -107,6 +107,7 @@ class HallScreen(QWidget):
         self.ticker.setVisible(bool(notice))
         layout.addWidget(self.ticker)
         self._ticker_offset = 0
+        self.server_offset, self.hall_tz = timedelta(0), None    # this PC's clock minus the server's
         self._timer = QTimer(self, interval=250)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
@@ -120,8 +121,25 @@ class HallScreen(QWidget):
         qlink.subscribe(qlink.topics.queue_state)
         qlink.subscribe(qlink.topics.event("ticket.called"))
 
+    def _hall_now(self) -> datetime:
+        now = datetime.now().astimezone() - self.server_offset
+        return now.astimezone(self.hall_tz) if self.hall_tz is not None else now
+
+    def _learn_server_clock(self, called: dict) -> None:
+        """A first call arrives a moment after the server stamped it: the clock shows the hall's
+        time (the demo's simulated day, or a screen PC whose clock is off)."""
+        stamp = called["ticket"].get("called_at")
+        if called.get("recall") or not isinstance(stamp, str):
+            return
+        try:
+            at = datetime.fromisoformat(stamp)
+        except ValueError:
+            return
+        if at.tzinfo is not None:
+            self.server_offset, self.hall_tz = datetime.now(at.tzinfo) - at, at.tzinfo
+
     def _tick(self) -> None:
-        self.clock.setText(datetime.now().strftime("%H:%M"))
+        self.clock.setText(self._hall_now().strftime("%H:%M"))
         if self.notice:                    # the notice moves one character a beat, round and round
             text = self.notice + "　　　　"
             self._ticker_offset = (self._ticker_offset + 1) % len(text)
@@ -140,6 +158,7 @@ class HallScreen(QWidget):
             if key in self._seen:
                 return
             self._seen.append(key)
+            self._learn_server_clock(data)
             self.calls.appendleft(data)
             self._render_calls()
         elif topic.startswith(t.window_state("")):

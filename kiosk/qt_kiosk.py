@@ -158,6 +158,8 @@ class KioskWindow(QWidget):
             pager = QHBoxLayout()
             prev_button, next_button = QPushButton(objectName="tool"), QPushButton(objectName="tool")
             page_label = label("page", "hint")
+            for turn in (prev_button, next_button):
+                turn.setMinimumWidth(260)         # a wide target, and "Previous" fits in English too
             prev_button.clicked.connect(lambda: self._turn(-1))
             next_button.clicked.connect(lambda: self._turn(+1))
             pager.addWidget(prev_button)

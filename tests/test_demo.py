@@ -132,3 +132,21 @@ def test_the_console_tells_the_day_in_the_dashboards_words():
     now[0] = DEMO_START + timedelta(minutes=30)
     console.status({"tickets_issued": 9, "tickets_served": 4, "tickets_waiting": 5, "avg_wait_s": 400})
     assert "⏱ 09:30  今日取号 9 · 已办结 4 · 正在等候 5 · 平均等候 7 分钟" in out.getvalue()
+
+
+def test_every_screen_of_the_county_hall_is_saved_at_its_real_size(tmp_path):
+    from PIL import Image
+
+    from hallserver.demo_shots import county_screenshots
+    saved = county_screenshots(tmp_path, minutes=40)       # raises when the 大屏 cannot show every window
+    sizes = {p.name: Image.open(p).size for p in saved}
+    assert sizes["county-kiosk-portrait.png"] == (1080, 1920) and sizes["county-counter-w1.png"] == (1366, 768)
+    assert sizes["county-tablet-w1.png"] == (1280, 800) and sizes["county-hall-screen.png"] == (1920, 1080)
+    assert sizes["county-wall-1920x1080.png"] == (1920, 1080) and sizes["county-wall-1366x768.png"] == (1366, 768)
+    for page in ("dashboard", "reports", "reports-people", "settings"):
+        for width in (1920, 1366):
+            assert sizes[f"county-{page}-{width}x{768 if width == 1366 else 1080}.png"][0] == width
+    assert {"county-led-w1.png", "county-led-w23.png", "county-led-w31.png"} <= set(sizes)
+    for path in saved:
+        colours = Image.open(path).convert("RGB").resize((100, 100)).getcolors(100 * 100)
+        assert colours is None or len(colours) > 3, f"{path.name} looks blank"

@@ -60,7 +60,7 @@ def test_alerts_come_newest_first_and_an_acknowledgement_marks_only_that_occurre
                       "seen": (NOW - timedelta(minutes=1)).isoformat()}])
     alerts = hall_alerts(snap, [], config, NOW, {})
     assert [a.kind for a in alerts] == ["rating", "offline", "device"]
-    assert "评价器 tablet-2 离线" in alerts[1].text and "差评：w2 窗口 B003（1 星）" in alerts[0].text
+    assert "评价器 tablet-2 离线" in alerts[1].text and "差评：2号窗口 B003（1 星）" in alerts[0].text
     offline = alerts[1]
     acks = {(offline.key, offline.since): {"by": "m001", "at": NOW}}
     marked = mark_acknowledged(alerts, acks, TZ)

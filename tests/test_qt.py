@@ -737,6 +737,32 @@ def test_whatever_the_server_sends_the_counter_keeps_working(hall, config):
     feed()
 
 
+def test_the_counter_times_the_service_on_the_halls_clock_not_its_own(hall, config):
+    """A counter PC three hours off (or the demo's simulated day): the timer counts from the
+    server's stamps, and a clock that is far off shows no timer rather than nonsense."""
+    from datetime import datetime, timedelta
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    wait_until(lambda: counter.state is not None, what="the retained window state")
+    hall_now = datetime.now().astimezone() - timedelta(hours=3)
+    first = {**SERVING, "ticket": {**SERVING["ticket"], "called_at": (hall_now - timedelta(days=9)).isoformat()},
+             "since": (hall_now - timedelta(days=9)).isoformat()}
+    counter.state = None                                     # as a counter just started: the retained state
+    counter._on_message(counter.qlink.topics.window_state("w1"), first)
+    counter._update_timer()
+    assert counter.timer.text() == ""                       # nine days "serving": not a timer to show
+    idle = {"window": "w1", "status": "idle", "staff": SERVING["staff"], "since": hall_now.isoformat()}
+    counter._on_message(counter.qlink.topics.window_state("w1"), idle)
+    called = hall_now - timedelta(seconds=65)
+    serving = {**SERVING, "since": hall_now.isoformat(),
+               "ticket": {**SERVING["ticket"], "called_at": called.isoformat()}}
+    counter._on_message(counter.qlink.topics.window_state("w1"), serving)
+    counter._update_timer()
+    assert counter.timer.text() in ("已办理 01:05", "已办理 01:06")
+    assert counter.clock.text() == hall_now.strftime("%H:%M") or counter.clock.text() == \
+        (hall_now + timedelta(minutes=1)).strftime("%H:%M")
+
+
 def test_a_ticket_whose_category_name_is_null_is_shown_without_it(hall, config):
     _server, qlink, keep = hall
     counter = keep(counter_window(qlink, config))

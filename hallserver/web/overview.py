@@ -117,17 +117,23 @@ def device_alert_text(a: dict[str, Any]) -> str:
     return f"设备 {a['device']} {what}：{why}（{hhmm(a.get('since'))} 起）"
 
 
-def case_alert_text(x: dict[str, Any]) -> str:
+ONLINE_WINDOW = "online"      # the window of a case applied for online (网上申报)
+
+
+def case_alert_text(x: dict[str, Any], window_names: dict[str, str] | None = None) -> str:
     due = datetime.fromisoformat(x["due"])
+    where = "网上申报" if x["window"] == ONLINE_WINDOW else (window_names or {}).get(x["window"], f"窗口 {x['window']}")
     if x["colour"] == "red":
-        return f"办件 {x['case']} {x['matter']}：已超过承诺时限（{due:%m-%d %H:%M}），窗口 {x['window']}"
-    return f"办件 {x['case']} {x['matter']}：临近承诺时限（{due:%m-%d %H:%M}），窗口 {x['window']}"
+        return f"办件 {x['case']} {x['matter']}：已超过承诺时限（{due:%m-%d %H:%M}），{where}"
+    return f"办件 {x['case']} {x['matter']}：临近承诺时限（{due:%m-%d %H:%M}），{where}"
 
 
 def hall_alerts(snap: dict[str, Any], rows: list[dict], config: Config | None, now: datetime,
                 names: dict[str, str]) -> list[Alert]:
     """Every condition a manager should see now, newest first (red before amber at the same time)."""
     long_s = (config.rules.long_wait_minutes if config is not None else 30.0) * 60
+    window_names = {w.id: w.name for w in config.windows} if config is not None else {}
+    staff_names = {m.id: m.name for m in config.staff} if config is not None else {}
     alerts: list[Alert] = []
     if not snap["server"].get("online"):
         alerts.append(Alert("server", "server", "red", "大厅服务器离线：窗口和取号机暂停服务", ""))
@@ -145,17 +151,21 @@ def hall_alerts(snap: dict[str, Any], rows: list[dict], config: Config | None, n
                             f"前台断档：{names.get(x['category'], x['category'])} 自 {hhmm(x['since'])} 起没有在岗窗口",
                             x["since"]))
     for x in snap["posts_away"]:
-        text = f"AB岗：{x['name']} A角（{x['a']}）不在岗，" + (
-            f"由 B角（{x['b']}）在 {x['window']} 顶岗" if x["state"] == "b" else "B角也不在岗，无人顶岗")
+        a, b = staff_names.get(x["a"], x["a"]), staff_names.get(x["b"], x["b"])
+        text = f"AB岗：{x['name']} A角（{a}）不在岗，" + (
+            f"由 B角（{b}）在 {window_names.get(x['window'], x['window'])} 顶岗" if x["state"] == "b"
+            else "B角也不在岗，无人顶岗")
         alerts.append(Alert(f"post:{x['post']}:{x['state']}", "post", "red" if x["state"] == "uncovered" else "amber",
                             text, x.get("seen") or ""))
     for x in snap["cases_slipping"]:
         alerts.append(Alert(f"case:{x['case']}:{x['colour']}", "case", "red" if x["colour"] == "red" else "amber",
-                            case_alert_text(x), x["due"] if x["colour"] == "red" else x.get("seen") or ""))
+                            case_alert_text(x, window_names),
+                            x["due"] if x["colour"] == "red" else x.get("seen") or ""))
     for r in snap["bad_ratings"]:
         ticket = r.get("ticket") or {}
         alerts.append(Alert(f"rating:{r['rating_id']}", "rating", "amber",
-                            f"差评：{r['window']} 窗口 {ticket.get('number', '')}（{r['level']} 星），已生成整改单",
+                            f"差评：{window_names.get(r['window'], r['window'] + ' 窗口')} {ticket.get('number', '')}"
+                            f"（{r['level']} 星），已生成整改单",
                             r.get("seen") or ""))
     for a in snap["device_alerts"]:
         kind = "calendar" if a["component"] == "calendar" else "device"
