@@ -5,8 +5,6 @@ A bad file is refused with the file, the key and the reason, e.g.
 """
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -384,6 +382,14 @@ class Config(_Section):
         return next((d for d in self.devices if d.id == device_id), None)
 
 
+def find_window(config: Config, window: str) -> WindowConfig:
+    """`--window` by id (w3) or by the number on the sign (3)."""
+    found = config.window(window) or next((w for w in config.windows if str(w.number) == window), None)
+    if found is None:
+        raise ConfigError(f"no window {window!r} (give its id or its number)")
+    return found
+
+
 def cross_check(config: Config) -> list[tuple[str, str]]:
     """References between sections: (key path, reason) for every problem found."""
     problems: list[tuple[str, str]] = []
@@ -474,41 +480,4 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
     problems = cross_check(config)
     if problems:
         raise ConfigError("\n".join(f"{source}: {key}: {why}" for key, why in problems))
-    return config
-
-
-def load_config(path: str | Path) -> Config:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    config = parse_config(data, str(path))
-    url = config.database.url
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
-        # a relative SQLite path is relative to the config file, not to the current directory
-        config.database.url = "sqlite:///" + str((path.parent / url.removeprefix("sqlite:///")).resolve())
-    for key in ("tls_cert", "tls_key"):
-        value = getattr(config.http, key)
-        if value and not Path(value).is_absolute():
-            setattr(config.http, key, str((path.parent / value).resolve()))
-    if config.broker.config_dir and not Path(config.broker.config_dir).is_absolute():
-        config.broker.config_dir = str((path.parent / config.broker.config_dir).resolve())
-    if config.calendar.file and not Path(config.calendar.file).is_absolute():
-        config.calendar.file = str((path.parent / config.calendar.file).resolve())
-    from govhall.catalogue import load_catalogue, load_posts
-    for name, section, loader in ((config.attendance.posts_csv, "posts", load_posts),
-                                  (config.cases.catalogue, "matters", load_catalogue)):
-        if name:                                   # a file beside hall.toml adds to the section
-            extra = Path(name) if Path(name).is_absolute() else path.parent / name
-            setattr(config, section, [*getattr(config, section), *loader(extra)])
-            problems = [(k, why) for k, why in cross_check(config) if k.startswith(section)]
-            if problems:
-                raise ConfigError("\n".join(f"{extra}: {key}: {why}" for key, why in problems))
     return config

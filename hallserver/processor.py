@@ -580,7 +580,7 @@ class CommandProcessor:
     def _report_rollups(self) -> None:
         """Once a day: the newly settled hall days' report tallies are counted and kept, so that
         reports over months and years read a row per day (report_queries.period_tallies)."""
-        from hallserver.store.report_queries import build_day_rollups, day_rollups, settled_before
+        from hallserver.reports.queries import build_day_rollups, day_rollups, settled_before
         now = self.clock.now()
         if self._rollup_day == now.date():
             return
@@ -608,7 +608,7 @@ class CommandProcessor:
 
     def case_report(self, start, end, digest: bool = False) -> dict:   # noqa: ANN001 - dates
         """按期办结率 and the overdue list for cases accepted from `start` to `end`, or today's digest."""
-        from hallserver.case_reports import case_report, daily_digest
+        from hallserver.reports.cases import case_report, daily_digest
         from hallserver.store.repository import case_from_row
         now = self.clock.now()
         tz = now.tzinfo

@@ -44,8 +44,8 @@ from govhall.config import (
     StaffConfig,
     TicketConfig,
     WindowConfig,
-    load_config,
 )
+from govhall.config_file import load_config
 
 
 @dataclass(frozen=True)

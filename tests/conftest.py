@@ -28,8 +28,8 @@ from sqlalchemy.engine import make_url
 from govhall.config import Config
 from govhall.link import DeviceLink
 from hallserver.broker import EmbeddedBroker, MosquittoProcess, free_port
-from hallserver.demo import demo_config
 from hallserver.server import HallServer
+from lab.demo import demo_config
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # no screen here; Qt draws into memory
 PG_URL = os.environ.get("HALL_TEST_PG_URL")

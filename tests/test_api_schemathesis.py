@@ -12,9 +12,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from govhall.config import ManagerConfig
 from hallserver.broker import EmbeddedBroker, free_port
-from hallserver.demo import demo_config
 from hallserver.passwords import hash_password
 from hallserver.server import HallServer
+from lab.demo import demo_config
 
 STREAMS = ("/events", "/t/{token}/events")      # server-sent events: a response that never ends
 SKIPPED = (*STREAMS, "/logout")                 # logging out would end the run's own session

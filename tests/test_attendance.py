@@ -329,7 +329,8 @@ def test_a_part_time_schedule_counts_only_its_own_shifts():
 def test_posts_from_a_csv_beside_hall_toml(tmp_path):
     from pathlib import Path
 
-    from govhall.config import ConfigError, load_config
+    from govhall.config import ConfigError
+    from govhall.config_file import load_config
     example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text(encoding="utf-8")
     (tmp_path / "hall.toml").write_text(example + '\n[attendance]\nposts_csv = "posts.csv"\n', encoding="utf-8")
     (tmp_path / "posts.csv").write_text("id,name,a,b,categories,front_desk\n"

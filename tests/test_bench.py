@@ -6,7 +6,7 @@ import sys
 
 
 def test_bench_call_reports_each_path_as_json(mosquitto):
-    out = subprocess.run([sys.executable, "-m", "hallserver.cli", "bench", "call", "--calls", "20", "--json"],
+    out = subprocess.run([sys.executable, "-m", "hall.cli", "bench", "call", "--calls", "20", "--json"],
                          capture_output=True, text=True, timeout=240, env={"QT_QPA_PLATFORM": "offscreen",
                                                                           "PATH": "/usr/bin:/bin:/usr/sbin"})
     assert out.returncode == 0, out.stderr[-2000:]
@@ -18,7 +18,7 @@ def test_bench_call_reports_each_path_as_json(mosquitto):
 
 
 def test_bench_reports_fills_a_year_and_times_each_report_on_sqlite_and_postgresql(pg_server):
-    from hallserver.bench_reports import bench_reports
+    from lab.bench_reports import bench_reports
     for url in (None, pg_server):
         r = bench_reports(url, tickets=3000, ratings=2000, cases=600, repeat=2)
         assert r["database"] == ("sqlite" if url is None else "postgresql")
@@ -33,7 +33,7 @@ def test_bench_load_drives_a_hall_and_the_books_balance_on_sqlite_and_postgresql
     """A small `hall bench load` (4 kiosks, 10 windows) on both databases: it answers, it
     reports what `--json` promises, and every ticket, service and rating a device was told
     ok is in the database exactly once."""
-    from hallserver.bench_load import bench_load
+    from lab.bench_load import bench_load
     for url in (None, pg_server):
         r = bench_load(seconds=2, rate=200, database_url=url, kiosks=4, windows=10)
         assert r["database"] == ("sqlite" if url is None else "postgresql") and r["broker"] == "mosquitto"

@@ -138,7 +138,7 @@ def test_a_device_added_in_the_dashboard_gets_in_and_a_removed_one_is_shut_out(t
     import httpx
     import tomlkit
 
-    from govhall.config import load_config
+    from govhall.config_file import load_config
     hall_toml = tmp_path / "hall.toml"
     shutil.copy(Path(__file__).parent.parent / "examples" / "hall.toml", hall_toml)
     doc = tomlkit.parse(hall_toml.read_text(encoding="utf-8"))

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from govhall.config import ConfigError, load_config
+from govhall.config import ConfigError
+from govhall.config_file import load_config
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "hall.toml"
 
@@ -68,17 +69,18 @@ def test_broken_toml_and_missing_files_are_clear(tmp_path):
 
 def test_check_config_command_exits_2_with_the_reason(tmp_path):
     path = _write(tmp_path, BASE + '[[windows]]\nid = "w2"\nnumber = 2\ncategories = ["z"]\n')
-    run = subprocess.run([sys.executable, "-m", "hallserver.cli", "check-config", str(path)],
+    run = subprocess.run([sys.executable, "-m", "hall.cli", "check-config", str(path)],
                          capture_output=True, text=True)
     assert run.returncode == 2
     assert "unknown category 'z'" in run.stderr
-    ok = subprocess.run([sys.executable, "-m", "hallserver.cli", "check-config", str(EXAMPLE)],
+    ok = subprocess.run([sys.executable, "-m", "hall.cli", "check-config", str(EXAMPLE)],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "3 windows" in ok.stdout
 
 
 def test_the_catalogue_comes_from_hall_toml_and_a_csv_beside_it(tmp_path):
-    from govhall.config import ConfigError, load_config
+    from govhall.config import ConfigError
+    from govhall.config_file import load_config
     example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text(encoding="utf-8")
     (tmp_path / "hall.toml").write_text(example + '\n[cases]\ncatalogue = "matters.csv"\n', encoding="utf-8")
     (tmp_path / "matters.csv").write_text(

@@ -109,7 +109,7 @@ def test_the_counter_shows_the_staff_members_own_figures_today(proc):
 
 def test_a_bad_hash_in_the_config_is_refused_before_anything_starts():
     from govhall.config import ConfigError, parse_config
-    from hallserver.demo import demo_config
+    from lab.demo import demo_config
     data = demo_config(with_hours=False).model_dump(mode="json")
     data["staff"][0]["password_hash"] = "plaintext-password"
     with pytest.raises(ConfigError, match=r"staff\[0\]\.password_hash"):

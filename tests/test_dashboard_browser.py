@@ -110,7 +110,7 @@ def test_a_manager_watches_the_hall_live_acknowledges_an_alert_and_exports_a_rep
         page.fill("section[data-section=rules] input[data-key=long_wait_minutes]", "0")
         page.click("section[data-section=rules] button.save")
         expect(page.locator("section[data-section=rules] .msg.err")).to_contain_text("超长等候告警：应大于 0")
-        from govhall.config import load_config
+        from govhall.config_file import load_config
         assert load_config(hall_toml).rules.wait_target_minutes == 15
         assert server.dashboard.config.rules.wait_target_minutes == 15           # the running hall has it
         # AB岗: a new front-desk post from the form, a schedule, and posts imported from Excel's CSV

@@ -7,7 +7,7 @@ import sys
 
 from sqlalchemy.engine import make_url
 
-from hallserver.demo import run_demo
+from lab.demo import run_demo
 
 REQUIRED = {"tickets_issued", "tickets_served", "tickets_waiting", "avg_wait_s", "max_wait_s", "ratings",
             "broker", "database"}
@@ -51,7 +51,7 @@ def test_the_morning_adds_up():
 
 
 def test_hall_demo_json_prints_one_object_with_the_promised_keys():
-    run = subprocess.run([sys.executable, "-m", "hallserver.cli", "demo", "--headless", "--minutes", "30",
+    run = subprocess.run([sys.executable, "-m", "hall.cli", "demo", "--headless", "--minutes", "30",
                           "--seed", "7", "--json"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)          # the whole of stdout is one JSON object
@@ -62,7 +62,7 @@ def test_hall_demo_json_prints_one_object_with_the_promised_keys():
 def test_the_demo_runs_on_mosquitto_and_postgresql_and_hides_the_password(mosquitto, pg_database):
     from tests.conftest import _fresh_pg
     url = make_url(_fresh_pg(pg_database)).set(password="s3cret-pw")   # trust auth ignores it
-    run = subprocess.run([sys.executable, "-m", "hallserver.cli", "demo", "--headless", "--minutes", "20",
+    run = subprocess.run([sys.executable, "-m", "hall.cli", "demo", "--headless", "--minutes", "20",
                           "--seed", "7", "--json", "--broker", mosquitto.url,
                           "--database", url.render_as_string(hide_password=False)],
                          capture_output=True, text=True, timeout=120)
@@ -74,7 +74,7 @@ def test_the_demo_runs_on_mosquitto_and_postgresql_and_hides_the_password(mosqui
 
 
 def test_the_county_hall_runs_a_whole_day_as_a_real_hall_has_it():
-    from hallserver.demo import county_hall_config
+    from lab.demo import county_hall_config
     config = county_hall_config()
     assert 25 <= len(config.windows) <= 40
     assert len({w.department for w in config.windows}) >= 10
@@ -110,8 +110,8 @@ def test_the_console_tells_the_day_in_the_dashboards_words():
     import io
     from datetime import datetime, timedelta
 
-    from hallserver.demo import DEMO_START, county_hall_config
-    from hallserver.demo_console import DemoConsole
+    from lab.demo import DEMO_START, county_hall_config
+    from lab.demo_console import DemoConsole
     now = [DEMO_START]
     out = io.StringIO()
     console = DemoConsole(county_hall_config(), lambda: now[0], out=out, tty=False)
@@ -137,7 +137,7 @@ def test_the_console_tells_the_day_in_the_dashboards_words():
 def test_every_screen_of_the_county_hall_is_saved_at_its_real_size(tmp_path):
     from PIL import Image
 
-    from hallserver.demo_shots import county_screenshots
+    from lab.demo_shots import county_screenshots
     saved = county_screenshots(tmp_path, minutes=40)       # raises when the 大屏 cannot show every window
     sizes = {p.name: Image.open(p).size for p in saved}
     assert sizes["county-kiosk-portrait.png"] == (1080, 1920) and sizes["county-counter-w1.png"] == (1366, 768)

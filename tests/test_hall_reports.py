@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hallserver.hall_reports import (
+from hallserver.reports.hall import (
     RatingFact,
     TicketFact,
     hall_report,
@@ -123,13 +123,13 @@ def test_the_databases_group_by_gives_exactly_the_report_of_the_tickets_one_by_o
     """SQLite and PostgreSQL count, sum and bucket the month; the result equals the pure reference."""
     import random
 
-    from hallserver.demo import demo_config
-    from hallserver.hall_reports import report_from_tallies
+    from hallserver.reports.hall import report_from_tallies
+    from hallserver.reports.queries import report_tallies
     from hallserver.store import Store
-    from hallserver.store.report_queries import report_tallies
+    from lab.demo import demo_config
     store = Store(db_url)
     store.migrate()
-    from hallserver.bench_reports import fill
+    from lab.bench_reports import fill
     config = demo_config(with_hours=False)
     today = date(2026, 11, 23)
     fill(store, config, today, 4000, 2500, 300, TZ, seed=11)
@@ -156,12 +156,12 @@ def test_the_databases_group_by_gives_exactly_the_report_of_the_tickets_one_by_o
 def test_settled_days_are_read_from_their_rollups_and_a_stale_rollup_is_rebuilt(db_url):
     from sqlalchemy import func, select, update
 
-    from hallserver.bench_reports import fill
-    from hallserver.demo import demo_config
-    from hallserver.hall_reports import report_from_tallies
+    from hallserver.reports.hall import report_from_tallies
+    from hallserver.reports.queries import period_tallies, report_tallies, settled_before
     from hallserver.store import Store
-    from hallserver.store.report_queries import period_tallies, report_tallies, settled_before
     from hallserver.store.tables import report_days, tickets
+    from lab.bench_reports import fill
+    from lab.demo import demo_config
     store = Store(db_url)
     store.migrate()
     today = date(2026, 11, 23)
@@ -191,7 +191,7 @@ def test_settled_days_are_read_from_their_rollups_and_a_stale_rollup_is_rebuilt(
 
 
 def test_tallies_survive_their_json_and_add_up():
-    from hallserver.hall_reports import (
+    from hallserver.reports.hall import (
         merge_tallies,
         report_from_tallies,
         tallies_from_facts,

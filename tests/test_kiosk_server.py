@@ -82,7 +82,7 @@ def test_a_cancelled_ticket_gives_its_quota_place_back(demo_hours_proc):
 
 @pytest.fixture
 def demo_hours_proc(store):
-    from hallserver.demo import demo_config
+    from lab.demo import demo_config
     config = demo_config(with_hours=True)
     config.categories[1].daily_quota = 3
     monday_morning = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)

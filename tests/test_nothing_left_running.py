@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-HALL = [sys.executable, "-m", "hallserver.cli"]
+HALL = [sys.executable, "-m", "hall.cli"]
 
 
 def tagged_processes(tag: str) -> list[int]:

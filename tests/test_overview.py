@@ -2,8 +2,8 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hallserver.demo import demo_config
 from hallserver.web.overview import category_rows, hall_alerts, mark_acknowledged, window_cards
+from lab.demo import demo_config
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)

@@ -11,8 +11,8 @@ import pytest
 from hallserver.broker import free_port
 from hallserver.domain.attendance import Post
 from hallserver.domain.clock import SimClock
-from hallserver.people_reports import attendance_rows, coverage_rows, people_charts
 from hallserver.processor import CommandProcessor
+from hallserver.reports.people import attendance_rows, coverage_rows, people_charts
 from hallserver.store import Store
 from hallserver.web.app import Dashboard, WebServer, create_app
 from hallserver.web.live import LiveView

@@ -229,7 +229,7 @@ def test_bad_printer_urls_fail_with_the_url_named(url):
 
 def test_the_template_comes_from_the_hall_config():
     from govhall.config import parse_config
-    from hallserver.demo import demo_config
+    from lab.demo import demo_config
     data = demo_config(with_hours=False).model_dump(mode="json")
     data["ticket"] = {"notice": "过号作废，请重新取号", "footer": "", "show_qr": False}
     config = parse_config(data)

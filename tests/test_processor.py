@@ -123,7 +123,7 @@ def test_a_closed_category_is_refused_with_the_time_it_opens(sqlite_url):
     import copy
 
     from govhall.config import parse_config
-    from hallserver.demo import DEMO_CONFIG
+    from lab.demo import DEMO_CONFIG
     raw = copy.deepcopy(DEMO_CONFIG)
     raw["hours"] = {"sessions": [["09:00", "12:00"], ["13:30", "17:00"]], "last_ticket_minutes": 30}
     store = Store(sqlite_url)

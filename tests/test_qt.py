@@ -286,7 +286,7 @@ def test_a_broken_broker_connection_shows_at_once_sends_nothing_and_resyncs(app,
 def test_hall_counter_screenshots_show_each_state(app, tmp_path):
     from PIL import Image
 
-    from counter.app import screenshots
+    from lab.shots.counter import screenshots
     saved = screenshots(tmp_path)
     assert [p.name for p in saved] == [f"counter-{s}.png" for s in (
         "logged-out", "idle", "serving", "accepting", "transfer", "paused", "locked", "disconnected")]
@@ -298,8 +298,8 @@ def test_hall_counter_screenshots_show_each_state(app, tmp_path):
 
 
 def test_the_demo_windows_watch_the_morning_without_changing_it(app):
-    from hallserver.demo import run_demo
-    from hallserver.demo_gui import run_demo_gui
+    from lab.demo import run_demo
+    from lab.demo_gui import run_demo_gui
     seen = []
     with_windows = run_demo_gui(seen.append, minutes=30, seed=5, speed=None)
     assert len(seen) == 1 and seen[0].server is not None
@@ -402,7 +402,7 @@ def test_a_number_that_did_not_print_is_kept_by_the_citizen_or_cancelled(hall, c
 
 
 def test_english_two_levels_and_idle_return_to_chinese(hall, config):
-    from kiosk.app import showcase_config
+    from lab.shots.kiosk import showcase_config
     server, qlink, keep = hall
     show = showcase_config()
     kiosk = keep(KioskWindow(qlink("kiosk-1"), categories_from_config(show), show.hall.name, idle_seconds=1))
@@ -540,7 +540,7 @@ def test_hall_kiosk_screenshots_renders_every_screen_with_chinese_glyphs(app, tm
     from PIL import Image
     from PySide6.QtGui import QFont, QFontMetrics
 
-    from kiosk.app import screenshots
+    from lab.shots.kiosk import screenshots
     assert QFontMetrics(QFont()).inFont("取"), "no CJK font: install fonts-wqy-microhei"
     saved = screenshots(tmp_path)          # raises ScreenOverflow when a screen's content does not fit
     names = {p.name for p in saved}
@@ -562,8 +562,8 @@ def test_a_closed_category_is_greyed_on_the_kiosk_with_the_time_it_opens(app, em
     from zoneinfo import ZoneInfo
 
     from govhall.config import parse_config
-    from hallserver.demo import DEMO_CONFIG
     from hallserver.domain.clock import SimClock
+    from lab.demo import DEMO_CONFIG
     from tests.conftest import running_hall
     raw = copy.deepcopy(DEMO_CONFIG)
     raw["categories"][1]["session_quota"] = 1
@@ -607,7 +607,7 @@ def test_the_hall_screen_highlights_the_newest_call_and_lists_the_ones_before(ha
 def test_hall_screen_screenshots(app, tmp_path):
     from PIL import Image
 
-    from kiosk.screen_app import screenshots
+    from lab.shots.screen import screenshots
     saved = screenshots(tmp_path)
     assert [p.name for p in saved] == ["screen-welcome.png", "screen-calls.png", "screen-offline.png"]
     for path in saved:

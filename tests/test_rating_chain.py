@@ -79,7 +79,7 @@ def test_hall_ratings_verify_and_export(proc, db_url, tmp_path, config):
     toml = tmp_path / "hall.toml"
     example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text("utf-8")
     toml.write_text(example + f'\n[ratings]\nsecret = "{SECRET}"\n', encoding="utf-8")
-    run = [sys.executable, "-m", "hallserver.cli", "ratings"]
+    run = [sys.executable, "-m", "hall.cli", "ratings"]
     ok = subprocess.run([*run, "verify", "--config", str(toml), "--database", db_url], capture_output=True, text=True)
     assert ok.returncode == 0 and "3 records, chain intact" in ok.stdout
     out = tmp_path / "ratings.csv"

@@ -107,7 +107,7 @@ def test_a_bad_rating_opens_its_rectification_in_the_same_commit_and_it_survives
 
 
 def test_statistics_and_the_weighted_window_ranking():
-    from hallserver.rating_stats import rating_statistics, window_ranking
+    from hallserver.reports.ratings import rating_statistics, window_ranking
 
     def row(window, level, channel, rectification="无需整改"):
         return {"window": window, "staff": "s1", "department": "人社局", "matter": "社保医保", "level": level,

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from govhall import contract as c
 from govhall.link import DeviceLink
-from hallserver.server_process import ServerProcess
 from hallserver.store import Store
 from hallserver.store.tables import tickets
+from lab.server_process import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "examples" / "hall.toml"

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govhall.config import ManagerConfig, load_config
+from govhall.config import ManagerConfig
+from govhall.config_file import load_config
 from hallserver.broker import free_port
 from hallserver.passwords import hash_password
 from hallserver.settings_file import SettingsError, save_settings

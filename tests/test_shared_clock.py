@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hallserver.shared_clock import LAYOUT, MAGIC, ClockFileError, SharedClock, SharedSimClock
+from lab.shared_clock import LAYOUT, MAGIC, ClockFileError, SharedClock, SharedSimClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
@@ -51,7 +51,7 @@ def test_a_missing_clock_file_is_refused_clearly(tmp_path):
 
 def test_the_soak_server_will_not_start_on_a_bad_clock_file(tmp_path):
     (tmp_path / "clock").write_bytes(b"rubbish")
-    run = subprocess.run([sys.executable, "-m", "hallserver.soak_server", "--clock-file", str(tmp_path / "clock"),
+    run = subprocess.run([sys.executable, "-m", "lab.soak_server", "--clock-file", str(tmp_path / "clock"),
                           "--broker", "mqtt://127.0.0.1:1", "--database", f"sqlite:///{tmp_path / 'x.db'}",
                           "--http-port", "8080", "--status-file", str(tmp_path / "status.json")],
                          capture_output=True, text=True, timeout=60)
@@ -62,7 +62,7 @@ def test_the_soak_server_will_not_start_on_a_bad_clock_file(tmp_path):
 
 READER = """
 import sys
-from hallserver.shared_clock import SharedClock
+from lab.shared_clock import SharedClock
 clock = SharedClock(sys.argv[1])
 last = clock.now()
 for _ in range(int(sys.argv[2])):
@@ -116,7 +116,7 @@ def test_the_soak_server_refuses_bad_arguments_before_it_starts(tmp_path, change
     args = {"--clock-file": str(tmp_path / "clock"), "--broker": "mqtt://127.0.0.1:1",
             "--database": f"sqlite:///{tmp_path / 'x.db'}", "--http-port": "8080",
             "--status-file": str(tmp_path / "status.json"), **change}
-    run = subprocess.run([sys.executable, "-m", "hallserver.soak_server", *[x for kv in args.items() for x in kv]],
+    run = subprocess.run([sys.executable, "-m", "lab.soak_server", *[x for kv in args.items() for x in kv]],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2, run.stderr[-1000:]
     assert words in run.stderr
@@ -131,7 +131,7 @@ def test_the_soak_server_refuses_bad_arguments_before_it_starts(tmp_path, change
 def test_any_clock_file_gives_a_time_or_a_clear_refusal(tmp_path_factory, content):
     """Whatever the file holds, the server's side reads a timezone-aware time from it or
     refuses it with a ClockFileError; nothing else escapes."""
-    import hallserver.shared_clock as shared
+    import lab.shared_clock as shared
     path = tmp_path_factory.mktemp("clock") / "clock"
     path.write_bytes(content)
     budget, shared.READ_BUDGET_S = shared.READ_BUDGET_S, 0.01     # a torn file is refused quickly here

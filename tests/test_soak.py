@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hallserver.soak import run_week
+from lab.soak import run_week
 
 
 @pytest.mark.timeout(240)
@@ -71,7 +71,7 @@ def _processes_mentioning(text: str) -> list[int]:
 def test_a_server_that_cannot_start_is_reported_and_nothing_is_left_running(mosquitto):
     """The soak's server process cannot serve (its HTTP port is taken): the soak says so with
     the end of the server's log, and stops its broker and every process it started."""
-    from hallserver.soak import HallWeek
+    from lab.soak import HallWeek
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()

@@ -151,8 +151,8 @@ def test_quotas_count_the_tickets_issued_before_a_restart(store):
 
     from govhall.config import parse_config
     from govhall.contract import ErrorCode
-    from hallserver.demo import DEMO_CONFIG
     from hallserver.domain.queue import DomainError
+    from lab.demo import DEMO_CONFIG
     raw = copy.deepcopy(DEMO_CONFIG)
     raw["hours"] = {"sessions": [["09:00", "12:00"], ["13:30", "17:00"]]}
     raw["categories"][0]["session_quota"] = 2

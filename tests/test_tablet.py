@@ -94,7 +94,7 @@ def test_nobody_answering_is_not_rated_and_nothing_is_recorded(hall):
 def test_hall_tablet_screenshots(tmp_path):
     from PIL import Image
 
-    from kiosk.tablet_app import screenshots
+    from lab.shots.tablet import screenshots
     QApplication.instance() or QApplication([])
     saved = screenshots(tmp_path)
     assert [p.name for p in saved] == [f"tablet-{n}.png" for n in

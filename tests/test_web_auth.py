@@ -150,7 +150,7 @@ def test_every_command_and_login_is_in_the_hash_chained_audit_log(web, tmp_path)
     from pathlib import Path
     example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text("utf-8")
     (tmp_path / "hall.toml").write_text(example, encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "hallserver.cli", "audit", "verify", "--config",
+    run = subprocess.run([sys.executable, "-m", "hall.cli", "audit", "verify", "--config",
                           str(tmp_path / "hall.toml"), "--database", server.store.url], capture_output=True, text=True)
     assert run.returncode == 0 and "lines, chain intact" in run.stdout
 

@@ -49,6 +49,7 @@ from hallserver.domain.rectification import Rectification
 from hallserver.domain.workdays import Pause
 from hallserver.rating_chain import GENESIS, audit_link, link
 from hallserver.store.bulk import BulkStatement
+from hallserver.store.facts import RatingFact, TicketFact
 from hallserver.store.tables import (
     alert_acks,
     appointments,
@@ -651,7 +652,6 @@ class Store:
 
     def ticket_facts(self, first: date, last: date) -> list:
         """The tickets of hall days first..last as the operating report needs them."""
-        from hallserver.hall_reports import TicketFact
         naive = DateTime()                  # times as stored, naive UTC: a month is 125 000 rows, read fast
         first_call = type_coerce(func.coalesce(tickets.c.first_called_at, tickets.c.called_at), naive)
         with self._read() as conn:
@@ -663,7 +663,6 @@ class Store:
 
     def rating_facts(self, first: date, last: date) -> list:
         """The ratings of services of hall days first..last (by the ticket's day)."""
-        from hallserver.hall_reports import RatingFact
         with self._read() as conn:
             rows = conn.execute(select(tickets.c.day, ratings.c.window, ratings.c.staff, ratings.c.level,
                                        ratings.c.channel).join(tickets, tickets.c.id == ratings.c.ticket_id)

@@ -30,7 +30,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from hallserver.domain.clock import Clock, hall_day
-from hallserver.hall_reports import satisfaction_of
+from hallserver.reports.hall import satisfaction_of
 from hallserver.store import Store
 from hallserver.web.live import LiveView
 from hallserver.web.overview import PAUSE_LABELS, category_rows, hall_alerts, mark_acknowledged, window_cards
@@ -369,7 +369,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
     @app.get("/settings", response_class=HTMLResponse)
     def settings_page(request: Request) -> HTMLResponse:
         """系统设置: the sections the dashboard may change, as forms (saved into hall.toml)."""
-        from govhall.config import ConfigError, load_config
+        from govhall.config import ConfigError
+        from govhall.config_file import load_config
         role = role_of(request)
         shown, problem = dashboard.config, None
         if dashboard.config_path is not None:       # the file as it is now, saved changes included
@@ -426,7 +427,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
 
     async def apply_saved() -> tuple[bool, dict]:
         """Give the running hall the file just saved: (applied, what happened to the broker's files)."""
-        from govhall.config import ConfigError, load_config
+        from govhall.config import ConfigError
+        from govhall.config_file import load_config
         if apply_config is None:
             return False, {}
         try:
@@ -648,7 +650,7 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         """?period=day|week|month&date=YYYY-MM-DD (default: today's day), or the 400 that says why not."""
         from datetime import date as _date
 
-        from hallserver.hall_reports import PERIODS
+        from hallserver.reports.hall import PERIODS
         kind = request.query_params.get("period", "day")
         try:
             day = _date.fromisoformat(request.query_params.get("date") or hall_day(dashboard.clock).isoformat())
@@ -661,8 +663,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
 
     def hall_report_of(request: Request) -> dict[str, Any] | JSONResponse:
         """The operating report for ?period=day|week|month&date=YYYY-MM-DD (default: today)."""
-        from hallserver.hall_reports import period_bounds, report_from_tallies
-        from hallserver.store.report_queries import period_tallies, settled_before
+        from hallserver.reports.hall import period_bounds, report_from_tallies
+        from hallserver.reports.queries import period_tallies, settled_before
         chosen = report_period(request)
         if isinstance(chosen, JSONResponse):
             return chosen
@@ -681,8 +683,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
                         date: str | None = Query(None, description="YYYY-MM-DD (default: today)"),
                         format: str = Query("json", description="json | csv | xlsx")) -> Response:
         """运行报表 as JSON, or ?format=csv / xlsx for Excel."""
-        from hallserver.hall_reports import report_csv as hall_csv
-        from hallserver.hall_reports import report_xlsx
+        from hallserver.reports.hall import report_csv as hall_csv
+        from hallserver.reports.hall import report_xlsx
         report = hall_report_of(request)
         if isinstance(report, JSONResponse):
             return report
@@ -703,7 +705,7 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
     def reports_page(request: Request, period: str = Query("day", description="day | week | month"),
                      date: str | None = Query(None, description="YYYY-MM-DD (default: today)")) -> Response:
         """报表: the operating report with its charts, the other reports and the exports."""
-        from hallserver.hall_reports import PERIODS, report_charts
+        from hallserver.reports.hall import PERIODS, report_charts
         report = hall_report_of(request)
         if isinstance(report, JSONResponse):
             return report
@@ -721,8 +723,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         per person, AB岗 coverage per post, charts and tables (the report page loads it after it
         shows; ?format=json for the figures). Computed here, off the writer thread."""
 
-        from hallserver.hall_reports import period_bounds
-        from hallserver.people_reports import (
+        from hallserver.reports.hall import period_bounds
+        from hallserver.reports.people import (
             attendance_rows,
             category_coverage_rows,
             coverage_rows,
@@ -752,13 +754,13 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
             case "json":
                 return JSONResponse(figures)
             case "csv":
-                from hallserver.hall_reports import tables_csv
-                from hallserver.people_reports import people_tables
+                from hallserver.reports.hall import tables_csv
+                from hallserver.reports.people import people_tables
                 return Response(tables_csv(people_tables(figures)), media_type="text/csv; charset=utf-8",
                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
             case "xlsx":
-                from hallserver.hall_reports import tables_xlsx
-                from hallserver.people_reports import people_tables
+                from hallserver.reports.hall import tables_xlsx
+                from hallserver.reports.people import people_tables
                 return Response(tables_xlsx(people_tables(figures)), headers={
                     "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -810,8 +812,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None, 
         """好差评 statistics per window, staff, department, matter and channel, and the window ranking."""
         if dashboard.config is None:
             return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
-        from hallserver.rating_export import rating_rows
-        from hallserver.rating_stats import rating_statistics, window_ranking
+        from hallserver.reports.rating_export import rating_rows
+        from hallserver.reports.ratings import rating_statistics, window_ranking
         config = dashboard.config
         rows = rating_rows(dashboard.store, config)
         ranking = window_ranking(rows, dashboard.store.score_adjustments(),

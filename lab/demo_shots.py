@@ -13,7 +13,7 @@ from pathlib import Path
 
 from govhall.link import DeviceLink
 from hallserver.broker import free_port
-from hallserver.demo import HallDemo
+from lab.demo import HallDemo
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_SIZES = ((1920, 1080), (1366, 768))

@@ -15,7 +15,7 @@ class ServerProcess:
     def __init__(self, config: Path | str, broker_url: str, database_url: str, log_path: Path, *,
                  web: bool = True, command: list[str] | None = None) -> None:
         """`command`: another entry point to run instead of `hall server --config …` (the soak's)."""
-        self.args = command or [sys.executable, "-m", "hallserver.cli", "server", "--config", str(config),
+        self.args = command or [sys.executable, "-m", "hall.cli", "server", "--config", str(config),
                                 "--broker", broker_url, "--database", database_url, *([] if web else ["--no-web"])]
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None

@@ -26,15 +26,15 @@ import serial
 from govhall.config import Config, parse_config
 from govhall.link import DeviceLink, RequestTimeout
 from hallserver.broker import EmbeddedBroker
-from hallserver.demo_halls import COUNTY_HALL, DEMO_START, HALLS, SMALL_CONFIG, SMALL_HALL, DemoHall, arrival_rate
 from hallserver.domain.clock import SimClock, hall_day
-from hallserver.hall_reports import satisfaction_of
+from hallserver.reports.hall import satisfaction_of
 from hallserver.server import HallServer
 from hallserver.store import redact_url
 from hardware.led import LedScreenSimulator
 from hardware.led_bridge import LedBridge, window_text
+from lab.demo_halls import COUNTY_HALL, DEMO_START, HALLS, SMALL_CONFIG, SMALL_HALL, DemoHall, arrival_rate
 
-log = logging.getLogger("hallserver.demo")
+log = logging.getLogger("lab.demo")
 
 DEMO_CONFIG: dict[str, Any] = SMALL_CONFIG
 ARRIVALS_PER_HOUR = SMALL_HALL.arrivals_per_hour     # the small hall's categories (the soak's hall)

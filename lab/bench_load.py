@@ -38,8 +38,8 @@ import paho.mqtt.client as mqtt
 
 from govhall import contract as c
 from govhall.link import new_client, parse_broker_url
-from hallserver.bench import machine, summarise
-from hallserver.server_process import ServerProcess
+from lab.bench import machine, summarise
+from lab.server_process import ServerProcess
 
 HALL = "bench"
 CATEGORIES = 10
@@ -335,8 +335,8 @@ def check_books(database_url: str, ok: dict[str, int], in_flight: dict[str, int]
 
 def bench_load(seconds: float = 20.0, rate: float = 1000.0, database_url: str | None = None,
                kiosks: int = 20, windows: int = 100) -> dict[str, Any]:
-    from hallserver.bench_reports import BenchDatabase
     from hallserver.broker import MosquittoProcess, free_port, wait_for_port
+    from lab.bench_reports import BenchDatabase
     tmp = tempfile.TemporaryDirectory(prefix="govhall-load-")
     folder = Path(tmp.name)
     db = BenchDatabase(database_url)          # a fresh database: a temporary file, or a new PG database

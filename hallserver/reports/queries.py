@@ -18,7 +18,7 @@ from sqlalchemy import Integer, Numeric, and_, case, cast, func, insert, select,
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from hallserver.hall_reports import (
+from hallserver.reports.hall import (
     BUCKET_S,
     TALLIES_VERSION,
     LocalHour,

@@ -43,10 +43,10 @@ def run_demo_gui(on_started: Callable[[Any], None], *, demo: Any = None, keep_op
 
     from counter.qt_counter import CounterWindow
     from govhall.link import DeviceLink
-    from hallserver.demo import HallDemo
     from kiosk.qt_hall_screen import HallScreen
     from kiosk.qt_kiosk import KioskWindow
     from kiosk.qtlink import QtLink
+    from lab.demo import HallDemo
 
     class Finished(QObject):
         done = Signal()

@@ -1,19 +1,19 @@
 """The soak's hall server, as its own process:
 
-    python -m hallserver.soak_server --clock-file F --broker URL --database URL --http-port N --status-file S
+    python -m lab.soak_server --clock-file F --broker URL --database URL --http-port N --status-file S
 
 The hall server of `hall server` (the same HallServer: store, command processor, MQTT bus,
 dashboard and HTTP API, the heap frozen once started) for the demo hall (`demo_config()`),
 with two things only the soak needs:
 
 - the hall's time is the soak's simulated time, read from the clock file on every `now()`
-  (hallserver/shared_clock.py), not the system clock;
+  (lab/shared_clock.py), not the system clock;
 - it writes a small JSON status file — when it is ready to serve, and again each time it is
   sent SIGUSR1 — with its pid, the hall time it sees and the sizes of its per-day books
   (the numbering days it keeps, the command ids it remembers). The soak reads them there.
 
 SIGTERM or SIGINT stops it cleanly. A clock file that is not one exits at once with code 2
-and says why. The production `hall server` (hallserver/cli.py) is not changed by any of this.
+and says why. The production `hall server` (hall/cli.py) is not changed by any of this.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-log = logging.getLogger("hallserver.soak_server")
+log = logging.getLogger("lab.soak_server")
 
 
 LOOK_EVERY_S = 0.1   # how often the main thread looks at what the signals asked for
@@ -90,7 +90,7 @@ def check_args(args: argparse.Namespace) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m hallserver.soak_server", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m lab.soak_server", description=__doc__.split("\n\n")[0])
     p.add_argument("--clock-file", required=True, type=Path, help="the soak's shared clock (shared_clock.py)")
     p.add_argument("--broker", required=True, help="mqtt://host:port")
     p.add_argument("--database", required=True, help="SQLAlchemy URL of the hall's database")
@@ -111,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
 
-    from hallserver.demo import demo_config
     from hallserver.heap import freeze_heap
     from hallserver.server import HallServer
-    from hallserver.shared_clock import ClockFileError, SharedClock
+    from lab.demo import demo_config
+    from lab.shared_clock import ClockFileError, SharedClock
     config = demo_config()
     try:
         clock = SharedClock(args.clock_file, config.hall.timezone)

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from hallserver.hall_reports import Tallies
+from hallserver.reports.hall import Tallies
 
 BATCH = 20_000
 
@@ -195,13 +195,13 @@ def _json(value: Any) -> str:
 
 def bench_reports(database_url: str | None = None, tickets: int = 1_500_000, ratings: int = 1_000_000,
                   cases: int = 300_000, repeat: int = 20, seed: int = 7) -> dict:
-    from hallserver.bench import machine
-    from hallserver.demo import demo_config
     from hallserver.domain.clock import SystemClock
     from hallserver.processor import CommandProcessor
     from hallserver.store import Store
     from hallserver.web.app import Dashboard
     from hallserver.web.live import LiveView
+    from lab.bench import machine
+    from lab.demo import demo_config
 
     config = demo_config(with_hours=False)
     db = BenchDatabase(database_url)
@@ -222,8 +222,8 @@ def bench_reports(database_url: str | None = None, tickets: int = 1_500_000, rat
         month_end = today.replace(day=1) - timedelta(days=1)
         month_start = month_end.replace(day=1)
 
-        from hallserver.hall_reports import report_from_tallies
-        from hallserver.store.report_queries import period_tallies, report_tallies, settled_before
+        from hallserver.reports.hall import report_from_tallies
+        from hallserver.reports.queries import period_tallies, report_tallies, settled_before
         settled = settled_before(today, config.ratings.phone_valid_days)
 
         def month_report() -> dict:          # what GET /api/reports/hall?period=month does

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from hallserver.hall_reports import chart_style, count_axis, label_room, render_chart
+from hallserver.reports.hall import chart_style, count_axis, label_room, render_chart
 
 ON_TIME_TARGET = 100.0      # 按期办结率: every case by its promised day
 

@@ -5,10 +5,10 @@ as the machine goes: each working day (the hall's calendar) the windows open at 
 citizens arrive through the day, the windows close at 17:30 (a service still running is
 finished, everyone logs out). Weekends and holidays the hall stays shut.
 
-As in a real hall, the hall server is its own OS process (hallserver/soak_server.py), on a
+As in a real hall, the hall server is its own OS process (lab/soak_server.py), on a
 real Mosquitto; the simulated devices and citizens are this process. The server runs on the
 soak's simulated time: this process moves a clock held in a small shared file
-(hallserver/shared_clock.py) before it sends the commands of that moment, and the server
+(lab/shared_clock.py) before it sends the commands of that moment, and the server
 reads it at every `now()`. With `faults`, twice a day at a random moment something breaks:
 the hall server is killed (SIGKILL, as a power cut would) and started again, the broker
 restarts, or a device's network drops. Devices send a command again with the same id until
@@ -42,14 +42,14 @@ from typing import Any
 from sqlalchemy import create_engine, func, select
 
 from hallserver.broker import MosquittoProcess, free_port, mosquitto_config
-from hallserver.demo import ARRIVALS_PER_HOUR, DEMO_START, HallDemo
 from hallserver.domain.clock import hall_day
 from hallserver.processor import hall_hours
-from hallserver.server_process import ServerProcess, rss_kb
-from hallserver.shared_clock import SharedSimClock
 from hallserver.store.tables import tickets, windows
+from lab.demo import ARRIVALS_PER_HOUR, DEMO_START, HallDemo
+from lab.server_process import ServerProcess, rss_kb
+from lab.shared_clock import SharedSimClock
 
-log = logging.getLogger("hallserver.soak")
+log = logging.getLogger("lab.soak")
 
 FAULTS = ("server_restart", "broker_restart", "device_drop")
 FAULTS_PER_DAY = 2
@@ -59,7 +59,7 @@ RESEND_FOR_S = 120                                # a device or phone gives up r
 
 
 class SoakServer(ServerProcess):
-    """The soak's hall server process (`python -m hallserver.soak_server`): started, killed and
+    """The soak's hall server process (`python -m lab.soak_server`): started, killed and
     started again, asked for its status. One log file across its restarts."""
 
     def __init__(self, folder: Path, *, clock_file: Path, broker_url: str, database_url: str,
@@ -67,7 +67,7 @@ class SoakServer(ServerProcess):
         self.status_file = folder / "server-status.json"
         self.http_port = http_port
         super().__init__("<demo config>", broker_url, database_url, folder / "server.log", command=[
-            sys.executable, "-m", "hallserver.soak_server", "--clock-file", str(clock_file),
+            sys.executable, "-m", "lab.soak_server", "--clock-file", str(clock_file),
             "--broker", broker_url, "--database", database_url, "--http-port", str(http_port),
             "--status-file", str(self.status_file)])
         self.pids: list[int] = []                # every process it has been, in order

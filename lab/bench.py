@@ -53,13 +53,13 @@ def bench_call(calls: int = 1000, database_url: str | None = None) -> dict:
 
     from govhall.link import DeviceLink
     from hallserver.broker import MosquittoProcess
-    from hallserver.demo import demo_config
     from hallserver.server import HallServer
     from hardware.call_voice import CallVoice, Clips, load_or_build_clips
     from hardware.led_bridge import LedBridge
     from kiosk.qt_hall_screen import HallScreen
     from kiosk.qtlink import QtLink
     from kiosk.screen_app import CallAnnouncer
+    from lab.demo import demo_config
 
     app = QApplication.instance() or QApplication([])
     config = demo_config(with_hours=False)

@@ -12,34 +12,15 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
+
+from hallserver.store.facts import RatingFact, TicketFact
 
 PERIODS = {"day": "日报", "week": "周报", "month": "月报"}
 WAIT_BINS = [(0, 5), (5, 10), (10, 20), (20, 30), (30, 60), (60, None)]       # minutes
 SERVICE_BINS = [(0, 5), (5, 10), (10, 20), (20, 30), (30, None)]
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 CHANNEL_NAMES = {1: "PC端", 2: "移动端", 3: "二维码", 4: "评价器", 5: "其他终端", 6: "短信", 7: "系统默认"}
-
-
-class TicketFact(NamedTuple):
-    """One ticket as the report needs it. Times are aware, or naive meaning UTC (as the store
-    reads them for speed); the wait ends at the first call."""
-    day: date
-    category: str
-    status: str
-    issued_at: datetime
-    called_at: datetime | None
-    finished_at: datetime | None
-    window: str | None
-    staff: str | None
-
-
-class RatingFact(NamedTuple):
-    day: date
-    window: str
-    staff: str
-    level: int
-    channel: int
 
 
 class LocalHour:
@@ -158,7 +139,7 @@ def _durations() -> defaultdict:
 @dataclass
 class Tallies:
     """What a period's report is made of: counts and durations, from the tickets one by one
-    (`tallies_from_facts`) or from the database's GROUP BY (`hallserver.store.report_queries`)."""
+    (`tallies_from_facts`) or from the database's GROUP BY (`hallserver.reports.queries`)."""
     categories: dict[str, Counter] = field(default_factory=_counters)   # "issued" and each status
     days: dict[date, Counter] = field(default_factory=_counters)        # issued, served
     hours: dict[int, Counter] = field(default_factory=_counters)        # by local hour: issued, served

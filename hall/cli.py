@@ -34,7 +34,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from govhall.config import ConfigError, device_credentials, load_config
+from govhall.config import ConfigError, device_credentials
+from govhall.config_file import load_config
 
 log = logging.getLogger("hall")
 
@@ -78,7 +79,7 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from hallserver.soak import run_week
+    from lab.soak import run_week
     if not args.json:
         print(f"govhall soak: the demo hall over {args.days} simulated days, "
               f"{'with' if args.faults else 'without'} faults, as fast as it goes", flush=True)
@@ -109,14 +110,14 @@ def cmd_soak(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hallserver.demo import DEMO_START, HALLS, run_demo
+    from lab.demo import DEMO_START, HALLS, run_demo
     if args.days:
         if not args.headless:
             print("--days runs headless only (add --headless)", file=sys.stderr)
             return 2
         return cmd_soak(args)
     if args.screenshots:
-        from hallserver.demo_shots import county_screenshots
+        from lab.demo_shots import county_screenshots
         saved = county_screenshots(args.screenshots, minutes=args.minutes or 90, seed=args.seed)
         print(f"saved {len(saved)} screenshots of the county hall at "
               f"{(DEMO_START + timedelta(minutes=args.minutes or 90)):%H:%M} in {args.screenshots}")
@@ -148,9 +149,9 @@ def _demo_logging(verbose: bool) -> Path:
 
 def _demo_on_the_console(args: argparse.Namespace, options: dict) -> int:
     from hallserver.broker import free_port, port_is_free
-    from hallserver.demo import DEMO_START, HallDemo
-    from hallserver.demo_console import DemoConsole
-    from hallserver.demo_gui import display_available, run_demo_gui
+    from lab.demo import DEMO_START, HallDemo
+    from lab.demo_console import DemoConsole
+    from lab.demo_gui import display_available, run_demo_gui
     log_path = _demo_logging(args.verbose)
     port = args.http_port if args.http_port and port_is_free("127.0.0.1", args.http_port) else free_port()
     print(f"看板 (dashboard): http://127.0.0.1:{port}/   大屏: http://127.0.0.1:{port}/wall", flush=True)
@@ -296,7 +297,8 @@ def _device_program(args: argparse.Namespace, what: str, screenshots, needs_wind
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
-    from kiosk.app import run_kiosk, screenshots
+    from kiosk.app import run_kiosk
+    from lab.shots.kiosk import screenshots
     started = _device_program(args, "kiosk", screenshots)
     if started is None:
         return 0
@@ -310,7 +312,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 
 def cmd_counter(args: argparse.Namespace) -> int:
-    from counter.app import run_counter, screenshots
+    from counter.app import run_counter
+    from lab.shots.counter import screenshots
     started = _device_program(args, "counter", screenshots, needs_window=True)
     if started is None:
         return 0
@@ -319,7 +322,8 @@ def cmd_counter(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from kiosk.screen_app import run_screen, screenshots
+    from kiosk.screen_app import run_screen
+    from lab.shots.screen import screenshots
     started = _device_program(args, "screen", screenshots)
     if started is None:
         return 0
@@ -348,7 +352,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_reports(args)
     if args.what == "load":
         return cmd_bench_load(args)
-    from hallserver.bench import bench_call
+    from lab.bench import bench_call
     result = bench_call(args.calls, database_url=args.database)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -363,7 +367,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_load(args: argparse.Namespace) -> int:
-    from hallserver.bench_load import bench_load
+    from lab.bench_load import bench_load
     result = bench_load(args.seconds, args.rate, args.database, kiosks=args.kiosks, windows=args.windows)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -386,7 +390,7 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_reports(args: argparse.Namespace) -> int:
-    from hallserver.bench_reports import bench_reports
+    from lab.bench_reports import bench_reports
     result = bench_reports(args.database, tickets=args.tickets, ratings=args.ratings, cases=args.cases,
                            repeat=args.repeat)
     if args.json:
@@ -409,7 +413,8 @@ def cmd_bench_reports(args: argparse.Namespace) -> int:
 
 
 def cmd_tablet(args: argparse.Namespace) -> int:
-    from kiosk.tablet_app import run_tablet, screenshots
+    from kiosk.tablet_app import run_tablet
+    from lab.shots.tablet import screenshots
     started = _device_program(args, "tablet", screenshots, needs_window=True)
     if started is None:
         return 0
@@ -432,7 +437,7 @@ def cmd_ratings(args: argparse.Namespace) -> int:
                 return 0
             print(f"ratings: BROKEN after {verdict.checked} good records: {verdict.problem}", file=sys.stderr)
             return 1
-        from hallserver.rating_export import export_ratings
+        from hallserver.reports.rating_export import export_ratings
         path = export_ratings(store, config, args.out)
         print(f"wrote {len(records)} ratings to {path}")
         return 0

@@ -1,0 +1,1 @@
+"""The `hall` command: its parser sits on top of everything, and nothing imports it."""

@@ -1,0 +1,91 @@
+"""The counter's `--screenshots DIR`: every screen of the counter terminal."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from counter.app import SIZE, make_counter
+
+
+def _wait(app, predicate, timeout: float = 5.0) -> None:   # noqa: ANN001
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not predicate():
+        app.processEvents()
+        time.sleep(0.01)
+    if not predicate():
+        raise TimeoutError("the counter screen did not reach the state to photograph")
+
+
+def screenshots(out_dir: str | Path) -> list[Path]:
+    """Run a small hall in this process and save the counter in each state as a PNG."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from govhall.link import DeviceLink
+    from hallserver.broker import EmbeddedBroker
+    from hallserver.server import HallServer
+    from kiosk.qtlink import QtLink
+    from lab.demo import demo_config
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    config = demo_config(with_hours=False)
+    broker = EmbeddedBroker().start()
+    tmp = tempfile.TemporaryDirectory(prefix="govhall-counter-shots-")
+    server = HallServer(config, broker_url=broker.url, database_url=f"sqlite:///{tmp.name}/hall.db").start()
+    kiosk = DeviceLink(config.hall.id, "kiosk-1", broker.url).connect()
+    link = DeviceLink(config.hall.id, "counter-1", broker.url).connect()
+    saved: list[Path] = []
+    try:
+        for category, extra in (("social", {"birth_date": "1950-05-01"}), ("residence", {}), ("social", {})):
+            kiosk.request({"type": "ticket.issue", "category": category, **extra})
+        counter = make_counter(config, QtLink(link), "w1")
+        counter.setFixedSize(*SIZE)
+        counter.show()
+
+        def save(name: str) -> None:
+            for _ in range(20):
+                app.processEvents()
+                time.sleep(0.01)
+            path = out / f"counter-{name}.png"
+            counter.grab().save(str(path))
+            saved.append(path)
+        _wait(app, lambda: counter.state is not None)
+        counter.staff_input.setText("s001")
+        save("logged-out")
+        counter.login()
+        _wait(app, lambda: counter.status == "idle" and counter.queues.text() != "—")
+        save("idle")
+        counter.press("call")
+        _wait(app, lambda: counter.status == "serving")
+        save("serving")
+        counter.press("accept")
+        counter.matter_box.setCurrentIndex(0)
+        counter.material_rows[-1][1].setChecked(False)
+        save("accepting")
+        counter._close_panel()
+        counter.press("transfer")
+        save("transfer")
+        counter._close_panel()
+        counter.press("complete")
+        _wait(app, lambda: counter.status == "idle")
+        counter.press("pause")
+        counter._panel_confirm()
+        _wait(app, lambda: counter.status == "paused")
+        save("paused")
+        counter._lock()
+        save("locked")
+        counter.locked = False
+        counter._on_connection(False)
+        save("disconnected")
+        link.close()
+        counter.close()
+    finally:
+        kiosk.close()
+        server.stop()
+        broker.stop()
+        tmp.cleanup()
+    return saved
