@@ -52,7 +52,8 @@ class HallServer:
              "open": True, "since": a.since.astimezone(self.clock.tz).isoformat()}
             for a in self.processor.devices.open_alerts()])
         if self.http is not None:
-            from hallserver.web.app import Dashboard, WebServer, create_app
+            from hallserver.web.app import WebServer, create_app
+            from hallserver.web.dashboard import Dashboard
             dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock,
                                   {x.id: x.name for x in self.config.categories})
             from hardware.printer import TicketTemplate

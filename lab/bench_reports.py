@@ -198,7 +198,7 @@ def bench_reports(database_url: str | None = None, tickets: int = 1_500_000, rat
     from hallserver.domain.clock import SystemClock
     from hallserver.processor import CommandProcessor
     from hallserver.store import Store
-    from hallserver.web.app import Dashboard
+    from hallserver.web.dashboard import Dashboard
     from hallserver.web.live import LiveView
     from lab.bench import machine
     from lab.demo import demo_config

@@ -14,7 +14,8 @@ from hallserver.domain.clock import SimClock
 from hallserver.processor import CommandProcessor
 from hallserver.reports.people import attendance_rows, coverage_rows, people_charts
 from hallserver.store import Store
-from hallserver.web.app import Dashboard, WebServer, create_app
+from hallserver.web.app import WebServer, create_app
+from hallserver.web.dashboard import Dashboard
 from hallserver.web.live import LiveView
 
 TZ = ZoneInfo("Asia/Shanghai")

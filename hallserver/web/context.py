@@ -1,0 +1,59 @@
+"""What every route of the dashboard shares, set on the app once by `create_app` and found
+from any request (`web_of(request)`): the hall's figures (Dashboard), the one command path
+(`submit`) and reads of the processor on its thread (`query`) that the hall server gives,
+the managers, their sessions, the rate limit and the login guard."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from govhall.config import ManagerConfig
+from hallserver.domain.login_guard import LoginGuard
+from hallserver.web.auth import RateLimit, Sessions
+from hallserver.web.dashboard import Dashboard
+
+ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
+
+
+@dataclass
+class Web:
+    dashboard: Dashboard
+    submit: Callable[..., dict] | None          # a command through the hall server's one writer: its reply
+    query: Callable[[Callable], Any] | None     # a read of the processor on the writer's thread
+    apply_config: Callable[[Any], dict | None] | None   # the running hall takes the settings just saved
+    sessions: Sessions
+    managers: dict[str, ManagerConfig]
+    limiter: RateLimit = field(default_factory=lambda: RateLimit(per_minute=120))   # public pages, per address
+    login_guard: LoginGuard = field(default_factory=LoginGuard)   # five wrong passwords: five minutes locked
+    settings_lock: asyncio.Lock = field(default_factory=asyncio.Lock)   # one save-and-apply at a time
+
+
+def web_of(request: Request) -> Web:
+    return request.app.state.web
+
+
+def role_of(request: Request) -> str:
+    """The logged-in manager's role; a hall without managers runs open (as a manager)."""
+    managers = web_of(request).managers
+    who = request.state.manager
+    return managers[who].role if who in managers else ("manager" if not managers else "auditor")
+
+
+def web_command_id(kind: str, key: str | None, body: dict) -> str:
+    """The command id of an HTTP request: with an Idempotency-Key, the same key *and* the same
+    request give the same id (a retry), while anyone else's key with another request or on
+    another endpoint gives a different one — nobody reads another person's reply by its key."""
+    if key is None:
+        return uuid.uuid4().hex
+    digest = hashlib.sha256(json.dumps([kind, key, body], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"k-{digest[:40]}"

@@ -1,0 +1,151 @@
+"""Cases (办件, 限时办结): the citizen's case page (the receipt's QR), online applications (网上申报),
+the 按期办结率 report and the daily digest, extension approvals."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import uuid
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, web_command_id, web_of
+from hallserver.web.pages import TEMPLATES
+
+log = logging.getLogger("hallserver.web")
+
+router = APIRouter()
+
+
+class OnlineApplication(BaseModel):
+    """POST /api/cases: an online application (网上申报)."""
+    model_config = ConfigDict(extra="forbid")
+    matter: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    received: dict[str, int] = Field(default_factory=dict, max_length=50)
+
+
+def report_csv(report: dict) -> str:
+    """The report as CSV for a spreadsheet (UTF-8 with BOM so that Excel reads the Chinese)."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["分组", "名称", "受理", "办结", "按期办结", "按期办结率(%)", "在办超期"])
+    for group, label in (("by_department", "部门"), ("by_matter", "事项"), ("by_staff", "受理人")):
+        for name, t in report[group].items():
+            w.writerow([label, name, t["accepted"], t["finished"], t["finished_on_time"],
+                        "" if t["on_time_rate"] is None else t["on_time_rate"], t["open_overdue"]])
+    w.writerow([])
+    w.writerow(["超期办件", "事项", "部门", "受理人", "承诺办结", "办结时间", "超期工作日"])
+    for x in report["overdue"]:
+        w.writerow([x["case"], x["matter"], x["department"], x["handler"], x["due"], x["finished"] or "",
+                    x["working_days_late"]])
+    return "\ufeff" + out.getvalue()
+
+
+class ExtensionApproval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    manager: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+@router.get("/c/{token}", response_class=HTMLResponse)
+def case_page(request: Request, token: str) -> HTMLResponse:
+    """The citizen's view of a case (the 收件回执's QR): steps, promised date, what is missing."""
+    web = web_of(request)
+    dashboard, query = web.dashboard, web.query
+    view = None
+    if TOKEN.match(token) and query is not None:
+        try:
+            view = query(lambda processor: processor.case_page(token))
+        except Exception:
+            log.exception("case page %s", token[:4])
+            return HTMLResponse("系统繁忙，请稍后再试", status_code=503)
+    if view is None:
+        return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                          status_code=404)
+    return TEMPLATES.TemplateResponse(request, "case.html", {"hall": dashboard.hall_name, "c": view})
+
+
+@router.post("/api/cases", status_code=201)
+def apply_online(request: Request, body: OnlineApplication,
+                 idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
+    """网上申报: an online application becomes a case with its deadline (through the one command path)."""
+    web = web_of(request)
+    submit = web.submit
+    if submit is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
+                            status_code=400)
+    command = {"id": web_command_id("case.apply_online", idempotency_key, body.model_dump(mode="json")),
+               "type": "case.apply_online", **body.model_dump(mode="json")}
+    try:
+        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+    except Exception:
+        log.exception("online application failed")
+        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+    if reply["ok"]:
+        return JSONResponse(reply["result"], status_code=201)
+    return JSONResponse({"error": reply["error"]}, status_code=404 if reply["error"]["code"] == "unknown_matter"
+                        else 400)
+
+
+@router.get("/api/reports/cases")
+def cases_report(request: Request, start: str | None = Query(None, alias="from", description="YYYY-MM-DD"),
+                 end: str | None = Query(None, alias="to", description="YYYY-MM-DD"),
+                 format: str = Query("json", description="json | csv")) -> Response:
+    """按期办结率 per department, matter, staff; the overdue list; days per step. ?from=&to=&format=csv"""
+    web = web_of(request)
+    dashboard, query = web.dashboard, web.query
+    params = request.query_params
+    try:
+        today = dashboard.clock.now().date()
+        start = dt.date.fromisoformat(params.get("from", today.replace(day=1).isoformat()))
+        end = dt.date.fromisoformat(params.get("to", today.isoformat()))
+    except ValueError:
+        return JSONResponse({"error": {"code": "invalid", "message": "from/to: YYYY-MM-DD"}}, status_code=400)
+    if query is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    if (end - start).days > 400:
+        return JSONResponse({"error": {"code": "invalid", "message": "at most 400 days at a time"}},
+                            status_code=400)
+    # the report only reads the store and the hall's fixed calendar and rules: it is computed
+    # here, on the web's thread, so that the writer goes on serving the hall meanwhile
+    processor = query(lambda p: p)
+    report = processor.case_report(start, end)
+    if params.get("format") == "csv":
+        return Response(report_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="cases-{start}-{end}.csv"'})
+    return JSONResponse(report)
+
+
+@router.get("/api/cases/digest")
+def cases_digest(request: Request) -> JSONResponse:
+    """每日通报: per department, today's accepted and finished cases and the open ones by colour."""
+    web = web_of(request)
+    query = web.query
+    if query is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    return JSONResponse(query(lambda processor: processor.case_report(None, None, digest=True)))
+
+
+@router.post("/api/cases/{code}/extension/approve")
+def approve_extension(code: str, body: ExtensionApproval, request: Request) -> JSONResponse:
+    """A manager approves a case's waiting extension (延期审批)."""
+    web = web_of(request)
+    submit = web.submit
+    if submit is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    command = {"id": uuid.uuid4().hex, "type": "case.approve_extension", "case": code,
+               "manager": request.state.manager or body.manager}
+    try:
+        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+    except Exception:
+        log.exception("extension approval failed")
+        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+    if reply["ok"]:
+        return JSONResponse(reply["result"])
+    status = {"case_not_found": 404, "forbidden": 403}.get(reply["error"]["code"], 400)
+    return JSONResponse({"error": reply["error"]}, status_code=status)

@@ -1,0 +1,196 @@
+"""The citizens' phone pages: a ticket's page (the QR on the ticket), live, with its rating; the window's
+static rating QR; booking a 预约."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hallserver.domain.clock import hall_day
+from hallserver.web.context import ERROR_STATUS, IDEMPOTENCY_KEY, TOKEN, web_command_id, web_of
+from hallserver.web.pages import POLL_S, TEMPLATES
+
+log = logging.getLogger("hallserver.web")
+
+router = APIRouter()
+
+
+class AppointmentRequest(BaseModel):
+    """POST /api/appointments: book a 预约 slot."""
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(max_length=64)
+    slot_start: datetime = Field(description="with UTC offset, e.g. 2026-11-24T09:30:00+08:00")
+    name: str = Field(default="", max_length=20)
+    phone: str = Field(default="", max_length=11)
+
+
+RATING_LEVELS = [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
+
+
+RATING_REASONS = ["态度", "效率", "一次性告知", "材料要求", "环境", "其他"]
+
+
+WINDOW_QR_MINUTES = 15      # the window's static QR rates a service completed there this recently
+
+
+@router.post("/api/appointments", status_code=201)
+def book(request: Request, body: AppointmentRequest,
+         idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
+    web = web_of(request)
+    submit = web.submit
+    if submit is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "预约暂不可用"}}, status_code=503)
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
+                            status_code=400)
+    command = {"id": web_command_id("appointment.book", idempotency_key, body.model_dump(mode="json")),
+               "type": "appointment.book", **body.model_dump(mode="json")}
+    try:
+        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+    except Exception:                       # the writer is stuck or gone: say so, do not hang
+        log.exception("booking failed")
+        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+    if reply["ok"]:
+        return JSONResponse(reply["result"], status_code=201)
+    return JSONResponse({"error": reply["error"]}, status_code=ERROR_STATUS.get(reply["error"]["code"], 400))
+
+
+def ticket_context(request, token: str) -> dict[str, Any] | None:
+    web = web_of(request)
+    dashboard, query = web.dashboard, web.query
+    if not TOKEN.match(token):
+        return None
+    found = dashboard.store.ticket_by_token(token)
+    if found is None:
+        return None
+    t, ahead = found
+    days_ago = (hall_day(dashboard.clock) - t.day).days
+    valid = dashboard.config.ratings.phone_valid_days if dashboard.config is not None else 0
+    if days_ago > 0 and not (t.status == "completed" and days_ago <= valid):
+        return {"expired": True, "hall": dashboard.hall_name}      # an old ticket: only its rating stays open
+    wait = None
+    if t.status == "waiting" and query is not None:
+        try:
+            outlook = query(lambda processor: processor.ticket_outlook(t.id))
+        except Exception:                   # the writer is busy or gone: the store's count will do
+            log.warning("no outlook for ticket %s; showing the simple count", t.id)
+            outlook = None
+        if outlook is not None:
+            ahead, wait = outlook["ahead"], outlook["estimated_wait_s"]
+    windows = {w["window"]: w for w in dashboard.view.snapshot()["windows"]}
+    window = windows.get(t.window or "")
+    rated = dashboard.store.rating_of(t.id) if t.status == "completed" else None
+    return {"expired": False, "hall": dashboard.hall_name, "t": t, "ahead": ahead, "wait_s": wait,
+            "rated": rated, "levels": RATING_LEVELS, "reasons": RATING_REASONS, "token": token,
+            "category_name": dashboard.category_names.get(t.category, t.category),
+            "window_number": window["number"] if window else None,
+            "window_name": window["name"] if window else t.window,
+            "at": dashboard.clock.now().isoformat()}
+
+
+def ticket_page(request: Request, token: str, template: str) -> HTMLResponse:
+    web = web_of(request)
+    dashboard = web.dashboard
+    context = ticket_context(request, token)
+    if context is None:
+        return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                          status_code=404)
+    return TEMPLATES.TemplateResponse(request, template, context)
+
+
+@router.get("/t/{token}", response_class=HTMLResponse)
+def phone_page(request: Request, token: str) -> HTMLResponse:
+    return ticket_page(request, token, "ticket.html")
+
+
+@router.post("/t/{token}/rating", response_class=HTMLResponse)
+async def rate_from_phone(request: Request, token: str) -> HTMLResponse:
+    """好差评 from the phone page (a plain form: works without JavaScript)."""
+    web = web_of(request)
+    dashboard, submit = web.dashboard, web.submit
+    body = await request.body()
+    form = parse_qs(body.decode("utf-8", "replace")[:4000], keep_blank_values=True)
+    try:
+        level = int(form.get("level", [""])[0])
+    except ValueError:
+        level = 0
+    reasons = [r for r in form.get("reason", []) if r in RATING_REASONS]
+    comment = form.get("comment", [""])[0][:500]
+    if not TOKEN.match(token):
+        return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                          status_code=404)
+    if not 1 <= level <= 5 or submit is None:
+        return HTMLResponse("请选择一个评价等级后再提交", status_code=400)
+    command = {"id": uuid.uuid4().hex, "type": "rating.submit_by_token", "token": token, "level": level,
+               "reasons": reasons, "comment": comment}
+    try:
+        reply = await asyncio.to_thread(submit, json.dumps(command, ensure_ascii=False).encode("utf-8"))
+    except Exception:
+        log.exception("phone rating failed")
+        return HTMLResponse("系统繁忙，请稍后再试", status_code=503)
+    if not reply["ok"] and reply["error"]["code"] not in ("already_rated",):
+        status = 404 if reply["error"]["code"] == "ticket_not_found" else 409
+        return HTMLResponse(reply["error"]["message"], status_code=status)
+    return RedirectResponse(f"/t/{token}", status_code=303)
+
+
+@router.get("/t/{token}/events")
+async def phone_events(request: Request, token: str) -> StreamingResponse:
+    web = web_of(request)
+    dashboard = web.dashboard
+    async def stream() -> AsyncIterator[str]:
+        seen, sent = -1, None
+        yield "retry: 3000\n\n"
+        while not await request.is_disconnected():
+            if dashboard.view.version != seen:
+                seen = dashboard.view.version
+                page = await asyncio.to_thread(ticket_page, request, token, "ticket_status.html")
+                html = page.body.decode("utf-8")
+                if html != sent:              # only this ticket's news: never wipe a form being filled in
+                    sent = html
+                    yield "event: status\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
+            await asyncio.sleep(POLL_S)
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/w/{window}/rate", response_class=HTMLResponse)
+def window_qr(request: Request, window: str) -> HTMLResponse:
+    """静态评价二维码: the QR posted at a window; the citizen enters their ticket number."""
+    web = web_of(request)
+    dashboard = web.dashboard
+    if dashboard.config is None or dashboard.config.window(window) is None:
+        return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                          status_code=404)
+    return TEMPLATES.TemplateResponse(request, "window_rate.html", {
+        "hall": dashboard.hall_name, "window": dashboard.config.window(window), "message": ""})
+
+
+@router.post("/w/{window}/rate", response_class=HTMLResponse)
+async def window_qr_number(request: Request, window: str) -> HTMLResponse:
+    """The ticket number leads to that service's rating, if it was completed at this window
+    within the last WINDOW_QR_MINUTES and is not rated yet."""
+    web = web_of(request)
+    dashboard = web.dashboard
+    config = dashboard.config
+    if config is None or config.window(window) is None:
+        return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
+                                          status_code=404)
+    form = parse_qs((await request.body()).decode("utf-8", "replace")[:200])
+    number = form.get("number", [""])[0].strip().upper()
+    token = await asyncio.to_thread(dashboard.store.recent_service_token, number, window,
+                                    hall_day(dashboard.clock), dashboard.clock.now(), WINDOW_QR_MINUTES)
+    if token is None:
+        return TEMPLATES.TemplateResponse(request, "window_rate.html", {
+            "hall": dashboard.hall_name, "window": config.window(window),
+            "message": "没有找到刚在本窗口办结的这个号，请核对号票上的号码"}, status_code=404)
+    return RedirectResponse(f"/t/{token}", status_code=303)

@@ -1,0 +1,98 @@
+"""好差评: the statistics and the window ranking with the managers' adjustments, and 差评整改."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hallserver.reports.rating_export import rating_rows
+from hallserver.reports.ratings import rating_statistics, window_ranking
+from hallserver.web.context import web_of
+
+log = logging.getLogger("hallserver.web")
+
+router = APIRouter()
+
+
+class ScoreAdjustment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    window: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    points: int = Field(ge=-50, le=50)
+    reason: str = Field(min_length=2, max_length=200)
+    by: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class RectificationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    note: str = Field(min_length=1, max_length=500)
+    reached: bool = False
+    upheld: bool = False
+
+
+@router.get("/api/reports/ratings")
+def ratings_report(request: Request) -> JSONResponse:
+    """好差评 statistics per window, staff, department, matter and channel, and the window ranking."""
+    web = web_of(request)
+    dashboard = web.dashboard
+    if dashboard.config is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    config = dashboard.config
+    rows = rating_rows(dashboard.store, config)
+    ranking = window_ranking(rows, dashboard.store.score_adjustments(),
+                             {int(k): v for k, v in config.ratings.group_weights.items()},
+                             config.ratings.manager_share, [w.id for w in config.windows])
+    return JSONResponse({**rating_statistics(rows), "ranking": ranking})
+
+
+@router.post("/api/ranking/adjustments", status_code=201)
+def adjust_score(body: ScoreAdjustment, request: Request) -> JSONResponse:
+    """A manager moves a window's manager score, with the reason recorded (never silently)."""
+    web = web_of(request)
+    dashboard = web.dashboard
+    if dashboard.config is None or dashboard.config.window(body.window) is None:
+        return JSONResponse({"error": {"code": "unknown_window", "message": "没有这个窗口"}}, status_code=404)
+    dashboard.store.add_score_adjustment(body.window, body.points, body.reason,
+                                         request.state.manager or body.by, dashboard.clock.now())
+    return JSONResponse({"ok": True}, status_code=201)
+
+
+@router.get("/api/rectifications")
+def rectification_list(request: Request) -> JSONResponse:
+    """差评整改: every rectification with its status and the colour of each step."""
+    web = web_of(request)
+    query = web.query
+    if query is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    return JSONResponse({"rectifications": query(lambda processor: processor.rectification_list())})
+
+
+@router.post("/api/rectifications/{rid}/{action}")
+def rectification_act(rid: int, action: str, body: RectificationRequest, request: Request) -> JSONResponse:
+    """核实回访 (verify), 整改 (rectify), 申诉 (appeal), 申诉决定 (decide)."""
+    web = web_of(request)
+    submit = web.submit
+    if action not in ("verify", "rectify", "appeal", "decide"):
+        return JSONResponse({"error": {"code": "invalid", "message": "verify, rectify, appeal or decide"}},
+                            status_code=404)
+    if submit is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    command = {"id": uuid.uuid4().hex, "type": "rectification.act", "rectification": rid, "action": action,
+               **body.model_dump()}
+    if request.state.manager and action != "appeal":           # the one logged in acts, whatever the body says
+        command["by"] = request.state.manager
+    elif request.state.manager:                                  # an appeal entered for the staff member
+        command["filed_by"] = request.state.manager
+    try:
+        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+    except Exception:
+        log.exception("rectification failed")
+        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
+    if reply["ok"]:
+        return JSONResponse(reply["result"])
+    status = {"not_found": 404, "forbidden": 403}.get(reply["error"]["code"], 409)
+    return JSONResponse({"error": reply["error"]}, status_code=status)
