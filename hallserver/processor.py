@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time as monotonic_time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -240,34 +241,20 @@ class CommandProcessor:
             if staffing:                               # AB岗 after every change of who sits where
                 self._post_changes = self._route()
         except DomainError as exc:
-            self.engine.discard_changes()
-            self._alert_changes = []
-            self.attendance.take_events()
-            self.attendance.leaves.take_changed()
-            self.cases.book.take_changed()
-            self.rectifications.take_changed()
+            self._discard_changes()
             reply = c.error_reply(cmd.id, exc.code, exc.detail or None,
                                   self._local(exc.next_open) if exc.next_open else None)
         except Exception:
             # a bug or an unforeseen input: nothing of it may be saved later under another command
             log.exception("%s from %s failed unexpectedly; state reloaded from the database", cmd.type, device_id)
             self.reload()
-            self._alert_changes, self._post_changes = [], []
-            self.attendance.take_events()
+            self._discard_changes()
             return [self._reply(device_id, c.error_reply(cmd.id, c.ErrorCode.INTERNAL, "unexpected failure"))]
         changes = self.engine.take_changes()
-        changes.device_alerts, self._alert_changes = self._alert_changes, []
-        changes.cases = self.cases.book.take_changed()
-        for rating in changes.ratings:                 # every 差评 opens its rectification (差评整改)
-            if rating.level <= 2:
-                window = self.config.window(rating.window)
-                self.rectifications.open(rating.id, rating.window, rating.staff,
-                                         (window.department if window else "") or "大厅管理办公室", rating.level,
-                                         rating.phone, rating.at)
-        changes.rectifications = self.rectifications.take_changed()
-        changes.attendance = self.attendance.take_events()
+        self._open_rectifications(changes.ratings)
+        for name, take in self._books():
+            setattr(changes, name, take())
         self._post_changes_out, self._post_changes = self._post_changes, []
-        changes.leaves = self.attendance.leaves.take_changed()
         if staffing:                                   # 前台不断档: look at the front desk after every such change
             changes.coverage = self.attendance.watch_windows(self.engine, self.clock.now())
         reply_json = reply.model_dump_json()
@@ -283,6 +270,34 @@ class CommandProcessor:
         out += self._announce(changes)
         self._notify(out)
         return out
+
+    def _books(self) -> list[tuple[str, Callable[[], list]]]:
+        """Every book besides the queue engine that a command may write in: the field of Changes
+        it goes to, and how to take (and so empty) what it changed. Collecting after a command
+        and discarding after a refusal or a failure walk this one list, so neither misses one."""
+        return [("device_alerts", self._take_alert_changes), ("cases", self.cases.book.take_changed),
+                ("rectifications", self.rectifications.take_changed), ("attendance", self.attendance.take_events),
+                ("leaves", self.attendance.leaves.take_changed)]
+
+    def _take_alert_changes(self) -> list[AlertChange]:
+        changes, self._alert_changes = self._alert_changes, []
+        return changes
+
+    def _discard_changes(self) -> None:
+        """A refused or failed command leaves nothing behind to be saved under the next one."""
+        self.engine.discard_changes()
+        for _name, take in self._books():
+            take()
+        self._post_changes = []
+
+    def _open_rectifications(self, ratings: list) -> None:
+        """Every 差评 (one or two stars) opens its rectification (差评整改)."""
+        for rating in ratings:
+            if rating.level <= 2:
+                window = self.config.window(rating.window)
+                self.rectifications.open(rating.id, rating.window, rating.staff,
+                                         (window.department if window else "") or "大厅管理办公室", rating.level,
+                                         rating.phone, rating.at)
 
     def _route(self) -> list[dict]:
         """AB岗 routing now: the posts whose state changed, with any a reload found unannounced."""

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from govhall import contract as c
 from hallserver.domain.clock import SimClock
+from hallserver.domain.queue import DomainError
 from hallserver.processor import CommandProcessor
 from hallserver.store import Store
 
@@ -207,3 +208,26 @@ def test_tickets_a_restart_left_waiting_from_an_earlier_day_are_voided(proc, con
     from sqlalchemy import text
     with proc.store.engine.connect() as conn:
         assert conn.execute(text("select status from tickets")).scalar() == "cancelled"
+
+
+@pytest.mark.parametrize("failure", [DomainError(c.ErrorCode.QUEUE_EMPTY, "refused after writing"),
+                                     RuntimeError("a bug after writing")])
+def test_a_refused_command_leaves_nothing_in_any_book_for_the_next_one(proc, monkeypatch, failure):
+    """Whatever a command wrote in the books (a device alert, a rectification, a clock event)
+    before it was refused, or failed unexpectedly, is gone: the next command saves and
+    announces only its own."""
+    now = proc.clock.now()
+
+    def half_done_then_refused(*args, **kwargs):
+        proc._alert_changes = proc.devices.report("kiosk-1", "printer", "paper_out", "", now)
+        proc.rectifications.open(99, "w1", "s001", "人社局", 1, "", now)
+        proc.attendance.on_login("s001", now, True)
+        raise failure
+    monkeypatch.setattr(proc.engine, "issue", half_done_then_refused)
+    reply, _ = send(proc, "kiosk-1", type="ticket.issue", category="social")
+    assert reply["error"]["code"] == ("queue_empty" if isinstance(failure, DomainError) else "internal")
+    monkeypatch.undo()
+    assert [(name, take()) for name, take in proc._books()] == [
+        ("device_alerts", []), ("cases", []), ("rectifications", []), ("attendance", []), ("leaves", [])]
+    _reply, out = send(proc, "kiosk-1", type="ticket.issue", category="social")
+    assert not any("device.alert" in o.topic for o in out)             # the refused alert is not announced
