@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from govhall.config import Config, ConfigError, device_credentials, find_window
+from govhall.link import DeviceLink
 
 SIZE = (1366, 768)            # the usual counter PC screen
 
@@ -23,7 +24,7 @@ def counter_for(config: Config, window_id: str, device: str | None) -> str:
 
 
 def make_counter(config: Config, qlink, window_id: str, printer=None):   # noqa: ANN001, ANN201
-    from counter.qt_counter import CounterWindow
+    from counter.qt_counter import CounterWindow  # loads Qt: only when used
     return CounterWindow(qlink, window_id, windows=[(w.id, w.name) for w in config.windows],
                          categories=[(c.id, c.name) for c in config.categories],
                          lock_minutes=config.counter.lock_minutes,
@@ -33,10 +34,9 @@ def make_counter(config: Config, qlink, window_id: str, printer=None):   # noqa:
 
 def run_counter(config: Config, window: str, broker_url: str, *, device: str | None = None,
                 fullscreen: bool = False) -> int:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from govhall.link import DeviceLink
-    from kiosk.qtlink import QtLink
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
 
     w = find_window(config, window)
     device_id = counter_for(config, w.id, device)

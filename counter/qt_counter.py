@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from govhall import contract as c
+from hardware.receipt import compose_notice, compose_receipt
 from kiosk.qtlink import QtLink
 from kiosk.widgets import plain_labels
 
@@ -201,7 +202,7 @@ class CounterWindow(QWidget):
         self.last_case: dict | None = None
         self.printer = None
         if printer is not None:
-            from kiosk.workers import PrinterWorker
+            from kiosk.workers import PrinterWorker  # loads Qt: only when used
             self.printer = PrinterWorker(printer)
         self.setWindowTitle(f"叫号终端 · {window_id}")
         self._build(staff or [])
@@ -645,7 +646,6 @@ class CounterWindow(QWidget):
         if self.printer is None:
             self.message.setText(self.message.text() + "（未连接回执打印机）")
             return
-        from hardware.receipt import compose_notice, compose_receipt
         data = compose_receipt(case, self.hall_name)
         if case["missing"]:
             data += compose_notice(case, self.hall_name)

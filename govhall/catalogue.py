@@ -21,7 +21,7 @@ COLUMNS = ["id", "name", "department", "kind", "legal_days", "promised_days", "m
 
 def _xlsx_rows(path: Path) -> list[dict]:
     """The first sheet of an Excel workbook, its first row the header (openpyxl)."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # openpyxl: only for an Excel file
     try:
         sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
     except Exception as exc:                      # not a workbook, or damaged

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import signal
@@ -34,8 +35,28 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from counter.app import run_counter
 from govhall.config import ConfigError, device_credentials
 from govhall.config_file import load_config
+from govhall.contract import json_schemas
+from govhall.link import DeviceLink
+from hallserver.broker import EmbeddedBroker, free_port, mosquitto_config, port_is_free
+from hallserver.broker_security import write_broker_config
+from hallserver.heap import freeze_heap
+from hallserver.passwords import hash_password
+from hallserver.rating_chain import verify, verify_audit
+from hallserver.server import HallServer, rating_secret
+from hallserver.store import Store
+from hardware.call_voice import build_clips
+from kiosk.app import run_kiosk
+from kiosk.screen_app import run_screen, run_voice
+from kiosk.tablet_app import run_tablet
+from lab.bench import bench_call
+from lab.bench_load import bench_load
+from lab.bench_reports import bench_reports
+from lab.demo_console import DemoConsole
+from lab.demo_gui import display_available, run_demo_gui
+from lab.shots.kiosk import screenshots
 
 log = logging.getLogger("hall")
 
@@ -55,8 +76,6 @@ def _wait_for_signal() -> None:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from hallserver.broker import EmbeddedBroker
-    from hallserver.server import HallServer
     config = load_config(args.config)
     broker = None
     url = args.broker or config.broker.url
@@ -67,7 +86,6 @@ def cmd_server(args: argparse.Namespace) -> int:
     http = None if args.no_web else (config.http.host, config.http.port)
     server = HallServer(config, broker_url=url, database_url=args.database, http=http,
                         config_path=args.config).start()
-    from hallserver.heap import freeze_heap
     freeze_heap()                 # the started server's objects stay out of the collector's walks
     try:
         _wait_for_signal()
@@ -79,7 +97,7 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
-    from lab.soak import run_week
+    from lab.soak import run_week  # loads pyserial: only when used
     if not args.json:
         print(f"govhall soak: the demo hall over {args.days} simulated days, "
               f"{'with' if args.faults else 'without'} faults, as fast as it goes", flush=True)
@@ -110,14 +128,14 @@ def cmd_soak(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from lab.demo import DEMO_START, HALLS, run_demo
+    from lab.demo import DEMO_START, HALLS, run_demo  # loads pyserial: only when used
     if args.days:
         if not args.headless:
             print("--days runs headless only (add --headless)", file=sys.stderr)
             return 2
         return cmd_soak(args)
     if args.screenshots:
-        from lab.demo_shots import county_screenshots
+        from lab.demo_shots import county_screenshots  # loads pyserial: only when used
         saved = county_screenshots(args.screenshots, minutes=args.minutes or 90, seed=args.seed)
         print(f"saved {len(saved)} screenshots of the county hall at "
               f"{(DEMO_START + timedelta(minutes=args.minutes or 90)):%H:%M} in {args.screenshots}")
@@ -148,10 +166,7 @@ def _demo_logging(verbose: bool) -> Path:
 
 
 def _demo_on_the_console(args: argparse.Namespace, options: dict) -> int:
-    from hallserver.broker import free_port, port_is_free
-    from lab.demo import DEMO_START, HallDemo
-    from lab.demo_console import DemoConsole
-    from lab.demo_gui import display_available, run_demo_gui
+    from lab.demo import DEMO_START, HallDemo  # loads pyserial: only when used
     log_path = _demo_logging(args.verbose)
     port = args.http_port if args.http_port and port_is_free("127.0.0.1", args.http_port) else free_port()
     print(f"看板 (dashboard): http://127.0.0.1:{port}/   大屏: http://127.0.0.1:{port}/wall", flush=True)
@@ -225,7 +240,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
-    from govhall.contract import json_schemas
     out = Path(args.schemas)
     out.mkdir(parents=True, exist_ok=True)
     for name, schema in sorted(json_schemas().items()):
@@ -235,8 +249,7 @@ def cmd_contract(args: argparse.Namespace) -> int:
 
 
 def cmd_led_bridge(args: argparse.Namespace) -> int:
-    from govhall.link import DeviceLink
-    from hardware.led_bridge import LedBridge
+    from hardware.led_bridge import LedBridge  # loads pyserial: only when used
     config = load_config(args.config)
     if config.broker.url == "embedded" and not args.broker:
         raise ConfigError(f"{args.config}: broker.url: the LED bridge needs a broker URL (mqtt://host:port)")
@@ -258,10 +271,9 @@ def cmd_led_bridge(args: argparse.Namespace) -> int:
 
 
 def cmd_keypad_bridge(args: argparse.Namespace) -> int:
-    import serial
+    import serial  # pyserial: only with a serial line
 
-    from govhall.link import DeviceLink
-    from hardware.keypad_bridge import KeypadBridge
+    from hardware.keypad_bridge import KeypadBridge  # loads pyserial: only when used
     config = load_config(args.config)
     if config.broker.url == "embedded" and not args.broker:
         raise ConfigError(f"{args.config}: broker.url: the keypad bridge needs a broker URL (mqtt://host:port)")
@@ -297,8 +309,6 @@ def _device_program(args: argparse.Namespace, what: str, screenshots, needs_wind
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
-    from kiosk.app import run_kiosk
-    from lab.shots.kiosk import screenshots
     started = _device_program(args, "kiosk", screenshots)
     if started is None:
         return 0
@@ -312,7 +322,6 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 
 def cmd_counter(args: argparse.Namespace) -> int:
-    from counter.app import run_counter
     from lab.shots.counter import screenshots
     started = _device_program(args, "counter", screenshots, needs_window=True)
     if started is None:
@@ -322,7 +331,6 @@ def cmd_counter(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from kiosk.screen_app import run_screen
     from lab.shots.screen import screenshots
     started = _device_program(args, "screen", screenshots)
     if started is None:
@@ -332,8 +340,6 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
 
 def cmd_voice(args: argparse.Namespace) -> int:
-    from hardware.call_voice import build_clips
-    from kiosk.screen_app import run_voice
     if args.build_clips:
         folder = build_clips(args.build_clips)
         print(f"made the voice clips in {folder}")
@@ -352,7 +358,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_reports(args)
     if args.what == "load":
         return cmd_bench_load(args)
-    from lab.bench import bench_call
     result = bench_call(args.calls, database_url=args.database)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -367,7 +372,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_load(args: argparse.Namespace) -> int:
-    from lab.bench_load import bench_load
     result = bench_load(args.seconds, args.rate, args.database, kiosks=args.kiosks, windows=args.windows)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
@@ -390,7 +394,6 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_reports(args: argparse.Namespace) -> int:
-    from lab.bench_reports import bench_reports
     result = bench_reports(args.database, tickets=args.tickets, ratings=args.ratings, cases=args.cases,
                            repeat=args.repeat)
     if args.json:
@@ -413,7 +416,6 @@ def cmd_bench_reports(args: argparse.Namespace) -> int:
 
 
 def cmd_tablet(args: argparse.Namespace) -> int:
-    from kiosk.tablet_app import run_tablet
     from lab.shots.tablet import screenshots
     started = _device_program(args, "tablet", screenshots, needs_window=True)
     if started is None:
@@ -423,9 +425,6 @@ def cmd_tablet(args: argparse.Namespace) -> int:
 
 
 def cmd_ratings(args: argparse.Namespace) -> int:
-    from hallserver.rating_chain import verify
-    from hallserver.server import rating_secret
-    from hallserver.store import Store
     config = load_config(args.config)
     store = Store(args.database or config.database.url)
     try:
@@ -446,9 +445,6 @@ def cmd_ratings(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from hallserver.rating_chain import verify_audit
-    from hallserver.server import rating_secret
-    from hallserver.store import Store
     config = load_config(args.config)
     store = Store(args.database or config.database.url)
     try:
@@ -464,9 +460,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_staff_password(args: argparse.Namespace) -> int:
     """Ask for a password twice (or read one line from a pipe) and print its argon2 hash."""
-    import getpass
 
-    from hallserver.passwords import hash_password
     if sys.stdin.isatty():
         first = getpass.getpass("新密码 / new password: ")
         if getpass.getpass("再输一次 / again: ") != first:
@@ -480,7 +474,6 @@ def cmd_staff_password(args: argparse.Namespace) -> int:
 
 
 def cmd_broker_config(args: argparse.Namespace) -> int:
-    from hallserver.broker_security import write_broker_config
     config = load_config(args.config)
     tls = None
     if args.tls_cert or args.tls_key or args.tls_ca:
@@ -494,7 +487,6 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
 
 
 def cmd_mosquitto_config(args: argparse.Namespace) -> int:
-    from hallserver.broker import mosquitto_config
     sys.stdout.write(mosquitto_config(args.port, bind=args.bind, persistence_dir=args.persistence))
     return 0
 

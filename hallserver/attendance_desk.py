@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time as _time
 from datetime import date, datetime, time, timedelta
 
 from govhall import contract as c
@@ -190,7 +191,6 @@ class AttendanceDesk:
     def save_minutes(self, every_s: float = 60.0) -> None:
         """Keep the coverage minutes counted since the last save in the database, at most once a
         minute (the tick): today's rows, not the two months kept in memory."""
-        import time as _time
         watch = self.watch
         if _time.monotonic() - self._minutes_saved >= every_s and watch.changed:
             changed, watch.changed = watch.changed, set()
@@ -296,8 +296,8 @@ def month_csv(rows: list[dict], year: int, month: int) -> str:
 def month_xlsx(rows: list[dict], year: int, month: int, hall: str) -> bytes:
     """考勤表 as Excel: one sheet per department, each with its title, the people, a column and
     a line for the signatures, ready to print and sign."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl import Workbook  # openpyxl: only for an Excel file
+    from openpyxl.styles import Alignment, Border, Font, Side  # openpyxl: only for an Excel file
     book = Workbook()
     book.remove(book.active)
     thin = Side(style="thin", color="999999")

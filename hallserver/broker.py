@@ -61,7 +61,7 @@ class EmbeddedBroker:
         return f"mqtt://{self.host}:{self.port}"
 
     def _run(self) -> None:
-        from amqtt.broker import Broker
+        from amqtt.broker import Broker  # amqtt: only when the embedded broker is asked for
         asyncio.set_event_loop(self._loop)
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},

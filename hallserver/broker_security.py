@@ -7,8 +7,11 @@ misconfiguration alone opens no hole. docs/security.md explains the model.
 """
 from __future__ import annotations
 
+import grp
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from govhall.config import Config, ConfigError, device_credentials  # noqa: F401 - re-exported
@@ -62,8 +65,6 @@ def broker_conf_text(out_dir: Path, *, port: int = 1883, bind: str = "0.0.0.0", 
 
 def _readable_by_mosquitto(*files: Path) -> None:
     """Owner read/write, group mosquitto read (the broker drops to that user), nobody else."""
-    import grp
-    import os
     try:
         gid = grp.getgrnam("mosquitto").gr_gid
     except KeyError:
@@ -78,8 +79,6 @@ def write_broker_accounts(config: Config, out_dir: str | Path) -> None:
     """The broker's `passwd` (hashed by mosquitto_passwd) and `acl` in `out_dir`, each swapped in
     whole (Mosquitto rereads them on SIGHUP: it never sees half a file). The dashboard calls this
     after a device change when `[broker] config_dir` is set; `hall broker-config` at setup."""
-    import os
-    import tempfile
     out = Path(out_dir).resolve()
     missing = [d.id for d in config.devices if d.role != Role.WEB and not d.password]
     if not config.broker.username or not config.broker.password:

@@ -17,6 +17,8 @@ import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 
+import chinese_calendar
+
 from govhall.config import ConfigError
 from hallserver.domain.workdays import WorkCalendar
 
@@ -77,7 +79,6 @@ def load_calendar_file(path: str | Path) -> dict[int, tuple[set[date], set[date]
 
 def work_calendar(calendar_file: str | Path | None = None, missing_year: str = "error") -> WorkCalendar:
     """The hall's working-day calendar: the package's years, then the hall's file on top."""
-    import chinese_calendar
     years: dict[int, tuple[set[date], set[date]]] = {}
     for day in chinese_calendar.holidays:
         years.setdefault(day.year, (set(), set()))[0].add(day)

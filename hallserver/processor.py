@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from govhall import contract as c
 from govhall.config import Config
 from govhall.contract import WindowStatus
+from hallserver.attendance_desk import AttendanceDesk
+from hallserver.case_desk import CaseDesk
 from hallserver.domain.appointments import Appointment, AppointmentRules, check_in_window
 from hallserver.domain.call_order import CallRules
 from hallserver.domain.clock import Clock, hall_day
@@ -39,7 +41,13 @@ from hallserver.domain.queue import (
     Transferred,
     Window,
 )
+from hallserver.domain.rectification import RectificationBook, RectificationError, due_dates, step_colours
+from hallserver.domain.workdays import NoSchedule
+from hallserver.passwords import password_matches
+from hallserver.reports.cases import case_report, daily_digest
+from hallserver.reports.queries import build_day_rollups, day_rollups, settled_before
 from hallserver.store import Store
+from hallserver.store.repository import case_from_row
 
 log = logging.getLogger("hallserver.processor")
 
@@ -114,10 +122,7 @@ class CommandProcessor:
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
         self._last_issuing: list | None = None
         self.devices = DeviceHealth(store.open_device_alerts())
-        from hallserver.case_desk import CaseDesk
-        from hallserver.domain.rectification import RectificationBook
         self.cases = CaseDesk(config, store)
-        from hallserver.attendance_desk import AttendanceDesk
         self.attendance = AttendanceDesk(config, store, self.cases.calendar, hall_day(clock))
         items = store.rectification_items()
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
@@ -329,7 +334,6 @@ class CommandProcessor:
             self.devices = DeviceHealth(self.store.open_device_alerts())
             self.cases.reload()
             self.attendance.reload()
-            from hallserver.domain.rectification import RectificationBook
             items = self.store.rectification_items()
             self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
             # AB岗 covers are not stored: route again now, before the next call; what it finds
@@ -344,7 +348,6 @@ class CommandProcessor:
         its open alerts and minutes. Returns every retained state, to publish again."""
         if config.hall.id != self.config.hall.id:
             raise ValueError("the hall's id is not changed while it runs")
-        from hallserver.case_desk import CaseDesk
         # everything that reads the database or may refuse first; then swapped in together
         engine, cases, leaves = build_engine(config, self.clock, self.store), CaseDesk(config, self.store), \
             self.store.all_leaves()
@@ -445,7 +448,6 @@ class CommandProcessor:
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
 
     def rectification_act(self, cmd: c.RectificationAction) -> dict:
-        from hallserver.domain.rectification import RectificationError
         book, now = self.rectifications, self.clock.now()
         try:
             match cmd.action:
@@ -465,8 +467,6 @@ class CommandProcessor:
         return self.rectification_view(r)
 
     def rectification_view(self, r) -> dict:   # noqa: ANN001 - a domain Rectification
-        from hallserver.domain.rectification import due_dates, step_colours
-        from hallserver.domain.workdays import NoSchedule
         tz = self.clock.tz
         try:
             verify_due, rectify_due = due_dates(r, self.cases.calendar, self.cases.rules.closing)
@@ -494,7 +494,6 @@ class CommandProcessor:
         """The tracking page's view of a case (the receipt's QR), open or handed over."""
         case = next((x for x in self.cases.book.cases.values() if x.token == token), None)
         if case is None:
-            from hallserver.store.repository import case_from_row
             row = self.store.case_row_by(token=token)
             if row is None:
                 return None
@@ -510,7 +509,6 @@ class CommandProcessor:
                                       f"{now.year + 1}" if missing else "", now)
         if not changes:
             return []
-        from hallserver.domain.queue import Changes
         try:
             self.store.save(Changes(device_alerts=changes), "@server", f"calendar-{now:%Y%m%d%H%M%S%f}",
                             "calendar.check", "{}", now)
@@ -586,7 +584,6 @@ class CommandProcessor:
         self.store.forget_known_commands()
         try:
             if self.store.mask_old_phones(now - timedelta(days=self.config.ratings.phone_retention_days), now):
-                from hallserver.domain.rectification import RectificationBook
                 items = self.store.rectification_items()      # the masked numbers, not the old ones
                 self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         except Exception:
@@ -595,7 +592,6 @@ class CommandProcessor:
     def _report_rollups(self) -> None:
         """Once a day: the newly settled hall days' report tallies are counted and kept, so that
         reports over months and years read a row per day (report_queries.period_tallies)."""
-        from hallserver.reports.queries import build_day_rollups, day_rollups, settled_before
         now = self.clock.now()
         if self._rollup_day == now.date():
             return
@@ -623,8 +619,6 @@ class CommandProcessor:
 
     def case_report(self, start, end, digest: bool = False) -> dict:   # noqa: ANN001 - dates
         """按期办结率 and the overdue list for cases accepted from `start` to `end`, or today's digest."""
-        from hallserver.reports.cases import case_report, daily_digest
-        from hallserver.store.repository import case_from_row
         now = self.clock.now()
         tz = now.tzinfo
         if digest:                          # the open cases, and those accepted or completed today
@@ -675,7 +669,6 @@ class CommandProcessor:
         until = self.login_guard.locked_until(staff, now)
         if until is not None:
             raise DomainError(c.ErrorCode.LOGIN_LOCKED, f"{staff} locked after wrong passwords", until)
-        from hallserver.passwords import password_matches
         if password is None or not password_matches(hashed, password):
             self.login_guard.failed(staff, now, attempt)
             raise DomainError(c.ErrorCode.BAD_PASSWORD, f"wrong or missing password for {staff}")

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 
-from govhall.config import Config
+from govhall.config import Config, ConfigError
+from hallserver.broker_security import write_broker_accounts
 from hallserver.bus import ServerBus
 from hallserver.domain.clock import Clock, SteadyClock, SystemClock
 from hallserver.processor import SUMMARY_EVERY_S, CommandProcessor
@@ -16,7 +18,6 @@ log = logging.getLogger("hallserver")
 
 def rating_secret(config: Config) -> str | None:
     """The ratings' hash-chain key: GOVHALL_RATINGS_SECRET, else ratings.secret."""
-    import os
     return os.environ.get("GOVHALL_RATINGS_SECRET") or config.ratings.secret
 
 
@@ -52,7 +53,7 @@ class HallServer:
              "open": True, "since": a.since.astimezone(self.clock.tz).isoformat()}
             for a in self.processor.devices.open_alerts()])
         if self.http is not None:
-            from hallserver.web.app import WebServer, create_app
+            from hallserver.web.app import WebServer, create_app  # loads uvicorn: only when used
             from hallserver.web.dashboard import Dashboard
             dashboard = Dashboard(self.config.hall.name, self.view, self.store, self.clock,
                                   {x.id: x.name for x in self.config.categories})
@@ -103,8 +104,6 @@ class HallServer:
         """"updated", "not_configured" (no [broker] config_dir: run hall broker-config), or why not."""
         if not config.broker.config_dir:
             return "not_configured"
-        from govhall.config import ConfigError
-        from hallserver.broker_security import write_broker_accounts
         try:
             write_broker_accounts(config, config.broker.config_dir)
         except (ConfigError, OSError, subprocess.SubprocessError) as exc:

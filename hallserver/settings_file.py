@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -32,6 +34,7 @@ from typing import Any
 import tomlkit
 from pydantic import BaseModel
 
+from govhall.catalogue import csv_rows, parse_posts, split_list
 from govhall.config import (
     AttendanceConfig,
     CategoryConfig,
@@ -46,6 +49,7 @@ from govhall.config import (
     WindowConfig,
 )
 from govhall.config_file import load_config
+from hallserver.calendar_source import load_calendar_file
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,6 @@ def save_settings(path: str | Path, section: str, payload: Any, now: datetime, m
 def new_device_password(path: str | Path, device_id: str, now: datetime) -> str:
     """A new random password for one device (its broker account, and its HTTP sign-in for an
     attendance terminal), saved into hall.toml; returned once, to be entered on the device."""
-    import secrets
     path = Path(path)
     with _lock:
         doc = _parse(path)
@@ -226,7 +229,6 @@ def new_device_password(path: str | Path, device_id: str, now: datetime) -> str:
 
 def _named(message: str, doc: tomlkit.TOMLDocument) -> str:
     """`posts[2].a` → `posts.front-residence.a`: the entry's own name, not its place in the file."""
-    import re
 
     def name(m: re.Match) -> str:
         section, index = m[1], int(m[2])
@@ -338,7 +340,6 @@ SCHEDULE_COLUMNS = ["staff", "shifts"]
 def posts_from_csv(text: str) -> list[dict[str, Any]]:
     """AB岗 posts from an uploaded CSV (the posts_csv columns), as settings entries: each post
     in the file is added or, when its id is there already, changed; the others stay."""
-    from govhall.catalogue import parse_posts
     try:
         return [p.model_dump() for p in parse_posts(text, "CSV")]
     except ConfigError as exc:
@@ -348,7 +349,6 @@ def posts_from_csv(text: str) -> list[dict[str, Any]]:
 def schedules_from_csv(text: str) -> list[dict[str, Any]]:
     """Staff schedules (排班) from an uploaded CSV: staff,shifts — the shift names `|`-separated;
     an empty cell means every shift."""
-    from govhall.catalogue import csv_rows, split_list
     try:
         rows = csv_rows(text, SCHEDULE_COLUMNS, "CSV")
     except ConfigError as exc:
@@ -406,7 +406,6 @@ def save_calendar(path: str | Path, payload: Any, now: datetime) -> list[str]:
     or ranges as "YYYY-MM-DD" / "YYYY-MM-DD..YYYY-MM-DD") or {year, remove: true}. A year in the
     file replaces the built-in one. Checked as at start, a backup kept; hall.toml is pointed at
     the file (`[calendar] file = "calendar.toml"`) the first time."""
-    from hallserver.calendar_source import load_calendar_file
     path = Path(path)
     if not isinstance(payload, list):
         raise SettingsError("calendar: send a list of years")

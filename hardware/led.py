@@ -25,6 +25,7 @@ from hardware.frames import (  # noqa: F401 - MAX_PAYLOAD and crc16_modbus stay 
     FrameReader,
     crc16_modbus,
 )
+from hardware.printer import _cjk_font
 
 CMD_SHOW, CMD_CLEAR, CMD_BRIGHTNESS = 0x01, 0x02, 0x03
 MODE_STATIC, MODE_SCROLL = 0, 1
@@ -107,9 +108,8 @@ class LedScreenSimulator:
     def render_png(self, address: int, path, columns: int = 128, rows_per_line: int = 16):   # noqa: ANN001, ANN201
         """Draw the screen as its LED matrix shows it: `columns` × 16 dots per line, red on
         black, each dot a round lamp (for the demo, the docs and the tests)."""
-        from PIL import Image, ImageDraw, ImageFont
+        from PIL import Image, ImageDraw, ImageFont  # Pillow: only when a picture is made
 
-        from hardware.printer import _cjk_font
         shown = self.screens.get(address)
         lines = shown.lines if shown else ("",)
         font_file = _cjk_font()

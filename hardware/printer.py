@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from escpos.printer import Dummy
 
@@ -206,8 +207,8 @@ def _cjk_font() -> str | None:
 def preview_png(printout: Printout, path, width: int = PAPER_WIDTH_PX):   # noqa: ANN001, ANN201
     """Draw the printout as the paper would look; `path` is a file name or a binary file object."""
     """Draw the printout as the paper would look: text at 24 px (48 px double), QR codes, cut lines."""
-    import qrcode
-    from PIL import Image, ImageDraw, ImageFont
+    import qrcode  # qrcode (Pillow): only when a QR code is drawn
+    from PIL import Image, ImageDraw, ImageFont  # Pillow: only when a picture is made
     font_file = _cjk_font()
 
     def font(size: int) -> ImageFont.ImageFont:
@@ -252,7 +253,7 @@ DLE_EOT = b"\x10\x04"
 STATUS_PRINTER, STATUS_OFFLINE, STATUS_PAPER = 1, 2, 4
 GS_R_PAPER = b"\x1dr\x01"        # GS r 1: paper sensor status, for printers without DLE EOT 4
 try:
-    import termios
+    import termios  # POSIX only
     PORT_ERRORS: tuple[type[BaseException], ...] = (OSError, termios.error)
 except ImportError:                  # not POSIX
     PORT_ERRORS = (OSError,)
@@ -393,15 +394,14 @@ def open_printer(url: str, answer_timeout: float = 0.5) -> TicketPrinter:
     - ``usb://0416:5011`` (vendor:product, hex; optional ``?in_ep=0x81&out_ep=0x03``): a USB printer
     - any other pyserial URL (``loop://``, ``socket://``, ``rfc2217://``) as it is
     """
-    from urllib.parse import parse_qs, urlsplit
 
-    import serial
+    import serial  # pyserial: only with a serial line
 
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     try:
         if parts.scheme == "usb":
-            from escpos.printer import Usb
+            from escpos.printer import Usb  # python-escpos/pyusb: a USB printer only
             vendor, _, product = parts.netloc.partition(":")
             device = Usb(int(vendor, 16), int(product, 16), timeout=int(answer_timeout * 1000),
                          in_ep=int(query.get("in_ep", "0x82"), 16), out_ep=int(query.get("out_ep", "0x01"), 16))

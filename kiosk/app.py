@@ -6,21 +6,21 @@
 from __future__ import annotations
 
 from govhall.config import Config, device_credentials
+from govhall.link import DeviceLink
+from hardware.idcard import IdCardReader
+from hardware.printer import TicketTemplate, open_printer
+from hardware.voice import EspeakVoice
 
 PORTRAIT, LANDSCAPE = (1080, 1920), (1920, 1080)
 
 
 def run_kiosk(config: Config, device: str, broker_url: str, *, printer_url: str | None = None,
               id_reader_url: str | None = None, fullscreen: bool = False, voice: bool = True) -> int:
-    import serial
-    from PySide6.QtWidgets import QApplication
+    import serial  # pyserial: only with a serial line
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from govhall.link import DeviceLink
-    from hardware.idcard import IdCardReader
-    from hardware.printer import TicketTemplate, open_printer
-    from hardware.voice import EspeakVoice
-    from kiosk.qt_kiosk import KioskWindow, categories_from_config
-    from kiosk.qtlink import QtLink
+    from kiosk.qt_kiosk import KioskWindow, categories_from_config  # loads Qt: only when used
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
 
     app = QApplication.instance() or QApplication([])
     link = DeviceLink(config.hall.id, device, broker_url, **device_credentials(config, device)).connect()

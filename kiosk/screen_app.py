@@ -8,6 +8,8 @@ spoken on a machine of its own), and `hall screen --screenshots DIR`.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections import deque
 
 from govhall import contract as c
@@ -49,10 +51,10 @@ def _link(config: Config, device: str, broker_url: str) -> DeviceLink:
 
 def run_screen(config: Config, device: str, broker_url: str, *, voice: bool = False, clips: str | None = None,
                fullscreen: bool = False) -> int:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from kiosk.qt_hall_screen import HallScreen
-    from kiosk.qtlink import QtLink
+    from kiosk.qt_hall_screen import HallScreen  # loads Qt: only when used
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
     app = QApplication.instance() or QApplication([])
     link = _link(config, device, broker_url)
     speaker = None
@@ -74,8 +76,6 @@ def run_screen(config: Config, device: str, broker_url: str, *, voice: bool = Fa
 
 
 def run_voice(config: Config, device: str, broker_url: str, clips: str | None = None) -> int:
-    import signal
-    import threading
     speaker = CallVoice(load_or_build_clips(clips or config.screen.clips or None))
     link = _link(config, device, broker_url)
     CallAnnouncer(link, speaker).start()

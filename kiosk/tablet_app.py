@@ -5,13 +5,14 @@
 """
 from __future__ import annotations
 
-from govhall.config import Config, ConfigError, device_credentials
+from govhall.config import Config, ConfigError, device_credentials, find_window
+from govhall.link import DeviceLink
 
 SIZE = (1280, 800)          # a 10-inch tablet, landscape
 
 
 def make_tablet(config: Config, qlink, window_id: str):   # noqa: ANN001, ANN201
-    from kiosk.qt_tablet import TabletWindow
+    from kiosk.qt_tablet import TabletWindow  # loads Qt: only when used
     return TabletWindow(qlink, window_id,
                         staff={s.id: {"name": s.name, "post": s.post, "photo": s.photo} for s in config.staff},
                         category_names={c.id: c.name for c in config.categories}, reasons=config.ratings.reasons,
@@ -21,11 +22,9 @@ def make_tablet(config: Config, qlink, window_id: str):   # noqa: ANN001, ANN201
 
 def run_tablet(config: Config, window: str, broker_url: str, *, device: str | None = None,
                fullscreen: bool = False) -> int:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from govhall.config import find_window
-    from govhall.link import DeviceLink
-    from kiosk.qtlink import QtLink
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
     w = find_window(config, window)
     device = device or next((d.id for d in config.devices if d.role.value == "tablet" and d.window == w.id), None)
     if device is None:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 
 def qr_pixmap(url: str, size: int) -> QPixmap:
-    import qrcode
+    import qrcode  # qrcode (Pillow): only when a QR code is drawn
     image = qrcode.make(url, border=2)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -21,6 +21,12 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from govhall.link import DeviceLink
+from hallserver.broker import MosquittoProcess
+from hallserver.server import HallServer
+from hardware.call_voice import CallVoice, Clips, load_or_build_clips
+from kiosk.screen_app import CallAnnouncer
+
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -48,18 +54,13 @@ def machine() -> str:
 
 def bench_call(calls: int = 1000, database_url: str | None = None) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import serial
-    from PySide6.QtWidgets import QApplication
+    import serial  # pyserial: only with a serial line
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from govhall.link import DeviceLink
-    from hallserver.broker import MosquittoProcess
-    from hallserver.server import HallServer
-    from hardware.call_voice import CallVoice, Clips, load_or_build_clips
-    from hardware.led_bridge import LedBridge
-    from kiosk.qt_hall_screen import HallScreen
-    from kiosk.qtlink import QtLink
-    from kiosk.screen_app import CallAnnouncer
-    from lab.demo import demo_config
+    from hardware.led_bridge import LedBridge  # loads pyserial: only when used
+    from kiosk.qt_hall_screen import HallScreen  # loads Qt: only when used
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
+    from lab.demo import demo_config  # loads pyserial: only when used
 
     app = QApplication.instance() or QApplication([])
     config = demo_config(with_hours=False)

@@ -35,10 +35,17 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import tomlkit
+from sqlalchemy import func, select
 
 from govhall import contract as c
+from govhall.config import parse_config
 from govhall.link import new_client, parse_broker_url
+from hallserver.broker import MosquittoProcess, free_port, wait_for_port
+from hallserver.store import Store
+from hallserver.store.tables import ratings, tickets
 from lab.bench import machine, summarise
+from lab.bench_reports import BenchDatabase
 from lab.server_process import ServerProcess
 
 HALL = "bench"
@@ -66,9 +73,7 @@ def load_hall(kiosks: int = 20, windows: int = 100) -> dict[str, Any]:
 
 
 def write_hall_toml(path: Path, raw: dict[str, Any], http_port: int) -> None:
-    import tomlkit
 
-    from govhall.config import parse_config
     parse_config(raw, str(path))                  # the bench hall is a valid hall
     doc = dict(raw)
     doc["http"] = {"host": "127.0.0.1", "port": http_port}
@@ -313,10 +318,7 @@ def check_books(database_url: str, ok: dict[str, int], in_flight: dict[str, int]
     """What the devices were told against what the database holds: every ticket, service and
     rating a device got an ok for is there once, and nothing else is (a command still on its
     way at the end may or may not have been applied)."""
-    from sqlalchemy import func, select
 
-    from hallserver.store import Store
-    from hallserver.store.tables import ratings, tickets
     store = Store(database_url)
     try:
         with store.engine.connect() as conn:
@@ -335,8 +337,6 @@ def check_books(database_url: str, ok: dict[str, int], in_flight: dict[str, int]
 
 def bench_load(seconds: float = 20.0, rate: float = 1000.0, database_url: str | None = None,
                kiosks: int = 20, windows: int = 100) -> dict[str, Any]:
-    from hallserver.broker import MosquittoProcess, free_port, wait_for_port
-    from lab.bench_reports import BenchDatabase
     tmp = tempfile.TemporaryDirectory(prefix="govhall-load-")
     folder = Path(tmp.name)
     db = BenchDatabase(database_url)          # a fresh database: a temporary file, or a new PG database

@@ -19,6 +19,7 @@ The data is random but seeded: the same arguments give the same database.
 """
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import tempfile
@@ -32,7 +33,18 @@ from typing import Any
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from hallserver.case_desk import matters_of
+from hallserver.domain.clock import SystemClock
+from hallserver.processor import CommandProcessor
 from hallserver.reports.hall import Tallies
+from hallserver.store import Store
+from hallserver.store.repository import matter_terms
+from hallserver.store.tables import cases as cases_table
+from hallserver.store.tables import ratings as ratings_table
+from hallserver.store.tables import tickets as tickets_table
+from hallserver.web.dashboard import Dashboard
+from hallserver.web.live import LiveView
+from lab.bench import machine
 
 BATCH = 20_000
 
@@ -123,9 +135,6 @@ def _ticket_rows(config, today: date, total: int, tz, rnd: random.Random) -> Ite
 
 def fill(store, config, today: date, tickets: int, ratings: int, cases: int, tz, seed: int = 7) -> dict:   # noqa: ANN001
     """Write the year into the store's database in batches; returns what was written."""
-    from hallserver.store.tables import cases as cases_table
-    from hallserver.store.tables import ratings as ratings_table
-    from hallserver.store.tables import tickets as tickets_table
     rnd = random.Random(seed)
     served: list[tuple[int, str, str, datetime]] = []
     written = 0
@@ -152,8 +161,6 @@ def fill(store, config, today: date, tickets: int, ratings: int, cases: int, tz,
                  "channel": rnd.choice([4, 4, 4, 3, 2]), "at": done + timedelta(seconds=30), "phone": "",
                  "prev_hash": "", "hash": ""}
                 for j, (tid, window, staff, done) in enumerate(rated[i:i + BATCH])])
-    from hallserver.case_desk import matters_of
-    from hallserver.store.repository import matter_terms
     terms = {m.id: matter_terms(m) for m in matters_of(config)}      # as accepted cases keep them
     matters = [m.id for m in config.matters] or ["m"]
     handlers = [s.id for s in config.staff] or ["s001"]
@@ -189,19 +196,12 @@ def fill(store, config, today: date, tickets: int, ratings: int, cases: int, tz,
 
 
 def _json(value: Any) -> str:
-    import json
     return json.dumps(value, ensure_ascii=False)
 
 
 def bench_reports(database_url: str | None = None, tickets: int = 1_500_000, ratings: int = 1_000_000,
                   cases: int = 300_000, repeat: int = 20, seed: int = 7) -> dict:
-    from hallserver.domain.clock import SystemClock
-    from hallserver.processor import CommandProcessor
-    from hallserver.store import Store
-    from hallserver.web.dashboard import Dashboard
-    from hallserver.web.live import LiveView
-    from lab.bench import machine
-    from lab.demo import demo_config
+    from lab.demo import demo_config  # loads pyserial: only when used
 
     config = demo_config(with_hours=False)
     db = BenchDatabase(database_url)

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from govhall.link import DeviceLink
+
 
 def display_available() -> bool:
     """A screen to open windows on, and Qt to open them with."""
@@ -38,15 +40,14 @@ def run_demo_gui(on_started: Callable[[Any], None], *, demo: Any = None, keep_op
     """The demo with its Qt windows. `demo`: a HallDemo not yet started (else one is made from
     kwargs, and stopped here); `keep_open`: the windows stay after the simulated day, until they
     are closed or `stop` is set (Ctrl-C); `on_finished(result)` when the day is over."""
-    from PySide6.QtCore import QObject, QTimer, Signal
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QObject, QTimer, Signal  # Qt: loaded by the device programs only
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from counter.qt_counter import CounterWindow
-    from govhall.link import DeviceLink
-    from kiosk.qt_hall_screen import HallScreen
-    from kiosk.qt_kiosk import KioskWindow
-    from kiosk.qtlink import QtLink
-    from lab.demo import HallDemo
+    from counter.qt_counter import CounterWindow  # loads Qt: only when used
+    from kiosk.qt_hall_screen import HallScreen  # loads Qt: only when used
+    from kiosk.qt_kiosk import KioskWindow  # loads Qt: only when used
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
+    from lab.demo import HallDemo  # loads pyserial: only when used
 
     class Finished(QObject):
         done = Signal()

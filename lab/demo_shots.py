@@ -11,8 +11,14 @@ import threading
 import time
 from pathlib import Path
 
+from counter.app import SIZE as COUNTER_SIZE
+from counter.app import make_counter
 from govhall.link import DeviceLink
 from hallserver.broker import free_port
+from kiosk.app import LANDSCAPE, PORTRAIT
+from kiosk.screen_app import SIZE as SCREEN_SIZE
+from kiosk.tablet_app import SIZE as TABLET_SIZE
+from kiosk.tablet_app import make_tablet
 from lab.demo import HallDemo
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,17 +41,11 @@ def _settle(app, seconds: float = 0.5) -> None:   # noqa: ANN001 - a QApplicatio
 
 def county_screenshots(out_dir: str | Path, minutes: int = 90, seed: int = 7) -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from counter.app import SIZE as COUNTER_SIZE
-    from counter.app import make_counter
-    from kiosk.app import LANDSCAPE, PORTRAIT
-    from kiosk.qt_hall_screen import HallScreen
-    from kiosk.qt_kiosk import KioskWindow, categories_from_config
-    from kiosk.qtlink import QtLink
-    from kiosk.screen_app import SIZE as SCREEN_SIZE
-    from kiosk.tablet_app import SIZE as TABLET_SIZE
-    from kiosk.tablet_app import make_tablet
+    from kiosk.qt_hall_screen import HallScreen  # loads Qt: only when used
+    from kiosk.qt_kiosk import KioskWindow, categories_from_config  # loads Qt: only when used
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def county_screenshots(out_dir: str | Path, minutes: int = 90, seed: int = 7) ->
 
 
 def _browser_shots(base_url: str, out: Path) -> list[Path]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # Playwright: only for browser screenshots
     saved = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])

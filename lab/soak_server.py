@@ -26,6 +26,14 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from govhall.link import parse_broker_url
+from hallserver.heap import freeze_heap
+from hallserver.server import HallServer
+from lab.shared_clock import ClockFileError, SharedClock
+
 log = logging.getLogger("lab.soak_server")
 
 
@@ -68,10 +76,7 @@ def server_status(server) -> dict:   # noqa: ANN001 - a started HallServer
 
 def check_args(args: argparse.Namespace) -> str | None:
     """What is wrong with the arguments, in words (None: nothing), before anything starts."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
-    from govhall.link import parse_broker_url
     if not 0 < args.http_port < 65536:
         return f"--http-port {args.http_port} is not a TCP port"
     try:
@@ -111,10 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
 
-    from hallserver.heap import freeze_heap
-    from hallserver.server import HallServer
-    from lab.demo import demo_config
-    from lab.shared_clock import ClockFileError, SharedClock
+    from lab.demo import demo_config  # loads pyserial: only when used
     config = demo_config()
     try:
         clock = SharedClock(args.clock_file, config.hall.timezone)

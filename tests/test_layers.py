@@ -4,7 +4,8 @@
     hall        the `hall` command: may import anything; nothing imports it
     lab         demo, soak, benches, screenshot makers: may import the product; the product never imports it
     hallserver  the hall server: govhall, hardware (the ticket preview); inside it, floor by floor:
-                domain < store < reports < the desks (cases, attendance, settings) < processor < bus;
+                domain < store < reports, bootstrap (config → domain) < the desks (cases, attendance,
+                settings) < processor < bus;
                 the web reads the store and the reports, and changes the hall through the bus
     kiosk, counter   the device apps: govhall, hardware, the Qt toolkit in kiosk; never the server
     hardware    frames, protocols, simulators, bridges: govhall only
@@ -33,10 +34,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "hallserver.store": ("hallserver.store", "hallserver.domain", "hallserver.rating_chain", "govhall"),
     "hallserver.rating_chain": ("hallserver.rating_chain", "govhall"),
     "hallserver.reports": ("hallserver.reports", "hallserver.store", "hallserver.domain", "govhall"),
-    "hallserver.web": ("hallserver.web", "hallserver.reports", "hallserver.store", "hallserver.domain",
+    "hallserver.web": ("hallserver.web", "hallserver.bootstrap", "hallserver.reports", "hallserver.store",
+                       "hallserver.domain",
                        "hallserver.attendance_desk", "hallserver.settings_file", "hallserver.calendar_source",
                        "hallserver.passwords", "hardware", "govhall"),
-    "hallserver.processor": ("hallserver.processor", "hallserver.reports", "hallserver.store", "hallserver.domain",
+    "hallserver.bootstrap": ("hallserver.bootstrap", "hallserver.store", "hallserver.domain", "govhall"),
+    "hallserver.processor": ("hallserver.processor", "hallserver.bootstrap", "hallserver.reports", "hallserver.store",
+                             "hallserver.domain",
                              "hallserver.case_desk", "hallserver.attendance_desk", "hallserver.passwords", "govhall"),
     "hallserver.bus": ("hallserver.bus", "hallserver.processor", "hallserver.domain", "hallserver.heap", "govhall"),
     "kiosk": ("kiosk", "hardware", "govhall"),

@@ -1,6 +1,7 @@
 """Clocks. The domain never reads the system time itself: it is handed a clock."""
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -40,7 +41,6 @@ class SteadyClock:
         with self._lock:
             if self._last is not None and t < self._last:
                 if not self._held and self._last - t > timedelta(seconds=1):
-                    import logging
                     logging.getLogger("hallserver.clock").warning(
                         "the machine's clock went back %.0f s; the hall's time waits until it catches up",
                         (self._last - t).total_seconds())

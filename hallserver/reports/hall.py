@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from bisect import bisect_right
 from collections import Counter, defaultdict
@@ -170,7 +171,6 @@ def merge_tallies(parts: list[Tallies]) -> Tallies:
 
 def tallies_to_json(t: Tallies) -> str:
     """A day's tallies as text for the `report_days` rollup table."""
-    import json
 
     def durations(book: dict[str, Durations]) -> dict:
         return {k: {"b": {str(b): n for b, n in d.buckets.items()}, "n": d.n, "t": d.total_s, "m": d.max_s}
@@ -186,7 +186,6 @@ def tallies_to_json(t: Tallies) -> str:
 
 def tallies_from_json(text: str) -> Tallies | None:
     """The tallies back from the rollup table; None when written by another version."""
-    import json
     data = json.loads(text)
     if data.get("v") != TALLIES_VERSION:
         return None
@@ -317,7 +316,7 @@ def report_from_tallies(kind: str, day: date, t: Tallies, names: dict[str, str],
 
 # --------------------------------------------------------------------------- charts (pygal, SVG)
 def chart_style():   # noqa: ANN201 - a pygal Style
-    from pygal.style import Style
+    from pygal.style import Style  # pygal: only when a chart is drawn
     return Style(font_family='"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif',
                  background="#ffffff", plot_background="#ffffff", foreground="#1d2733",
                  foreground_strong="#1d2733", foreground_subtle="#d9e1ea",
@@ -348,7 +347,7 @@ def count_axis(*series: list[int]) -> dict[str, Any]:
 
 def report_charts(report: dict[str, Any]) -> dict[str, str]:
     """The report's charts as SVG text, each readable at a glance (titles and units in Chinese)."""
-    import pygal
+    import pygal  # pygal: only when a chart is drawn
     options = {"js": [], "style": chart_style(), "width": 760, "height": 300, "disable_xml_declaration": True,
                "legend_at_bottom": True, "print_values": False, "show_y_guides": True, "margin": 12,
                "no_data_text": "无数据"}
@@ -445,8 +444,8 @@ def tables_csv(tables: list[Table]) -> str:
 
 def tables_xlsx(tables: list[Table]) -> bytes:
     """One sheet per table, header row bold and frozen, columns wide enough for the Chinese."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # openpyxl: only for an Excel file
+    from openpyxl.styles import Font  # openpyxl: only for an Excel file
     book = Workbook()
     book.remove(book.active)
     for title, header, rows in tables:

@@ -65,7 +65,7 @@ def department_rows(cases: dict[str, Any]) -> list[dict[str, Any]]:
 
 def people_charts(departments: list[dict], attendance: list[dict], coverage: list[dict]) -> dict[str, str]:
     """按期办结率 per department, attendance exceptions per person, coverage per post (SVG)."""
-    import pygal
+    import pygal  # pygal: only when a chart is drawn
     options = {"js": [], "style": chart_style(), "width": 760, "height": 300, "disable_xml_declaration": True,
                "legend_at_bottom": True, "print_values": False, "show_y_guides": True, "margin": 12,
                "no_data_text": "无数据"}

@@ -49,7 +49,7 @@ def export_ratings(store: Store, config: Config, out: str | Path) -> Path:
     out = Path(out)
     rows = rating_rows(store, config)
     if out.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
+        from openpyxl import Workbook  # openpyxl: only for an Excel file
         book = Workbook()
         sheet = book.active
         sheet.title = "好差评"

@@ -118,9 +118,9 @@ def _window_upsert(dialect: str):   # noqa: ANN202 - an INSERT … ON CONFLICT D
     """A window's row written whether or not it was saved before (one statement for many rows,
     no row count to read back: PostgreSQL's pipeline gives none until the batch is sent)."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # the dialect's own INSERT … ON CONFLICT
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # the dialect's own INSERT … ON CONFLICT
     else:
         raise ValueError(f"govhall keeps its hall in SQLite or PostgreSQL, not {dialect}")
     statement = dialect_insert(windows)

@@ -7,6 +7,9 @@ import time
 from pathlib import Path
 
 from counter.app import SIZE, make_counter
+from govhall.link import DeviceLink
+from hallserver.broker import EmbeddedBroker
+from hallserver.server import HallServer
 
 
 def _wait(app, predicate, timeout: float = 5.0) -> None:   # noqa: ANN001
@@ -21,13 +24,10 @@ def _wait(app, predicate, timeout: float = 5.0) -> None:   # noqa: ANN001
 def screenshots(out_dir: str | Path) -> list[Path]:
     """Run a small hall in this process and save the counter in each state as a PNG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from govhall.link import DeviceLink
-    from hallserver.broker import EmbeddedBroker
-    from hallserver.server import HallServer
-    from kiosk.qtlink import QtLink
-    from lab.demo import demo_config
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
+    from lab.demo import demo_config  # loads pyserial: only when used
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from govhall.config import Config
+from govhall.link import DeviceLink
+from hallserver.broker import EmbeddedBroker, free_port
+from hallserver.server import HallServer
 
 
 def settle(seconds: float = 0.4) -> None:
     """Let Qt deliver what the network brought and draw it."""
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
     app = QApplication.instance()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -32,7 +35,6 @@ class SmallHall:
     links: dict = field(default_factory=dict)
 
     def device(self, device_id: str):   # noqa: ANN201 - a govhall.link.DeviceLink
-        from govhall.link import DeviceLink
         if device_id not in self.links:
             self.links[device_id] = DeviceLink(self.config.hall.id, device_id, self.broker_url).connect()
         return self.links[device_id]
@@ -42,10 +44,8 @@ class SmallHall:
 def small_hall(config: Config, out_dir: str | Path, http: bool = False) -> Iterator[SmallHall]:
     """A hall for screenshots; everything is stopped and removed at the end."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from hallserver.broker import EmbeddedBroker, free_port
-    from hallserver.server import HallServer
     QApplication.instance() or QApplication([])
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     broker = EmbeddedBroker().start()

@@ -7,13 +7,16 @@ import time
 from pathlib import Path
 
 from govhall.config import Config, parse_config
+from govhall.link import DeviceLink
+from hallserver.broker import EmbeddedBroker, free_port
+from hallserver.server import HallServer
 from kiosk.app import LANDSCAPE, PORTRAIT
 
 
 def showcase_config() -> Config:
     """The demo hall plus a department with several matters (two levels on the kiosk) and
     English names: what the screenshots show."""
-    from lab.demo import demo_config
+    from lab.demo import demo_config  # loads pyserial: only when used
     data = demo_config(with_hours=False).model_dump(mode="json")
     english = {"social": "Social & medical insurance", "business": "Business start-up", "residence": "Household & ID"}
     for cat in data["categories"]:
@@ -46,13 +49,10 @@ def _wait(app, predicate, timeout: float = 5.0) -> None:   # noqa: ANN001
 def screenshots(out_dir: str | Path) -> list[Path]:
     """Run a small hall in this process and save every kiosk screen as a PNG."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication  # Qt: loaded by the device programs only
 
-    from govhall.link import DeviceLink
-    from hallserver.broker import EmbeddedBroker, free_port
-    from hallserver.server import HallServer
-    from kiosk.qt_kiosk import KioskWindow, categories_from_config
-    from kiosk.qtlink import QtLink
+    from kiosk.qt_kiosk import KioskWindow, categories_from_config  # loads Qt: only when used
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.screen_app import SIZE
+from lab.shots.hall import settle, small_hall
 
 
 def screenshots(out_dir: str | Path) -> list[Path]:
     """A small hall inside this process; the hall screen welcoming, with calls, and offline."""
-    from kiosk.qt_hall_screen import HallScreen
-    from kiosk.qtlink import QtLink
-    from lab.demo import demo_config
-    from lab.shots.hall import settle, small_hall
+    from kiosk.qt_hall_screen import HallScreen  # loads Qt: only when used
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
+    from lab.demo import demo_config  # loads pyserial: only when used
     out = Path(out_dir)
     config = demo_config(with_hours=False)
     saved: list[Path] = []

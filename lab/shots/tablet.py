@@ -4,13 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.tablet_app import SIZE, make_tablet
+from lab.shots.hall import settle, small_hall
 
 
 def screenshots(out_dir: str | Path) -> list[Path]:
     """A small hall inside this process; the tablet of window 1 in each of its screens."""
-    from kiosk.qtlink import QtLink
-    from lab.demo import demo_config
-    from lab.shots.hall import settle, small_hall
+    from kiosk.qtlink import QtLink  # loads Qt: only when used
+    from lab.demo import demo_config  # loads pyserial: only when used
     out = Path(out_dir)
     config = demo_config(with_hours=False)
     config.staff[0].post = "社保综合受理岗"
