@@ -10,29 +10,19 @@ from datetime import date, datetime, time, timedelta
 
 from govhall import contract as c
 from govhall.config import Config
+from hallserver.bootstrap import posts_of, shifts_of
 from hallserver.domain.attendance import (
     ClockEvent,
     FrontDeskWatch,
     LeaveBook,
     LeaveError,
     Post,
-    Shift,
     day_figures,
     scheduled,
 )
 from hallserver.domain.queue import DomainError, QueueEngine
 from hallserver.domain.workdays import NoSchedule, WorkCalendar
 from hallserver.store import Store
-
-
-def shifts_of(config: Config) -> list[Shift]:
-    if config.shifts:
-        return [Shift(s.name, time.fromisoformat(s.start), time.fromisoformat(s.end),
-                      frozenset(d - 1 for d in s.weekdays) if s.weekdays else None) for s in config.shifts]
-    sessions = config.hours.sessions if config.hours else [("09:00", "12:00"), ("13:30", "17:00")]
-    names = ["上午", "下午", "晚间"]
-    return [Shift(names[i] if i < 3 else f"班次{i + 1}", time.fromisoformat(a), time.fromisoformat(b))
-            for i, (a, b) in enumerate(sessions)]
 
 
 def front_categories(posts: list[Post]) -> list[str]:
@@ -44,7 +34,7 @@ class AttendanceDesk:
     def __init__(self, config: Config, store: Store, calendar: WorkCalendar, today: date | None = None) -> None:
         self.config, self.store, self.calendar = config, store, calendar
         self.shifts = shifts_of(config)
-        self.posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
+        self.posts = posts_of(config)
         self.leaves = LeaveBook(self.posts, store.all_leaves())
         self.watch = FrontDeskWatch(self.posts, front_categories(self.posts))
         since = (today or date.today()) - timedelta(days=62)
@@ -65,7 +55,7 @@ class AttendanceDesk:
         front desk close on the next look) and the minutes counted today. `leaves` are read from
         the database by the caller beforehand: nothing here can fail half-way."""
         shifts = shifts_of(config)
-        posts = [Post(p.id, p.name, p.a, p.b, tuple(p.categories), p.front_desk) for p in config.posts]
+        posts = posts_of(config)
         self.config, self.calendar, self.shifts, self.posts = config, calendar, shifts, posts
         self.watch.posts, self.watch.front = posts, front_categories(posts)
         self.post_states = {pid: s for pid, s in self.post_states.items() if pid in {p.id for p in posts}}

@@ -7,19 +7,17 @@ Called only on the writer thread, like the queue engine.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
+from hallserver.bootstrap import case_rules, matters_of
 from hallserver.calendar_source import work_calendar
 from hallserver.domain.cases import (
     Case,
     CaseBook,
     CaseError,
-    CaseRules,
-    Matter,
-    MatterKind,
     Step,
     case_colour,
     case_deadline,
@@ -34,20 +32,6 @@ log = logging.getLogger("hallserver.cases")
 
 ERRORS = {"case_not_found": c.ErrorCode.CASE_NOT_FOUND, "unknown_matter": c.ErrorCode.UNKNOWN_MATTER,
           "waiting_materials": c.ErrorCode.WAITING_MATERIALS, "forbidden": c.ErrorCode.FORBIDDEN}
-
-
-def matters_of(config: Config) -> list[Matter]:
-    return [Matter(m.id, m.name, m.department, MatterKind(m.kind), m.legal_days, m.promised_days,
-                   tuple(m.materials), tuple(m.step_days.items())) for m in config.matters]
-
-
-def case_rules(config: Config) -> CaseRules:
-    cal = config.calendar
-    if config.hours is None:
-        return CaseRules(yellow_days_left=cal.yellow_days_left, yellow_used=cal.yellow_used)
-    sessions = tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in config.hours.sessions)
-    return CaseRules(closing=sessions[-1][1], sessions=sessions, yellow_days_left=cal.yellow_days_left,
-                     yellow_used=cal.yellow_used)
 
 
 class CaseDesk:

@@ -11,32 +11,27 @@ import time as monotonic_time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
 from govhall.contract import WindowStatus
 from hallserver.attendance_desk import AttendanceDesk
+from hallserver.bootstrap import build_engine
 from hallserver.case_desk import CaseDesk
-from hallserver.domain.appointments import Appointment, AppointmentRules, check_in_window
-from hallserver.domain.call_order import CallRules
+from hallserver.domain.appointments import Appointment, check_in_window
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.devices import AlertChange, DeviceHealth
-from hallserver.domain.hours import CategoryLimits, Extended, HallHours, Session
 from hallserver.domain.login_guard import LoginGuard
 from hallserver.domain.queue import (
     Called,
     Cancelled,
-    Category,
     Changes,
     Completed,
     DomainError,
     Issued,
-    QueueEngine,
     Rated,
     Requeued,
     Skipped,
-    Staff,
     Ticket,
     Transferred,
     Window,
@@ -64,49 +59,6 @@ class Outgoing:
     payload: bytes
     qos: int = 1
     retain: bool = False
-
-
-def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
-    """A queue engine for this config, resumed from what the store holds."""
-    snapshot = store.load_snapshot(hall_day(clock))
-    now = clock.now()
-    return QueueEngine(
-        clock,
-        categories=[Category(x.id, x.name, x.prefix) for x in config.categories],
-        windows=[Window(w.id, w.number, w.name, tuple(w.categories), since=now, elderly_first=w.elderly_first)
-                 for w in config.windows],
-        staff=[Staff(s.id, s.name) for s in config.staff],
-        max_recalls=config.rules.max_recalls,
-        default_service_s=config.rules.default_service_minutes * 60,
-        rules=CallRules(starvation_s=config.rules.starvation_minutes * 60, requeue_after=config.rules.requeue_after,
-                        requeue_within_s=config.rules.requeue_within_minutes * 60),
-        green_age=config.rules.green_age,
-        hours=hall_hours(config),
-        appointment_rules=AppointmentRules(
-            slot_minutes=config.appointments.slot_minutes, capacity=config.appointments.capacity,
-            check_in_before_s=config.appointments.check_in_before_minutes * 60,
-            check_in_after_s=config.appointments.check_in_after_minutes * 60,
-            horizon_days=config.appointments.horizon_days),
-        capacities={x.id: x.appointment_capacity for x in config.categories if x.appointment_capacity is not None},
-        snapshot=snapshot,
-    )
-
-
-def hall_hours(config: Config) -> HallHours | None:
-    """The config's opening hours as the domain sees them (None: always open)."""
-    h = config.hours
-    if h is None:
-        return None
-
-    def sessions(spans: list) -> tuple[Session, ...]:
-        return tuple(Session(time.fromisoformat(a), time.fromisoformat(b)) for a, b in spans)
-    return HallHours(
-        tz=ZoneInfo(config.hall.timezone), weekdays=frozenset(d - 1 for d in h.weekdays),
-        sessions=sessions(h.sessions), last_ticket_minutes=h.last_ticket_minutes,
-        extended=tuple(Extended(frozenset(d - 1 for d in e.weekdays), sessions(e.sessions),
-                                frozenset(e.categories) if e.categories is not None else None) for e in h.extended),
-        limits={c.id: CategoryLimits(c.last_ticket_minutes, c.daily_quota, c.session_quota)
-                for c in config.categories})
 
 
 class CommandProcessor:

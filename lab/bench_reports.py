@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from hallserver.case_desk import matters_of
+from hallserver.bootstrap import matters_of
 from hallserver.domain.clock import SystemClock
 from hallserver.processor import CommandProcessor
 from hallserver.reports.hall import Tallies

@@ -41,9 +41,9 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select
 
+from hallserver.bootstrap import hall_hours
 from hallserver.broker import MosquittoProcess, free_port, mosquitto_config
 from hallserver.domain.clock import hall_day
-from hallserver.processor import hall_hours
 from hallserver.store.tables import tickets, windows
 from lab.demo import ARRIVALS_PER_HOUR, DEMO_START, HallDemo
 from lab.server_process import ServerProcess, rss_kb

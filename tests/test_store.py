@@ -8,8 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from hallserver.bootstrap import build_engine
 from hallserver.domain.clock import SimClock
-from hallserver.processor import build_engine
 from hallserver.store import Store, redact_url
 from hallserver.store.tables import commands, metadata, tickets
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from govhall.config import ConfigError
 from govhall.config_file import load_config
-from hallserver.attendance_desk import shifts_of
+from hallserver.bootstrap import shifts_of
 from hallserver.settings_file import (
     IMPORTS,
     SECTIONS,
