@@ -18,9 +18,10 @@ import paho.mqtt.client as mqtt
 
 from govhall import contract as c
 from govhall.link import new_client, parse_broker_url, watch_suback
+from hallserver.announce import Outgoing
 from hallserver.domain.clock import hall_day
 from hallserver.heap import freeze_heap, frozen
-from hallserver.processor import CommandProcessor, Outgoing
+from hallserver.processor import CommandProcessor
 
 log = logging.getLogger("hallserver.bus")
 

@@ -152,7 +152,7 @@ def test_the_citizen_tracks_the_case_and_a_manager_approves_an_extension_over_ht
 
 def test_the_dashboard_lists_slipping_cases_red_first():
     from govhall.contract import Topics
-    from hallserver.processor import Outgoing
+    from hallserver.announce import Outgoing
     from hallserver.web.live import LiveView
     from hallserver.web.overview import case_alert_text
     view = LiveView(Topics("demo"))

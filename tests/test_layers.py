@@ -24,6 +24,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("govhall", "hallserver", "hardware", "kiosk", "counter", "lab", "hall")
 
+# the command path: the processor and its parts (views, housekeeping, announcing)
+COMMAND_PATH = ("hallserver.processor", "hallserver.views", "hallserver.housekeeping", "hallserver.announce",
+                "hallserver.bootstrap", "hallserver.reports", "hallserver.store", "hallserver.domain",
+                "hallserver.case_desk", "hallserver.attendance_desk", "hallserver.passwords", "govhall")
 # who may import whom: the importing module's prefix -> the prefixes it may import
 ALLOWED: dict[str, tuple[str, ...]] = {
     "govhall": ("govhall",),
@@ -39,10 +43,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
                        "hallserver.attendance_desk", "hallserver.settings_file", "hallserver.calendar_source",
                        "hallserver.passwords", "hardware", "govhall"),
     "hallserver.bootstrap": ("hallserver.bootstrap", "hallserver.store", "hallserver.domain", "govhall"),
-    "hallserver.processor": ("hallserver.processor", "hallserver.bootstrap", "hallserver.reports", "hallserver.store",
-                             "hallserver.domain",
-                             "hallserver.case_desk", "hallserver.attendance_desk", "hallserver.passwords", "govhall"),
-    "hallserver.bus": ("hallserver.bus", "hallserver.processor", "hallserver.domain", "hallserver.heap", "govhall"),
+    "hallserver.processor": COMMAND_PATH,
+    "hallserver.views": COMMAND_PATH,
+    "hallserver.housekeeping": COMMAND_PATH,
+    "hallserver.announce": COMMAND_PATH,
+    "hallserver.bus": ("hallserver.bus", "hallserver.processor", "hallserver.announce", "hallserver.domain",
+                       "hallserver.heap", "govhall"),
     "kiosk": ("kiosk", "hardware", "govhall"),
     "counter": ("counter", "kiosk.qtlink", "kiosk.widgets", "kiosk.workers", "hardware", "govhall"),   # the Qt toolkit
     "lab": ("lab", "hallserver", "hardware", "kiosk", "counter", "govhall"),
