@@ -232,8 +232,42 @@ class CounterWindow(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
+        outer.addWidget(self._build_bar())
+        self.banner = QLabel("与大厅服务器的连接已中断：操作暂停，不会发送也不会排队；恢复后自动同步",
+                             objectName="banner")
+        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.banner.setWordWrap(True)
+        outer.addWidget(self.banner)
+        self.stack = QStackedWidget()
+        outer.addWidget(self.stack, 1)
+        for page in (self._build_login(staff), self._build_work(), self._build_locked()):   # LOGIN, WORK, LOCKED
+            self.stack.addWidget(page)
+
+    @staticmethod
+    def _card() -> QWidget:
+        """A white card (the stylesheet's #card)."""
+        card = QWidget(objectName="card")
+        card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        return card
+
+    @staticmethod
+    def _centred_form(widgets: tuple[QWidget, ...]) -> QWidget:
+        """A page with its widgets one below the other in the middle third (login, unlock)."""
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.addStretch(1)
+        for w in widgets:
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(w, 2)
+            row.addStretch(1)
+            column.addLayout(row)
+        column.addStretch(2)
+        return page
+
+    def _build_bar(self) -> QWidget:
+        """The top bar: window and staff, status, 顶岗, link, clock, 退出登录."""
         bar = QWidget(objectName="bar")
-        bar.setObjectName("bar")
         bar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         top = QHBoxLayout(bar)
         self.head = QLabel(self.window_id, objectName="head")
@@ -248,24 +282,11 @@ class CounterWindow(QWidget):
         self.cover_chip = QLabel("", objectName="chip")
         self.cover_chip.setStyleSheet("background: #9a6700;")
         self.cover_chip.hide()
-        top.addWidget(self.cover_chip)
-        top.addWidget(self.link_chip)
-        top.addWidget(self.clock)
-        top.addWidget(self.logout_button)
-        outer.addWidget(bar)
-        self.banner = QLabel("与大厅服务器的连接已中断：操作暂停，不会发送也不会排队；恢复后自动同步",
-                             objectName="banner")
-        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner.setWordWrap(True)
-        outer.addWidget(self.banner)
+        for w in (self.cover_chip, self.link_chip, self.clock, self.logout_button):
+            top.addWidget(w)
+        return bar
 
-        self.stack = QStackedWidget()
-        outer.addWidget(self.stack, 1)
-
-        # login
-        login = QWidget()
-        ll = QVBoxLayout(login)
-        ll.addStretch(1)
+    def _build_login(self, staff: list[tuple[str, str]]) -> QWidget:
         title = QLabel("窗口登录", objectName="big")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.staff_input = QLineEdit(placeholderText="工号")
@@ -279,23 +300,27 @@ class CounterWindow(QWidget):
         self.password_input.returnPressed.connect(self.login)
         self.login_message = QLabel("", objectName="message")
         self.login_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        for w in (title, self.staff_input, self.password_input, self.login_button, self.login_message):
-            row = QHBoxLayout()
-            row.addStretch(1)
-            row.addWidget(w, 2)
-            row.addStretch(1)
-            ll.addLayout(row)
-        ll.addStretch(2)
-        self.stack.addWidget(login)
+        return self._centred_form((title, self.staff_input, self.password_input, self.login_button,
+                                   self.login_message))
 
-        # work
+    def _build_work(self) -> QWidget:
+        """The working page: the ticket card and the side cards, the F4/F5 panel, the 受理 form,
+        the message line and the keys."""
         work = QWidget()
         wl = QVBoxLayout(work)
         wl.setContentsMargins(16, 12, 16, 12)
         middle = QHBoxLayout()
-        card = QWidget(objectName="card")
-        card.setObjectName("card")
-        card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        middle.addWidget(self._build_ticket_card(), 3)
+        middle.addWidget(self._build_side(), 2)
+        wl.addLayout(middle, 1)
+        wl.addWidget(self._build_panel())
+        wl.addWidget(self._build_accept())
+        wl.addLayout(self._build_message_row())
+        wl.addLayout(self._build_keys())
+        return work
+
+    def _build_ticket_card(self) -> QWidget:
+        card = self._card()
         cl = QVBoxLayout(card)
         self.ticket = QLabel("—", objectName="ticket")
         self.ticket.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -309,7 +334,9 @@ class CounterWindow(QWidget):
         self.timer.setAlignment(Qt.AlignmentFlag.AlignCenter)
         for w in (self.ticket, self.info, self.details, self.timer):
             cl.addWidget(w)
-        middle.addWidget(card, 3)
+        return card
+
+    def _build_side(self) -> QWidget:
         self.side = QWidget()
         side = QVBoxLayout(self.side)
         side.setContentsMargins(0, 0, 0, 0)
@@ -318,21 +345,17 @@ class CounterWindow(QWidget):
         self.figures = QLabel("", objectName="side")
         self.figures.setWordWrap(True)
         for heading, body in (("本窗口业务等候", self.queues), ("我的今日数据", self.figures)):
-            box = QWidget(objectName="card")
-            box.setObjectName("card")
-            box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+            box = self._card()
             bl = QVBoxLayout(box)
             bl.addWidget(QLabel(heading, objectName="big"))
             bl.addWidget(body)
             bl.addStretch(1)
             side.addWidget(box)
-        middle.addWidget(self.side, 2)
-        wl.addLayout(middle, 1)
+        return self.side
 
-        # the choosing panel for F4 转移 and F5 暂停 (keyboard: Tab, Enter, Esc)
-        self.panel_box = QWidget(objectName="card")
-        self.panel_box.setObjectName("card")
-        self.panel_box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+    def _build_panel(self) -> QWidget:
+        """The choosing panel for F4 转移 and F5 暂停 (keyboard: Tab, Enter, Esc)."""
+        self.panel_box = self._card()
         pl = QGridLayout(self.panel_box)
         self.panel_title = QLabel("", objectName="big")
         self.target = QComboBox()
@@ -348,12 +371,11 @@ class CounterWindow(QWidget):
         pl.addWidget(self.panel_ok, 2, 2)
         pl.addWidget(self.panel_cancel, 2, 3)
         self.panel_box.hide()
-        wl.addWidget(self.panel_box)
+        return self.panel_box
 
-        # 受理: the matter, and each material received with its pages (unticked = missing)
-        self.accept_box = QWidget(objectName="card")
-        self.accept_box.setObjectName("card")
-        self.accept_box.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+    def _build_accept(self) -> QWidget:
+        """受理: the matter, and each material received with its pages (unticked = missing)."""
+        self.accept_box = self._card()
         al = QVBoxLayout(self.accept_box)
         self.accept_title = QLabel("受理：选择事项，勾选已收材料并填写页数（未勾选的列入一次性告知单）",
                                    objectName="big")
@@ -377,8 +399,9 @@ class CounterWindow(QWidget):
         al.addLayout(self.materials_grid)
         al.addLayout(buttons)
         self.accept_box.hide()
-        wl.addWidget(self.accept_box)
+        return self.accept_box
 
+    def _build_message_row(self) -> QHBoxLayout:
         self.message = QLabel("", objectName="message")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
@@ -388,7 +411,9 @@ class CounterWindow(QWidget):
         self.reprint_button.clicked.connect(self.reprint)
         self.reprint_button.hide()
         message_row.addWidget(self.reprint_button)
-        wl.addLayout(message_row)
+        return message_row
+
+    def _build_keys(self) -> QHBoxLayout:
         keys = QHBoxLayout()
         self.keys: dict[str, QPushButton] = {}
         for kind, key, label in KEYS:
@@ -397,13 +422,9 @@ class CounterWindow(QWidget):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)      # F-keys and Enter go to the panel, not a button
             self.keys[kind] = button
             keys.addWidget(button)
-        wl.addLayout(keys)
-        self.stack.addWidget(work)
+        return keys
 
-        # locked
-        locked = QWidget()
-        kl = QVBoxLayout(locked)
-        kl.addStretch(1)
+    def _build_locked(self) -> QWidget:
         self.locked_label = QLabel("", objectName="big")
         self.locked_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.unlock_input = QLineEdit(placeholderText="输入密码解锁")
@@ -411,14 +432,7 @@ class CounterWindow(QWidget):
         self.unlock_input.returnPressed.connect(self.unlock)
         self.unlock_message = QLabel("", objectName="message")
         self.unlock_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        for w in (self.locked_label, self.unlock_input, self.unlock_message):
-            row = QHBoxLayout()
-            row.addStretch(1)
-            row.addWidget(w, 2)
-            row.addStretch(1)
-            kl.addLayout(row)
-        kl.addStretch(2)
-        self.stack.addWidget(locked)
+        return self._centred_form((self.locked_label, self.unlock_input, self.unlock_message))
 
     # ------------------------------------------------------------------ state
     @property

@@ -495,7 +495,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hall", description="govhall: the government-service hall system")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_server_parsers(sub)
+    _add_lab_parsers(sub)
+    _add_device_parsers(sub)
+    _add_records_parsers(sub)
+    _add_security_parsers(sub)
+    return p
 
+
+def _add_server_parsers(sub: argparse._SubParsersAction) -> None:
+    """The hall server, and checking its config and its contract."""
     s = sub.add_parser("server", help="run the hall server")
     s.add_argument("--config", required=True)
     s.add_argument("--broker", help="override broker.url (mqtt://host:port or embedded)")
@@ -504,6 +513,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
     s.set_defaults(func=cmd_server)
 
+    cc = sub.add_parser("check-config", help="validate a hall config file")
+    cc.add_argument("file")
+    cc.set_defaults(func=cmd_check_config)
+
+    ct = sub.add_parser("contract", help="wire contract tools")
+    ct.add_argument("--schemas", required=True, metavar="DIR", help="write one JSON Schema per message")
+    ct.set_defaults(func=cmd_contract)
+
+
+def _add_lab_parsers(sub: argparse._SubParsersAction) -> None:
+    """The lab: the demo (and the soak), the benchmarks."""
     d = sub.add_parser("demo", help="run a whole hall on simulated time")
     d.add_argument("--headless", action="store_true", help="no windows, as fast as possible")
     d.add_argument("--hall", choices=("county", "small"), default="county",
@@ -527,28 +547,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --days: restart the server or the broker, or drop a device's network, twice a day")
     d.set_defaults(func=cmd_demo)
 
-    cc = sub.add_parser("check-config", help="validate a hall config file")
-    cc.add_argument("file")
-    cc.set_defaults(func=cmd_check_config)
+    be = sub.add_parser("bench", help="benchmarks: `hall bench call` times a call to the LED, screen and voice; "
+                                      "`hall bench reports` the reports over a year of history; "
+                                      "`hall bench load` a big hall's devices at full speed")
+    be.add_argument("what", choices=["call", "reports", "load"])
+    be.add_argument("--seconds", type=float, default=20.0, help="load: seconds of each phase")
+    be.add_argument("--rate", type=float, default=1000.0, help="load: commands per second of the paced phase")
+    be.add_argument("--kiosks", type=int, default=20, help="load: simulated kiosks")
+    be.add_argument("--windows", type=int, default=100,
+                    help="load: windows (each with a counter, a rating tablet and an LED screen)")
+    be.add_argument("--tickets", type=int, default=1_500_000, help="reports: tickets in the year")
+    be.add_argument("--ratings", type=int, default=1_000_000, help="reports: ratings in the year")
+    be.add_argument("--cases", type=int, default=300_000, help="reports: cases in the year")
+    be.add_argument("--repeat", type=int, default=20, help="reports: runs of each report")
+    be.add_argument("--calls", type=int, default=1000)
+    be.add_argument("--database", help="a database URL (default: SQLite in a temporary folder)")
+    be.add_argument("--json", action="store_true")
+    be.set_defaults(func=cmd_bench)
 
-    ct = sub.add_parser("contract", help="wire contract tools")
-    ct.add_argument("--schemas", required=True, metavar="DIR", help="write one JSON Schema per message")
-    ct.set_defaults(func=cmd_contract)
 
-    lb = sub.add_parser("led-bridge", help="drive the window LED screens")
-    lb.add_argument("--config", required=True)
-    lb.add_argument("--device", default="led-bridge-1", help="this bridge's device id")
-    lb.add_argument("--port", help="override led.port (pyserial URL or /dev/ttyUSB0)")
-    lb.add_argument("--broker", help="override broker.url")
-    lb.set_defaults(func=cmd_led_bridge)
-
-    kb = sub.add_parser("keypad-bridge", help="the caller keypads (呼叫器) on their RS-485 bus")
-    kb.add_argument("--config", required=True)
-    kb.add_argument("--device", default="keypad-bridge-1", help="this bridge's device id")
-    kb.add_argument("--port", help="override keypad.port (pyserial URL or /dev/ttyUSB1)")
-    kb.add_argument("--broker", help="override broker.url")
-    kb.set_defaults(func=cmd_keypad_bridge)
-
+def _add_device_parsers(sub: argparse._SubParsersAction) -> None:
+    """The device programs and the bridges to the hall's serial buses."""
     k = sub.add_parser("kiosk", help="the ticket kiosk (取号机)")
     k.add_argument("--config")
     k.add_argument("--device", default="kiosk-1", help="this kiosk's device id")
@@ -588,24 +607,6 @@ def build_parser() -> argparse.ArgumentParser:
     vo.add_argument("--build-clips", metavar="DIR", help="make the voice clips with espeak-ng into DIR")
     vo.set_defaults(func=cmd_voice)
 
-    be = sub.add_parser("bench", help="benchmarks: `hall bench call` times a call to the LED, screen and voice; "
-                                      "`hall bench reports` the reports over a year of history; "
-                                      "`hall bench load` a big hall's devices at full speed")
-    be.add_argument("what", choices=["call", "reports", "load"])
-    be.add_argument("--seconds", type=float, default=20.0, help="load: seconds of each phase")
-    be.add_argument("--rate", type=float, default=1000.0, help="load: commands per second of the paced phase")
-    be.add_argument("--kiosks", type=int, default=20, help="load: simulated kiosks")
-    be.add_argument("--windows", type=int, default=100,
-                    help="load: windows (each with a counter, a rating tablet and an LED screen)")
-    be.add_argument("--tickets", type=int, default=1_500_000, help="reports: tickets in the year")
-    be.add_argument("--ratings", type=int, default=1_000_000, help="reports: ratings in the year")
-    be.add_argument("--cases", type=int, default=300_000, help="reports: cases in the year")
-    be.add_argument("--repeat", type=int, default=20, help="reports: runs of each report")
-    be.add_argument("--calls", type=int, default=1000)
-    be.add_argument("--database", help="a database URL (default: SQLite in a temporary folder)")
-    be.add_argument("--json", action="store_true")
-    be.set_defaults(func=cmd_bench)
-
     tb = sub.add_parser("tablet", help="the rating tablet of a window (评价器)")
     tb.add_argument("--config")
     tb.add_argument("--window", help="the window's id or number")
@@ -615,6 +616,23 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--screenshots", metavar="DIR", help="save each screen as PNG (runs a small hall inside)")
     tb.set_defaults(func=cmd_tablet)
 
+    lb = sub.add_parser("led-bridge", help="drive the window LED screens")
+    lb.add_argument("--config", required=True)
+    lb.add_argument("--device", default="led-bridge-1", help="this bridge's device id")
+    lb.add_argument("--port", help="override led.port (pyserial URL or /dev/ttyUSB0)")
+    lb.add_argument("--broker", help="override broker.url")
+    lb.set_defaults(func=cmd_led_bridge)
+
+    kb = sub.add_parser("keypad-bridge", help="the caller keypads (呼叫器) on their RS-485 bus")
+    kb.add_argument("--config", required=True)
+    kb.add_argument("--device", default="keypad-bridge-1", help="this bridge's device id")
+    kb.add_argument("--port", help="override keypad.port (pyserial URL or /dev/ttyUSB1)")
+    kb.add_argument("--broker", help="override broker.url")
+    kb.set_defaults(func=cmd_keypad_bridge)
+
+
+def _add_records_parsers(sub: argparse._SubParsersAction) -> None:
+    """The records: the ratings' and the audit log's hash chains."""
     ra = sub.add_parser("ratings", help="好差评: verify the hash chain, or export the records")
     ra.add_argument("action", choices=["verify", "export"])
     ra.add_argument("--config", required=True)
@@ -628,6 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--database", help="override database.url")
     au.set_defaults(func=cmd_audit)
 
+
+def _add_security_parsers(sub: argparse._SubParsersAction) -> None:
+    """Passwords and the broker's accounts."""
     sp = sub.add_parser("staff-password", help="argon2 hash of a staff password, for password_hash in [[staff]]")
     sp.set_defaults(func=cmd_staff_password)
 
@@ -648,7 +669,6 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--bind", default="127.0.0.1")
     mc.add_argument("--persistence", metavar="DIR", help="keep retained messages and sessions here")
     mc.set_defaults(func=cmd_mosquitto_config)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

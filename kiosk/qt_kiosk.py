@@ -144,36 +144,47 @@ class KioskWindow(QWidget):
         layout.addWidget(self.banner)
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
-
-        # HOME and GROUP share the tile grid widget, re-filled for each
-        for _ in (HOME, GROUP):
-            page = QWidget()
-            v = QVBoxLayout(page)
-            v.setSpacing(16)
-            grid = QGridLayout()
-            grid.setSpacing(20)
-            v.addStretch(0)                       # above and below: the unused rows' share, so the
-            v.addLayout(grid, 1)                  # tiles keep their size and sit in the middle
-            v.addStretch(0)
-            pager = QHBoxLayout()
-            prev_button, next_button = QPushButton(objectName="tool"), QPushButton(objectName="tool")
-            page_label = label("page", "hint")
-            for turn in (prev_button, next_button):
-                turn.setMinimumWidth(260)         # a wide target, and "Previous" fits in English too
-            prev_button.clicked.connect(lambda: self._turn(-1))
-            next_button.clicked.connect(lambda: self._turn(+1))
-            pager.addWidget(prev_button)
-            pager.addWidget(page_label, 1)
-            pager.addWidget(next_button)
-            v.addLayout(pager)
-            page.setProperty("parts", None)
-            page.grid, page.prev, page.next, page.page_label = grid, prev_button, next_button, page_label
-            self.stack.addWidget(page)
+        for _ in (HOME, GROUP):              # HOME and GROUP: a tile grid each, re-filled for each page shown
+            self.stack.addWidget(self._build_tile_page())
         group_back = QPushButton(objectName="back")
         group_back.clicked.connect(self.show_choices)
         self.stack.widget(GROUP).layout().addWidget(group_back)
         self.group_back = group_back
+        for page in (self._build_ticket_page(), self._build_code_page(), self._build_printer_down_page()):
+            self.stack.addWidget(page)       # TICKET, CODE, DOWN
+        layout.addWidget(self._build_tools())
+        self.stack.currentChanged.connect(self._page_changed)
+        self._page_changed(HOME)
+        self.status = label("status", "hint")
+        layout.addWidget(self.status)
 
+    def _build_tile_page(self) -> QWidget:
+        """A page of category tiles with its pager (上一页 / 下一页)."""
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setSpacing(16)
+        grid = QGridLayout()
+        grid.setSpacing(20)
+        v.addStretch(0)                       # above and below: the unused rows' share, so the
+        v.addLayout(grid, 1)                  # tiles keep their size and sit in the middle
+        v.addStretch(0)
+        pager = QHBoxLayout()
+        prev_button, next_button = QPushButton(objectName="tool"), QPushButton(objectName="tool")
+        page_label = label("page", "hint")
+        for turn in (prev_button, next_button):
+            turn.setMinimumWidth(260)         # a wide target, and "Previous" fits in English too
+        prev_button.clicked.connect(lambda: self._turn(-1))
+        next_button.clicked.connect(lambda: self._turn(+1))
+        pager.addWidget(prev_button)
+        pager.addWidget(page_label, 1)
+        pager.addWidget(next_button)
+        v.addLayout(pager)
+        page.setProperty("parts", None)
+        page.grid, page.prev, page.next, page.page_label = grid, prev_button, next_button, page_label
+        return page
+
+    def _build_ticket_page(self) -> QWidget:
+        """The number just taken: category, number, how many ahead, printed or the QR; keep or discard."""
         ticket = QWidget()
         tl = QVBoxLayout(ticket)
         self.ticket_box = QBoxLayout(QBoxLayout.Direction.TopToBottom)
@@ -204,8 +215,10 @@ class KioskWindow(QWidget):
         self.ticket_back = QPushButton(objectName="back")
         self.ticket_back.clicked.connect(self.show_choices)
         tl.addWidget(self.ticket_back)
-        self.stack.addWidget(ticket)
+        return ticket
 
+    def _build_code_page(self) -> QWidget:
+        """预约签到: the appointment code entered on the keypad."""
         entry = QWidget()
         el = QVBoxLayout(entry)
         self.code_box = QBoxLayout(QBoxLayout.Direction.TopToBottom)
@@ -230,8 +243,10 @@ class KioskWindow(QWidget):
         self.code_back = QPushButton(objectName="back")
         self.code_back.clicked.connect(self.show_choices)
         el.addWidget(self.code_back)
-        self.stack.addWidget(entry)
+        return entry
 
+    def _build_printer_down_page(self) -> QWidget:
+        """The printer cannot print: the reason, and the number on the phone by QR instead."""
         down = QWidget()
         dl = QVBoxLayout(down)
         self.down_reason = label("printer_down", "title")
@@ -245,8 +260,10 @@ class KioskWindow(QWidget):
             dl.addWidget(w)
         dl.addStretch(1)
         dl.addWidget(self.down_back)
-        self.stack.addWidget(down)
+        return down
 
+    def _build_tools(self) -> QWidget:
+        """预约签到, 大字模式, English."""
         self.tools = QWidget()
         tools = QHBoxLayout(self.tools)
         tools.setContentsMargins(0, 0, 0, 0)
@@ -258,11 +275,7 @@ class KioskWindow(QWidget):
         self.lang_button.clicked.connect(self.toggle_language)
         for b in (self.appointment_button, self.large_button, self.lang_button):
             tools.addWidget(b)
-        layout.addWidget(self.tools)
-        self.stack.currentChanged.connect(self._page_changed)
-        self._page_changed(HOME)
-        self.status = label("status", "hint")
-        layout.addWidget(self.status)
+        return self.tools
 
     def t(self, key: str, **values: object) -> str:
         return text(key, self.lang, **values)
