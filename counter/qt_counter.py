@@ -594,9 +594,15 @@ class CounterWindow(QWidget):
         if not self.online and tag not in ("login", "unlock"):
             self.message.setText("连接中断：操作未发送")
             return
+        try:
+            command = c.command(kind, window=self.window_id, **fields)
+        except c.ContractError as exc:                # what was entered does not make a command
+            log.warning("window %s: %s not sent: %s", self.window_id, kind, exc.detail)
+            self.message.setText("输入有误，未发送：请检查后重试")
+            return
         self.in_flight.add(tag)
         self.message.setText("")
-        self.qlink.send(tag, {"type": kind, "window": self.window_id, **fields})
+        self.qlink.send(tag, command)
         self._refresh()
 
     def _lock(self) -> None:

@@ -797,6 +797,29 @@ class ContractError(Exception):
         return error_reply(self.command_id, self.code, self.detail)
 
 
+_COMMAND_BY_NAME: dict[str, type[_Command]] = {x.model_fields["type"].default: x for x in COMMAND_TYPES}
+
+
+def _problems(exc: ValidationError, skip: int = 1) -> str:
+    """The first five problems, each with its field (`skip`: the union's tag at the front of the path)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'][skip:]) or '(message)'}: {e['msg']}"
+                     for e in exc.errors()[:5])
+
+
+def command(kind: str, **fields: Any) -> dict[str, Any]:
+    """A command as a device sends it, built by the contract's own type: an unknown type or
+    field, a wrong or a missing value is a ContractError here, on the device, before anything
+    is sent. The id is the link's to give (DeviceLink.request)."""
+    model = _COMMAND_BY_NAME.get(kind)
+    if model is None:
+        raise ContractError(ErrorCode.UNKNOWN_TYPE, f"unknown command type {kind[:40]!r}")
+    try:
+        built = model.model_validate({"id": "on-the-device", "type": kind, **fields})
+    except ValidationError as exc:
+        raise ContractError(ErrorCode.INVALID, f"{kind}: {_problems(exc, skip=0)}") from None
+    return built.model_dump(mode="json", exclude_unset=True, exclude={"id"})
+
+
 def parse_command(payload: bytes) -> Command:
     """Turn raw bytes into a validated command, or raise ContractError with the reply to send."""
     if len(payload) > MAX_PAYLOAD_BYTES:
@@ -815,9 +838,7 @@ def parse_command(payload: bytes) -> Command:
     try:
         return _command_adapter.validate_python(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or '(message)'}: {e['msg']}"
-                             for e in exc.errors()[:5])
-        raise ContractError(ErrorCode.INVALID, problems, command_id) from None
+        raise ContractError(ErrorCode.INVALID, _problems(exc), command_id) from None
 
 
 def encode(message: BaseModel) -> bytes:

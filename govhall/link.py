@@ -216,7 +216,7 @@ class DeviceLink:
     def report_soon(self, component: str, condition: str, detail: str = "") -> None:
         """`device.report` from a thread of its own, so a bus or port loop never waits on it;
         a report that cannot go is logged (the next change of condition sends again)."""
-        command = {"type": "device.report", "component": component, "condition": condition, "detail": detail[:200]}
+        command = c.command("device.report", component=component, condition=condition, detail=detail[:200])
 
         def send() -> None:
             try:

@@ -193,18 +193,18 @@ class KeypadBridge:
         window = pad.window
         kind = Key.NAMES.get(event.key)
         if kind in ("call", "recall", "skip", "complete"):
-            return {"type": {"call": "window.call_next", "recall": "window.recall", "skip": "window.skip",
-                             "complete": "window.complete"}[kind], "window": window}
+            return c.command({"call": "window.call_next", "recall": "window.recall", "skip": "window.skip",
+                              "complete": "window.complete"}[kind], window=window)
         if kind == "pause":
             with self._lock:
                 paused = (self.states.get(window) or {}).get("status") == "paused"
-            return {"type": "window.resume", "window": window} if paused else \
-                {"type": "window.pause", "window": window, "reason": "away"}
+            return c.command("window.resume", window=window) if paused else \
+                c.command("window.pause", window=window, reason="away")
         if kind == "transfer":
             target = self.window_ids.get(event.arg)
             if target is None:
                 return None
-            return {"type": "window.transfer", "window": window, "to_window": target, "reason": "呼叫器转移"}
+            return c.command("window.transfer", window=window, to_window=target, reason="呼叫器转移")
         return None
 
     def _press(self, pad: PadState, boot: int, event: KeyEvent) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from govhall import contract as c
 from hardware.idcard import IdCardReader
 from hardware.printer import TicketPrint, TicketPrinter, TicketTemplate, compose_ticket
 from hardware.voice import speakable_number
@@ -435,10 +436,8 @@ class KioskWindow(QWidget):
         self._send_after_printer_check("issue", self._issue_command(category))
 
     def _issue_command(self, category: str) -> dict:
-        command = {"type": "ticket.issue", "category": category}
-        if self.birth_date:
-            command["birth_date"] = self.birth_date  # the server decides the 绿色通道; no ID number is sent
-        return command
+        birth = {"birth_date": self.birth_date} if self.birth_date else {}   # the server decides 绿色通道
+        return c.command("ticket.issue", category=category, **birth)           # no ID number is sent
 
     def take_by_qr(self) -> None:
         """The printer cannot print: the citizen takes the number as the QR code on screen."""
@@ -465,8 +464,8 @@ class KioskWindow(QWidget):
         """Tell the manager when the printer's condition changes (paper near end, out, offline)."""
         if condition != self.printer_condition and self.online:
             self.printer_condition = condition
-            self.qlink.send("report", {"type": "device.report", "component": "printer", "condition": condition,
-                                       "detail": detail[:200]})
+            self.qlink.send("report", c.command("device.report", component="printer", condition=condition,
+                                                         detail=detail[:200]))
 
     def _on_printer(self, what: str, result: dict) -> None:
         self._report_printer(result["condition"], result.get("problem") or "")
@@ -527,7 +526,7 @@ class KioskWindow(QWidget):
         self._keep.stop()
         number, self.unprinted = self.unprinted, None
         if number is not None:
-            self.qlink.send("cancel", {"type": "ticket.cancel", "number": number, "reason": reason})
+            self.qlink.send("cancel", c.command("ticket.cancel", number=number, reason=reason))
         self.keep_button.hide()
         self.discard_button.hide()
         self.status.setText(self.t("cancelled") + f"（{number}）")
@@ -560,7 +559,7 @@ class KioskWindow(QWidget):
             elif not self.busy and self.online:
                 self.busy, self.no_print = True, False
                 self.code_status.setText(self.t("checking_in"))
-                self._send_after_printer_check("check_in", {"type": "appointment.check_in", "code": value})
+                self._send_after_printer_check("check_in", c.command("appointment.check_in", code=value))
         elif len(value) < 6:
             self.code.setText(value + key)
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from govhall import contract as c
 from kiosk.qtlink import QtLink
 from kiosk.widgets import plain_labels
 
@@ -238,10 +239,10 @@ class TabletWindow(QWidget):
         if phone and (len(phone) != 11 or not phone.isdigit() or not phone.startswith("1")):
             self.why_message.setText("手机号应为 11 位数字，可不填")
             return
-        command = {"type": "rating.submit", "window": self.window_id, "level": self.level,
-                   "reasons": [b.text() for b in self.reason_boxes if b.isChecked()] if self.level <= 2 else [],
-                   "comment": self.comment.text().strip() if self.level <= 2 else "",
-                   "phone": phone if self.level <= 2 else ""}
+        bad = self.level <= 2            # reasons, a comment and a phone number for 回访 only with a 差评
+        command = c.command("rating.submit", window=self.window_id, level=self.level,
+                            reasons=[b.text() for b in self.reason_boxes if b.isChecked()] if bad else [],
+                            comment=self.comment.text().strip() if bad else "", phone=phone if bad else "")
         self._timeout.stop()
         self.qlink.send("rate", command)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import serial
 
+from govhall import contract as c
 from govhall.config import Config, parse_config
 from govhall.link import DeviceLink, RequestTimeout
 from hallserver.broker import EmbeddedBroker
@@ -236,7 +237,7 @@ class HallDemo:
     def _cmd(self, link: DeviceLink, **command: Any) -> dict:
         """Send as a real device does: while the link or the server is down, send the same
         command (same id) again until it is answered."""
-        command["id"] = link.new_id()
+        command = {**c.command(command.pop("type"), **command), "id": link.new_id()}   # checked on this side too
         deadline = time.monotonic() + 120
         while True:
             try:
