@@ -65,42 +65,10 @@ class HallScreen(QWidget):
         body = QHBoxLayout()
         body.setSpacing(28)
         left = QVBoxLayout()
-        newest = QWidget(objectName="newest")
-        newest.setObjectName("newest")
-        newest.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        nl = QVBoxLayout(newest)
-        self.call = QLabel("欢迎光临", objectName="call")
-        self.call.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.call_where = QLabel("请取号后留意叫号", objectName="callwhere")
-        self.call_where.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        nl.addWidget(self.call)
-        nl.addWidget(self.call_where)
-        left.addWidget(newest, 3)
-        recent = QWidget(objectName="panel")
-        recent.setObjectName("panel")
-        recent.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.recent_grid = QGridLayout(recent)
-        self.recent_labels: list[tuple[QLabel, QLabel]] = []
-        for i in range(RECENT_CALLS):
-            number, where = QLabel("", objectName="recent"), QLabel("", objectName="recent")
-            number.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            where.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.recent_grid.addWidget(number, i // 2, (i % 2) * 2)
-            self.recent_grid.addWidget(where, i // 2, (i % 2) * 2 + 1)
-            self.recent_labels.append((number, where))
-        left.addWidget(recent, 2)
+        left.addWidget(self._build_newest(), 3)
+        left.addWidget(self._build_recent(), 2)
         body.addLayout(left, 5)
-
-        side = QWidget(objectName="panel")
-        side.setObjectName("panel")
-        side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        sl = QVBoxLayout(side)
-        sl.addWidget(QLabel("等候人数", objectName="head"))
-        self.waiting = QLabel("", objectName="waiting")
-        self.waiting.setWordWrap(True)
-        self.waiting.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        sl.addWidget(self.waiting, 1)
-        body.addWidget(side, 2)
+        body.addWidget(self._build_waiting(), 2)
         layout.addLayout(body, 1)
 
         self.ticker = QLabel(notice, objectName="ticker")
@@ -120,6 +88,50 @@ class HallScreen(QWidget):
         qlink.subscribe(qlink.topics.server_state)
         qlink.subscribe(qlink.topics.queue_state)
         qlink.subscribe(qlink.topics.event("ticket.called"))
+
+    @staticmethod
+    def _panel(name: str) -> QWidget:
+        """A panel of the screen, styled by its name (newest, panel)."""
+        panel = QWidget(objectName=name)
+        panel.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        return panel
+
+    def _build_newest(self) -> QWidget:
+        """The newest call, large: the number and the window."""
+        newest = self._panel("newest")
+        nl = QVBoxLayout(newest)
+        self.call = QLabel("欢迎光临", objectName="call")
+        self.call.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.call_where = QLabel("请取号后留意叫号", objectName="callwhere")
+        self.call_where.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        nl.addWidget(self.call)
+        nl.addWidget(self.call_where)
+        return newest
+
+    def _build_recent(self) -> QWidget:
+        """The calls before it, two to a row."""
+        recent = self._panel("panel")
+        self.recent_grid = QGridLayout(recent)
+        self.recent_labels: list[tuple[QLabel, QLabel]] = []
+        for i in range(RECENT_CALLS):
+            number, where = QLabel("", objectName="recent"), QLabel("", objectName="recent")
+            number.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            where.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.recent_grid.addWidget(number, i // 2, (i % 2) * 2)
+            self.recent_grid.addWidget(where, i // 2, (i % 2) * 2 + 1)
+            self.recent_labels.append((number, where))
+        return recent
+
+    def _build_waiting(self) -> QWidget:
+        """等候人数 per category."""
+        side = self._panel("panel")
+        sl = QVBoxLayout(side)
+        sl.addWidget(QLabel("等候人数", objectName="head"))
+        self.waiting = QLabel("", objectName="waiting")
+        self.waiting.setWordWrap(True)
+        self.waiting.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        sl.addWidget(self.waiting, 1)
+        return side
 
     def _hall_now(self) -> datetime:
         now = datetime.now().astimezone() - self.server_offset

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Table,
     bindparam,
     create_engine,
     delete,
@@ -523,67 +524,26 @@ class Store:
                 write(_SAVE_WINDOW if later else self._statements[_SAVE_WINDOW],
                       [{**_window_row(w), "id": w.id} for w in changes.windows.values()])
             if changes.ratings:
-                rows = []
-                prev = self._tail("ratings", conn, _LAST_RATING_HASH)
-                prev = prev.hash if prev else GENESIS
-                for r in changes.ratings:
-                    row = {"id": r.id, "ticket_id": r.ticket.id, "window": r.window, "staff": r.staff,
-                           "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
-                           "comment": r.comment, "channel": r.channel, "at": r.at, "phone": ""}
-                    row["prev_hash"], row["hash"] = prev, link(row, prev, self.rating_secret)
-                    prev = row["hash"]
-                    rows.append(row)
-                self._set_tail("ratings", (r.id, prev))
-                write(_INSERT_RATING, rows)
-                contacts = [{"rating_id": r.id, "phone": r.phone, "at": r.at} for r in changes.ratings if r.phone]
-                if contacts:                   # beside the signed record, so that retention can mask it
-                    conn.execute(insert(rating_contacts), contacts)
+                self._save_ratings(conn, write, changes.ratings)
             if changes.pauses:
                 conn.execute(insert(window_pauses), [{
                     "window": p.window, "staff": p.staff, "reason": p.reason.value,
                     "started_at": p.started_at, "ended_at": p.ended_at} for p in changes.pauses])
             for a in changes.appointments.values():
-                row = _appointment_row(a)
-                done = conn.execute(update(appointments).where(appointments.c.id == a.id).values(row))
-                if done.rowcount == 0:
-                    conn.execute(insert(appointments).values(id=a.id, **row))
+                _upsert(conn, appointments, a.id, _appointment_row(a))
             if changes.attendance:
                 conn.execute(insert(attendance_events), [
                     {"staff": e.staff, "at": e.at, "kind": e.kind, "source": e.source, "by": e.by, "reason": e.reason}
                     for e in changes.attendance])
             for lv in changes.leaves:
-                row = {"staff": lv.staff, "kind": lv.kind, "start": lv.start, "end": lv.end, "reason": lv.reason,
-                       "status": lv.status, "cover": lv.cover, "decided_by": lv.decided_by, "ended_at": lv.ended_at}
-                done = conn.execute(update(leaves).where(leaves.c.id == lv.id).values(row))
-                if done.rowcount == 0:
-                    conn.execute(insert(leaves).values(id=lv.id, **row))
-            for kind, alert in changes.coverage:
-                if kind == "opened":
-                    conn.execute(insert(coverage_alerts).values(category=alert.category, started_at=alert.start))
-                else:
-                    conn.execute(update(coverage_alerts).where(
-                        coverage_alerts.c.category == alert.category, coverage_alerts.c.ended_at.is_(None))
-                        .values(ended_at=alert.end))
+                _upsert(conn, leaves, lv.id, {
+                    "staff": lv.staff, "kind": lv.kind, "start": lv.start, "end": lv.end, "reason": lv.reason,
+                    "status": lv.status, "cover": lv.cover, "decided_by": lv.decided_by, "ended_at": lv.ended_at})
             for r in changes.rectifications:
-                row = rectification_row(r)
-                done = conn.execute(update(rectifications).where(rectifications.c.id == r.id).values(row))
-                if done.rowcount == 0:
-                    conn.execute(insert(rectifications).values(id=r.id, **row))
+                _upsert(conn, rectifications, r.id, rectification_row(r))
             for case in changes.cases:
-                row = case_row(case)
-                done = conn.execute(update(cases).where(cases.c.id == case.id).values(row))
-                if done.rowcount == 0:
-                    conn.execute(insert(cases).values(id=case.id, **row))
-            for ch in changes.device_alerts:
-                a = ch.alert
-                if ch.opened:
-                    conn.execute(insert(device_alerts).values(device=a.device, component=a.component,
-                                                              condition=a.condition, detail=a.detail,
-                                                              opened_at=a.since))
-                else:
-                    conn.execute(update(device_alerts).where(
-                        device_alerts.c.device == a.device, device_alerts.c.component == a.component,
-                        device_alerts.c.closed_at.is_(None)).values(closed_at=ch.at))
+                _upsert(conn, cases, case.id, case_row(case))
+            _save_alerts(conn, changes.coverage, changes.device_alerts)
             write(_INSERT_COMMAND, {"device": device, "id": command_id, "type": command_type,
                                     "reply": reply_json, "at": at})
             if self._known_commands is not None:     # a rolled-back one stays: a harmless extra lookup
@@ -591,6 +551,25 @@ class Store:
             error = None if '"ok":true' in reply_json.replace(" ", "") else json.loads(reply_json).get("error")
             outcome = (error.get("code") or "error") if error else "ok"     # "{}": the server's own check
             self._audit(conn, at, device, command_type, outcome, command_id, write)
+
+    def _save_ratings(self, conn: Connection, write: Callable, ratings_changed: list) -> None:
+        """The new ratings, each linked to the one before it (the hash chain); a phone number for
+        回访 beside the signed record, so that retention can mask it."""
+        rows = []
+        prev = self._tail("ratings", conn, _LAST_RATING_HASH)
+        prev = prev.hash if prev else GENESIS
+        for r in ratings_changed:
+            row = {"id": r.id, "ticket_id": r.ticket.id, "window": r.window, "staff": r.staff,
+                   "level": r.level, "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
+                   "comment": r.comment, "channel": r.channel, "at": r.at, "phone": ""}
+            row["prev_hash"], row["hash"] = prev, link(row, prev, self.rating_secret)
+            prev = row["hash"]
+            rows.append(row)
+        self._set_tail("ratings", (ratings_changed[-1].id, prev))
+        write(_INSERT_RATING, rows)
+        contacts = [{"rating_id": r.id, "phone": r.phone, "at": r.at} for r in ratings_changed if r.phone]
+        if contacts:
+            conn.execute(insert(rating_contacts), contacts)
 
     # ---------------------------------------------------------------- reports
     def summary(self, now: datetime, day: date) -> Summary:
@@ -1118,3 +1097,29 @@ def rectification_from_row(row: dict) -> Rectification:
                          [RectificationRecord(x["kind"], datetime.fromisoformat(x["at"]), x["by"], x["note"],
                                               x["reached"], x["upheld"], x.get("filed_by", ""))
                           for x in json.loads(row["records"])])
+
+
+def _upsert(conn: Connection, table: Table, row_id: int, row: dict) -> None:
+    """The row changed, or new: an UPDATE, and an INSERT when there was nothing to update."""
+    if conn.execute(update(table).where(table.c.id == row_id).values(row)).rowcount == 0:
+        conn.execute(insert(table).values(id=row_id, **row))
+
+
+def _save_alerts(conn: Connection, coverage: list, changed_device_alerts: list) -> None:
+    """前台断档 alerts opened and closed, device alerts opened and closed."""
+    for kind, alert in coverage:
+        if kind == "opened":
+            conn.execute(insert(coverage_alerts).values(category=alert.category, started_at=alert.start))
+        else:
+            conn.execute(update(coverage_alerts).where(
+                coverage_alerts.c.category == alert.category, coverage_alerts.c.ended_at.is_(None))
+                .values(ended_at=alert.end))
+    for ch in changed_device_alerts:
+        a = ch.alert
+        if ch.opened:
+            conn.execute(insert(device_alerts).values(device=a.device, component=a.component,
+                                                      condition=a.condition, detail=a.detail, opened_at=a.since))
+        else:
+            conn.execute(update(device_alerts).where(
+                device_alerts.c.device == a.device, device_alerts.c.component == a.component,
+                device_alerts.c.closed_at.is_(None)).values(closed_at=ch.at))
