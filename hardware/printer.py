@@ -104,90 +104,110 @@ class Printout:
 
 def decode(data: bytes) -> Printout:
     """Read ESC/POS bytes as a printer would: text with its attributes, QR codes, cuts."""
-    out = Printout()
-    i, chinese, align, double, bold = 0, False, 0, False, False
-    buf = bytearray()
+    return _Decoder(data).run()
 
-    def flush() -> None:
+
+class _Decoder:
+    """The printer's side of the line: its mode (Chinese, alignment, double size, bold), the
+    text of the line being built, and what has been printed."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.i = data, 0
+        self.chinese, self.align, self.double, self.bold = False, 0, False, False
+        self.buf = bytearray()
+        self.out = Printout()
+
+    def run(self) -> Printout:
+        data = self.data
+        while self.i < len(data):
+            b = data[self.i]
+            if b == 0x0A:                                         # LF
+                self.flush()
+                self.i += 1
+            elif b == 0x1B:                                       # ESC
+                self.esc(self.need(2)[1])
+            elif b == 0x1C:                                       # FS: Chinese mode on/off
+                self.fs(self.need(2)[1])
+            elif b == 0x1D:                                       # GS
+                self.gs(self.need(2)[1])
+            elif b < 0x20:
+                raise EscPosError(f"unknown control byte {b:#04x} at byte {self.i}")
+            else:
+                self.buf.append(b)
+                self.i += 1
+        if self.buf:
+            self.flush()
+        return self.out
+
+    def flush(self) -> None:
         try:
-            text = buf.decode("gb18030" if chinese or any(b >= 0x80 for b in buf) else "ascii")
+            text = self.buf.decode("gb18030" if self.chinese or any(b >= 0x80 for b in self.buf) else "ascii")
         except UnicodeDecodeError as exc:
-            raise EscPosError(f"text before byte {i} is not GB18030: {exc}") from None
-        out.lines.append(Line(text, align, double, bold))
-        buf.clear()
+            raise EscPosError(f"text before byte {self.i} is not GB18030: {exc}") from None
+        self.out.lines.append(Line(text, self.align, self.double, self.bold))
+        self.buf.clear()
 
-    def need(n: int) -> bytes:
-        if i + n > len(data):
-            raise EscPosError(f"truncated command at byte {i}")
-        return data[i:i + n]
+    def need(self, n: int) -> bytes:
+        if self.i + n > len(self.data):
+            raise EscPosError(f"truncated command at byte {self.i}")
+        return self.data[self.i:self.i + n]
 
-    while i < len(data):
-        b = data[i]
-        if b == 0x0A:                                         # LF
-            flush()
-            i += 1
-        elif b == 0x1B:                                       # ESC
-            cmd = need(2)[1]
-            if cmd == 0x40:                                   # ESC @ init
-                chinese, align, double, bold = False, 0, False, False
-                i += 2
-            elif cmd == 0x21:                                 # ESC ! n: print mode
-                n = need(3)[2]
-                double, bold = bool(n & 0x30), bool(n & 0x08)
-                i += 3
-            elif cmd == 0x61:                                 # ESC a n: align
-                n = need(3)[2]
-                align = n - 48 if n >= 48 else n
-                i += 3
-            elif cmd == 0x45:                                 # ESC E n: bold
-                bold = bool(need(3)[2])
-                i += 3
-            elif cmd in (0x74, 0x4D, 0x2D, 0x47, 0x20, 0x64, 0x7B):  # code page, font, underline, double-strike,
-                i += 3                                                 # spacing, feed, upside-down
-            else:
-                raise EscPosError(f"unknown ESC {cmd:#04x} at byte {i}")
-        elif b == 0x1C:                                       # FS: Chinese mode on/off
-            cmd = need(2)[1]
-            if cmd == 0x26:
-                chinese = True
-            elif cmd == 0x2E:
-                chinese = False
-            else:
-                raise EscPosError(f"unknown FS {cmd:#04x} at byte {i}")
-            i += 2
-        elif b == 0x1D:                                       # GS
-            cmd = need(2)[1]
-            if cmd == 0x56:                                   # GS V m [n]: cut
-                m = need(3)[2]
-                out.cuts += 1
-                i += 4 if m in (0x41, 0x42, 65, 66) else 3
-            elif cmd == 0x21:                                 # GS ! n: character size
-                double = bool(need(3)[2])
-                i += 3
-            elif cmd in (0x42, 0x62):                         # GS B (reverse), GS b (smoothing)
-                i += 3
-            elif cmd == 0x28 and need(3)[2] == 0x6B:          # GS ( k: QR code functions
-                head = need(5)
-                length = head[3] | head[4] << 8
-                body = need(5 + length)[5:]
-                if body[:2] == b"1P":                         # store the data
-                    try:
-                        out.qr.append(body[3:].decode("utf-8"))
-                    except UnicodeDecodeError:
-                        raise EscPosError(f"QR data at byte {i} is not UTF-8") from None
-                elif body[:2] == b"1Q" and out.qr:            # print what was stored, here
-                    out.lines.append(Line("", align, qr=out.qr[-1]))
-                i += 5 + length
-            else:
-                raise EscPosError(f"unknown GS {cmd:#04x} at byte {i}")
-        elif b < 0x20:
-            raise EscPosError(f"unknown control byte {b:#04x} at byte {i}")
+    def esc(self, cmd: int) -> None:
+        if cmd == 0x40:                                       # ESC @ init
+            self.chinese, self.align, self.double, self.bold = False, 0, False, False
+            self.i += 2
+        elif cmd == 0x21:                                     # ESC ! n: print mode
+            n = self.need(3)[2]
+            self.double, self.bold = bool(n & 0x30), bool(n & 0x08)
+            self.i += 3
+        elif cmd == 0x61:                                     # ESC a n: align
+            n = self.need(3)[2]
+            self.align = n - 48 if n >= 48 else n
+            self.i += 3
+        elif cmd == 0x45:                                     # ESC E n: bold
+            self.bold = bool(self.need(3)[2])
+            self.i += 3
+        elif cmd in (0x74, 0x4D, 0x2D, 0x47, 0x20, 0x64, 0x7B):  # code page, font, underline, double-strike,
+            self.i += 3                                            # spacing, feed, upside-down
         else:
-            buf.append(b)
-            i += 1
-    if buf:
-        flush()
-    return out
+            raise EscPosError(f"unknown ESC {cmd:#04x} at byte {self.i}")
+
+    def fs(self, cmd: int) -> None:
+        if cmd == 0x26:
+            self.chinese = True
+        elif cmd == 0x2E:
+            self.chinese = False
+        else:
+            raise EscPosError(f"unknown FS {cmd:#04x} at byte {self.i}")
+        self.i += 2
+
+    def gs(self, cmd: int) -> None:
+        if cmd == 0x56:                                       # GS V m [n]: cut
+            m = self.need(3)[2]
+            self.out.cuts += 1
+            self.i += 4 if m in (0x41, 0x42, 65, 66) else 3
+        elif cmd == 0x21:                                     # GS ! n: character size
+            self.double = bool(self.need(3)[2])
+            self.i += 3
+        elif cmd in (0x42, 0x62):                             # GS B (reverse), GS b (smoothing)
+            self.i += 3
+        elif cmd == 0x28 and self.need(3)[2] == 0x6B:         # GS ( k: QR code functions
+            self.qr()
+        else:
+            raise EscPosError(f"unknown GS {cmd:#04x} at byte {self.i}")
+
+    def qr(self) -> None:
+        head = self.need(5)
+        length = head[3] | head[4] << 8
+        body = self.need(5 + length)[5:]
+        if body[:2] == b"1P":                                 # store the data
+            try:
+                self.out.qr.append(body[3:].decode("utf-8"))
+            except UnicodeDecodeError:
+                raise EscPosError(f"QR data at byte {self.i} is not UTF-8") from None
+        elif body[:2] == b"1Q" and self.out.qr:               # print what was stored, here
+            self.out.lines.append(Line("", self.align, qr=self.out.qr[-1]))
+        self.i += 5 + length
 
 
 # --------------------------------------------------------------------------- preview
