@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -14,11 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 
 from govhall.config import ManagerConfig
 from hallserver.domain.login_guard import LoginGuard
 from hallserver.web.auth import RateLimit, Sessions
 from hallserver.web.dashboard import Dashboard
+
+log = logging.getLogger("hallserver.web")
 
 ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -57,3 +61,24 @@ def web_command_id(kind: str, key: str | None, body: dict) -> str:
         return uuid.uuid4().hex
     digest = hashlib.sha256(json.dumps([kind, key, body], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return f"k-{digest[:40]}"
+
+
+def unavailable(message: str = "暂不可用") -> JSONResponse:
+    return JSONResponse({"error": {"code": "unavailable", "message": message}}, status_code=503)
+
+
+def answer_command(web: Web, command: dict, what: str, statuses: dict[str, int], *, otherwise: int = 400,
+                   created: bool = False) -> JSONResponse:
+    """A command from the web through the one command path, answered as HTTP: its result (201
+    when it `created` something), its refusal with the status for that code (`otherwise` for
+    the rest), or 503 when the hall's writer is not there or does not answer (never a hang)."""
+    if web.submit is None:
+        return unavailable()
+    try:
+        reply = web.submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
+    except Exception:                        # the writer is stuck or gone: say so
+        log.exception("%s failed", what)
+        return unavailable("系统繁忙，请稍后再试")
+    if reply["ok"]:
+        return JSONResponse(reply["result"], status_code=201 if created else 200)
+    return JSONResponse({"error": reply["error"]}, status_code=statuses.get(reply["error"]["code"], otherwise))

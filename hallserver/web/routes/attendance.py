@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from hallserver.attendance_desk import month_csv, month_xlsx
-from hallserver.web.context import web_of
+from hallserver.web.context import answer_command, web_of
 
 log = logging.getLogger("hallserver.web")
 
@@ -179,20 +179,7 @@ def _body(body: dict) -> dict:
 
 
 def _web_command(request, command: dict, what: str) -> JSONResponse:
-    web = web_of(request)
-    submit = web.submit
-    command = {k: v for k, v in command.items() if k != "id"}   # the route decides type and action
-    if submit is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
-    command.setdefault("id", uuid.uuid4().hex)
-    try:
-        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
-    except Exception:
-        log.exception("%s failed", what)
-        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
-    if reply["ok"]:
-        return JSONResponse(reply["result"], status_code=201 if command.get("action") == "request" or
-                            command["type"] == "attendance.correct" else 200)
-    status = {"not_found": 404, "forbidden": 403, "post_uncovered": 409, "unknown_staff": 404}.get(
-        reply["error"]["code"], 400)
-    return JSONResponse({"error": reply["error"]}, status_code=status)
+    command = {**{k: v for k, v in command.items() if k != "id"}, "id": uuid.uuid4().hex}   # the route decides
+    return answer_command(web_of(request), command, what,                                  # type and action
+                          {"not_found": 404, "forbidden": 403, "post_uncovered": 409, "unknown_staff": 404},
+                          created=command.get("action") == "request" or command["type"] == "attendance.correct")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import logging
 import uuid
 
@@ -13,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, web_command_id, web_of
+from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, answer_command, unavailable, web_command_id, web_of
 from hallserver.web.pages import TEMPLATES
 
 log = logging.getLogger("hallserver.web")
@@ -73,23 +72,14 @@ def apply_online(request: Request, body: OnlineApplication,
                  idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
     """网上申报: an online application becomes a case with its deadline (through the one command path)."""
     web = web_of(request)
-    submit = web.submit
-    if submit is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+    if web.submit is None:
+        return unavailable()
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
                             status_code=400)
     command = {"id": web_command_id("case.apply_online", idempotency_key, body.model_dump(mode="json")),
                "type": "case.apply_online", **body.model_dump(mode="json")}
-    try:
-        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
-    except Exception:
-        log.exception("online application failed")
-        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
-    if reply["ok"]:
-        return JSONResponse(reply["result"], status_code=201)
-    return JSONResponse({"error": reply["error"]}, status_code=404 if reply["error"]["code"] == "unknown_matter"
-                        else 400)
+    return answer_command(web, command, "online application", {"unknown_matter": 404}, created=True)
 
 
 @router.get("/api/reports/cases")
@@ -134,18 +124,6 @@ def cases_digest(request: Request) -> JSONResponse:
 @router.post("/api/cases/{code}/extension/approve")
 def approve_extension(code: str, body: ExtensionApproval, request: Request) -> JSONResponse:
     """A manager approves a case's waiting extension (延期审批)."""
-    web = web_of(request)
-    submit = web.submit
-    if submit is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
     command = {"id": uuid.uuid4().hex, "type": "case.approve_extension", "case": code,
                "manager": request.state.manager or body.manager}
-    try:
-        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
-    except Exception:
-        log.exception("extension approval failed")
-        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
-    if reply["ok"]:
-        return JSONResponse(reply["result"])
-    status = {"case_not_found": 404, "forbidden": 403}.get(reply["error"]["code"], 400)
-    return JSONResponse({"error": reply["error"]}, status_code=status)
+    return answer_command(web_of(request), command, "extension approval", {"case_not_found": 404, "forbidden": 403})

@@ -16,7 +16,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Stre
 from pydantic import BaseModel, ConfigDict, Field
 
 from hallserver.domain.clock import hall_day
-from hallserver.web.context import ERROR_STATUS, IDEMPOTENCY_KEY, TOKEN, web_command_id, web_of
+from hallserver.web.context import (
+    ERROR_STATUS,
+    IDEMPOTENCY_KEY,
+    TOKEN,
+    answer_command,
+    unavailable,
+    web_command_id,
+    web_of,
+)
 from hallserver.web.pages import POLL_S, TEMPLATES
 
 log = logging.getLogger("hallserver.web")
@@ -46,22 +54,14 @@ WINDOW_QR_MINUTES = 15      # the window's static QR rates a service completed t
 def book(request: Request, body: AppointmentRequest,
          idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
     web = web_of(request)
-    submit = web.submit
-    if submit is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "预约暂不可用"}}, status_code=503)
+    if web.submit is None:
+        return unavailable("预约暂不可用")
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
                             status_code=400)
     command = {"id": web_command_id("appointment.book", idempotency_key, body.model_dump(mode="json")),
                "type": "appointment.book", **body.model_dump(mode="json")}
-    try:
-        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
-    except Exception:                       # the writer is stuck or gone: say so, do not hang
-        log.exception("booking failed")
-        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
-    if reply["ok"]:
-        return JSONResponse(reply["result"], status_code=201)
-    return JSONResponse({"error": reply["error"]}, status_code=ERROR_STATUS.get(reply["error"]["code"], 400))
+    return answer_command(web, command, "booking", ERROR_STATUS, created=True)
 
 
 def ticket_context(request, token: str) -> dict[str, Any] | None:

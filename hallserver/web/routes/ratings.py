@@ -1,7 +1,6 @@
 """好差评: the statistics and the window ranking with the managers' adjustments, and 差评整改."""
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hallserver.reports.rating_export import rating_rows
 from hallserver.reports.ratings import rating_statistics, window_ranking
-from hallserver.web.context import web_of
+from hallserver.web.context import answer_command, web_of
 
 log = logging.getLogger("hallserver.web")
 
@@ -74,25 +73,14 @@ def rectification_list(request: Request) -> JSONResponse:
 @router.post("/api/rectifications/{rid}/{action}")
 def rectification_act(rid: int, action: str, body: RectificationRequest, request: Request) -> JSONResponse:
     """核实回访 (verify), 整改 (rectify), 申诉 (appeal), 申诉决定 (decide)."""
-    web = web_of(request)
-    submit = web.submit
     if action not in ("verify", "rectify", "appeal", "decide"):
         return JSONResponse({"error": {"code": "invalid", "message": "verify, rectify, appeal or decide"}},
                             status_code=404)
-    if submit is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
     command = {"id": uuid.uuid4().hex, "type": "rectification.act", "rectification": rid, "action": action,
                **body.model_dump()}
     if request.state.manager and action != "appeal":           # the one logged in acts, whatever the body says
         command["by"] = request.state.manager
     elif request.state.manager:                                  # an appeal entered for the staff member
         command["filed_by"] = request.state.manager
-    try:
-        reply = submit(json.dumps(command, ensure_ascii=False).encode("utf-8"))
-    except Exception:
-        log.exception("rectification failed")
-        return JSONResponse({"error": {"code": "unavailable", "message": "系统繁忙，请稍后再试"}}, status_code=503)
-    if reply["ok"]:
-        return JSONResponse(reply["result"])
-    status = {"not_found": 404, "forbidden": 403}.get(reply["error"]["code"], 409)
-    return JSONResponse({"error": reply["error"]}, status_code=status)
+    return answer_command(web_of(request), command, "rectification", {"not_found": 404, "forbidden": 403},
+                          otherwise=409)
