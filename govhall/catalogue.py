@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from govhall.config import ConfigError, MatterConfig, PostConfig
+from govhall.config import ConfigError, MatterConfig, PostConfig, read_text_file
 
 COLUMNS = ["id", "name", "department", "kind", "legal_days", "promised_days", "materials"]
 
@@ -40,12 +40,7 @@ def load_catalogue(path: str | Path) -> list[MatterConfig]:
             raise ConfigError(f"{path}: cannot read: No such file or directory")
         rows = _xlsx_rows(path)
     else:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
+        text = read_text_file(path, bom=True, hint=" (save the spreadsheet as CSV UTF-8)")
         rows = list(csv.DictReader(text.splitlines()))
     require_columns(rows, COLUMNS, str(path))
     out = []
@@ -69,13 +64,7 @@ POST_COLUMNS = ["id", "name", "a", "b", "categories", "front_desk"]
 def load_posts(path: str | Path) -> list[PostConfig]:
     """岗位 (AB岗) from a CSV file (see `parse_posts`)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    return parse_posts(text, str(path))
+    return parse_posts(read_text_file(path, bom=True), str(path))
 
 
 def require_columns(rows: list[dict], columns: list[str], where: str) -> None:

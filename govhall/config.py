@@ -5,6 +5,7 @@ A bad file is refused with the file, the key and the reason, e.g.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -380,6 +381,17 @@ class Config(_Section):
 
     def device(self, device_id: str) -> DeviceConfig | None:
         return next((d for d in self.devices if d.id == device_id), None)
+
+
+def read_text_file(path: Path, *, bom: bool = False, hint: str = "") -> str:
+    """A config file's text (UTF-8; `bom`: a byte-order mark allowed, as Excel writes CSV), or a
+    ConfigError that names the file and why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8-sig" if bom else "utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text{hint}") from None
 
 
 def find_window(config: Config, window: str) -> WindowConfig:

@@ -7,17 +7,12 @@ import tomllib
 from pathlib import Path
 
 from govhall.catalogue import load_catalogue, load_posts
-from govhall.config import Config, ConfigError, cross_check, parse_config
+from govhall.config import Config, ConfigError, cross_check, parse_config, read_text_file
 
 
 def load_config(path: str | Path) -> Config:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+    text = read_text_file(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
