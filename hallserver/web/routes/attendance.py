@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from hallserver.attendance_desk import month_csv, month_xlsx
-from hallserver.web.context import answer_command, web_of
+from hallserver.web.context import answer_command, unavailable, web_of
 
 log = logging.getLogger("hallserver.web")
 
@@ -33,7 +33,7 @@ def attendance_day(request: Request,
     except ValueError:
         return JSONResponse({"error": {"code": "invalid", "message": "date: YYYY-MM-DD"}}, status_code=400)
     if query is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     return JSONResponse({"day": day.isoformat(), "staff": query(
         lambda processor: processor.attendance.day(day, processor.clock.tz))})
 
@@ -54,7 +54,7 @@ def attendance_month(request: Request, month: str | None = Query(None, descripti
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         return JSONResponse({"error": {"code": "invalid", "message": "month: YYYY-MM"}}, status_code=400)
     if query is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     rows = query(lambda processor: processor.attendance.month(year, month, processor.clock.tz,
                                                               processor.clock.now().date()))
     department = request.query_params.get("department")
@@ -81,7 +81,7 @@ def coverage_report(request: Request) -> JSONResponse:
     web = web_of(request)
     dashboard, query = web.dashboard, web.query
     if query is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     minutes, by_category = query(lambda processor: (
         {f"{d}|{post}": {k: round(v, 1) for k, v in m.items()}
          for (d, post), m in processor.attendance.watch.minutes.items()},
@@ -130,7 +130,7 @@ async def attendance_clock_http(request: Request) -> JSONResponse:
     if len(body) > 4096:
         return JSONResponse({"error": {"code": "too_large", "message": "请求过大"}}, status_code=413)
     if submit is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     try:
         command = json.loads(body)
     except ValueError:

@@ -97,7 +97,7 @@ def cases_report(request: Request, start: str | None = Query(None, alias="from",
     except ValueError:
         return JSONResponse({"error": {"code": "invalid", "message": "from/to: YYYY-MM-DD"}}, status_code=400)
     if query is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     if (end - start).days > 400:
         return JSONResponse({"error": {"code": "invalid", "message": "at most 400 days at a time"}},
                             status_code=400)
@@ -117,7 +117,7 @@ def cases_digest(request: Request) -> JSONResponse:
     web = web_of(request)
     query = web.query
     if query is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     return JSONResponse(query(lambda processor: processor.case_report(None, None, digest=True)))
 
 

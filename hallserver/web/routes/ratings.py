@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hallserver.reports.rating_export import rating_rows
 from hallserver.reports.ratings import rating_statistics, window_ranking
-from hallserver.web.context import answer_command, web_of
+from hallserver.web.context import answer_command, unavailable, web_of
 
 log = logging.getLogger("hallserver.web")
 
@@ -39,7 +39,7 @@ def ratings_report(request: Request) -> JSONResponse:
     web = web_of(request)
     dashboard = web.dashboard
     if dashboard.config is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     config = dashboard.config
     rows = rating_rows(dashboard.store, config)
     ranking = window_ranking(rows, dashboard.store.score_adjustments(),
@@ -66,7 +66,7 @@ def rectification_list(request: Request) -> JSONResponse:
     web = web_of(request)
     query = web.query
     if query is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     return JSONResponse({"rectifications": query(lambda processor: processor.rectification_list())})
 
 

@@ -28,7 +28,7 @@ from hallserver.reports.people import (
     people_tables,
 )
 from hallserver.reports.queries import period_tallies, settled_before
-from hallserver.web.context import web_of
+from hallserver.web.context import unavailable, web_of
 from hallserver.web.pages import TEMPLATES
 
 log = logging.getLogger("hallserver.web")
@@ -124,7 +124,7 @@ def reports_people(request: Request, period: str = Query("day", description="day
         return chosen
     kind, day = chosen
     if query is None:
-        return JSONResponse({"error": {"code": "unavailable", "message": "暂不可用"}}, status_code=503)
+        return unavailable()
     first, last, label = period_bounds(kind, day)
     processor = query(lambda p: p)
     desk = processor.attendance
