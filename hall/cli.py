@@ -566,69 +566,52 @@ def _add_lab_parsers(sub: argparse._SubParsersAction) -> None:
     be.set_defaults(func=cmd_bench)
 
 
+def _device_parser(sub: argparse._SubParsersAction, name: str, help_text: str, func, *,   # noqa: ANN001
+                   device: tuple[str | None, str], window: bool = False, screen_shots: str | None = None,
+                   config_required: bool = False) -> argparse.ArgumentParser:
+    """The options of every device program and bridge: --config, its --device (default, help),
+    --broker; a window's --window; a screen's --fullscreen and --screenshots."""
+    d = sub.add_parser(name, help=help_text)
+    d.add_argument("--config", required=config_required)
+    if window:
+        d.add_argument("--window", help="the window's id or number")
+    d.add_argument("--device", default=device[0], help=device[1])
+    d.add_argument("--broker", help="override broker.url")
+    if screen_shots is not None:
+        d.add_argument("--fullscreen", action="store_true")
+        d.add_argument("--screenshots", metavar="DIR", help=f"save {screen_shots} as PNG (runs a small hall inside)")
+    d.set_defaults(func=func)
+    return d
+
+
 def _add_device_parsers(sub: argparse._SubParsersAction) -> None:
     """The device programs and the bridges to the hall's serial buses."""
-    k = sub.add_parser("kiosk", help="the ticket kiosk (取号机)")
-    k.add_argument("--config")
-    k.add_argument("--device", default="kiosk-1", help="this kiosk's device id")
-    k.add_argument("--broker", help="override broker.url")
+    k = _device_parser(sub, "kiosk", "the ticket kiosk (取号机)", cmd_kiosk,
+                       device=("kiosk-1", "this kiosk's device id"), screen_shots="every screen")
     k.add_argument("--printer", help="the ticket printer (overrides the device's printer in the config): "
                                      "/dev/ttyUSB0, serial:///dev/ttyS1?baudrate=19200, tcp://host:9100, usb://0416:5011")
     k.add_argument("--id-reader", help="the ID card reader: /dev/ttyUSB1 or a pyserial URL")
     k.add_argument("--no-voice", action="store_true", help="no spoken guidance in 适老化 mode")
-    k.add_argument("--fullscreen", action="store_true")
-    k.add_argument("--screenshots", metavar="DIR", help="save every screen as PNG (runs a small hall inside)")
-    k.set_defaults(func=cmd_kiosk)
-
-    ct = sub.add_parser("counter", help="the counter terminal (窗口叫号终端)")
-    ct.add_argument("--config")
-    ct.add_argument("--window", help="the window's id or number")
-    ct.add_argument("--device", help="this counter's device id (default: the counter of that window)")
-    ct.add_argument("--broker", help="override broker.url")
-    ct.add_argument("--fullscreen", action="store_true")
-    ct.add_argument("--screenshots", metavar="DIR", help="save each state as PNG (runs a small hall inside)")
-    ct.set_defaults(func=cmd_counter)
-
-    sc = sub.add_parser("screen", help="the hall screen (综合屏), optionally speaking the calls")
-    sc.add_argument("--config")
-    sc.add_argument("--device", default="screen-1", help="this screen's device id")
-    sc.add_argument("--broker", help="override broker.url")
+    _device_parser(sub, "counter", "the counter terminal (窗口叫号终端)", cmd_counter, window=True,
+                   device=(None, "this counter's device id (default: the counter of that window)"),
+                   screen_shots="each state")
+    sc = _device_parser(sub, "screen", "the hall screen (综合屏), optionally speaking the calls", cmd_screen,
+                        device=("screen-1", "this screen's device id"), screen_shots="the screen")
     sc.add_argument("--voice", action="store_true", help="speak every call (语音叫号) through this machine's audio")
     sc.add_argument("--clips", help="the voice clip folder (default: screen.clips, else ~/.cache/govhall)")
-    sc.add_argument("--fullscreen", action="store_true")
-    sc.add_argument("--screenshots", metavar="DIR", help="save the screen as PNG (runs a small hall inside)")
-    sc.set_defaults(func=cmd_screen)
-
-    vo = sub.add_parser("voice", help="speak every call (语音叫号); --build-clips makes the clips")
-    vo.add_argument("--config")
-    vo.add_argument("--device", default="screen-1", help="the device id to connect as (role screen)")
-    vo.add_argument("--broker", help="override broker.url")
+    vo = _device_parser(sub, "voice", "speak every call (语音叫号); --build-clips makes the clips", cmd_voice,
+                        device=("screen-1", "the device id to connect as (role screen)"))
     vo.add_argument("--clips", help="the voice clip folder")
     vo.add_argument("--build-clips", metavar="DIR", help="make the voice clips with espeak-ng into DIR")
-    vo.set_defaults(func=cmd_voice)
-
-    tb = sub.add_parser("tablet", help="the rating tablet of a window (评价器)")
-    tb.add_argument("--config")
-    tb.add_argument("--window", help="the window's id or number")
-    tb.add_argument("--device", help="this tablet's device id (default: the tablet of that window)")
-    tb.add_argument("--broker", help="override broker.url")
-    tb.add_argument("--fullscreen", action="store_true")
-    tb.add_argument("--screenshots", metavar="DIR", help="save each screen as PNG (runs a small hall inside)")
-    tb.set_defaults(func=cmd_tablet)
-
-    lb = sub.add_parser("led-bridge", help="drive the window LED screens")
-    lb.add_argument("--config", required=True)
-    lb.add_argument("--device", default="led-bridge-1", help="this bridge's device id")
+    _device_parser(sub, "tablet", "the rating tablet of a window (评价器)", cmd_tablet, window=True,
+                   device=(None, "this tablet's device id (default: the tablet of that window)"),
+                   screen_shots="each screen")
+    lb = _device_parser(sub, "led-bridge", "drive the window LED screens", cmd_led_bridge, config_required=True,
+                        device=("led-bridge-1", "this bridge's device id"))
     lb.add_argument("--port", help="override led.port (pyserial URL or /dev/ttyUSB0)")
-    lb.add_argument("--broker", help="override broker.url")
-    lb.set_defaults(func=cmd_led_bridge)
-
-    kb = sub.add_parser("keypad-bridge", help="the caller keypads (呼叫器) on their RS-485 bus")
-    kb.add_argument("--config", required=True)
-    kb.add_argument("--device", default="keypad-bridge-1", help="this bridge's device id")
+    kb = _device_parser(sub, "keypad-bridge", "the caller keypads (呼叫器) on their RS-485 bus", cmd_keypad_bridge,
+                        config_required=True, device=("keypad-bridge-1", "this bridge's device id"))
     kb.add_argument("--port", help="override keypad.port (pyserial URL or /dev/ttyUSB1)")
-    kb.add_argument("--broker", help="override broker.url")
-    kb.set_defaults(func=cmd_keypad_bridge)
 
 
 def _add_records_parsers(sub: argparse._SubParsersAction) -> None:
