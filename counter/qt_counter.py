@@ -598,7 +598,9 @@ class CounterWindow(QWidget):
             command = c.command(kind, window=self.window_id, **fields)
         except c.ContractError as exc:                # what was entered does not make a command
             log.warning("window %s: %s not sent: %s", self.window_id, kind, exc.detail)
-            self.message.setText("输入有误，未发送：请检查后重试")
+            shown_on = {"login": self.login_message, "unlock": self.unlock_message}.get(tag, self.message)
+            shown_on.setText("工号或密码格式不对，请检查后重试" if tag in ("login", "unlock")
+                             else "输入有误，未发送：请检查后重试")     # on the page the person is looking at
             return
         self.in_flight.add(tag)
         self.message.setText("")

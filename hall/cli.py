@@ -48,7 +48,6 @@ from hallserver.rating_chain import verify, verify_audit
 from hallserver.server import HallServer, rating_secret
 from hallserver.store import Store
 from hardware.call_voice import build_clips
-from kiosk.app import run_kiosk
 from kiosk.screen_app import run_screen, run_voice
 from kiosk.tablet_app import run_tablet
 from lab.bench import bench_call
@@ -56,7 +55,6 @@ from lab.bench_load import bench_load
 from lab.bench_reports import bench_reports
 from lab.demo_console import DemoConsole
 from lab.demo_gui import display_available, run_demo_gui
-from lab.shots.kiosk import screenshots
 
 log = logging.getLogger("hall")
 
@@ -209,8 +207,8 @@ def _demo_on_the_console(args: argparse.Namespace, options: dict) -> int:
         time.sleep(0.6)                  # the status thread's last line is drawn
         console.end_status()
         print("\n".join(console.summary(result, DEMO_START, demo.server.dashboard_url)), flush=True)
-        if stop.is_set():
-            print("stopped (Ctrl-C) before the end of the simulated day", flush=True)
+        if stop.is_set() or demo.stop_requested.is_set():      # Ctrl-C, or the windows closed
+            print("stopped before the end of the simulated day (Ctrl-C or the windows closed)", flush=True)
         elif not args.exit:
             print(f"the dashboard and the simulated devices stay up: {demo.server.dashboard_url}  "
                   "(Ctrl-C to stop)", flush=True)
@@ -309,7 +307,9 @@ def _device_program(args: argparse.Namespace, what: str, screenshots, needs_wind
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
-    started = _device_program(args, "kiosk", screenshots)
+    from kiosk.app import run_kiosk  # loads the printer's python-escpos, Pillow, pyserial: only when used
+    from lab.shots import kiosk as kiosk_shots  # a small hall and Qt, for --screenshots only
+    started = _device_program(args, "kiosk", kiosk_shots.screenshots)
     if started is None:
         return 0
     config, broker = started
@@ -322,8 +322,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 
 def cmd_counter(args: argparse.Namespace) -> int:
-    from lab.shots.counter import screenshots
-    started = _device_program(args, "counter", screenshots, needs_window=True)
+    from lab.shots import counter as counter_shots  # a small hall and Qt, for --screenshots only
+    started = _device_program(args, "counter", counter_shots.screenshots, needs_window=True)
     if started is None:
         return 0
     config, broker = started
@@ -331,8 +331,8 @@ def cmd_counter(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from lab.shots.screen import screenshots
-    started = _device_program(args, "screen", screenshots)
+    from lab.shots import screen as screen_shots  # a small hall and Qt, for --screenshots only
+    started = _device_program(args, "screen", screen_shots.screenshots)
     if started is None:
         return 0
     config, broker = started
@@ -416,8 +416,8 @@ def cmd_bench_reports(args: argparse.Namespace) -> int:
 
 
 def cmd_tablet(args: argparse.Namespace) -> int:
-    from lab.shots.tablet import screenshots
-    started = _device_program(args, "tablet", screenshots, needs_window=True)
+    from lab.shots import tablet as tablet_shots  # a small hall and Qt, for --screenshots only
+    started = _device_program(args, "tablet", tablet_shots.screenshots, needs_window=True)
     if started is None:
         return 0
     config, broker = started

@@ -9,6 +9,9 @@ It can only rate the service just completed at its own window; the server checks
 """
 from __future__ import annotations
 
+import logging
+import re
+
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
@@ -46,6 +49,9 @@ QCheckBox { font-size: 32px; min-height: 70px; }
 QCheckBox::indicator { width: 40px; height: 40px; }
 QLineEdit { font-size: 30px; min-height: 64px; padding: 6px; }
 """
+
+
+log = logging.getLogger("kiosk.tablet")
 
 
 class FaceButton(QPushButton):
@@ -236,13 +242,18 @@ class TabletWindow(QWidget):
         if self.serving is None or self.level is None:
             return
         phone = self.phone.text().strip()
-        if phone and (len(phone) != 11 or not phone.isdigit() or not phone.startswith("1")):
+        if phone and not re.fullmatch(r"1[0-9]{10}", phone):          # ASCII digits: "１３８…" is not a number here
             self.why_message.setText("手机号应为 11 位数字，可不填")
             return
         bad = self.level <= 2            # reasons, a comment and a phone number for 回访 only with a 差评
-        command = c.command("rating.submit", window=self.window_id, level=self.level,
-                            reasons=[b.text() for b in self.reason_boxes if b.isChecked()] if bad else [],
-                            comment=self.comment.text().strip() if bad else "", phone=phone if bad else "")
+        try:
+            command = c.command("rating.submit", window=self.window_id, level=self.level,
+                                reasons=[b.text() for b in self.reason_boxes if b.isChecked()] if bad else [],
+                                comment=self.comment.text().strip() if bad else "", phone=phone if bad else "")
+        except c.ContractError as exc:   # anything else the form let through: said here, not a crash
+            log.warning("window %s: rating not sent: %s", self.window_id, exc.detail)
+            self.why_message.setText("填写的内容有误，请修改后再提交")
+            return
         self._timeout.stop()
         self.qlink.send("rate", command)
 

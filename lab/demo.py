@@ -535,8 +535,8 @@ class HallDemo:
 def run_demo(on_started: Any = None, **kwargs: Any) -> dict[str, Any]:
     """Run the demo; `on_started(demo)` is called once everything is up (to print the URL)."""
     demo = HallDemo(**kwargs)
-    demo.start()
     try:
+        demo.start()                 # a start that fails half-way is stopped too
         if on_started is not None:
             on_started(demo)
         return demo.run()

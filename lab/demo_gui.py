@@ -78,12 +78,14 @@ def run_demo_gui(on_started: Callable[[Any], None], *, demo: Any = None, keep_op
         finished.done.connect(app.quit)
 
         def simulate() -> None:
+            ended = False
             try:
                 result.update(demo.run())
                 if on_finished is not None:
                     on_finished(result)
-            finally:
-                if not keep_open or demo.stop_requested.is_set():
+                ended = True
+            finally:                         # the day failed, was stopped, or is over and not kept open
+                if not ended or not keep_open or demo.stop_requested.is_set():
                     finished.done.emit()
 
         sim = threading.Thread(target=simulate, name="demo-sim", daemon=True)

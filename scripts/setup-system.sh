@@ -17,7 +17,6 @@ need=()
 want() { need+=("$1"); }      # want PACKAGE: it is missing
 
 have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
-have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # the broker the tests start on free ports with the project's own config, and its clients
 have_cmd mosquitto || want mosquitto
@@ -27,15 +26,19 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || want postgresql
 # offline Mandarin speech: the kiosk's spoken guidance and the call voice's clips
 have_cmd espeak-ng || want espeak-ng
 # a CJK font, so that Qt and Chromium draw Chinese (and the screenshots can be read)
-fc-list 2>/dev/null | grep -qiE "wqy|noto sans cjk|noto serif cjk" || want fonts-wqy-microhei
+fonts=$(fc-list 2>/dev/null || true)      # read whole: grep -q on a pipe could SIGPIPE fc-list under pipefail
+grep -qiE "wqy|noto sans cjk|noto serif cjk" <<<"$fonts" || want fonts-wqy-microhei
 have_cmd fc-list || want fontconfig
 # the dashboard's browser tests: Debian's Chromium, driven by Playwright (never a downloaded browser)
 [ -x /usr/bin/chromium ] || want chromium
 # a self-signed certificate for the HTTPS test
 have_cmd openssl || want openssl
-# the libraries Qt's offscreen platform loads
-for pkg in libegl1 libgl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 libx11-6 libx11-xcb1; do
-    have_pkg "$pkg" || want "$pkg"
+# the libraries Qt's offscreen platform loads, looked for by their files (the packages' names change:
+# libglib2.0-0 is libglib2.0-0t64 on Debian 13 and Ubuntu 24.04; apt installs the one that provides the name)
+libs=$( { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null || true)      # /sbin is not on a user's PATH
+for pair in libEGL.so.1:libegl1 libGL.so.1:libgl1 libxkbcommon.so.0:libxkbcommon0 libfontconfig.so.1:libfontconfig1 \
+            libglib-2.0.so.0:libglib2.0-0 libdbus-1.so.3:libdbus-1-3 libX11.so.6:libx11-6 libX11-xcb.so.1:libx11-xcb1; do
+    grep -qF "${pair%%:*} " <<<"$libs" || want "${pair#*:}"
 done
 
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -117,6 +117,6 @@ def test_the_demo_interrupted_mid_day_stops_everything(tag):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "stopped (Ctrl-C)" in out and "Traceback" not in err
+    assert "stopped before the end of the simulated day" in out and "Traceback" not in err
     assert wait_for_no_tagged(tag) == []
 

@@ -763,6 +763,20 @@ def test_the_counter_times_the_service_on_the_halls_clock_not_its_own(hall, conf
         (hall_now + timedelta(minutes=1)).strftime("%H:%M")
 
 
+def test_a_staff_id_the_contract_refuses_is_told_on_the_login_page_not_left_hanging(hall, config):
+    _server, qlink, keep = hall
+    counter = keep(counter_window(qlink, config))
+    wait_until(lambda: counter.state is not None and counter.stack.currentIndex() == 0, what="the login page")
+    for wrong in ("张 三", "x" * 70):                  # a space; longer than an id may be
+        counter.staff_input.setText(wrong)
+        counter.login()
+        assert counter.login_message.text() == "工号或密码格式不对，请检查后重试"
+        assert "login" not in counter.in_flight         # nothing on its way: the next try is not refused
+    counter.staff_input.setText("s001")
+    counter.login()
+    wait_until(lambda: counter.status == "idle", what="the login that follows")
+
+
 def test_a_ticket_whose_category_name_is_null_is_shown_without_it(hall, config):
     _server, qlink, keep = hall
     counter = keep(counter_window(qlink, config))

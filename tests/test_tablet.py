@@ -71,9 +71,11 @@ def test_a_bad_rating_asks_why_with_an_optional_phone_for_the_follow_up(hall):
     assert tablet.stack.currentIndex() == 2
     tablet.reason_boxes[1].setChecked(True)                    # 效率
     tablet.comment.setText("等了一个小时")
-    tablet.phone.setText("1380013")
-    tablet.submit()
-    assert tablet.why_message.text() == "手机号应为 11 位数字，可不填"    # checked before anything is sent
+    for wrong in ("1380013", "1３８００１３８０００"):                 # too short; full-width digits
+        tablet.phone.setText(wrong)
+        tablet.submit()
+        assert tablet.why_message.text() == "手机号应为 11 位数字，可不填"    # checked before anything is sent
+    assert server.store.rating_records() == []
     tablet.phone.setText("13800138000")
     tablet.submit()
     wait_until(lambda: tablet.last_result == "rated", what="the recorded 差评")

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from hallserver.web.context import role_of, web_of
 from hallserver.web.overview import PAUSE_LABELS
 from hallserver.web.pages import KEEPALIVE_S, POLL_S, ROLE_LABELS, STATUS_LABELS, TEMPLATES
-from hardware.printer import TicketPrint, compose_ticket, decode, preview_png
 
 log = logging.getLogger("hallserver.web")
 
@@ -111,6 +110,7 @@ def healthz(request: Request) -> dict[str, Any]:
 @router.get("/api/ticket/preview.png")
 def ticket_preview(request: Request) -> Response:
     """The hall's ticket template (号票模板) on a sample ticket, as the printer would print it."""
+    from hardware.printer import TicketPrint, compose_ticket, decode, preview_png  # escpos, Pillow: only here
     web = web_of(request)
     dashboard = web.dashboard
 
