@@ -3,7 +3,6 @@ the clock events counter logins and logouts make, the front-desk watch run on ev
 and tick, and the day and month figures managers sign. Called on the writer thread only."""
 from __future__ import annotations
 
-import csv
 import io
 import time as _time
 from datetime import date, datetime, time, timedelta
@@ -22,6 +21,7 @@ from hallserver.domain.attendance import (
 )
 from hallserver.domain.queue import DomainError, QueueEngine
 from hallserver.domain.workdays import NoSchedule, WorkCalendar
+from hallserver.reports.cells import SafeCsvWriter, append_row
 from hallserver.store import Store
 
 
@@ -270,7 +270,7 @@ def by_department(rows: list[dict]) -> dict[str, list[dict]]:
 def month_csv(rows: list[dict], year: int, month: int) -> str:
     """考勤表 as CSV (UTF-8 with BOM, for Excel): per department a title line and its people."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = SafeCsvWriter(out)
     for department, people in by_department(rows).items():
         w.writerow([f"{year}年{month}月考勤表" + (f"（{department}）" if department else "")])
         w.writerow(SHEET_HEADER)
@@ -302,7 +302,7 @@ def month_xlsx(rows: list[dict], year: int, month: int, hall: str) -> bytes:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center")
         for r in people:
-            sheet.append(_sheet_row(r))
+            append_row(sheet, _sheet_row(r))
         for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row):
             for cell in row:
                 cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)

@@ -5,7 +5,6 @@ server-side SVG drawn by pygal; exports as CSV (UTF-8 with BOM, for Excel) and .
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from hallserver.reports.cells import SafeCsvWriter, append_row
 from hallserver.store.facts import RatingFact, TicketFact
 
 PERIODS = {"day": "日报", "week": "周报", "month": "月报"}
@@ -433,7 +433,7 @@ Table = tuple[str, list[str], list[list[Any]]]     # title, header, rows
 def tables_csv(tables: list[Table]) -> str:
     """Every table one after another, each under its title (UTF-8 with BOM: Excel reads the Chinese)."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = SafeCsvWriter(out)
     for title, header, rows in tables:
         w.writerow([f"【{title}】"])
         w.writerow(header)
@@ -454,7 +454,7 @@ def tables_xlsx(tables: list[Table]) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            append_row(sheet, row)
         sheet.freeze_panes = "A2"
         for i, name in enumerate(header, start=1):
             sheet.column_dimensions[sheet.cell(1, i).column_letter].width = max(10, 2 * len(name) + 4)

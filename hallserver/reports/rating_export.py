@@ -2,13 +2,13 @@
 mapped to a provincial 好差评 platform."""
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 from sqlalchemy import select
 
 from govhall.config import Config
+from hallserver.reports.cells import SafeDictWriter, append_row
 from hallserver.store import Store
 from hallserver.store.tables import cases, tickets
 
@@ -55,11 +55,11 @@ def export_ratings(store: Store, config: Config, out: str | Path) -> Path:
         sheet.title = "好差评"
         sheet.append(COLUMNS)
         for row in rows:
-            sheet.append([row[c] for c in COLUMNS])
+            append_row(sheet, [row[c] for c in COLUMNS])
         book.save(out)
         return out
     with out.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.DictWriter(f, COLUMNS)
+        writer = SafeDictWriter(f, COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     return out

@@ -2,7 +2,6 @@
 the 按期办结率 report and the daily digest, extension approvals."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import logging
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hallserver.reports.cells import SafeCsvWriter
 from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, answer_command, unavailable, web_command_id, web_of
 from hallserver.web.pages import TEMPLATES
 
@@ -30,7 +30,7 @@ class OnlineApplication(BaseModel):
 def report_csv(report: dict) -> str:
     """The report as CSV for a spreadsheet (UTF-8 with BOM so that Excel reads the Chinese)."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = SafeCsvWriter(out)
     w.writerow(["分组", "名称", "受理", "办结", "按期办结", "按期办结率(%)", "在办超期"])
     for group, label in (("by_department", "部门"), ("by_matter", "事项"), ("by_staff", "受理人")):
         for name, t in report[group].items():
