@@ -447,7 +447,11 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
                 if cat not in known:
                     problems.append((f"hours.extended[{i}].categories", f"unknown category {cat!r}"))
     windows = {w.id for w in config.windows}
+    server_accounts = reserved_device_ids(config)
     for i, d in enumerate(config.devices):
+        if d.id in server_accounts:
+            problems.append((f"devices[{i}].id", f"{d.id!r} is the hall server's own broker account; "
+                                                 "give the device another id"))
         if d.window is not None and d.window not in windows:
             problems.append((f"devices[{i}].window", f"unknown window {d.window!r}"))
         if d.role == Role.WEB:
@@ -455,6 +459,14 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         if d.role in (Role.COUNTER, Role.TABLET) and d.window is None:
             problems.append((f"devices[{i}].window", f"a {d.role.value} needs a window"))
     return problems
+
+
+SERVER_ACCOUNT = "hall-server"      # the hall server's broker account when [broker] username names none
+
+
+def reserved_device_ids(config: Config) -> set[str]:
+    """Ids no device may have: the broker account (and so the client id) of the hall server."""
+    return {SERVER_ACCOUNT, *([config.broker.username] if config.broker.username else [])}
 
 
 def device_credentials(config: Config, device_id: str) -> dict[str, str | None]:

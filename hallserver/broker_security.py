@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from govhall.config import Config, ConfigError, device_credentials  # noqa: F401 - re-exported
+from govhall.config import SERVER_ACCOUNT, Config, ConfigError, device_credentials  # noqa: F401 - re-exported
 from govhall.contract import Role, Topics
 
 # what each role may read, besides its own reply topic; every role writes only its own cmd topic
@@ -32,7 +32,7 @@ READS: dict[Role, tuple[str, ...]] = {
 def acl_text(config: Config) -> str:
     topics = Topics(config.hall.id)
     lines = ["# written by govhall (hall broker-config): one user per device, its role's topics only", ""]
-    server_user = config.broker.username or "hall-server"
+    server_user = config.broker.username or SERVER_ACCOUNT
     lines += [f"user {server_user}", f"topic readwrite {topics.base}/#", ""]
     for d in config.devices:
         if d.role == Role.WEB:
@@ -50,7 +50,9 @@ def broker_conf_text(out_dir: Path, *, port: int = 1883, bind: str = "0.0.0.0", 
     lines = ["# written by govhall (hall broker-config)", "per_listener_settings false",
              *([f"user {run_as}"] if run_as else []),
              f"listener {port} {bind}", "allow_anonymous false", f"password_file {out_dir / 'passwd'}",
-             f"acl_file {out_dir / 'acl'}", "set_tcp_nodelay true", "max_packet_size 65536",
+             f"acl_file {out_dir / 'acl'}",
+             "use_username_as_clientid true",     # a client id is its account: nobody takes over another's
+             "set_tcp_nodelay true", "max_packet_size 65536",
              "max_queued_messages 10000", "persistent_client_expiration 1d"]
     if tls is not None:
         cert, key, ca = tls

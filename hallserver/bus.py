@@ -44,7 +44,7 @@ class ServerBus:
         self.topics = processor.topics
         self.host, self.port = parse_broker_url(broker_url)
         # a persistent session: the broker keeps QoS 1 commands that arrive while we are down
-        self.client = new_client(f"hallserver-{self.topics.hall}", clean_session=False,
+        self.client = new_client(username or f"hallserver-{self.topics.hall}", clean_session=False,
                                  username=username, password=password)
         offline = c.ServerState(online=False, hall_name=processor.config.hall.name)
         self.client.will_set(self.topics.server_state, c.encode(offline), qos=1, retain=True)

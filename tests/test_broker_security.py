@@ -82,6 +82,7 @@ def test_the_legitimate_flow_works_and_each_forbidden_step_is_refused(secured, s
             return DeviceLink(config.hall.id, d, broker.url, username=d, password=PASSWORDS[d]).connect()
         kiosk, counter1 = device("kiosk-1"), device("counter-1")
         assert kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]
+        kiosk.close()            # its account is used below by a sneaky second client (the same client id)
         assert counter1.request({"type": "window.login", "window": "w1", "staff": "s001"})["ok"]
         # a kiosk publishing on a counter's command topic: the broker drops it
         sneaky, rc = connect(broker.port, "kiosk-1", PASSWORDS["kiosk-1"], client_id="kiosk-1-sneaky")
@@ -106,7 +107,6 @@ def test_the_legitimate_flow_works_and_each_forbidden_step_is_refused(secured, s
                               topics.command("counter-2"), "-m", "{}", "-u", "anyone", "-P", "guess"],
                              capture_output=True, text=True, timeout=10)
         assert sub.returncode != 0
-        kiosk.close()
         counter1.close()
 
 
@@ -180,3 +180,66 @@ def test_a_device_added_in_the_dashboard_gets_in_and_a_removed_one_is_shut_out(t
             assert rc is not None and rc.is_failure
     finally:
         broker.stop()
+
+
+def test_no_device_can_take_over_the_servers_or_another_devices_client_id(secured, sqlite_url):
+    """Client ids are bound to the account (use_username_as_clientid): a tablet connecting with the
+    server's client id, or a kiosk with a counter's, takes over nothing — the server keeps
+    answering, and the counter is never kicked off (which the server would record as 离岗)."""
+    from govhall.link import DeviceLink
+    config, broker = secured
+    with running_hall(config, broker.url, sqlite_url) as (server, _):
+        def device(d):
+            return DeviceLink(config.hall.id, d, broker.url, username=d, password=PASSWORDS[d]).connect()
+        kiosk, counter1 = device("kiosk-1"), device("counter-1")
+        counter_drops = []
+        counter1.on_connection = lambda up: counter_drops.append(up) if not up else None
+        assert counter1.request({"type": "window.login", "window": "w1", "staff": "s001"})["ok"]
+        server_drops = []
+        server.bus.client.on_disconnect = lambda *a: server_drops.append(a)
+        attackers = []
+        for client_id in ("hall-server", f"hallserver-{config.hall.id}"):           # the server's, old and new
+            attackers.append(connect(broker.port, "tablet-1", PASSWORDS["tablet-1"], client_id=client_id))
+        for client_id in ("counter-1", f"{config.hall.id}-counter-1"):              # the counter's, old and new
+            attackers.append(connect(broker.port, "kiosk-2", PASSWORDS["kiosk-2"], client_id=client_id))
+        assert all(rc is not None and not rc.is_failure for _, rc in attackers)     # they are let in as themselves
+        time.sleep(1.5)
+        assert kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]   # the server still answers
+        assert counter1.request({"type": "window.call_next", "window": "w1"})["ok"]
+        assert server_drops == [] and counter_drops == []
+        for client, _ in attackers:
+            client.disconnect()
+            client.loop_stop()
+        kiosk.close()
+        counter1.close()
+
+
+def test_a_device_named_like_the_servers_broker_account_is_refused_everywhere(tmp_path):
+    """Named `hall-server` (or the [broker] username), a device would get a second entry in the
+    broker's password file and log in with the server's rights: check-config, broker-config and
+    the dashboard's settings refuse the name."""
+    import shutil
+    import sys
+    from datetime import datetime
+    from pathlib import Path
+
+    from hallserver.settings_file import SettingsError, save_settings
+    from hallserver.web.settings_words import settings_reason
+    hall_toml = tmp_path / "hall.toml"
+    shutil.copy(Path(__file__).parent.parent / "examples" / "hall.toml", hall_toml)
+    before = hall_toml.read_bytes()
+    with pytest.raises(SettingsError) as refused:
+        save_settings(hall_toml, "devices", [{"id": "hall-server", "role": "kiosk"}], datetime(2026, 11, 23, 10, 30))
+    assert settings_reason(str(refused.value)) == \
+        "设备·hall-server·编号：“hall-server”是大厅服务器自己的消息账号，请给设备另起一个编号"
+    assert hall_toml.read_bytes() == before
+    for name, broker in (("hall-server", ""), ("hall-mqtt", 'username = "hall-mqtt"\npassword = "server-secret-12"\n')):
+        bad = tmp_path / f"{name}.toml"
+        text = before.decode("utf-8").replace("[broker]\n", "[broker]\n" + broker, 1)
+        bad.write_text(text + f'\n[[devices]]\nid = "{name}"\nrole = "kiosk"\npassword = "long-enough-secret"\n',
+                       encoding="utf-8")
+        for command in (["check-config", str(bad)],
+                        ["broker-config", "--config", str(bad), "--out", str(tmp_path / "b")]):
+            run = subprocess.run([sys.executable, "-m", "hall.cli", *command], capture_output=True, text=True)
+            assert run.returncode != 0 and f"'{name}' is the hall server's own broker account" in run.stderr, run.stderr
+    assert not (tmp_path / "b" / "passwd").exists()

@@ -50,6 +50,8 @@ REASONS: list[tuple[str, str]] = [       # (regular expression of the English re
     (r"^unknown window '(.*)'$", r"没有编号为 \1 的窗口"),
     (r"^A and B must be two different people$", "A角和B角必须是两个不同的人"),
     (r"^a (counter|tablet) needs a window$", r"\1 需要指定窗口"),
+    (r"^'(.*)' is the hall server's own broker account; give the device another id$",
+     r"“\1”是大厅服务器自己的消息账号，请给设备另起一个编号"),
     (r"^(.*) is generated here, never typed in$", "密码不能手填，请用“生成密码”"),
     (r"^shift (.*) ends before it starts$", r"班次“\1”的结束时间不晚于开始时间"),
     (r"^a value is needed$", "需要填写一个值"),
