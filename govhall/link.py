@@ -87,8 +87,8 @@ class DeviceLink:
         self.topics = c.Topics(hall)
         self.device_id = device_id
         self.host, self.port = parse_broker_url(broker_url)
-        # the client id is the broker account where there is one (the broker binds the two together)
-        self.client = new_client(username or f"{hall}-{device_id}", username=username, password=password)
+        # a production broker replaces it by the account (use_username_as_clientid): nobody takes it over
+        self.client = new_client(f"{hall}-{device_id}", username=username, password=password)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
