@@ -21,7 +21,8 @@ from govhall.contract import Role, Topics
 READS: dict[Role, tuple[str, ...]] = {
     Role.KIOSK: ("state/queue", "state/server"),
     Role.COUNTER: ("state/#", "event/#"),
-    Role.TABLET: ("state/window/{window}", "state/server", "event/service.completed"),
+    Role.TABLET: ("state/window/{window}", "state/server", "event/service.completed",
+                  "tablet/{window}/rating"),      # its window's 评价码: no other role reads tablet/
     Role.LED_BRIDGE: ("state/window/+", "state/server"),
     Role.SCREEN: ("state/#", "event/#"),
     Role.KEYPAD_BRIDGE: ("state/window/+", "state/server"),
