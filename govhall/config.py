@@ -193,8 +193,13 @@ class ManagerConfig(_Section):
     name: str = Field(min_length=1, max_length=32)
     password_hash: str = Field(pattern=r"^\$argon2(id|i|d)\$", description="argon2 hash (hall staff-password)")
     role: Literal["manager", "lead", "auditor"] = Field(
-        default="manager", description="manager 大厅管理员: everything; lead 部门负责人: everything but ranking "
-                                       "adjustments; auditor 审计: reads only")
+        default="manager", description="manager 大厅管理员: everything; lead 部门负责人: their departments' "
+                                       "cases, leave, attendance, ratings and rectifications, no ranking "
+                                       "adjustments or settings; auditor 审计: reads only")
+    departments: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=50,
+        description="a lead's departments (those of windows, staff and matters); a lead needs at least one")
+
 
 
 class DeviceConfig(_Section):
@@ -446,6 +451,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
             for cat in ext.categories or ():
                 if cat not in known:
                     problems.append((f"hours.extended[{i}].categories", f"unknown category {cat!r}"))
+    problems += _manager_departments(config)
     windows = {w.id for w in config.windows}
     server_accounts = reserved_device_ids(config)
     for i, d in enumerate(config.devices):
@@ -467,6 +473,22 @@ SERVER_ACCOUNT = "hall-server"      # the hall server's broker account when [bro
 def reserved_device_ids(config: Config) -> set[str]:
     """Ids no device may have: the broker account (and so the client id) of the hall server."""
     return {SERVER_ACCOUNT, *([config.broker.username] if config.broker.username else [])}
+
+
+def _manager_departments(config: Config) -> list[tuple[str, str]]:
+    """A lead answers for one or more departments the hall knows (of its windows, staff, matters)."""
+    known = {x.department for x in (*config.windows, *config.staff, *config.matters) if x.department}
+    problems = []
+    for i, m in enumerate(config.managers):
+        if m.role == "lead" and not m.departments:
+            problems.append((f"managers[{i}].departments", "a lead (部门负责人) needs the department(s) they answer for"))
+        if m.role != "lead" and m.departments:
+            problems.append((f"managers[{i}].departments", f"only a lead has departments; a {m.role} sees them all"))
+        for name in m.departments:
+            if name not in known:
+                problems.append((f"managers[{i}].departments",
+                                 f"unknown department {name!r} (no window, staff member or matter has it)"))
+    return problems
 
 
 def device_credentials(config: Config, device_id: str) -> dict[str, str | None]:

@@ -2,7 +2,9 @@
 config; the server checks a login's password against it and never stores or logs the password."""
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+import secrets
+
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
@@ -17,3 +19,17 @@ def password_matches(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def dummy_hash(like: str | None = None) -> str:
+    """The hash of a random password nobody knows, made with the parameters of `like` (a
+    configured hash) when it has readable ones: checking a login of an unknown account against
+    it takes as long as checking a real one, so the time of the answer does not tell whether
+    the account exists."""
+    hasher = _hasher
+    if like:
+        try:
+            hasher = PasswordHasher.from_parameters(extract_parameters(like))
+        except (InvalidHashError, ValueError):
+            hasher = _hasher
+    return hasher.hash(secrets.token_urlsafe(24))

@@ -1,5 +1,7 @@
 """Managers log in to the dashboard and its HTTP API; citizens' pages stay public; every
 state-changing request carries the session's CSRF token; security headers everywhere."""
+import statistics
+import threading
 import time
 
 import httpx
@@ -7,6 +9,7 @@ import pytest
 
 from govhall.config import ManagerConfig
 from hallserver.broker import free_port
+from hallserver.domain.login_throttle import LoginThrottle
 from hallserver.passwords import hash_password
 from hallserver.web.auth import Sessions
 from tests.conftest import running_hall
@@ -61,12 +64,117 @@ def test_a_manager_logs_in_and_acts_with_the_csrf_token(web):
     assert client.get("/api/overview").status_code == 401
 
 
-def test_five_wrong_passwords_lock_the_account(web):
-    _, _, base = web
-    for _ in range(5):
-        login(base, "guess-guess")
-    _, r = login(base)
-    assert r.status_code == 401 and "次数过多" in r.text
+def login_from(base, address, password="manager-pass-2026", who="m001"):
+    """A login as if through the reverse proxy on this machine, for a client at `address`."""
+    with httpx.Client(base_url=base, timeout=30, headers={"X-Forwarded-For": address}) as client:
+        started = time.monotonic()
+        r = client.post("/login", data={"manager": who, "password": password})
+        return r, time.monotonic() - started
+
+
+def small_throttle(server, **options):
+    """The login throttle with small bounds (ours are seconds and minutes), set on the running web."""
+    throttle = LoginThrottle(**{"free_failures": 3, "base_delay_s": 0.2, "address_cap_s": 60.0,
+                                "account_cap_s": 1.0, "alert_failures": 6, **options})
+    server.web.app.state.web.login_throttle = throttle
+    return throttle
+
+
+def test_an_attacker_hammering_an_account_cannot_keep_its_manager_out(web):
+    """Many addresses guess m001's password without pause, the whole time; m001 logs in from
+    their own address at once anyway — held at most the account's bound (1 s here), never locked."""
+    server, _, base = web
+    small_throttle(server)
+    stop, tries = threading.Event(), []
+
+    def hammer(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            r, _ = login_from(base, f"10.66.{n}.{i % 250}", "guess-guess")
+            tries.append(r.status_code)
+            i += 1
+
+    attackers = [threading.Thread(target=hammer, args=(n,)) for n in range(4)]
+    for t in attackers:
+        t.start()
+    try:
+        while len(tries) < 12:
+            time.sleep(0.05)
+        results = [login_from(base, "10.0.0.7") for _ in range(3)]
+    finally:
+        stop.set()
+        for t in attackers:
+            t.join()
+    assert set(tries) <= {401, 429} and tries.count(401) >= 12              # all the while refused
+    for r, took in results:
+        assert r.status_code == 303 and "govhall_session" in r.cookies       # in, every time
+        assert took < 1.0 + 2.5                                              # the 1 s hold, plus argon2 under load
+
+
+def test_the_attacking_address_is_throttled_with_retry_after(web):
+    server, _, base = web
+    small_throttle(server, base_delay_s=5.0)
+    for _ in range(3):
+        r, _ = login_from(base, "10.0.0.66", "guess-guess")
+        assert r.status_code == 401 and "账号或密码错误" in r.text
+    r, took = login_from(base, "10.0.0.66")                                 # even the right password: not checked
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) == 5 and "请 5 秒后再试" in r.text
+    assert "govhall_session" not in r.cookies and took < 0.5
+    r, _ = login_from(base, "10.0.0.66", who="m-nobody")                    # nor any other account from there
+    assert r.status_code == 429
+    r, _ = login_from(base, "10.0.0.7")                                     # m001 from elsewhere: in
+    assert r.status_code == 303
+    outcomes = [x["outcome"] for x in server.store.audit_records() if x["action"] == "manager.login"]
+    assert outcomes == ["bad_password"] * 3 + ["throttled", "throttled", "ok"]
+
+
+def test_an_x_forwarded_for_from_anyone_but_the_local_proxy_is_not_believed(web):
+    """A client connecting from another address (127.0.0.2 here) cannot pick its address with the
+    header: its failures all count against it, whatever it claims."""
+    server, _, base = web
+    small_throttle(server, base_delay_s=5.0)
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=base, timeout=10, transport=transport) as client:
+        codes = [client.post("/login", data={"manager": "m001", "password": "guess"},
+                             headers={"X-Forwarded-For": f"10.9.9.{i}"}).status_code for i in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    clients = {x["detail"] for x in server.store.audit_records() if x["action"] == "manager.login"}
+    assert clients == {"127.0.0.2"}
+
+
+def test_an_unknown_account_is_answered_like_a_wrong_password_and_as_slowly(web):
+    server, _, base = web
+    small_throttle(server, free_failures=1000)
+    wrong, unknown = [], []
+    for i in range(5):
+        wrong.append(login_from(base, f"10.0.1.{i}", "guess-guess"))
+        unknown.append(login_from(base, f"10.0.2.{i}", "guess-guess", who="m999"))
+    assert {r.status_code for r, _ in wrong + unknown} == {401}
+    assert {r.text for r, _ in wrong} == {r.text for r, _ in unknown}       # word for word the same page
+    real, ghost = statistics.median(t for _, t in wrong), statistics.median(t for _, t in unknown)
+    assert ghost > 0.5 * real, (ghost, real)                                 # argon2 either way (not a timing race)
+
+
+def test_an_attacked_account_is_an_alert_on_the_other_managers_board(config, embedded_broker, sqlite_url,
+                                                                    manager_hash):
+    config.managers = [ManagerConfig(id="m001", name="陈主任", password_hash=manager_hash),
+                       ManagerConfig(id="m002", name="李主任", password_hash=manager_hash)]
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, _):
+        base = server.dashboard_url
+        small_throttle(server, free_failures=1000, alert_failures=4)
+        other, _ = login(base, who="m002")
+        assert not [a for a in other.get("/api/overview").json()["alerts"] if a["kind"] == "login_attack"]
+        for i in range(4):
+            login_from(base, f"10.0.0.{66 + i % 2}", "guess-guess")
+        (alert,) = [a for a in other.get("/api/overview").json()["alerts"] if a["kind"] == "login_attack"]
+        assert alert["level"] == "red" and alert["key"] == "login:m001"
+        assert "m001（陈主任）" in alert["text"] and "4 次" in alert["text"]
+        assert "10.0.0.66" in alert["text"] and "10.0.0.67" in alert["text"]
+        page = other.get("/")
+        assert "登录异常" in page.text and "10.0.0.67" in page.text
+        csrf = {"X-CSRF-Token": other.cookies["govhall_csrf"]}
+        acked = other.post("/api/alerts/ack", json={"key": alert["key"], "since": alert["since"]}, headers=csrf)
+        assert acked.status_code == 200
 
 
 def test_citizens_pages_and_requests_stay_public(web):

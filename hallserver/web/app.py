@@ -21,12 +21,17 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from hallserver.passwords import dummy_hash
 from hallserver.web.auth import Sessions
 from hallserver.web.context import Web
 from hallserver.web.dashboard import Dashboard
 from hallserver.web.routes import attendance, cases, live, login, phone, ratings, reports, settings
 
 log = logging.getLogger("hallserver.web")
+
+# the reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed: one on this machine,
+# never a FORWARDED_ALLOW_IPS from the environment (a client's own header would pick its address)
+TRUSTED_PROXIES = ["127.0.0.1", "::1"]
 
 
 def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None,
@@ -41,7 +46,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None,
         log.warning("no [[managers]] in the config: the dashboard and its HTTP API are open to anyone on the network")
     app.state.web = Web(dashboard=dashboard, submit=submit, query=query, apply_config=apply_config,
                         sessions=Sessions(store=dashboard.store),    # in the database: a restart logs nobody out
-                        managers=managers)
+                        managers=managers,
+                        dummy_hash=dummy_hash(next(iter(managers.values())).password_hash) if managers else "")
     app.middleware("http")(login.guard)
     for area in (login, phone, settings, live, cases, reports, ratings, attendance):
         app.include_router(area.router)
@@ -53,12 +59,14 @@ class WebServer:
 
     def __init__(self, app: FastAPI, host: str, port: int, tls: tuple[str, str] | None = None) -> None:
         """`tls`: (certificate, key) PEM files to serve HTTPS. Behind a reverse proxy on this
-        machine, uvicorn trusts its X-Forwarded-Proto (forwarded_allow_ips 127.0.0.1): cookies are
-        Secure and HSTS is sent when the citizen's or manager's side is HTTPS."""
-        self.host, self.port, self.tls = host, port, tls
+        machine, uvicorn trusts its X-Forwarded-Proto and X-Forwarded-For (from 127.0.0.1 and ::1
+        only): cookies are Secure and HSTS is sent when the citizen's or manager's side is HTTPS,
+        and the rate limits and the login throttle see the client's address."""
+        self.app, self.host, self.port, self.tls = app, host, port, tls
         ssl = {"ssl_certfile": tls[0], "ssl_keyfile": tls[1]} if tls else {}
         self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                     access_log=False, lifespan="off", **ssl))
+                                                     access_log=False, lifespan="off",
+                                                     forwarded_allow_ips=TRUSTED_PROXIES, **ssl))
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
 
     @property

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from govhall.config import ManagerConfig
 from hallserver.domain.login_guard import LoginGuard
+from hallserver.domain.login_throttle import LoginThrottle
 from hallserver.web.auth import RateLimit, Sessions
 from hallserver.web.dashboard import Dashboard
 
@@ -38,12 +39,20 @@ class Web:
     sessions: Sessions
     managers: dict[str, ManagerConfig]
     limiter: RateLimit = field(default_factory=lambda: RateLimit(per_minute=120))   # public pages, per address
-    login_guard: LoginGuard = field(default_factory=LoginGuard)   # five wrong passwords: five minutes locked
+    login_guard: LoginGuard = field(default_factory=LoginGuard)   # attendance terminals, per device and address
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)   # managers' logins (docs/security.md)
+    dummy_hash: str = ""                        # an unknown account's password is checked against this
     settings_lock: asyncio.Lock = field(default_factory=asyncio.Lock)   # one save-and-apply at a time
 
 
 def web_of(request: Request) -> Web:
     return request.app.state.web
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connection's, or the X-Forwarded-For of a reverse proxy on this
+    machine (uvicorn trusts it from 127.0.0.1 and ::1 only, see web/app.py)."""
+    return request.client.host if request.client else "?"
 
 
 def role_of(request: Request) -> str:

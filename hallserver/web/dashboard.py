@@ -10,10 +10,18 @@ from datetime import datetime
 from typing import Any
 
 from hallserver.domain.clock import Clock, hall_day
+from hallserver.domain.login_throttle import Attack
 from hallserver.reports.hall import satisfaction_of
 from hallserver.store import Store
 from hallserver.web.live import LiveView
-from hallserver.web.overview import category_rows, hall_alerts, mark_acknowledged, window_cards
+from hallserver.web.overview import (
+    category_rows,
+    hall_alerts,
+    login_attack_alerts,
+    mark_acknowledged,
+    scoped,
+    window_cards,
+)
 
 SUMMARY_MAX_AGE_S = 1.0
 
@@ -46,13 +54,18 @@ class Dashboard:
             self._summary = (now_mono, version, s)
             return s
 
-    def overview(self) -> dict[str, Any]:
-        """The live hall: figures, categories against the wait target, window cards, alerts."""
-        snap = self.view.snapshot()
+    def overview(self, departments: frozenset[str] | None = None, attacks: list[Attack] | None = None,
+                 ) -> dict[str, Any]:
+        """The live hall: figures, categories against the wait target, window cards, alerts;
+        `departments`: a lead's (only their cases and 差评 among the alerts); `attacks`: the
+        manager accounts under attack (登录异常) from the login throttle."""
+        snap = scoped(self.view.snapshot(), self.config, departments)
         now = self.clock.now()
         target_s = (self.config.rules.wait_target_minutes if self.config is not None else 20.0) * 60
         rows = category_rows(snap["queue"], self.categories_today(), target_s)
-        alerts = hall_alerts(snap, rows, self.config, now, self.category_names)
+        names = {m.id: m.name for m in self.config.managers} if self.config is not None else {}
+        alerts = login_attack_alerts(attacks or [], names, self.clock.tz) + \
+            hall_alerts(snap, rows, self.config, now, self.category_names)
         day_start = datetime.combine(hall_day(self.clock), datetime.min.time(), self.clock.tz)
         mark_acknowledged(alerts, self.store.alert_acks(day_start), self.clock.tz)
         return {"hall": self.hall_name, "at": now.isoformat(), **snap, "today": self.today(),

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from govhall.config import Config
+from hallserver.domain.login_throttle import Attack
 
 PAUSE_LABELS = {"away": "离开", "meeting": "会议", "meal": "用餐", "other": "其他"}
 COMPONENT_LABELS = {"printer": "打印机", "id_reader": "身份证阅读器", "led_port": "LED 屏串口", "screen": "屏幕",
@@ -26,7 +27,8 @@ ROLE_LABELS = {"kiosk": "取号机", "counter": "窗口终端", "tablet": "评�
 @dataclass
 class Alert:
     key: str             # stable while the condition lasts: what is acknowledged
-    kind: str            # wait, front_desk, post, unserved, case, rating, device, offline, calendar, server
+    kind: str            # wait, front_desk, post, unserved, case, rating, device, offline, calendar, server,
+                         # login_attack
     level: str           # red or amber
     text: str
     since: str           # ISO time the condition began ("" when unknown)
@@ -177,6 +179,35 @@ def hall_alerts(snap: dict[str, Any], rows: list[dict], config: Config | None, n
         role = ROLE_LABELS.get(roles.get(device, ""), "设备")
         alerts.append(Alert(f"offline:{device}", "offline", "red", f"{role} {device} 离线（{hhmm(since)} 起）", since))
     alerts.sort(key=lambda a: (a.kind == "server", _when(a.since), a.level == "red"), reverse=True)
+    return alerts
+
+
+def scoped(snap: dict[str, Any], config: Config | None, departments: frozenset[str] | None) -> dict[str, Any]:
+    """What a department lead sees of the live hall: the hall itself (windows, queues, devices)
+    whole, but only their departments' slipping cases (the matter's department), 差评 (the
+    window's) and 每日通报 rows. `departments` None: everything (a manager, an auditor)."""
+    if departments is None:
+        return snap
+    matters = {m.name: m.department for m in config.matters} if config is not None else {}
+    windows = {w.id: w.department for w in config.windows} if config is not None else {}
+    digest = snap.get("case_digest")
+    if digest is not None:
+        digest = {**digest, "departments": {d: v for d, v in digest.get("departments", {}).items() if d in departments}}
+    return {**snap, "case_digest": digest,
+            "cases_slipping": [x for x in snap["cases_slipping"] if matters.get(x["matter"]) in departments],
+            "bad_ratings": [r for r in snap["bad_ratings"] if windows.get(r["window"]) in departments]}
+
+
+def login_attack_alerts(attacks: list[Attack], names: dict[str, str], tz) -> list[Alert]:   # noqa: ANN001
+    """登录异常: a manager account guessed at from outside, with the addresses (the throttle is on)."""
+    alerts = []
+    for x in attacks:
+        where = "、".join(x.addresses) + ("等" if x.other_failures else "")
+        since = x.since.astimezone(tz)
+        alerts.append(Alert(f"login:{x.account}", "login_attack", "red",
+                            f"登录异常：管理员账号 {x.account}（{names.get(x.account, '?')}）自 {since:%H:%M} 起"
+                            f"密码错误 {x.failures} 次，来自 {where}；已自动限速，请核实",
+                            since.isoformat(timespec="seconds")))
     return alerts
 
 

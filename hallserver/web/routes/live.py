@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hallserver.web.context import role_of, web_of
 from hallserver.web.overview import PAUSE_LABELS
 from hallserver.web.pages import KEEPALIVE_S, POLL_S, ROLE_LABELS, STATUS_LABELS, TEMPLATES
+from hallserver.web.scope import departments_of
 
 log = logging.getLogger("hallserver.web")
 
@@ -29,12 +30,20 @@ class AlertAck(BaseModel):
     since: str = Field(max_length=40)
 
 
+def overview_of(request: Request) -> dict[str, Any]:
+    """The live hall as this manager sees it: a lead only their departments' cases and 差评;
+    everyone the accounts under attack (登录异常)."""
+    web = web_of(request)
+    attacks = web.login_throttle.attacks(web.dashboard.clock.now())
+    return web.dashboard.overview(departments_of(request), attacks)
+
+
 def render(request: Request, template: str) -> HTMLResponse:
     web = web_of(request)
-    dashboard, managers = web.dashboard, web.managers
+    managers = web.managers
     role = role_of(request)
     return TEMPLATES.TemplateResponse(request, template, {
-        "o": dashboard.overview(), "status_labels": STATUS_LABELS, "pause_labels": PAUSE_LABELS,
+        "o": overview_of(request), "status_labels": STATUS_LABELS, "pause_labels": PAUSE_LABELS,
         "manager": managers[request.state.manager].name if request.state.manager in managers else None,
         "role_label": ROLE_LABELS[role], "can_act": role != "auditor"})
 
@@ -44,7 +53,7 @@ async def acknowledge(request: Request, body: AlertAck) -> JSONResponse:
     """告警确认: the manager has seen it; recorded with who and when, and audited."""
     web = web_of(request)
     dashboard = web.dashboard
-    keys = {(a["key"], a["since"]) for a in (await asyncio.to_thread(dashboard.overview))["alerts"]}
+    keys = {(a["key"], a["since"]) for a in (await asyncio.to_thread(overview_of, request))["alerts"]}
     if (body.key, body.since) not in keys:
         return JSONResponse({"error": {"code": "not_found", "message": "该告警已解除或不存在"}}, status_code=404)
     who = request.state.manager or "anonymous"
@@ -71,9 +80,7 @@ def board(request: Request) -> HTMLResponse:
 
 @router.get("/api/overview")
 def overview(request: Request) -> JSONResponse:
-    web = web_of(request)
-    dashboard = web.dashboard
-    return JSONResponse(dashboard.overview())
+    return JSONResponse(overview_of(request))
 
 
 @router.get("/events")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from hallserver.passwords import password_matches
 from hallserver.web.auth import COOKIE, HEADERS, is_public, role_refusal
-from hallserver.web.context import web_of
+from hallserver.web.context import client_address, web_of
 from hallserver.web.pages import TEMPLATES
 
 log = logging.getLogger("hallserver.web")
@@ -26,7 +27,7 @@ async def guard(request: Request, call_next) -> Response:   # noqa: ANN001 - Fas
     sessions, limiter, managers = web.sessions, web.limiter, web.managers
     request.state.manager = None
     path, method = request.url.path, request.method
-    if is_public(method, path) and not limiter.allow(request.client.host if request.client else "?"):
+    if is_public(method, path) and not limiter.allow(client_address(request)):
         return _secured(JSONResponse({"error": {"code": "too_many", "message": "请求过于频繁，请稍后再试"}},
                                      status_code=429, headers={"Retry-After": "10"}))
     if managers and not is_public(method, path):
@@ -69,33 +70,59 @@ def login_page(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    """A manager logs in. Throttled per client address and per account (LoginThrottle: a growing
+    wait instead of a lock anyone could renew); an unknown account is checked against a dummy
+    hash and answered exactly like a wrong password; every failure and refusal is audited."""
     web = web_of(request)
-    dashboard, sessions, login_guard, managers = web.dashboard, web.sessions, web.login_guard, web.managers
     form = parse_qs((await request.body()).decode("utf-8", "replace")[:1000])
-    who, password = form.get("manager", [""])[0].strip(), form.get("password", [""])[0]
+    who, password = form.get("manager", [""])[0].strip()[:64], form.get("password", [""])[0]
+    client = client_address(request)
+    throttle = web.login_throttle
+    admission = throttle.admit(who, client, web.dashboard.clock.now())
+    if admission.refused:
+        return await _throttled(request, who, client, admission.retry_after_s)
+    try:
+        if admission.hold_s > 0:                     # the account is being guessed at: a bounded wait
+            await asyncio.sleep(admission.hold_s)
+        return await _check(request, who, password, client)
+    finally:
+        throttle.release(client)
+
+
+async def _check(request: Request, who: str, password: str, client: str) -> Response:
+    web = web_of(request)
+    dashboard, sessions, throttle = web.dashboard, web.sessions, web.login_throttle
+    manager = web.managers.get(who)
+    hashed = manager.password_hash if manager is not None else web.dummy_hash
+    matches = await asyncio.to_thread(password_matches, hashed, password)   # argon2: not on the loop
     now = dashboard.clock.now()
-    locked = login_guard.locked_until(who, now)
-    manager = managers.get(who)
-    client = request.client.host if request.client else ""
-    matches = manager is not None and locked is None and \
-        await asyncio.to_thread(password_matches, manager.password_hash, password)   # argon2: not on the loop
-    if matches:
-        login_guard.succeeded(who)
-        await asyncio.to_thread(dashboard.store.audit, now, who[:64] or "?", "manager.login", "ok", client)
-        token, session = await asyncio.to_thread(sessions.open, who)   # writes the database
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https", max_age=int(sessions.max_s))
-        response.set_cookie("govhall_csrf", session.csrf, samesite="strict", secure=request.url.scheme == "https",
-                            max_age=int(sessions.max_s))       # for the page's scripts to send back
-        return response
-    if locked is None:
-        login_guard.failed(who, now)
-    await asyncio.to_thread(dashboard.store.audit, now, who[:64] or "?", "manager.login",
-                            "locked" if locked else "bad_password", client)
-    message = "密码错误次数过多，请稍后再试" if locked else "账号或密码错误"
-    return TEMPLATES.TemplateResponse(request, "login.html", {"hall": dashboard.hall_name, "message": message},
-                                      status_code=401)
+    if manager is None or not matches:
+        if throttle.failed(who, client, now, known=manager is not None):
+            dashboard.view.touch()                   # the 登录异常 alert opened or grew: every board shows it
+        await asyncio.to_thread(dashboard.store.audit, now, who or "?", "manager.login", "bad_password", client)
+        return TEMPLATES.TemplateResponse(request, "login.html",
+                                          {"hall": dashboard.hall_name, "message": "账号或密码错误"}, status_code=401)
+    throttle.succeeded(who, client)
+    await asyncio.to_thread(dashboard.store.audit, now, who, "manager.login", "ok", client)
+    token, session = await asyncio.to_thread(sessions.open, who)   # writes the database
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=int(sessions.max_s))
+    response.set_cookie("govhall_csrf", session.csrf, samesite="strict", secure=request.url.scheme == "https",
+                        max_age=int(sessions.max_s))       # for the page's scripts to send back
+    return response
+
+
+async def _throttled(request: Request, who: str, client: str, retry_after_s: float) -> Response:
+    """Too many failures from this address: 429 with Retry-After, no password checked."""
+    web = web_of(request)
+    dashboard = web.dashboard
+    await asyncio.to_thread(dashboard.store.audit, dashboard.clock.now(), who or "?", "manager.login",
+                            "throttled", client)
+    seconds = max(1, math.ceil(retry_after_s))
+    return TEMPLATES.TemplateResponse(request, "login.html", {
+        "hall": dashboard.hall_name, "message": f"登录尝试过于频繁，请 {seconds} 秒后再试"},
+        status_code=429, headers={"Retry-After": str(seconds)})
 
 
 @router.post("/logout")
