@@ -35,20 +35,31 @@ class HallConfig(_Section):
         return value
 
 
+BrokerUrl = Annotated[str, Field(pattern=r"^mqtts?://[^\s/:]+(:[0-9]{1,5})?/?$", max_length=300)]
+
+
 class BrokerConfig(_Section):
     url: str = Field(default="embedded",
-                     description='"embedded" for the built-in amqtt broker, or mqtt://host:port')
+                     description='"embedded" for the built-in amqtt broker, or mqtt://host:port (mqtts:// for TLS)')
     username: str | None = None
     password: str | None = None
     config_dir: str | None = Field(
         default=None, description="the folder `hall broker-config --out` wrote (relative to hall.toml): device "
                                   "changes saved in the dashboard rewrite its passwd and acl")
+    device_url: BrokerUrl | None = Field(
+        default=None, description="how devices reach the broker, e.g. mqtts://hall-server.lan:8883 "
+                                  "(hall device-config writes it into each device's file)")
+    ca: str | None = Field(default=None, max_length=300,
+                           description="the broker's CA certificate (PEM file, relative to hall.toml) that "
+                                       "mqtts:// links check the broker against (default: the system's CAs)")
+    ca_pem: str | None = Field(default=None, max_length=20000, pattern=r"^-----BEGIN CERTIFICATE-----",
+                               description="the same CA inline (a device's own file carries it so)")
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if value != "embedded" and not value.startswith("mqtt://"):
-            raise ValueError('must be "embedded" or mqtt://host:port')
+        if value != "embedded" and not value.startswith(("mqtt://", "mqtts://")):
+            raise ValueError('must be "embedded", mqtt://host:port or mqtts://host:port')
         return value
 
 
@@ -492,12 +503,23 @@ def _manager_departments(config: Config) -> list[tuple[str, str]]:
 
 
 def device_credentials(config: Config, device_id: str) -> dict[str, str | None]:
-    """DeviceLink's username and password for a device program: the device id and its own
-    password when the hall gives devices passwords, else the hall's shared broker account."""
+    """DeviceLink's username, password and CA for a device program: the device id and its own
+    password when the hall gives devices passwords, else the hall's shared broker account
+    (development only: a production device runs from its own file, `hall device-config`)."""
     device = config.device(device_id)
+    ca_pem = broker_ca_pem(config)
     if device is not None and device.password:
-        return {"username": device.id, "password": device.password}
-    return {"username": config.broker.username, "password": config.broker.password}
+        return {"username": device.id, "password": device.password, "ca_pem": ca_pem}
+    return {"username": config.broker.username, "password": config.broker.password, "ca_pem": ca_pem}
+
+
+def broker_ca_pem(config: Config) -> str | None:
+    """The CA that mqtts:// links check the broker against: inline, from its file, or None (the system's)."""
+    if config.broker.ca_pem:
+        return config.broker.ca_pem
+    if config.broker.ca:
+        return read_text_file(Path(config.broker.ca))
+    return None
 
 
 class ConfigError(Exception):

@@ -26,6 +26,8 @@ def load_config(path: str | Path) -> Config:
         value = getattr(config.http, key)
         if value and not Path(value).is_absolute():
             setattr(config.http, key, str((path.parent / value).resolve()))
+    if config.broker.ca and not Path(config.broker.ca).is_absolute():
+        config.broker.ca = str((path.parent / config.broker.ca).resolve())
     if config.broker.config_dir and not Path(config.broker.config_dir).is_absolute():
         config.broker.config_dir = str((path.parent / config.broker.config_dir).resolve())
     if config.calendar.file and not Path(config.calendar.file).is_absolute():

@@ -93,6 +93,12 @@ class Topics:
         return f"{self.base}/state/server"
 
     @property
+    def hall_config(self) -> str:
+        """Retained `hall.config`: the hall's settings without a secret, for devices that run from
+        their own file (hall device-config) and so hold nothing else."""
+        return f"{self.base}/state/config"
+
+    @property
     def all_state(self) -> str:
         return f"{self.base}/state/#"
 
@@ -661,6 +667,13 @@ class ServerState(_Msg):
     at: datetime | None = None
 
 
+class HallConfigState(_Msg):
+    """The hall's settings as devices see them: hall.toml with every secret left out (broker and
+    database accounts, device passwords, staff and manager password hashes, the ratings' key)."""
+    type: Literal["hall.config"] = "hall.config"
+    config: dict[str, Any]
+
+
 # --------------------------------------------------------------------------- events (QoS 1)
 class TicketIssued(_Msg):
     type: Literal["ticket.issued"] = "ticket.issued"
@@ -780,7 +793,7 @@ class RatingRecorded(_Msg):
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
                                        DeviceAlert, CaseColour, CaseDigest, CoverageAlert, PostCoverage)
-STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState, DevicePresence)
+STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState, DevicePresence, HallConfigState)
 
 
 # --------------------------------------------------------------------------- parsing

@@ -36,12 +36,19 @@ from datetime import timedelta
 from pathlib import Path
 
 from counter.app import run_counter
-from govhall.config import ConfigError, device_credentials
+from govhall.config import Config, ConfigError, device_credentials
 from govhall.config_file import load_config
 from govhall.contract import json_schemas
+from govhall.device_file import (
+    device_file_text,
+    fetch_hall_config,
+    is_device_file,
+    load_device_file,
+    write_device_file,
+)
 from govhall.link import DeviceLink
 from hallserver.broker import EmbeddedBroker, free_port, mosquitto_config, port_is_free
-from hallserver.broker_security import write_broker_config
+from hallserver.broker_security import readable_by_mosquitto, write_broker_config
 from hallserver.heap import freeze_heap
 from hallserver.passwords import hash_password
 from hallserver.rating_chain import verify, verify_audit
@@ -246,13 +253,29 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device_config(args: argparse.Namespace, role: str, what: str) -> tuple[Config, str]:
+    """A device program's config and broker URL: from the device's own file (hall device-config;
+    the hall's settings then come from the server) or from a whole hall.toml (development).
+    Devices never run the embedded broker."""
+    if is_device_file(args.config):
+        own = load_device_file(args.config)
+        if own.device.role.value != role:
+            raise ConfigError(f"{args.config}: the file of a {own.device.role.value}, not of a {role}")
+        args.device = own.device.id
+        if own.device.window and getattr(args, "window", None) is None:
+            args.window = own.device.window
+        return fetch_hall_config(own), args.broker or own.broker.url
+    config = load_config(args.config)
+    broker = args.broker or config.broker.url
+    if broker == "embedded":
+        raise ConfigError(f"{args.config}: broker.url: the {what} needs a broker URL (mqtt://host:port), or --broker")
+    return config, broker
+
+
 def cmd_led_bridge(args: argparse.Namespace) -> int:
     from hardware.led_bridge import LedBridge  # loads pyserial: only when used
-    config = load_config(args.config)
-    if config.broker.url == "embedded" and not args.broker:
-        raise ConfigError(f"{args.config}: broker.url: the LED bridge needs a broker URL (mqtt://host:port)")
-    link = DeviceLink(config.hall.id, args.device, args.broker or config.broker.url,
-                      **device_credentials(config, args.device)).connect()
+    config, broker = _device_config(args, "led-bridge", "LED bridge")
+    link = DeviceLink(config.hall.id, args.device, broker, **device_credentials(config, args.device)).connect()
     if args.port:
         config.led.port = args.port
     try:
@@ -272,13 +295,10 @@ def cmd_keypad_bridge(args: argparse.Namespace) -> int:
     import serial  # pyserial: only with a serial line
 
     from hardware.keypad_bridge import KeypadBridge  # loads pyserial: only when used
-    config = load_config(args.config)
-    if config.broker.url == "embedded" and not args.broker:
-        raise ConfigError(f"{args.config}: broker.url: the keypad bridge needs a broker URL (mqtt://host:port)")
+    config, broker = _device_config(args, "keypad-bridge", "keypad bridge")
     if not any(w.keypad_address for w in config.windows):
         raise ConfigError(f"{args.config}: windows: no window has a keypad_address")
-    link = DeviceLink(config.hall.id, args.device, args.broker or config.broker.url,
-                      **device_credentials(config, args.device)).connect()
+    link = DeviceLink(config.hall.id, args.device, broker, **device_credentials(config, args.device)).connect()
     port = serial.serial_for_url(args.port or config.keypad.port, baudrate=config.keypad.baudrate, timeout=0.1)
     bridge = KeypadBridge(config, link, port).start()
     try:
@@ -289,20 +309,20 @@ def cmd_keypad_bridge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device_program(args: argparse.Namespace, what: str, screenshots, needs_window: bool = False):   # noqa: ANN001, ANN202
-    """The start of every device program: `--screenshots DIR` alone, or the config and a broker
-    URL (devices never run the embedded broker). Returns None after screenshots, else (config, broker)."""
+def _device_program(args: argparse.Namespace, what: str, screenshots, needs_window: bool = False,   # noqa: ANN001, ANN202
+                    role: str | None = None):
+    """The start of every device program: `--screenshots DIR` alone, or the config (the device's
+    own file, or hall.toml) and a broker URL. Returns None after screenshots, else (config, broker)."""
     if getattr(args, "screenshots", None):
         saved = screenshots(args.screenshots)
         print(f"wrote {len(saved)} screenshots to {args.screenshots}")
         return None
-    if not args.config or (needs_window and not args.window):
-        window = " and --window N" if needs_window else ""
-        raise ConfigError(f"hall {what}: give --config hall.toml{window} (or --screenshots DIR)")
-    config = load_config(args.config)
-    broker = args.broker or config.broker.url
-    if broker == "embedded":
-        raise ConfigError(f"{args.config}: broker.url: the {what} needs a broker URL (mqtt://host:port), or --broker")
+    if not args.config:
+        raise ConfigError(f"hall {what}: give --config with the device's file (hall device-config) or hall.toml "
+                          "(or --screenshots DIR)")
+    config, broker = _device_config(args, role or what, what)
+    if needs_window and not args.window:
+        raise ConfigError(f"hall {what}: give --window N with hall.toml (a device's own file names its window)")
     return config, broker
 
 
@@ -345,11 +365,9 @@ def cmd_voice(args: argparse.Namespace) -> int:
         print(f"made the voice clips in {folder}")
         return 0
     if not args.config:
-        raise ConfigError("hall voice: give --config hall.toml (or --build-clips DIR)")
-    config = load_config(args.config)
-    broker = args.broker or config.broker.url
-    if broker == "embedded":
-        raise ConfigError(f"{args.config}: broker.url: the voice needs a broker URL (mqtt://host:port), or --broker")
+        raise ConfigError("hall voice: give --config with the screen's file (hall device-config) or hall.toml "
+                          "(or --build-clips DIR)")
+    config, broker = _device_config(args, "screen", "voice")
     return run_voice(config, args.device, broker, clips=args.clips)
 
 
@@ -474,15 +492,44 @@ def cmd_staff_password(args: argparse.Namespace) -> int:
 
 
 def cmd_broker_config(args: argparse.Namespace) -> int:
+    from hallserver.broker_tls import certificate_end, make_certificates  # the openssl command: only for TLS
     config = load_config(args.config)
     tls = None
+    if args.tls_generate and (args.tls_cert or args.tls_key or args.tls_ca):
+        raise ConfigError("hall broker-config: either --tls-generate or your own --tls-cert/--tls-key/--tls-ca")
     if args.tls_cert or args.tls_key or args.tls_ca:
         if not (args.tls_cert and args.tls_key and args.tls_ca):
             raise ConfigError("hall broker-config: TLS needs --tls-cert, --tls-key and --tls-ca together")
         tls = (args.tls_cert, args.tls_key, args.tls_ca)
-    conf = write_broker_config(config, args.out, port=args.port, bind=args.bind, persistence_dir=args.persistence,
-                               tls=tls, tls_port=args.tls_port)
+    elif args.tls_generate:
+        tls = make_certificates(args.out, config.hall.id, args.tls_host or [], new_ca=args.tls_new_ca)
+    # with TLS for the devices, the plain listener is the hall server's own, on this machine only
+    bind = args.bind or ("127.0.0.1" if tls else "0.0.0.0")
+    conf = write_broker_config(config, args.out, port=args.port, bind=bind, persistence_dir=args.persistence,
+                               tls=tls, tls_port=args.tls_port, tls_bind=args.tls_bind)
+    if tls:
+        readable_by_mosquitto(Path(tls[0]), Path(tls[1]))
     print(f"wrote {conf}, {conf.parent / 'acl'} and {conf.parent / 'passwd'}; run: mosquitto -c {conf}")
+    if tls:
+        print(f"TLS for the devices on port {args.tls_port} ({tls[0]}, until {certificate_end(tls[0]):%Y-%m-%d}); "
+              f"devices check it against {tls[2]}: set [broker] ca to it and device_url to mqtts://…:{args.tls_port}")
+    if bind not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the plain listener on {bind}:{args.port} carries passwords in clear; "
+              "use --tls-generate (docs/security.md)", file=sys.stderr)
+    return 0
+
+
+def cmd_device_config(args: argparse.Namespace) -> int:
+    """One device's own file: its broker account, its window, the broker's CA; nothing else."""
+    config = load_config(args.config)
+    url = args.broker or config.broker.device_url or config.broker.url
+    if url == "embedded":
+        raise ConfigError(f"{args.config}: give the broker's address for devices: [broker] device_url "
+                          "(mqtts://host:8883) or --broker")
+    text = device_file_text(config, args.device, url, allow_plain=args.allow_plain)
+    out = Path(args.out)
+    write_device_file(out, text)
+    print(f"wrote {out} for {args.device} ({url}); copy it to the device (0600) and start it with --config {out.name}")
     return 0
 
 
@@ -639,13 +686,26 @@ def _add_security_parsers(sub: argparse._SubParsersAction) -> None:
     bc.add_argument("--config", required=True)
     bc.add_argument("--out", required=True, help="the folder for mosquitto.conf, acl and passwd")
     bc.add_argument("--port", type=int, default=1883)
-    bc.add_argument("--bind", default="0.0.0.0")
+    bc.add_argument("--bind", help="the plain listener's address (default: 127.0.0.1 with TLS, else 0.0.0.0)")
     bc.add_argument("--persistence", help="Mosquitto's persistence folder")
     bc.add_argument("--tls-cert")
     bc.add_argument("--tls-key")
     bc.add_argument("--tls-ca")
     bc.add_argument("--tls-port", type=int, default=8883)
+    bc.add_argument("--tls-bind", default="0.0.0.0", help="the TLS listener's address (the devices')")
+    bc.add_argument("--tls-generate", action="store_true",
+                    help="make the hall's own CA (kept) and a new broker certificate in OUT/tls (rotation: run again)")
+    bc.add_argument("--tls-host", action="append", help="a host name or address devices use for the broker (repeat)")
+    bc.add_argument("--tls-new-ca", action="store_true", help="with --tls-generate: a new CA (re-provision devices)")
     bc.set_defaults(func=cmd_broker_config)
+
+    dc = sub.add_parser("device-config", help="one device's own file: its broker account, window and the broker's CA")
+    dc.add_argument("--config", required=True, help="the hall's hall.toml")
+    dc.add_argument("--device", required=True, help="the device's id")
+    dc.add_argument("--out", required=True, help="the file to write (0600)")
+    dc.add_argument("--broker", help="how the device reaches the broker (default: [broker] device_url)")
+    dc.add_argument("--allow-plain", action="store_true", help="allow an unencrypted mqtt:// URL to another machine")
+    dc.set_defaults(func=cmd_device_config)
 
     mc = sub.add_parser("mosquitto-config", help="print the project's open Mosquitto config (development)")
     mc.add_argument("--port", type=int, default=1883)

@@ -8,6 +8,7 @@ import time as monotonic_time
 from dataclasses import dataclass
 
 from govhall import contract as c
+from govhall.device_file import hall_config_message
 from hallserver.domain.queue import (
     Called,
     Cancelled,
@@ -121,6 +122,7 @@ class Announcing:
         out += [self._state(self.topics.window_state(w.id), self.window_state(w))
                 for w in self.engine.windows.values()]
         out.append(self._summary(monotonic_time.monotonic()))
+        out.append(Outgoing(self.topics.hall_config, hall_config_message(self.config), qos=1, retain=True))
         self._notify(out)
         return out
 

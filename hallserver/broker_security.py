@@ -19,14 +19,14 @@ from govhall.contract import Role, Topics
 
 # what each role may read, besides its own reply topic; every role writes only its own cmd topic
 READS: dict[Role, tuple[str, ...]] = {
-    Role.KIOSK: ("state/queue", "state/server"),
+    Role.KIOSK: ("state/queue", "state/server", "state/config"),
     Role.COUNTER: ("state/#", "event/#"),
-    Role.TABLET: ("state/window/{window}", "state/server", "event/service.completed",
+    Role.TABLET: ("state/window/{window}", "state/server", "state/config", "event/service.completed",
                   "tablet/{window}/rating"),      # its window's 评价码: no other role reads tablet/
-    Role.LED_BRIDGE: ("state/window/+", "state/server"),
+    Role.LED_BRIDGE: ("state/window/+", "state/server", "state/config"),
     Role.SCREEN: ("state/#", "event/#"),
-    Role.KEYPAD_BRIDGE: ("state/window/+", "state/server"),
-    Role.ATTENDANCE_TERMINAL: ("state/server",),
+    Role.KEYPAD_BRIDGE: ("state/window/+", "state/server", "state/config"),
+    Role.ATTENDANCE_TERMINAL: ("state/server", "state/config"),
 }
 
 
@@ -47,17 +47,19 @@ def acl_text(config: Config) -> str:
 
 
 def broker_conf_text(out_dir: Path, *, port: int = 1883, bind: str = "0.0.0.0", persistence_dir: str | None = None,
-                     tls: tuple[str, str, str] | None = None, tls_port: int = 8883, run_as: str | None = None) -> str:
+                     tls: tuple[str, str, str] | None = None, tls_port: int = 8883, tls_bind: str = "0.0.0.0",
+                     run_as: str | None = None) -> str:
     lines = ["# written by govhall (hall broker-config)", "per_listener_settings false",
              *([f"user {run_as}"] if run_as else []),
              f"listener {port} {bind}", "allow_anonymous false", f"password_file {out_dir / 'passwd'}",
              f"acl_file {out_dir / 'acl'}",
              "use_username_as_clientid true",     # a client id is its account: nobody takes over another's
-             "set_tcp_nodelay true", "max_packet_size 65536",
+             "set_tcp_nodelay true",
+             "max_packet_size 1048576",           # the retained hall.config of a hall with a large catalogue
              "max_queued_messages 10000", "persistent_client_expiration 1d"]
     if tls is not None:
         cert, key, ca = tls
-        lines += [f"listener {tls_port} {bind}", f"certfile {cert}", f"keyfile {key}", f"cafile {ca}",
+        lines += [f"listener {tls_port} {tls_bind}", f"certfile {cert}", f"keyfile {key}", f"cafile {ca}",
                   "tls_version tlsv1.2"]
     if persistence_dir:
         lines += ["persistence true", f"persistence_location {persistence_dir.rstrip('/')}/"]
@@ -66,7 +68,7 @@ def broker_conf_text(out_dir: Path, *, port: int = 1883, bind: str = "0.0.0.0", 
     return "\n".join(lines) + "\n"
 
 
-def _readable_by_mosquitto(*files: Path) -> None:
+def readable_by_mosquitto(*files: Path) -> None:
     """Owner read/write, group mosquitto read (the broker drops to that user), nobody else."""
     try:
         gid = grp.getgrnam("mosquitto").gr_gid
@@ -103,7 +105,7 @@ def write_broker_accounts(config: Config, out_dir: str | Path) -> None:
         with os.fdopen(fd, "w") as f:
             f.writelines(f"{user}:{password}\n" for user, password in accounts)
         subprocess.run([tool, "-U", passwd_tmp], check=True, capture_output=True, timeout=30)   # hashed in place
-        _readable_by_mosquitto(Path(passwd_tmp), Path(acl_tmp))
+        readable_by_mosquitto(Path(passwd_tmp), Path(acl_tmp))
         os.replace(passwd_tmp, out / "passwd")
         os.replace(acl_tmp, out / "acl")
     finally:

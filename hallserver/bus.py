@@ -17,7 +17,7 @@ from concurrent.futures import Future
 import paho.mqtt.client as mqtt
 
 from govhall import contract as c
-from govhall.link import new_client, parse_broker_url, watch_suback
+from govhall.link import is_tls_url, new_client, parse_broker_url, watch_suback
 from hallserver.announce import Outgoing
 from hallserver.domain.clock import hall_day
 from hallserver.heap import freeze_heap, frozen
@@ -38,14 +38,14 @@ def _is_message(item: object) -> bool:
 
 
 class ServerBus:
-    def __init__(self, processor: CommandProcessor, broker_url: str, *,
-                 username: str | None = None, password: str | None = None) -> None:
+    def __init__(self, processor: CommandProcessor, broker_url: str, *, username: str | None = None,
+                 password: str | None = None, ca_pem: str | None = None) -> None:
         self.processor = processor
         self.topics = processor.topics
         self.host, self.port = parse_broker_url(broker_url)
         # a persistent session: the broker keeps QoS 1 commands that arrive while we are down
         self.client = new_client(username or f"hallserver-{self.topics.hall}", clean_session=False,
-                                 username=username, password=password)
+                                 username=username, password=password, tls=is_tls_url(broker_url), ca_pem=ca_pem)
         offline = c.ServerState(online=False, hall_name=processor.config.hall.name)
         self.client.will_set(self.topics.server_state, c.encode(offline), qos=1, retain=True)
         self.client.on_connect = self._on_connect

@@ -5,7 +5,7 @@ import logging
 import os
 import subprocess
 
-from govhall.config import Config, ConfigError
+from govhall.config import Config, ConfigError, broker_ca_pem
 from hallserver.broker_security import write_broker_accounts
 from hallserver.bus import ServerBus
 from hallserver.domain.clock import Clock, SteadyClock, SystemClock
@@ -70,7 +70,8 @@ class HallServer:
                 self.processor.public_url = self.web.url
             log.info("dashboard at %s", self.web.url)
         self.bus = ServerBus(self.processor, self.broker_url,
-                             username=self.config.broker.username, password=self.config.broker.password)
+                             username=self.config.broker.username, password=self.config.broker.password,
+                             ca_pem=broker_ca_pem(self.config))
         self.bus.start()
         log.info("hall %s serving on %s with %s", self.config.hall.id, self.broker_url,
                  redact_url(self.database_url))

@@ -1,0 +1,219 @@
+"""Each device holds only its own secret, and talks to the broker over TLS that it checks.
+
+The production setup made by the project's own tools: `hall broker-config --tls-generate` (the
+hall's CA and the broker's certificate; the plain listener on 127.0.0.1 for the hall server
+only), Mosquitto from those files, `hall device-config` for one device. The device's file
+holds its own account and the CA and nothing else; the hall's other settings come from the
+server's retained `hall.config`, which holds no secret either."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import tomlkit
+
+from govhall.config import device_credentials
+from govhall.config_file import load_config
+from govhall.contract import Topics
+from govhall.device_file import fetch_hall_config, load_device_file
+from govhall.link import DeviceLink
+from hallserver.broker import MosquittoProcess, free_port, wait_for_port
+from hallserver.passwords import hash_password
+from tests.conftest import running_hall
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "hall.toml"
+SERVER_PASSWORD = "the-server-password-1"
+RATINGS_SECRET = "ratings-chain-key-kept-secret"
+
+
+def hall(tmp_path, tls_port=8883) -> Path:
+    """hall.toml with every secret a real hall has: device passwords, the server's account, staff and
+    manager hashes, the ratings' key."""
+    hall_toml = tmp_path / "hall.toml"
+    doc = tomlkit.parse(EXAMPLE.read_text(encoding="utf-8"))
+    doc["broker"]["username"], doc["broker"]["password"] = "hall-server", SERVER_PASSWORD
+    doc["broker"]["ca"] = "broker/tls/ca.pem"
+    doc["broker"]["device_url"] = f"mqtts://localhost:{tls_port}"
+    for d in doc["devices"]:
+        d["password"] = f"{d['id']}-own-secret-password"
+    staff_hash = hash_password("staff-pass-2026")
+    for person in doc["staff"]:
+        person["password_hash"] = staff_hash
+    managers = tomlkit.aot()
+    managers.append({"id": "m001", "name": "陈主任", "password_hash": hash_password("manager-pass-2026")})
+    doc["managers"] = managers
+    doc.setdefault("ratings", tomlkit.table())["secret"] = RATINGS_SECRET
+    hall_toml.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return hall_toml
+
+
+def hall_cli(*args, check=True):
+    run = subprocess.run([sys.executable, "-m", "hall.cli", *map(str, args)], capture_output=True, text=True,
+                         timeout=60)
+    if check:
+        assert run.returncode == 0, run.stderr
+    return run
+
+
+@pytest.fixture
+def tls_hall(tmp_path, mosquitto):
+    """The broker from `hall broker-config --tls-generate`, and a hall.toml that points devices at it."""
+    port, tls_port = free_port(), free_port()
+    hall_toml = hall(tmp_path, tls_port)
+    out = tmp_path / "broker"
+    made = hall_cli("broker-config", "--config", hall_toml, "--out", out, "--port", port, "--tls-port", tls_port,
+                    "--tls-generate", "--tls-host", "localhost", "--tls-host", "127.0.0.1")
+    assert "TLS for the devices" in made.stdout
+    conf = out / "mosquitto.conf"
+    if os.geteuid() == 0:     # as root, Mosquitto would drop to its own user, who may not enter pytest's tmp
+        conf.write_text("user root\n" + conf.read_text())
+    broker = MosquittoProcess(port=port, workdir=str(tmp_path), conf_file=str(conf)).start()
+    wait_for_port("127.0.0.1", tls_port)
+    yield hall_toml, broker, tls_port
+    broker.stop()
+
+
+def test_a_device_file_holds_its_own_account_and_the_ca_and_no_other_secret(tls_hall, tmp_path, sqlite_url):
+    hall_toml, broker, tls_port = tls_hall
+    config = load_config(hall_toml)
+    conf = (tmp_path / "broker" / "mosquitto.conf").read_text()
+    assert f"listener {broker.port} 127.0.0.1" in conf                    # plain: the server's, this machine only
+    assert f"listener {tls_port} 0.0.0.0" in conf and "use_username_as_clientid true" in conf
+    assert oct((tmp_path / "broker" / "tls" / "ca.key").stat().st_mode & 0o777) == "0o600"
+
+    device_file = tmp_path / "kiosk-1.toml"
+    hall_cli("device-config", "--config", hall_toml, "--device", "kiosk-1", "--out", device_file)
+    assert oct(device_file.stat().st_mode & 0o777) == "0o600"
+    text = device_file.read_text(encoding="utf-8")
+    assert "kiosk-1-own-secret-password" in text and "BEGIN CERTIFICATE" in text
+    secrets = [SERVER_PASSWORD, RATINGS_SECRET, "$argon2", "PRIVATE KEY"] + \
+        [d.password for d in config.devices if d.id != "kiosk-1"]
+    assert [s for s in secrets if s in text] == []
+    own = load_device_file(device_file)
+    assert own.broker.url == f"mqtts://localhost:{tls_port}" and own.broker.username == "kiosk-1"
+
+    config.broker.url = broker.url                                        # the server: plain, on loopback
+    with running_hall(config, broker.url, sqlite_url) as _:
+        raw = retained(tls_port, Topics(config.hall.id).hall_config, "kiosk-1", "kiosk-1-own-secret-password",
+                       own.broker.ca_pem)
+        assert b'"categories"' in raw and [s for s in secrets if s.encode() in raw] == []
+        assert b"kiosk-1-own-secret-password" not in raw                # not even its own
+        from_server = fetch_hall_config(own)
+        assert [c.id for c in from_server.categories] == [c.id for c in config.categories]
+        assert from_server.managers == [] and all(p.password_hash is None for p in from_server.staff)
+        assert from_server.broker.password == "kiosk-1-own-secret-password" and from_server.ratings.secret is None
+        kiosk = DeviceLink(from_server.hall.id, "kiosk-1", own.broker.url,
+                           **device_credentials(from_server, "kiosk-1")).connect()
+        assert kiosk.tls and kiosk.request({"type": "ticket.issue", "category": "social"})["ok"]
+        kiosk.close()
+
+        counter_file = tmp_path / "counter-1.toml"
+        hall_cli("device-config", "--config", hall_toml, "--device", "counter-1", "--out", counter_file)
+        counter_own = load_device_file(counter_file)
+        assert counter_own.device.window == "w1"
+        counter_config = fetch_hall_config(counter_own)
+        counter = DeviceLink(config.hall.id, "counter-1", counter_own.broker.url,
+                             **device_credentials(counter_config, "counter-1")).connect()
+        login = counter.request({"type": "window.login", "window": "w1", "staff": "s001",
+                                 "password": "staff-pass-2026"})
+        assert login["ok"], login                                          # the staff password went over TLS
+        counter.close()
+
+
+def retained(port, topic, user, password, ca_pem):
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"probe-{time.time_ns()}")
+    import ssl
+    client.tls_set_context(ssl.create_default_context(cadata=ca_pem))
+    client.username_pw_set(user, password)
+    got, box = threading.Event(), []
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+    client.on_message = lambda c, u, m: (box.append(m.payload), got.set())
+    client.connect("localhost", port)
+    client.loop_start()
+    try:
+        assert got.wait(10), f"nothing retained on {topic}"
+        return box[0]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_a_device_does_not_talk_to_a_broker_its_ca_did_not_sign(tls_hall, tmp_path):
+    hall_toml, broker, tls_port = tls_hall
+    device_file = tmp_path / "kiosk-1.toml"
+    hall_cli("device-config", "--config", hall_toml, "--device", "kiosk-1", "--out", device_file)
+    other = tmp_path / "other"
+    other.mkdir()
+    other_toml = hall(other)
+    hall_cli("broker-config", "--config", other_toml, "--out", other / "broker", "--tls-generate",
+             "--tls-host", "localhost")
+    stranger_ca = (other / "broker" / "tls" / "ca.pem").read_text()
+    doc = tomlkit.parse(device_file.read_text(encoding="utf-8"))
+    doc["broker"]["ca_pem"] = stranger_ca                                  # a broker posing as the hall's
+    device_file.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    with pytest.raises(Exception, match="TLS"):
+        fetch_hall_config(load_device_file(device_file), timeout=3)
+    link = DeviceLink("demo", "kiosk-1", f"mqtts://localhost:{tls_port}", username="kiosk-1",
+                      password="kiosk-1-own-secret-password", ca_pem=stranger_ca)
+    with pytest.raises(ConnectionError, match="TLS"):
+        link.connect(timeout=3)
+
+
+def test_rotation_keeps_the_ca_so_devices_need_nothing_new(tmp_path):
+    hall_toml = hall(tmp_path)
+    out = tmp_path / "broker"
+    hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", "hall.lan")
+    ca, first = (out / "tls" / "ca.pem").read_text(), (out / "tls" / "server.pem").read_text()
+    hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", "hall.lan")
+    assert (out / "tls" / "ca.pem").read_text() == ca and (out / "tls" / "server.pem").read_text() != first
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(out / "tls" / "ca.pem"),
+                             str(out / "tls" / "server.pem")], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+    hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", "hall.lan",
+             "--tls-new-ca")
+    assert (out / "tls" / "ca.pem").read_text() != ca
+    bad = hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", "a b",
+                   check=False)
+    assert bad.returncode == 2 and "not a host name" in bad.stderr
+
+
+def test_device_config_refuses_what_would_leak(tmp_path):
+    hall_toml = hall(tmp_path)
+    plain = hall_cli("device-config", "--config", hall_toml, "--device", "counter-1", "--out", tmp_path / "c.toml",
+                     "--broker", "mqtt://192.168.1.10:1883", check=False)
+    assert plain.returncode == 2 and "not encrypted" in plain.stderr and not (tmp_path / "c.toml").exists()
+    text = hall_toml.read_text(encoding="utf-8").replace('password = "tablet-3-own-secret-password"\n', "")
+    hall_toml.write_text(text, encoding="utf-8")
+    nopass = hall_cli("device-config", "--config", hall_toml, "--device", "tablet-3", "--out", tmp_path / "k.toml",
+                      "--broker", "mqtts://hall.lan:8883", check=False)
+    assert nopass.returncode == 2 and "no password yet" in nopass.stderr
+    unknown = hall_cli("device-config", "--config", hall_toml, "--device", "nobody", "--out", tmp_path / "n.toml",
+                       "--broker", "mqtts://hall.lan:8883", check=False)
+    assert unknown.returncode == 2 and "no device 'nobody'" in unknown.stderr
+
+
+def test_a_device_program_runs_from_its_own_file(tls_hall, tmp_path, sqlite_url):
+    """`hall led-bridge --config led-bridge-1.toml`: no hall.toml on the machine, the settings from the server."""
+    hall_toml, broker, tls_port = tls_hall
+    config = load_config(hall_toml)
+    device_file = tmp_path / "led-bridge-1.toml"
+    hall_cli("device-config", "--config", hall_toml, "--device", "led-bridge-1", "--out", device_file)
+    with running_hall(config, broker.url, sqlite_url) as (server, _):
+        online = threading.Event()
+        server.processor.presence_listeners.append(lambda device, up, _at: online.set() if
+                                                   device == "led-bridge-1" and up else None)
+        bridge = subprocess.Popen([sys.executable, "-m", "hall.cli", "led-bridge", "--config", str(device_file),
+                                   "--port", "loop://"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert online.wait(20), "the bridge never came online"
+        finally:
+            bridge.send_signal(signal.SIGTERM)
+            output = bridge.communicate(timeout=10)[0]
+        assert "Traceback" not in output, output
+    assert shutil.which("openssl")
