@@ -13,6 +13,7 @@ from hallserver.bootstrap import posts_of, shifts_of
 from hallserver.domain.attendance import (
     ClockEvent,
     FrontDeskWatch,
+    Leave,
     LeaveBook,
     LeaveError,
     Post,
@@ -28,6 +29,12 @@ from hallserver.store import Store
 def front_categories(posts: list[Post]) -> list[str]:
     """The categories the front desk (前台受理) must keep covered."""
     return sorted({cat for p in posts if p.front_desk for cat in p.categories})
+
+
+def leave_view(leave: Leave) -> dict:
+    return {"id": leave.id, "staff": leave.staff, "kind": leave.kind, "start": leave.start.isoformat(),
+            "end": leave.end.isoformat(), "status": leave.status, "cover": leave.cover,
+            "decided_by": leave.decided_by}
 
 
 class AttendanceDesk:
@@ -106,9 +113,19 @@ class AttendanceDesk:
             if cmd.leave is None:
                 raise DomainError(c.ErrorCode.INVALID, "销假 needs the leave")
             leave = self.leaves.end(cmd.leave, now)
-        return {"id": leave.id, "staff": leave.staff, "kind": leave.kind, "start": leave.start.isoformat(),
-                "end": leave.end.isoformat(), "status": leave.status, "cover": leave.cover,
-                "decided_by": leave.decided_by}
+        return leave_view(leave)
+
+    def leave_department(self, leave_id: int) -> str | None:
+        """The department of the staff member a leave is for; None: no such leave."""
+        leave = self.leaves.leaves.get(leave_id)
+        if leave is None:
+            return None
+        return next((s.department for s in self.config.staff if s.id == leave.staff), "")
+
+    def leave_list(self, staff: set[str] | None = None) -> list[dict]:
+        """Every leave, newest first; only those of `staff` when given (a lead's departments)."""
+        return [leave_view(lv) for lv in sorted(self.leaves.leaves.values(), key=lambda lv: -lv.id)
+                if staff is None or lv.staff in staff]
 
     def on_login(self, staff: str, now: datetime, logged_in: bool) -> None:
         """A counter login is a clock-in, a logout a clock-out (考勤 from the counters); a logout

@@ -122,9 +122,6 @@ class HallViews:
                 "records": [{"kind": x.kind, "at": x.at.astimezone(tz).isoformat(), "by": x.by, "note": x.note,
                              "reached": x.reached, "upheld": x.upheld} for x in r.records]}
 
-    def rectification_list(self) -> list[dict]:
-        return [self.rectification_view(r) for r in sorted(self.rectifications.items.values(), key=lambda x: x.id)]
-
     def case_page(self, token: str) -> dict | None:
         """The tracking page's view of a case (the receipt's QR), open or handed over."""
         case = next((x for x in self.cases.book.cases.values() if x.token == token), None)
@@ -135,8 +132,27 @@ class HallViews:
             case = case_from_row(row, self.cases.matters, self.clock.tz)
         return self.case_view(case)
 
-    def case_report(self, start, end, digest: bool = False) -> dict:   # noqa: ANN001 - dates
-        """按期办结率 and the overdue list for cases accepted from `start` to `end`, or today's digest."""
+    def case_department(self, code: str) -> str | None:
+        """The department a case belongs to (its matter's), open or handed over; None: no such case."""
+        case = next((x for x in self.cases.book.cases.values() if x.code == code), None)
+        if case is not None:
+            return case.matter.department
+        row = self.store.case_row_by(code=code)
+        return case_from_row(row, self.cases.matters, self.clock.tz).matter.department if row else None
+
+    def rectification_department(self, rid: int) -> str | None:
+        found = self.rectifications.items.get(rid)
+        return found.department if found is not None else None
+
+    def rectification_list(self, departments: frozenset[str] | None = None) -> list[dict]:
+        """Every rectification, or a lead's departments' (`departments`)."""
+        return [self.rectification_view(r) for r in sorted(self.rectifications.items.values(), key=lambda x: x.id)
+                if departments is None or r.department in departments]
+
+    def case_report(self, start, end, digest: bool = False,   # noqa: ANN001 - dates
+                    departments: frozenset[str] | None = None) -> dict:
+        """按期办结率 and the overdue list for cases accepted from `start` to `end`, or today's
+        digest; only the cases of `departments` (a lead's) when given."""
         now = self.clock.now()
         tz = now.tzinfo
         if digest:                          # the open cases, and those accepted or completed today
@@ -145,6 +161,8 @@ class HallViews:
             rows = self.store.case_rows(accepted=(datetime.combine(start, time(0), tz),
                                                   datetime.combine(end + timedelta(days=1), time(0), tz)))
         cases = [case_from_row(r, self.cases.matters, tz) for r in rows]
+        if departments is not None:
+            cases = [x for x in cases if x.matter.department in departments]
         if digest:
             return daily_digest(cases, self.cases.calendar, self.cases.rules, now)
         return case_report(cases, self.cases.calendar, self.cases.rules, now, start, end,

@@ -38,6 +38,9 @@ categories = ["a"]
 """
 
 
+LEAD = '[[managers]]\nid = "l1"\nname = "刘科长"\npassword_hash = "$argon2id$x"\nrole = "lead"\n'
+
+
 @pytest.mark.parametrize("extra, where, why", [
     ('[[windows]]\nid = "w2"\nnumber = 2\ncategories = ["z"]\n', "windows[1].categories", "unknown category 'z'"),
     ('[[windows]]\nid = "w2"\nnumber = 1\ncategories = ["a"]\n', "windows[1].number", "1 appears twice"),
@@ -48,6 +51,11 @@ categories = ["a"]
     ('[rules]\nmax_recalls = -1\n', "rules.max_recalls", "greater than or equal to 0"),
     ('[broker]\nurl = "http://x"\n', "broker.url", "mqtt://"),
     ('[rules]\nmax_recals = 3\n', "rules.max_recals", "Extra inputs are not permitted"),
+    (LEAD, "managers[0].departments", "a lead (部门负责人) needs the department(s) they answer for"),
+    (LEAD + 'departments = ["人社局"]\n', "managers[0].departments",
+     "unknown department '人社局' (no window, staff member or matter has it)"),
+    (LEAD.replace('"lead"', '"manager"') + 'departments = ["人社局"]\n', "managers[0].departments",
+     "only a lead has departments; a manager sees them all"),
 ])
 def test_a_bad_config_is_refused_with_file_key_and_reason(tmp_path, extra, where, why):
     path = _write(tmp_path, BASE + extra)
@@ -56,6 +64,13 @@ def test_a_bad_config_is_refused_with_file_key_and_reason(tmp_path, extra, where
     message = str(info.value)
     assert message.startswith(f"{path}: {where}")
     assert why in message
+
+
+def test_a_lead_answers_for_departments_of_the_halls_windows_staff_or_matters(tmp_path):
+    staff = '[[staff]]\nid = "s1"\nname = "王丽"\ndepartment = "医保局"\n'
+    config = load_config(_write(tmp_path, BASE.replace('categories = ["a"]\n', 'categories = ["a"]\ndepartment = '
+                                                       '"人社局"\n') + staff + LEAD + 'departments = ["人社局", "医保局"]\n'))
+    assert config.managers[0].departments == ["人社局", "医保局"]
 
 
 def test_broken_toml_and_missing_files_are_clear(tmp_path):

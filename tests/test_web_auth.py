@@ -299,3 +299,104 @@ def test_roles_an_auditor_reads_only_and_a_lead_does_not_move_the_ranking(config
         acked = next(a for a in lead.get("/api/overview").json()["alerts"] if a["key"] == alert["key"])
         assert acked["acked_by"] == "l001"
         assert [a["action"] for a in server.store.audit_records()].count("alert.ack") == 1
+
+def lead_hall(config):
+    """The demo hall with departments: window 1 and 王丽 人社局, window 2 and 李强 市场监管局, window 3
+    and 张敏 公安局 (the matters already have theirs); a hall manager and a lead of 人社局."""
+    for window, staff, department in (("w1", "s001", "人社局"), ("w2", "s002", "市场监管局"), ("w3", "s003", "公安局")):
+        config.window(window).department = department
+        next(s for s in config.staff if s.id == staff).department = department
+    return config
+
+
+def serve_and_rate(device, window, staff, category, level):
+    counter = device(f"counter-{window[1:]}")
+    counter.request({"type": "window.login", "window": window, "staff": staff})
+    device("kiosk-1").request({"type": "ticket.issue", "category": category})
+    counter.request({"type": "window.call_next", "window": window})
+    counter.request({"type": "window.complete", "window": window})
+    device(f"tablet-{window[1:]}").request({"type": "rating.submit", "window": window, "level": level})
+    return counter
+
+
+def case_waiting_for_extension(counter, window, matter, materials):
+    case = counter.request({"type": "case.accept", "window": window, "matter": matter,
+                            "received": {m: 1 for m in materials}})["result"]["case"]
+    counter.request({"type": "case.request_extension", "window": window, "case": case["code"], "days": 2,
+                     "reason": "需现场核查"})
+    return case["code"]
+
+
+def test_a_lead_sees_and_acts_on_their_departments_only(config, embedded_broker, sqlite_url, manager_hash):
+    config = lead_hall(config)
+    config.managers = [ManagerConfig(id="m001", name="陈主任", password_hash=manager_hash),
+                       ManagerConfig(id="l001", name="人社局刘科长", password_hash=manager_hash, role="lead",
+                                     departments=["人社局"])]
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        base = server.dashboard_url
+        mine_counter = serve_and_rate(device, "w1", "s001", "social", 1)
+        other_counter = serve_and_rate(device, "w2", "s002", "business", 2)
+        mine_case = case_waiting_for_extension(mine_counter, "w1", "pension-transfer",
+                                               ["转移申请表", "身份证复印件", "参保缴费凭证"])
+        other_case = case_waiting_for_extension(other_counter, "w2", "business-licence",
+                                                ["登记申请书", "经营者身份证明", "经营场所证明"])
+        manager, _ = login(base)
+        csrf = {"X-CSRF-Token": manager.cookies["govhall_csrf"]}
+        leave = {"kind": "事假", "reason": "家中有事", "start": "2027-03-01T09:00:00+08:00",
+                 "end": "2027-03-01T12:00:00+08:00"}
+        mine_leave = manager.post("/api/leaves", json={**leave, "staff": "s001"}, headers=csrf).json()["leave"]["id"]
+        other_leave = manager.post("/api/leaves", json={**leave, "staff": "s002"}, headers=csrf).json()["leave"]["id"]
+        rectifications = {r["window"]: r["id"] for r in manager.get("/api/rectifications").json()["rectifications"]}
+        assert set(rectifications) == {"w1", "w2"}
+
+        lead, _ = login(base, who="l001")
+        lead_csrf = {"X-CSRF-Token": lead.cookies["govhall_csrf"]}
+        # lists: only 人社局's rows
+        listed = lead.get("/api/rectifications").json()["rectifications"]
+        assert [(r["window"], r["department"]) for r in listed] == [("w1", "人社局")]
+        assert [x["staff"] for x in lead.get("/api/leaves").json()["leaves"]] == ["s001"]
+        assert {x["staff"] for x in manager.get("/api/leaves").json()["leaves"]} == {"s001", "s002"}
+        report = lead.get("/api/reports/cases").json()
+        assert set(report["by_department"]) == {"人社局"} and set(manager.get("/api/reports/cases").json()[
+            "by_department"]) == {"人社局", "市场监管局"}
+        assert set(lead.get("/api/cases/digest").json()["departments"]) == {"人社局"}
+        assert set(manager.get("/api/cases/digest").json()["departments"]) == {"人社局", "市场监管局"}
+        assert {r["staff"] for r in lead.get("/api/attendance/day").json()["staff"]} == {"s001"}
+        assert {r["staff"] for r in lead.get("/api/attendance/month").json()["staff"]} == {"s001"}
+        refused = lead.get("/api/attendance/month", params={"department": "市场监管局", "format": "csv"})
+        assert refused.status_code == 403 and "只能处理本部门的考勤表" in refused.json()["error"]["message"]
+        ratings = lead.get("/api/reports/ratings").json()
+        assert set(ratings["by_window"]) == {"w1"} and [r["window"] for r in ratings["ranking"]] == ["w1"]
+        people = lead.get("/reports/people", params={"format": "json"}).json()
+        assert [d["department"] for d in people["departments"]] == ["人社局"]
+        assert {r["staff"] for r in people["attendance"]} == {"s001"}
+        board = lead.get("/").text
+        assert "差评：1号窗口" in board and "差评：2号窗口" not in board             # the lead's board, scoped
+        assert "差评：2号窗口" in manager.get("/").text
+        # acting on another department's item by its id: 403, said in Chinese
+        for url, body, what in ((f"/api/cases/{other_case}/extension/approve", {"manager": "l001"}, "办件"),
+                                (f"/api/leaves/{other_leave}/decide", {"approve": True}, "请假"),
+                                (f"/api/rectifications/{rectifications['w2']}/verify",
+                                 {"by": "l001", "note": "已核实", "reached": True}, "整改单"),
+                                ("/api/leaves", {**leave, "staff": "s002"}, "请假"),
+                                ("/api/attendance/corrections", {"staff": "s002", "kind": "in", "reason": "忘打卡",
+                                                                 "at": "2026-12-01T09:00:00+08:00"}, "考勤")):
+            r = lead.post(url, json=body, headers=lead_csrf)
+            assert r.status_code == 403 and r.json()["error"]["message"] == f"只能处理本部门的{what}", (url, r.text)
+        # their own department's: done
+        ok = lead.post(f"/api/cases/{mine_case}/extension/approve", json={"manager": "l001"}, headers=lead_csrf)
+        assert ok.status_code == 200 and ok.json()["case"]["extensions"][0]["approved"]
+        ok = lead.post(f"/api/leaves/{mine_leave}/decide", json={"approve": True}, headers=lead_csrf)
+        assert ok.status_code == 200 and ok.json()["leave"]["decided_by"] == "l001"
+        ok = lead.post(f"/api/rectifications/{rectifications['w1']}/verify",
+                       json={"by": "x", "note": "已回访", "reached": True}, headers=lead_csrf)
+        assert ok.status_code == 200
+        # the hall manager still acts on every department's
+        ok = manager.post(f"/api/cases/{other_case}/extension/approve", json={"manager": "m001"}, headers=csrf)
+        assert ok.status_code == 200
+        assert manager.post(f"/api/leaves/{other_leave}/decide", json={"approve": True},
+                            headers=csrf).status_code == 200
+        assert manager.post(f"/api/rectifications/{rectifications['w2']}/verify",
+                            json={"by": "x", "note": "已回访", "reached": True}, headers=csrf).status_code == 200
+        assert lead.post(f"/api/leaves/{other_leave}/end", json={}, headers=lead_csrf).status_code == 403
+        assert lead.post("/api/leaves/99999/decide", json={"approve": True}, headers=lead_csrf).status_code == 404

@@ -4,13 +4,16 @@ staff member's), rectifications and ratings (by the window's), and is refused wi
 acting on another department's item by its id. Managers and auditors see everything (scope None)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from govhall.config import Config
-from hallserver.web.context import role_of, web_of
+from hallserver.web.context import role_of, unavailable, web_of
+
+log = logging.getLogger("hallserver.web")
 
 Scope = frozenset[str] | None        # the departments a request may see; None: every one
 
@@ -29,6 +32,26 @@ def in_scope(scope: Scope, department: str | None) -> bool:
 def other_department(what: str) -> JSONResponse:
     """403 for an item of another department, in the words the pages show."""
     return JSONResponse({"error": {"code": "forbidden", "message": f"只能处理本部门的{what}"}}, status_code=403)
+
+
+def item_refusal(request: Request, what: str, department_of: Callable) -> JSONResponse | None:
+    """For a lead acting on an item by its id: 403 when the item belongs to another department
+    (`department_of(processor)` reads its department on the writer's thread; None: no such item,
+    left to the command path's 404), 503 when it cannot be read. None: go on."""
+    scope = departments_of(request)
+    if scope is None:
+        return None
+    web = web_of(request)
+    if web.query is None:
+        return unavailable()
+    try:
+        department = web.query(department_of)
+    except Exception:                        # the writer is stuck or gone: say so
+        log.exception("could not look up the department of a %s", what)
+        return unavailable("系统繁忙，请稍后再试")
+    if department is not None and department not in scope:
+        return other_department(what)
+    return None
 
 
 def staff_departments(config: Config | None) -> dict[str, str]:
@@ -58,3 +81,12 @@ def keep(scope: Scope, rows: Iterable[dict], department_of: dict[str, str], key:
     if scope is None:
         return list(rows)
     return [r for r in rows if department_of.get(r.get(key) or "") in scope]
+
+
+def posts_in_scope(config: Config | None, scope: frozenset[str] | None) -> tuple[set[str] | None, set[str] | None]:
+    """AB岗 posts with an A or B of a lead's departments, and those posts' categories; None: all."""
+    if scope is None:
+        return None, None
+    people = staff_in_scope(scope, config) or set()
+    posts = [p for p in (config.posts if config is not None else []) if p.a in people or p.b in people]
+    return {p.id for p in posts}, {cat for p in posts for cat in p.categories}

@@ -16,6 +16,15 @@ from fastapi.responses import JSONResponse, Response
 
 from hallserver.attendance_desk import month_csv, month_xlsx
 from hallserver.web.context import answer_command, unavailable, web_of
+from hallserver.web.scope import (
+    departments_of,
+    in_scope,
+    item_refusal,
+    other_department,
+    posts_in_scope,
+    staff_departments,
+    staff_in_scope,
+)
 
 log = logging.getLogger("hallserver.web")
 
@@ -34,8 +43,9 @@ def attendance_day(request: Request,
         return JSONResponse({"error": {"code": "invalid", "message": "date: YYYY-MM-DD"}}, status_code=400)
     if query is None:
         return unavailable()
-    return JSONResponse({"day": day.isoformat(), "staff": query(
-        lambda processor: processor.attendance.day(day, processor.clock.tz))})
+    rows = query(lambda processor: processor.attendance.day(day, processor.clock.tz))
+    scope = departments_of(request)                         # a lead: their departments' people
+    return JSONResponse({"day": day.isoformat(), "staff": [r for r in rows if in_scope(scope, r["department"])]})
 
 
 @router.get("/api/attendance/month")
@@ -57,9 +67,12 @@ def attendance_month(request: Request, month: str | None = Query(None, descripti
         return unavailable()
     rows = query(lambda processor: processor.attendance.month(year, month, processor.clock.tz,
                                                               processor.clock.now().date()))
-    department = request.query_params.get("department")
+    department, scope = request.query_params.get("department"), departments_of(request)
+    if department is not None and not in_scope(scope, department):
+        return other_department("考勤表")
     if department is not None:
         rows = [r for r in rows if r["department"] == department]
+    rows = [r for r in rows if in_scope(scope, r["department"])]          # a lead: their departments' sheets
     name = f"attendance-{year}-{month:02d}"
     match request.query_params.get("format", "json"):
         case "csv":
@@ -92,11 +105,14 @@ def coverage_report(request: Request) -> JSONResponse:
                "ended_at": r["ended_at"].isoformat() if r["ended_at"] else None,
                "minutes": round((r["ended_at"] - r["started_at"]).total_seconds() / 60) if r["ended_at"] else None}
               for r in dashboard.store.coverage_history(start)]
+    posts, categories = posts_in_scope(dashboard.config, departments_of(request))
     return JSONResponse({"posts": [{"day": k.split("|")[0], "post": k.split("|")[1], **v}
-                                   for k, v in sorted(minutes.items())],
+                                   for k, v in sorted(minutes.items()) if posts is None or k.split("|")[1] in posts],
                          "categories": [{"day": k.split("|")[0], "category": k.split("|")[1], **v}
-                                        for k, v in sorted(by_category.items())],
-                         "front_desk_alerts": alerts})
+                                        for k, v in sorted(by_category.items())
+                                        if categories is None or k.split("|")[1] in categories],
+                         "front_desk_alerts": [a for a in alerts if categories is None or a["category"] in categories]})
+
 
 
 @router.post("/api/attendance/clock", status_code=201)
@@ -154,13 +170,29 @@ async def attendance_clock_http(request: Request) -> JSONResponse:
 def attendance_correction(body: dict, request: Request) -> JSONResponse:
     """补卡: a missing clock event added by a manager, with the reason (never an edit)."""
     fields = _body(body)
+    refused = _staff_refusal(request, fields.get("staff"), "考勤")
+    if refused is not None:
+        return refused
     if request.state.manager:
         fields["by"] = request.state.manager
     return _web_command(request, {**fields, "type": "attendance.correct"}, "attendance")
 
 
+@router.get("/api/leaves")
+def leave_list(request: Request) -> JSONResponse:
+    """请假: every leave, newest first, with its status (a lead: their departments' people)."""
+    web = web_of(request)
+    if web.query is None:
+        return unavailable()
+    people = staff_in_scope(departments_of(request), web.dashboard.config)
+    return JSONResponse({"leaves": web.query(lambda processor: processor.attendance.leave_list(people))})
+
+
 @router.post("/api/leaves", status_code=201)
 def leave_request(request: Request, body: dict) -> JSONResponse:
+    refused = _staff_refusal(request, body.get("staff"), "请假")
+    if refused is not None:
+        return refused
     return _web_command(request, {**_body(body), "type": "leave.act", "action": "request"}, "leave")
 
 
@@ -168,10 +200,21 @@ def leave_request(request: Request, body: dict) -> JSONResponse:
 def leave_decide(leave_id: int, action: str, body: dict, request: Request) -> JSONResponse:
     if action not in ("decide", "end"):
         return JSONResponse({"error": {"code": "invalid", "message": "decide or end"}}, status_code=404)
+    refused = item_refusal(request, "请假", lambda processor: processor.attendance.leave_department(leave_id))
+    if refused is not None:
+        return refused
     fields = _body(body)
     if request.state.manager and action == "decide":
         fields["manager"] = request.state.manager
     return _web_command(request, {**fields, "type": "leave.act", "action": action, "leave": leave_id}, "leave")
+
+
+def _staff_refusal(request: Request, staff: object, what: str) -> JSONResponse | None:
+    """A lead acting for a staff member of another department: 403 (an unknown one is the command's 404)."""
+    departments = staff_departments(web_of(request).dashboard.config)
+    if not isinstance(staff, str) or staff not in departments:
+        return None
+    return None if in_scope(departments_of(request), departments[staff]) else other_department(what)
 
 
 def _body(body: dict) -> dict:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hallserver.reports.cells import SafeCsvWriter
 from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, answer_command, unavailable, web_command_id, web_of
 from hallserver.web.pages import TEMPLATES
+from hallserver.web.scope import departments_of, item_refusal
 
 log = logging.getLogger("hallserver.web")
 
@@ -104,7 +105,7 @@ def cases_report(request: Request, start: str | None = Query(None, alias="from",
     # the report only reads the store and the hall's fixed calendar and rules: it is computed
     # here, on the web's thread, so that the writer goes on serving the hall meanwhile
     processor = query(lambda p: p)
-    report = processor.case_report(start, end)
+    report = processor.case_report(start, end, departments=departments_of(request))   # a lead: their departments
     if params.get("format") == "csv":
         return Response(report_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="cases-{start}-{end}.csv"'})
@@ -118,12 +119,16 @@ def cases_digest(request: Request) -> JSONResponse:
     query = web.query
     if query is None:
         return unavailable()
-    return JSONResponse(query(lambda processor: processor.case_report(None, None, digest=True)))
+    scope = departments_of(request)
+    return JSONResponse(query(lambda processor: processor.case_report(None, None, digest=True, departments=scope)))
 
 
 @router.post("/api/cases/{code}/extension/approve")
 def approve_extension(code: str, body: ExtensionApproval, request: Request) -> JSONResponse:
-    """A manager approves a case's waiting extension (延期审批)."""
+    """A manager approves a case's waiting extension (延期审批); a lead only their departments' cases."""
+    refused = item_refusal(request, "办件", lambda processor: processor.case_department(code))
+    if refused is not None:
+        return refused
     command = {"id": uuid.uuid4().hex, "type": "case.approve_extension", "case": code,
                "manager": request.state.manager or body.manager}
     return answer_command(web_of(request), command, "extension approval", {"case_not_found": 404, "forbidden": 403})

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hallserver.reports.rating_export import rating_rows
 from hallserver.reports.ratings import rating_statistics, window_ranking
 from hallserver.web.context import answer_command, unavailable, web_of
+from hallserver.web.scope import departments_of, in_scope, item_refusal, keep, window_departments
 
 log = logging.getLogger("hallserver.web")
 
@@ -35,16 +36,18 @@ class RectificationRequest(BaseModel):
 
 @router.get("/api/reports/ratings")
 def ratings_report(request: Request) -> JSONResponse:
-    """好差评 statistics per window, staff, department, matter and channel, and the window ranking."""
+    """好差评 statistics per window, staff, department, matter and channel, and the window ranking;
+    a lead's: only the ratings and windows of their departments (the window's department)."""
     web = web_of(request)
     dashboard = web.dashboard
     if dashboard.config is None:
         return unavailable()
-    config = dashboard.config
-    rows = rating_rows(dashboard.store, config)
+    config, scope = dashboard.config, departments_of(request)
+    rows = keep(scope, rating_rows(dashboard.store, config), window_departments(config), "window")
     ranking = window_ranking(rows, dashboard.store.score_adjustments(),
                              {int(k): v for k, v in config.ratings.group_weights.items()},
-                             config.ratings.manager_share, [w.id for w in config.windows])
+                             config.ratings.manager_share,
+                             [w.id for w in config.windows if in_scope(scope, w.department)])
     return JSONResponse({**rating_statistics(rows), "ranking": ranking})
 
 
@@ -62,12 +65,12 @@ def adjust_score(body: ScoreAdjustment, request: Request) -> JSONResponse:
 
 @router.get("/api/rectifications")
 def rectification_list(request: Request) -> JSONResponse:
-    """差评整改: every rectification with its status and the colour of each step."""
+    """差评整改: every rectification with its status and the colour of each step (a lead: their departments')."""
     web = web_of(request)
-    query = web.query
+    query, scope = web.query, departments_of(request)
     if query is None:
         return unavailable()
-    return JSONResponse({"rectifications": query(lambda processor: processor.rectification_list())})
+    return JSONResponse({"rectifications": query(lambda processor: processor.rectification_list(scope))})
 
 
 @router.post("/api/rectifications/{rid}/{action}")
@@ -76,6 +79,9 @@ def rectification_act(rid: int, action: str, body: RectificationRequest, request
     if action not in ("verify", "rectify", "appeal", "decide"):
         return JSONResponse({"error": {"code": "invalid", "message": "verify, rectify, appeal or decide"}},
                             status_code=404)
+    refused = item_refusal(request, "整改单", lambda processor: processor.rectification_department(rid))
+    if refused is not None:
+        return refused
     command = {"id": uuid.uuid4().hex, "type": "rectification.act", "rectification": rid, "action": action,
                **body.model_dump()}
     if request.state.manager and action != "appeal":           # the one logged in acts, whatever the body says

@@ -30,6 +30,7 @@ from hallserver.reports.people import (
 from hallserver.reports.queries import period_tallies, settled_before
 from hallserver.web.context import unavailable, web_of
 from hallserver.web.pages import TEMPLATES
+from hallserver.web.scope import departments_of, in_scope, posts_in_scope
 
 log = logging.getLogger("hallserver.web")
 
@@ -130,12 +131,17 @@ def reports_people(request: Request, period: str = Query("day", description="day
     desk = processor.attendance
     minutes = {**dashboard.store.load_coverage_minutes(first), **dict(desk.watch.minutes)}   # memory is newer
     by_category = {**dashboard.store.load_category_minutes(first), **dict(desk.watch.category_minutes)}
+    scope = departments_of(request)                  # a lead: their departments' cases, people and posts
+    posts, categories = posts_in_scope(dashboard.config, scope)
+    attendance = desk.period(first, last, processor.clock.tz, hall_day(dashboard.clock))
     figures = {
         "period": kind, "from": first.isoformat(), "to": last.isoformat(), "label": label,
-        "departments": department_rows(processor.case_report(first, last)),
-        "attendance": attendance_rows(desk.period(first, last, processor.clock.tz, hall_day(dashboard.clock))),
-        "coverage": coverage_rows(minutes, list(desk.posts), first, last),
-        "category_coverage": category_coverage_rows(by_category, dashboard.category_names, first, last)}
+        "departments": department_rows(processor.case_report(first, last, departments=scope)),
+        "attendance": attendance_rows([r for r in attendance if in_scope(scope, r["department"])]),
+        "coverage": coverage_rows(minutes, [p for p in desk.posts if posts is None or p.id in posts], first, last),
+        "category_coverage": category_coverage_rows(
+            {k: v for k, v in by_category.items() if categories is None or k[1] in categories},
+            dashboard.category_names, first, last)}
     name = f"people-{kind}-{first}"
     match params.get("format", "html"):
         case "json":
