@@ -166,6 +166,7 @@ def _case_receipt(case: object) -> dict | None:
     return case
 
 
+PLAIN_LINK_MESSAGE = "连接未加密，不能发送密码：请管理员为本机配置加密连接（mqtts）"
 TIMER_LIMIT = timedelta(hours=12)     # a longer "since" is a clock that is off: no timer rather than nonsense
 
 
@@ -464,6 +465,9 @@ class CounterWindow(QWidget):
             return
         command = {"staff": staff}
         if self.password_input.text():
+            if not self._may_send_password():
+                self.login_message.setText(PLAIN_LINK_MESSAGE)
+                return
             command["password"] = self.password_input.text()
         self.login_message.setText("正在登录…")
         self._send("login", "window.login", **command)
@@ -477,8 +481,15 @@ class CounterWindow(QWidget):
             self.locked = False
             self._refresh()
             return
+        if not self._may_send_password():
+            self.unlock_message.setText(PLAIN_LINK_MESSAGE)
+            return
         self.unlock_message.setText("正在验证…")
         self._send("unlock", "window.login", staff=staff, password=self.unlock_input.text())
+
+    def _may_send_password(self) -> bool:
+        """A staff password crosses only an encrypted link (mqtts://) or one within this machine."""
+        return self.qlink.link.private
 
     def press(self, kind: str) -> None:
         """A key (or its F-key): ignored while its command is on its way or the key is off."""

@@ -249,6 +249,28 @@ def test_the_counter_locks_when_idle_and_unlocks_with_the_password(app, config, 
         counter.close()
 
 
+def test_a_counter_sends_no_staff_password_over_an_unencrypted_link_to_another_machine(app, config):
+    """mqtt:// to another machine would carry the password in clear: the counter does not send it
+    (a device's own file from `hall device-config` has an mqtts:// URL)."""
+    from govhall.link import DeviceLink
+    sent = []
+    for url, private in (("mqtt://192.0.2.10:1883", False), ("mqtts://192.0.2.10:8883", True),
+                         ("mqtt://127.0.0.1:1883", True)):
+        link = DeviceLink(config.hall.id, "counter-1", url)
+        assert link.private is private
+        counter = counter_window(lambda _d, link=link: QtLink(link), config)
+        counter._send = lambda *args, **kw: sent.append(args)          # noqa: B023 - what would go on the wire
+        counter.staff_input.setText("s001")
+        counter.password_input.setText("correct-horse")
+        counter.login()
+        if private:
+            assert sent and counter.login_message.text() == "正在登录…"
+        else:
+            assert sent == [] and "连接未加密" in counter.login_message.text()
+        sent.clear()
+        counter.close()
+
+
 def test_a_broken_broker_connection_shows_at_once_sends_nothing_and_resyncs(app, config, sqlite_url, tmp_path,
                                                                             mosquitto):
     from hallserver.broker import MosquittoProcess, free_port
@@ -488,7 +510,8 @@ def test_appointment_check_in_on_the_keypad_and_the_large_type_mode(hall, config
     slot = (now + timedelta(minutes=30)).replace(second=0, microsecond=0)
     slot -= timedelta(minutes=slot.minute % 30)                       # a slot starting within the check-in window
     booked = server.bus.submit(json.dumps({"id": "b-1", "type": "appointment.book", "category": "residence",
-                                           "slot_start": slot.isoformat()}).encode())
+                                           "slot_start": slot.isoformat(), "name": "王丽", "phone": "13800138001",
+                                           "id_hash": "a" * 64}).encode())
     assert booked["ok"], booked
     code = booked["result"]["appointment"]["code"]
     kiosk = keep(KioskWindow(qlink("kiosk-1"), [(c.id, c.name, c.prefix) for c in config.categories],
@@ -525,7 +548,8 @@ def test_a_scanned_appointment_code_checks_in_from_the_home_screen(hall, config)
     slot = (now + timedelta(minutes=60)).replace(second=0, microsecond=0)
     slot -= timedelta(minutes=slot.minute % 30)                     # a slot too far ahead to check in
     booked = server.bus.submit(json.dumps({"id": "b-2", "type": "appointment.book", "category": "residence",
-                                           "slot_start": slot.isoformat()}).encode())
+                                           "slot_start": slot.isoformat(), "name": "王丽", "phone": "13800138002",
+                                           "id_hash": "b" * 64}).encode())
     code = booked["result"]["appointment"]["code"]
     kiosk = keep(KioskWindow(qlink("kiosk-1"), categories_from_config(config), config.hall.name))
     kiosk.setFixedSize(1920, 1080)
