@@ -370,6 +370,13 @@ def test_a_lead_sees_and_acts_on_their_departments_only(config, embedded_broker,
         people = lead.get("/reports/people", params={"format": "json"}).json()
         assert [d["department"] for d in people["departments"]] == ["人社局"]
         assert {r["staff"] for r in people["attendance"]} == {"s001"}
+        hall = lead.get("/api/reports/hall").json()
+        assert [r["window"] for r in hall["by_window"]] == ["w1"] and [r["staff"] for r in hall["by_staff"]] == ["s001"]
+        assert hall["totals"]["issued"] == 2                                      # the hall's own figures stay whole
+        assert {r["window"] for r in manager.get("/api/reports/hall").json()["by_window"]} == {"w1", "w2"}
+        page = lead.get("/reports")
+        assert page.status_code == 200 and "王丽" in page.text and "李强" not in page.text      # 按人员
+        assert "李强" in manager.get("/reports").text
         board = lead.get("/").text
         assert "差评：1号窗口" in board and "差评：2号窗口" not in board             # the lead's board, scoped
         assert "差评：2号窗口" in manager.get("/").text

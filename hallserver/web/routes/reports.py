@@ -30,7 +30,14 @@ from hallserver.reports.people import (
 from hallserver.reports.queries import period_tallies, settled_before
 from hallserver.web.context import unavailable, web_of
 from hallserver.web.pages import TEMPLATES
-from hallserver.web.scope import departments_of, in_scope, posts_in_scope
+from hallserver.web.scope import (
+    departments_of,
+    in_scope,
+    keep,
+    posts_in_scope,
+    staff_departments,
+    window_departments,
+)
 
 log = logging.getLogger("hallserver.web")
 
@@ -68,7 +75,11 @@ def hall_report_of(request: Request) -> dict[str, Any] | JSONResponse:
     valid = config.ratings.phone_valid_days if config is not None else 7
     tallies = period_tallies(dashboard.store.engine, first, last, dashboard.clock.tz,
                              settled_before(hall_day(dashboard.clock), valid), dashboard.clock.now())
-    return report_from_tallies(kind, day, tallies, dashboard.category_names, staff_names, target)
+    report = report_from_tallies(kind, day, tallies, dashboard.category_names, staff_names, target)
+    scope = departments_of(request)          # a lead: the hall's totals, but only their windows and people
+    report["by_window"] = keep(scope, report["by_window"], window_departments(config), "window")
+    report["by_staff"] = keep(scope, report["by_staff"], staff_departments(config), "staff")
+    return report
 
 
 @router.get("/api/reports/hall")
