@@ -118,14 +118,8 @@ def public_hall_config(config: Config) -> dict[str, Any]:
     return data
 
 
-def device_file_text(config: Config, device_id: str, broker_url: str, *, allow_plain: bool = False) -> str:
-    """The TOML of one device's own file (hall device-config)."""
-    device = config.device(device_id)
-    if device is None or device.role == Role.WEB:
-        raise ConfigError(f"hall device-config: no device {device_id!r} in [[devices]]")
-    if not device.password:
-        raise ConfigError(f"hall device-config: {device_id} has no password yet: generate one in the dashboard "
-                          "(设置 → 设备 → 生成密码) or set [[devices]] password")
+def check_device_url(broker_url: str, *, allow_plain: bool = False) -> None:
+    """A ConfigError unless devices would reach the broker over TLS (or on this machine)."""
     try:
         host, _ = parse_broker_url(broker_url)
     except ValueError as exc:
@@ -135,6 +129,23 @@ def device_file_text(config: Config, device_id: str, broker_url: str, *, allow_p
                           "passwords would cross the hall's network in clear. Give the broker a TLS listener "
                           "(hall broker-config --tls-generate) and an mqtts:// URL ([broker] device_url), or "
                           "--allow-plain on a network of its own")
+
+
+def device_url_of(config: Config) -> str | None:
+    """How devices reach the broker: [broker] device_url, else the server's own URL; None with the embedded one."""
+    url = config.broker.device_url or config.broker.url
+    return None if url == "embedded" else url
+
+
+def device_file_text(config: Config, device_id: str, broker_url: str, *, allow_plain: bool = False) -> str:
+    """The TOML of one device's own file (hall device-config)."""
+    device = config.device(device_id)
+    if device is None or device.role == Role.WEB:
+        raise ConfigError(f"hall device-config: no device {device_id!r} in [[devices]]")
+    if not device.password:
+        raise ConfigError(f"hall device-config: {device_id} has no password yet: generate one in the dashboard "
+                          "(设置 → 设备 → 生成密码) or set [[devices]] password")
+    check_device_url(broker_url, allow_plain=allow_plain)
     ca_pem = broker_ca_pem(config) if is_tls_url(broker_url) else None
     identity = {"hall": config.hall.id, "id": device.id, "role": device.role.value}
     for key in ("window", "printer", "id_reader"):

@@ -41,6 +41,7 @@ from govhall.config_file import load_config
 from govhall.contract import json_schemas
 from govhall.device_file import (
     device_file_text,
+    device_url_of,
     fetch_hall_config,
     is_device_file,
     load_device_file,
@@ -522,8 +523,8 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
 def cmd_device_config(args: argparse.Namespace) -> int:
     """One device's own file: its broker account, its window, the broker's CA; nothing else."""
     config = load_config(args.config)
-    url = args.broker or config.broker.device_url or config.broker.url
-    if url == "embedded":
+    url = args.broker or device_url_of(config)
+    if url is None:
         raise ConfigError(f"{args.config}: give the broker's address for devices: [broker] device_url "
                           "(mqtts://host:8883) or --broker")
     text = device_file_text(config, args.device, url, allow_plain=args.allow_plain)

@@ -217,3 +217,52 @@ def test_a_device_program_runs_from_its_own_file(tls_hall, tmp_path, sqlite_url)
             output = bridge.communicate(timeout=10)[0]
         assert "Traceback" not in output, output
     assert shutil.which("openssl")
+
+
+def test_the_manager_downloads_a_devices_file_from_the_dashboard(tls_hall, tmp_path, sqlite_url):
+    """下载设备文件: a new password (the old file stops working), the file with nothing else in it;
+    only a hall manager may, with the CSRF token."""
+    import httpx
+
+    hall_toml, broker, _tls_port = tls_hall
+    doc = tomlkit.parse(hall_toml.read_text(encoding="utf-8"))
+    doc["broker"]["config_dir"] = "broker"
+    doc["managers"].append({"id": "a001", "name": "审计", "role": "auditor",
+                            "password_hash": hash_password("auditor-pass-2026")})
+    hall_toml.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    config = load_config(hall_toml)
+    old_file = tmp_path / "old-kiosk-1.toml"
+    hall_cli("device-config", "--config", hall_toml, "--device", "kiosk-1", "--out", old_file)
+    with running_hall(config, broker.url, sqlite_url, http=("127.0.0.1", free_port()),
+                      config_path=str(hall_toml)) as (server, _):
+        def session(who, password):
+            client = httpx.Client(base_url=server.dashboard_url, timeout=10)
+            assert client.post("/login", data={"manager": who, "password": password}).status_code == 303
+            return client, {"X-CSRF-Token": client.cookies["govhall_csrf"]}
+        auditor, auditor_csrf = session("a001", "auditor-pass-2026")
+        assert auditor.post("/api/settings/devices/kiosk-1/file", headers=auditor_csrf).status_code == 403
+        manager, csrf = session("m001", "manager-pass-2026")
+        assert manager.post("/api/settings/devices/kiosk-1/file").status_code == 403          # no CSRF token
+        assert manager.post("/api/settings/devices/nobody/file", headers=csrf).status_code == 404
+        got = manager.post("/api/settings/devices/kiosk-1/file", headers=csrf)
+        assert got.status_code == 200 and got.headers["cache-control"] == "no-store"
+        assert 'filename="kiosk-1.toml"' in got.headers["content-disposition"]
+        new_file = tmp_path / "kiosk-1.toml"
+        new_file.write_text(got.text, encoding="utf-8")
+        own = load_device_file(new_file)
+        assert own.broker.password != load_device_file(old_file).broker.password
+        assert [s for s in (SERVER_PASSWORD, RATINGS_SECRET, "$argon2") if s in got.text] == []
+        audit = [(a["action"], a["detail"]) for a in server.store.audit_records() if a["actor"] == "m001"]
+        assert ("settings.device_password", "kiosk-1") in audit
+        broker.proc.send_signal(signal.SIGHUP)                       # the broker takes the new passwd file
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert fetch_hall_config(own, timeout=2).hall.id == config.hall.id
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        with pytest.raises(Exception, match="refused|no hall settings"):
+            fetch_hall_config(load_device_file(old_file), timeout=2)              # the old file is dead

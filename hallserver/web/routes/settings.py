@@ -8,10 +8,11 @@ from typing import Any
 
 import chinese_calendar
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from govhall.config import ConfigError
 from govhall.config_file import load_config
+from govhall.device_file import check_device_url, device_file_text, device_url_of
 from hallserver.bootstrap import shifts_of
 from hallserver.settings_file import (
     IMPORTS,
@@ -134,6 +135,40 @@ async def apply_saved(request) -> tuple[bool, dict]:
         return False, {}
     dashboard.settings_saved = None
     return True, (outcome or {})
+
+
+@router.post("/api/settings/devices/{device_id}/file")
+async def device_file(request: Request, device_id: str) -> Response:
+    """下载设备文件: the device's own file (hall device-config) with a new password — the old file
+    stops working at once — for a device that holds nothing else (docs/security.md). Audited."""
+    web = web_of(request)
+    dashboard = web.dashboard
+    refused = settings_refusal(request, "devices", ("devices",))
+    if refused is not None:
+        return refused
+    url = device_url_of(await asyncio.to_thread(load_config, dashboard.config_path))
+    if url is None:
+        return JSONResponse({"error": {"code": "unavailable", "message": "请先在 hall.toml 设置 [broker] device_url"
+                                       "（例如 mqtts://hall-server.lan:8883），再生成设备文件"}}, status_code=409)
+    try:
+        check_device_url(url)
+    except ConfigError as exc:
+        return JSONResponse({"error": {"code": "unavailable", "detail": str(exc),
+                                       "message": "设备连接未加密：请先为消息服务器配置 TLS（hall broker-config "
+                                                  "--tls-generate），并把 device_url 设为 mqtts://"}},
+                            status_code=409)
+    made = await device_password(request, device_id)
+    if made.status_code != 200:
+        return made
+    try:
+        text = await asyncio.to_thread(lambda: device_file_text(load_config(dashboard.config_path), device_id, url))
+    except ConfigError as exc:
+        log.warning("no device file for %s: %s", device_id, exc)
+        return JSONResponse({"error": {"code": "invalid", "message": "设备文件未生成", "detail": str(exc)}},
+                            status_code=400)
+    return Response(text, media_type="application/toml; charset=utf-8",
+                    headers={"Cache-Control": "no-store",
+                             "Content-Disposition": f'attachment; filename="{device_id}.toml"'})
 
 
 @router.post("/api/settings/devices/{device_id}/password")
