@@ -359,6 +359,10 @@ class RatingsConfig(_Section):
 class CounterConfig(_Section):
     lock_minutes: float = Field(default=10, gt=0, le=240,
                                 description="the counter locks after this long without a key (not while serving)")
+    badge_login_posts: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=50,
+        description="posts (岗位, [[staff]] post) whose staff may log in with their staff number or badge alone, "
+                    "without a password_hash; \"*\" for every post (demos, training). Default: none")
 
 
 class Config(_Section):
@@ -441,6 +445,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     unique("posts", "id", [p.id for p in config.posts])
     staff_ids = {x.id for x in config.staff}
     shift_names = {x.name for x in config.shifts}
+    problems += _staff_without_password(config)
     for i, person in enumerate(config.staff):
         for name in person.shifts or ():
             if config.shifts and name not in shift_names:
@@ -476,6 +481,17 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         if d.role in (Role.COUNTER, Role.TABLET) and d.window is None:
             problems.append((f"devices[{i}].window", f"a {d.role.value} needs a window"))
     return problems
+
+
+def _staff_without_password(config: Config) -> list[tuple[str, str]]:
+    """Without a password_hash a staff member logs in with the staff number alone: only where the
+    hall says so for their post ([counter] badge_login_posts)."""
+    allowed = set(config.counter.badge_login_posts)
+    return [(f"staff[{i}].password_hash",
+             f"{person.id} has no password; set one (hall staff-password) or allow badge-only login for the post "
+             f"{person.post or '(none)'!r} in [counter] badge_login_posts")
+            for i, person in enumerate(config.staff)
+            if person.password_hash is None and "*" not in allowed and (not person.post or person.post not in allowed)]
 
 
 SERVER_ACCOUNT = "hall-server"      # the hall server's broker account when [broker] username names none

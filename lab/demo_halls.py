@@ -85,6 +85,7 @@ SMALL_CONFIG: dict[str, Any] = {
          "led_address": 3, "elderly_first": True},
     ],
     "staff": [{"id": "s001", "name": "王丽"}, {"id": "s002", "name": "李强"}, {"id": "s003", "name": "张敏"}],
+    "counter": {"badge_login_posts": ["*"]},      # a demo: nobody has a password (check-config refuses that elsewhere)
     "posts": [     # AB岗: window 3's 张敏 starts late, 王丽 covers; 企业开办 has nobody for the first minutes
         {"id": "front-residence", "name": "户籍受理岗", "a": "s003", "b": "s001", "categories": ["residence"],
          "front_desk": True},
@@ -221,6 +222,7 @@ def _county_config() -> dict[str, Any]:
                     for n, name, cats, dept, extra in COUNTY_WINDOWS],
         "staff": [{"id": staff_of[n], "name": COUNTY_STAFF[i], "department": dept}
                   for i, (n, _name, _cats, dept, _extra) in enumerate(COUNTY_WINDOWS)],
+        "counter": {"badge_login_posts": ["*"]},  # a demo: nobody has a password (check-config refuses that elsewhere)
         "posts": [{"id": pid, "name": name, "a": staff_of[a], "b": staff_of[b], "categories": cats,
                    "front_desk": front} for pid, name, a, b, cats, front in COUNTY_POSTS],
         "matters": COUNTY_MATTERS,

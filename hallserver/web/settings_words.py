@@ -23,7 +23,7 @@ KEYS = {
     "default_service_minutes": "默认办理时长", "starvation_minutes": "防插队时限", "requeue_after": "过号重排",
     "requeue_within_minutes": "过号重排有效期", "green_age": "绿色通道年龄", "notice": "过号须知", "footer": "底部提示",
     "qr_caption": "二维码说明", "window": "窗口", "role": "类型", "printer": "打印机", "id_reader": "身份证读卡器",
-    "password": "密码", "year": "年份", "source": "依据", "days_off": "放假日期", "days_worked": "调休上班日期",
+    "password": "密码", "password_hash": "登录密码", "year": "年份", "source": "依据", "days_off": "放假日期", "days_worked": "调休上班日期",
     "kind": "办件类型", "legal_days": "法定时限", "promised_days": "承诺时限", "materials": "申请材料",
 }
 REASONS: list[tuple[str, str]] = [       # (regular expression of the English reason, the Chinese wording)
@@ -50,6 +50,8 @@ REASONS: list[tuple[str, str]] = [       # (regular expression of the English re
     (r"^unknown window '(.*)'$", r"没有编号为 \1 的窗口"),
     (r"^A and B must be two different people$", "A角和B角必须是两个不同的人"),
     (r"^a (counter|tablet) needs a window$", r"\1 需要指定窗口"),
+    (r"^(\S+) has no password; set one \(hall staff-password\) or allow badge-only login for the post .*$",
+     r"\1 没有登录密码：请先用 hall staff-password 设置密码，或在 [counter] badge_login_posts 中允许其岗位刷卡登录"),
     (r"^'(.*)' is the hall server's own broker account; give the device another id$",
      r"“\1”是大厅服务器自己的消息账号，请给设备另起一个编号"),
     (r"^(.*) is generated here, never typed in$", "密码不能手填，请用“生成密码”"),
