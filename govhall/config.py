@@ -90,6 +90,12 @@ class AppointmentsConfig(_Section):
     check_in_before_minutes: int = Field(default=15, ge=0, le=240)
     check_in_after_minutes: int = Field(default=15, ge=0, le=240)
     horizon_days: int = Field(default=7, ge=0, le=90)
+    per_id_active: int = Field(default=3, ge=1, le=50,
+                               description="real-name: appointments booked and still to come per ID number "
+                                           "(and one per category and day)")
+    per_phone_active: int = Field(default=3, ge=1, le=50, description="the same per mobile number")
+    per_address_per_hour: int = Field(default=10, ge=1, le=100000,
+                                      description="bookings accepted from one client address in an hour")
 
 
 class RulesConfig(_Section):
@@ -281,6 +287,11 @@ class MatterConfig(_Section):
 class CasesConfig(_Section):
     catalogue: str | None = Field(default=None,
                                   description="事项目录 as CSV (relative to hall.toml), added to [[matters]]")
+    online_per_id_per_day: int = Field(default=3, ge=1, le=100,
+                                       description="网上申报 (real-name intake) per ID number in a hall day")
+    online_per_phone_per_day: int = Field(default=3, ge=1, le=100, description="the same per mobile number")
+    online_per_address_per_day: int = Field(default=10, ge=1, le=100000,
+                                            description="网上申报 accepted from one client address in a day")
 
 
 class CalendarConfig(_Section):

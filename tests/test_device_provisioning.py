@@ -266,3 +266,22 @@ def test_the_manager_downloads_a_devices_file_from_the_dashboard(tls_hall, tmp_p
                 time.sleep(0.3)
         with pytest.raises(Exception, match="refused|no hall settings"):
             fetch_hall_config(load_device_file(old_file), timeout=2)              # the old file is dead
+
+
+def test_the_deploy_units_run_devices_from_their_own_files():
+    """Only the hall server's unit reads hall.toml; every device unit gives its own file, and its
+    command line is one the `hall` command takes."""
+    import shlex
+
+    from hall.cli import build_parser
+    units = sorted((Path(__file__).parent.parent / "deploy" / "systemd").glob("*.service"))
+    programs = {}
+    for unit in units:
+        for line in unit.read_text(encoding="utf-8").splitlines():
+            if line.startswith("ExecStart=/opt/govhall/.venv/bin/hall "):
+                argv = shlex.split(line.removeprefix("ExecStart=/opt/govhall/.venv/bin/hall "))
+                args = build_parser().parse_args(argv)
+                programs[args.command] = args.config
+    assert programs.pop("server") == "/etc/govhall/hall.toml"
+    assert set(programs) == {"kiosk", "counter", "tablet", "screen", "led-bridge", "keypad-bridge"}
+    assert all(not path.endswith("hall.toml") for path in programs.values()), programs

@@ -182,8 +182,11 @@ def test_citizens_pages_and_requests_stay_public(web):
     url = device("kiosk-1").request({"type": "ticket.issue", "category": "social"})["result"]["page_url"]
     assert httpx.get(url, timeout=5).status_code == 200
     assert httpx.get(base + "w/w1/rate", timeout=5).status_code == 200
+    assert httpx.post(base + "api/cases/online", json={"matter": "business-licence", "received": {}, "name": "王丽",
+                                                       "id_number": "11010519491231002X", "phone": "13800138000"},
+                      timeout=5).status_code == 201                  # real-name; a manager's own entry is not public
     assert httpx.post(base + "api/cases", json={"matter": "business-licence", "received": {}},
-                      timeout=5).status_code == 201
+                      timeout=5).status_code == 401
 
 
 def test_sessions_expire_when_idle():
