@@ -84,6 +84,15 @@ class Topics:
     def all_window_states(self) -> str:
         return f"{self.base}/state/window/+"
 
+    def tablet_rating(self, window: str) -> str:
+        """Retained `rating.code` for the window's rating tablet only (the broker lets no other role
+        read it: outside state/ and event/, which counters and the hall screen read)."""
+        return f"{self.base}/tablet/{window}/rating"
+
+    @property
+    def all_tablet(self) -> str:
+        return f"{self.base}/tablet/#"
+
     @property
     def queue_state(self) -> str:
         return f"{self.base}/state/queue"
@@ -165,6 +174,10 @@ class ErrorCode(StrEnum):
     RATING_EXPIRED = "rating_expired"
     POST_UNCOVERED = "post_uncovered"
     NOT_REACHED = "not_reached"
+    UNKNOWN_REASON = "unknown_reason"
+    ALREADY_BOOKED = "already_booked"
+    BOOKING_LIMIT = "booking_limit"
+    APPLICATION_LIMIT = "application_limit"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -209,6 +222,10 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.RATING_EXPIRED: "已超过评价期限",
     ErrorCode.POST_UNCOVERED: "批准后将有岗位A、B角同时不在岗，请指定其他人员顶岗",
     ErrorCode.NOT_REACHED: "实名差评须先回访到群众本人",
+    ErrorCode.UNKNOWN_REASON: "评价原因不在本大厅的原因列表中，请重新选择",
+    ErrorCode.ALREADY_BOOKED: "您当天已预约过这项业务，请勿重复预约",
+    ErrorCode.BOOKING_LIMIT: "您的有效预约已达上限，请先办理或取消已有预约",
+    ErrorCode.APPLICATION_LIMIT: "今天的网上申报次数已达上限，请明天再试或到大厅办理",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
     ErrorCode.INTERNAL: "系统内部错误，请稍后再试",
 }
@@ -365,13 +382,20 @@ class CheckInAppointment(_Command):
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 
 
+IdHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$",
+                              description="HMAC-SHA256 of the ID number with the hall's secret: never the number")]
+MobilePhone = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$", description="a mainland mobile number")]
+
+
 class BookAppointment(_Command):
-    """预约: book a slot (sent by the server's own HTTP side, POST /api/appointments)."""
+    """预约, real-name: book a slot (sent by the server's own HTTP side, POST /api/appointments, which
+    checked the ID number and sends only its keyed hash)."""
     type: Literal["appointment.book"] = "appointment.book"
     category: Name
     slot_start: datetime = Field(description="the slot's start, with UTC offset, e.g. 2026-11-24T09:30:00+08:00")
-    name: Annotated[str, Field(max_length=20)] = ""
-    phone: Annotated[str, Field(pattern=r"^(1[0-9]{10})?$")] = ""
+    name: Annotated[str, Field(min_length=2, max_length=20)]
+    phone: MobilePhone
+    id_hash: IdHash
 
 
 class Transfer(_Command):
@@ -455,12 +479,21 @@ class AcceptCase(_Command):
     missing: list[MaterialName] = Field(default_factory=list, max_length=50)
 
 
+class Applicant(_Msg):
+    """The real-name applicant of an online application: the ID number only as its keyed hash."""
+    name: Annotated[str, Field(min_length=2, max_length=20)]
+    phone: MobilePhone
+    id_hash: IdHash
+
+
 class ApplyOnline(_Command):
     """An online application (网上申报) received over HTTP: a case without a window; the
-    promised days count from the next working day like any other case."""
+    promised days count from the next working day like any other case. `applicant`: a citizen's
+    real-name intake (POST /api/cases/online); none when a logged-in manager enters it."""
     type: Literal["case.apply_online"] = "case.apply_online"
     matter: Name
     received: dict[MaterialName, Pages] = Field(default_factory=dict, max_length=50)
+    applicant: Applicant | None = None
 
 
 class SupplementCase(_Command):
@@ -772,6 +805,17 @@ class CoverageAlert(_Msg):
     minutes: int | None = None
 
 
+class RatingCode(_Msg):
+    """评价码, retained on the window's own tablet topic (`Topics.tablet_rating`) at 办结: the
+    code that the window's static rating QR asks for with the ticket number. Only the tablet of
+    that window may read it (broker ACL); the hall screen, LEDs and counters never see it."""
+    type: Literal["rating.code"] = "rating.code"
+    window: Name
+    ticket: Annotated[str, Field(pattern=r"^[A-Z]{1,3}[0-9]{3,5}$")] = Field(description="the ticket number")
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+    valid_until: datetime = Field(description="the static QR takes the code until then")
+
+
 class ServiceCompleted(_Msg):
     type: Literal["service.completed"] = "service.completed"
     ticket: TicketView
@@ -793,7 +837,8 @@ class RatingRecorded(_Msg):
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
                                        DeviceAlert, CaseColour, CaseDigest, CoverageAlert, PostCoverage)
-STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState, DevicePresence, HallConfigState)
+STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState, DevicePresence, RatingCode,
+                                       HallConfigState)
 
 
 # --------------------------------------------------------------------------- parsing

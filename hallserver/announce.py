@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time as monotonic_time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from govhall import contract as c
 from govhall.device_file import hall_config_message
@@ -20,6 +21,7 @@ from hallserver.domain.queue import (
     Skipped,
     Transferred,
 )
+from hallserver.domain.rating_code import CODE_VALID_MINUTES, rating_code
 
 log = logging.getLogger("hallserver.processor")   # the command path's log, as before
 
@@ -51,6 +53,8 @@ class Announcing:
         for ev in changes.events:
             msg = self._event(ev)
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
+            if isinstance(ev, Completed) and ev.ticket.token:
+                out.append(self._rating_code(ev))
         for post in getattr(self, "_post_changes_out", []):
             msg = c.PostCoverage(**post)
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
@@ -96,6 +100,14 @@ class Announcing:
                 return c.RatingRecorded(rating_id=r.id, ticket=self.ticket_view(r.ticket), window=r.window,
                                         staff=r.staff, level=r.level, channel=r.channel)
         raise TypeError(f"unknown event {ev!r}")
+
+    def _rating_code(self, ev: Completed) -> Outgoing:
+        """评价码 of the service just completed, retained for the window's own tablet only."""
+        t = ev.ticket
+        until = (t.finished_at or self.clock.now()) + timedelta(minutes=CODE_VALID_MINUTES)
+        msg = c.RatingCode(window=ev.window.id, ticket=t.number, code=rating_code(t.token),
+                           valid_until=self._local(until))
+        return self._state(self.topics.tablet_rating(ev.window.id), msg)
 
     def _summary(self, now: float, state: c.QueueState | None = None) -> Outgoing:
         self._summary_sent_at, self._summary_held = now, False

@@ -38,7 +38,8 @@ def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
             slot_minutes=config.appointments.slot_minutes, capacity=config.appointments.capacity,
             check_in_before_s=config.appointments.check_in_before_minutes * 60,
             check_in_after_s=config.appointments.check_in_after_minutes * 60,
-            horizon_days=config.appointments.horizon_days),
+            horizon_days=config.appointments.horizon_days, per_id_active=config.appointments.per_id_active,
+            per_phone_active=config.appointments.per_phone_active),
         capacities={x.id: x.appointment_capacity for x in config.categories if x.appointment_capacity is not None},
         snapshot=snapshot,
     )

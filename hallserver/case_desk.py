@@ -85,7 +85,11 @@ class CaseDesk:
                 return self.book.accept(cmd.matter, w.id, w.staff, now, dict(cmd.received), list(cmd.missing),
                                         ticket.id if ticket else None)
             case c.ApplyOnline():
-                return self.book.accept(cmd.matter, "online", "online", now, dict(cmd.received), [])
+                applicant = cmd.applicant.model_dump() if cmd.applicant is not None else None
+                if applicant is not None:
+                    self._check_online_limits(applicant, now)
+                return self.book.accept(cmd.matter, "online", "online", now, dict(cmd.received), [],
+                                        applicant=applicant)
             case c.SupplementCase():
                 return self.book.supplement(self._by_code(cmd.case).id, now, self._staff(engine, cmd.window),
                                             dict(cmd.received))
@@ -98,6 +102,17 @@ class CaseDesk:
             case c.ApproveExtension():
                 return self.book.approve_extension(self._by_code(cmd.case).id, cmd.manager, now)
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - the processor routes
+
+    def _check_online_limits(self, applicant: dict, now: datetime) -> None:
+        """网上申报 per ID number and per phone in a hall day (cases.online_per_*_per_day)."""
+        day = now.astimezone(self.tz).date()
+        today = [x.applicant for x in self.book.cases.values()
+                 if x.applicant and x.accepted_at.astimezone(self.tz).date() == day]
+        limits = self.config.cases
+        if sum(a.get("id_hash") == applicant["id_hash"] for a in today) >= limits.online_per_id_per_day:
+            raise DomainError(c.ErrorCode.APPLICATION_LIMIT, f"{limits.online_per_id_per_day} today for this ID")
+        if sum(a.get("phone") == applicant["phone"] for a in today) >= limits.online_per_phone_per_day:
+            raise DomainError(c.ErrorCode.APPLICATION_LIMIT, f"{limits.online_per_phone_per_day} today for this phone")
 
     @staticmethod
     def _staff(engine: QueueEngine, window: str) -> str:

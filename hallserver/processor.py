@@ -88,7 +88,8 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         if device_id is None:
             # the embedded amqtt broker also hands every new session the retained state of the
             # hall, subscribed or not; anything else on a wrong topic is worth a warning
-            level = logging.DEBUG if topic.startswith(self.topics.all_state[:-1]) else logging.WARNING
+            retained = (self.topics.all_state[:-1], self.topics.all_tablet[:-1])
+            level = logging.DEBUG if topic.startswith(retained) else logging.WARNING
             log.log(level, "dropped a message on %r: not a device command topic", topic[:200])
             return []
         return self._handle(device_id, payload, None)
@@ -335,7 +336,8 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                         "appointment": self.appointment_view(a),
                         "waiting_ahead": e.waiting_count(t.category) - 1, "estimated_wait_s": e.estimated_wait_s(t)}
             case c.BookAppointment():
-                return {"appointment": self.appointment_view(e.book(cmd.category, cmd.slot_start, cmd.name, cmd.phone))}
+                return {"appointment": self.appointment_view(e.book(cmd.category, cmd.slot_start, cmd.name, cmd.phone,
+                                                                    cmd.id_hash))}
             case c.RequeueTicket():
                 t = e.requeue(cmd.number)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json"),
@@ -349,7 +351,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                 if found is None:
                     raise DomainError(c.ErrorCode.TICKET_NOT_FOUND, "no ticket with that token")
                 t = found[0]
-                r = e.rate_ticket(t, cmd.level, tuple(cmd.reasons), cmd.comment, QR_CHANNEL, cmd.phone,
+                r = e.rate_ticket(t, cmd.level, self._reasons(cmd.reasons), cmd.comment, QR_CHANNEL, cmd.phone,
                                   valid_days=self.config.ratings.phone_valid_days,
                                   rated_before=self.store.rating_of(t.id) is not None)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
@@ -368,9 +370,17 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                 self._alert_changes = changes
                 return {"open": cmd.condition != c.DeviceCondition.OK, "changed": bool(changes)}
             case c.SubmitRating():
-                r = e.rate(cmd.window, cmd.level, tuple(cmd.reasons), cmd.comment, TABLET_CHANNEL, cmd.phone)
+                r = e.rate(cmd.window, cmd.level, self._reasons(cmd.reasons), cmd.comment, TABLET_CHANNEL, cmd.phone)
                 return {"rating_id": r.id, "ticket": r.ticket.number, "level": r.level}
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - parse guards this
+
+    def _reasons(self, reasons: list[str]) -> tuple[str, ...]:
+        """A rating's reasons: only the hall's own list (`ratings.reasons`), each once; anything else
+        refuses the rating (unknown_reason), so nothing unchecked is signed into the record."""
+        unknown = [r for r in reasons if r not in self.config.ratings.reasons]
+        if unknown:
+            raise DomainError(c.ErrorCode.UNKNOWN_REASON, f"not a reason of this hall: {unknown[0][:32]!r}")
+        return tuple(dict.fromkeys(reasons))
 
     def rectification_act(self, cmd: c.RectificationAction) -> dict:
         book, now = self.rectifications, self.clock.now()

@@ -41,6 +41,7 @@ QLabel { color: #1d2733; font-size: 30px; }
 QLabel#name { font-size: 56px; font-weight: bold; }
 QLabel#big { font-size: 44px; font-weight: bold; color: #0b4f9c; }
 QLabel#stars { font-size: 48px; color: #e0a100; }
+QLabel#code { font-size: 30px; color: #1d2733; background: #e8eef6; border-radius: 12px; padding: 10px; }
 QLabel#banner { background: #b42318; color: white; font-size: 30px; padding: 10px; }
 QPushButton { font-size: 32px; font-weight: bold; border-radius: 16px; padding: 16px; min-height: 90px;
               background: white; color: #0b4f9c; border: 2px solid #0b4f9c; }
@@ -133,6 +134,7 @@ class TabletWindow(QWidget):
         self.complaint_phone = complaint_phone
         self.state: dict | None = None
         self.serving: dict | None = None        # the completed service waiting for its rating
+        self.rating_code: dict | None = None    # the newest 评价码 of this window (its own topic)
         self.level: int | None = None
         self.last_result = ""                    # "rated" / "未评价" / an error, for tests and the screen
         self.setWindowTitle(f"评价器 · {window_id}")
@@ -146,6 +148,7 @@ class TabletWindow(QWidget):
         qlink.subscribe(qlink.topics.window_state(window_id))
         qlink.subscribe(qlink.topics.server_state)
         qlink.subscribe(qlink.topics.event("service.completed"))
+        qlink.subscribe(qlink.topics.tablet_rating(window_id))
         self._render_idle()
 
     def _build(self) -> None:
@@ -181,6 +184,9 @@ class TabletWindow(QWidget):
         self.rate_title = QLabel("", objectName="big")
         self.rate_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         rl.addWidget(self.rate_title)
+        self.code_hint = QLabel("", objectName="code")
+        self.code_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        rl.addWidget(self.code_hint)
         faces = QHBoxLayout()
         self.faces: dict[int, FaceButton] = {}
         for level, words, colour in LEVELS:
@@ -257,11 +263,19 @@ class TabletWindow(QWidget):
         self._timeout.stop()
         self.qlink.send("rate", command)
 
+    def code_text(self) -> str:
+        """The phone-rating hint with this service's 评价码, or "" (no code for it yet)."""
+        code, serving = self.rating_code or {}, self.serving or {}
+        if not code or code.get("ticket") != (serving.get("ticket") or {}).get("number"):
+            return ""
+        return f"手机评价：扫窗口二维码，输入号码 {code['ticket']} 和评价码 {code['code']}"
+
     def _not_rated(self) -> None:
-        """Nobody answered: 未评价, nothing is recorded."""
+        """Nobody answered: 未评价, nothing is recorded (the phone can still rate, with the code)."""
+        hint = self.code_text()
         self.serving, self.level = None, None
         self.last_result = "未评价"
-        self.thanks.setText("本次服务未评价")
+        self.thanks.setText("本次服务未评价" + (f"\n{hint}（15 分钟内有效）" if hint else ""))
         self.stack.setCurrentIndex(THANKS)
         self._back.start()
 
@@ -286,11 +300,15 @@ class TabletWindow(QWidget):
         elif topic == t.window_state(self.window_id):
             self.state = data
             self._render_idle()
+        elif topic == t.tablet_rating(self.window_id) and data.get("window") == self.window_id:
+            self.rating_code = data
+            self.code_hint.setText(self.code_text())
         elif topic == t.event("service.completed") and data.get("window") == self.window_id:
             self.serving = data
             self.level = None
             staff = data.get("staff", {}).get("name") or ""
             self.rate_title.setText(f"请您对 {staff} 本次的服务（{data['ticket']['number']}）作出评价")
+            self.code_hint.setText(self.code_text())
             self._back.stop()
             self.stack.setCurrentIndex(RATE)
             self._timeout.start()

@@ -28,6 +28,7 @@ from govhall.config import Config, parse_config
 from govhall.link import DeviceLink, RequestTimeout
 from hallserver.broker import EmbeddedBroker
 from hallserver.domain.clock import SimClock, hall_day
+from hallserver.domain.identity import check_char, id_hash
 from hallserver.reports.hall import satisfaction_of
 from hallserver.server import HallServer
 from hallserver.store import redact_url
@@ -59,6 +60,13 @@ def hall_config(hall: DemoHall, *, with_hours: bool = True) -> Config:
     if not with_hours:
         raw.pop("hours")
     return parse_config(raw, f"<demo config: {hall.key} hall>")
+
+
+def demo_citizen(n: int) -> dict[str, str]:
+    """A made-up citizen for the demo's bookings: a name, an ID number with a valid check digit
+    (GB 11643) and a mobile number, different for each n."""
+    first17 = f"110105{19500101 + (n // 28) % 50 * 10000 + (n % 12) * 100 + n % 28:08d}{n % 1000:03d}"
+    return {"name": "演示群众", "id_number": first17 + check_char(first17), "phone": f"139{n % 10**8:08d}"}
 
 
 def demo_config(*, with_hours: bool = True) -> Config:
@@ -118,6 +126,7 @@ class HallDemo:
         self.database_url = database_url
         self._events: list[_Event] = []
         self._seq = 0
+        self._citizens = 0                 # the made-up citizens who booked (demo_citizen)
         self.calls_made = 0
         self.broker: EmbeddedBroker | None = None
         self.stop_requested = threading.Event()
@@ -197,10 +206,14 @@ class HallDemo:
 
     def _book(self, booking_id: str, category: str, slot: datetime) -> dict:
         """A 预约 booked as the citizen's phone does (command type appointment.book): the reply.
-        Here through the in-process server's HTTP command path; the soak books over HTTP."""
+        Here through the in-process server's HTTP command path, with the ID number's keyed hash
+        as the web sends it; the soak books over HTTP."""
+        self._citizens += 1
+        who = demo_citizen(self._citizens)
         return self.server.bus.submit(json.dumps({
-            "id": booking_id, "type": "appointment.book", "category": category,
-            "slot_start": slot.isoformat()}).encode())
+            "id": booking_id, "type": "appointment.book", "category": category, "slot_start": slot.isoformat(),
+            "name": who["name"], "phone": who["phone"],
+            "id_hash": id_hash(who["id_number"], self.server.store.rating_secret or "demo")}).encode())
 
     def stop(self) -> None:
         """Everything started, stopped; also after a start that failed half-way."""

@@ -45,7 +45,7 @@ from hallserver.bootstrap import hall_hours
 from hallserver.broker import MosquittoProcess, free_port, mosquitto_config
 from hallserver.domain.clock import hall_day
 from hallserver.store.tables import tickets, windows
-from lab.demo import ARRIVALS_PER_HOUR, DEMO_START, HallDemo
+from lab.demo import ARRIVALS_PER_HOUR, DEMO_START, HallDemo, demo_citizen
 from lab.server_process import ServerProcess, rss_kb
 from lab.shared_clock import SharedSimClock
 
@@ -174,13 +174,18 @@ class HallWeek(HallDemo):
         self._server_dir.cleanup()
 
     # ------------------------------------------------------------------ what the citizens do over HTTP
+    def _next_citizen(self) -> dict[str, str]:
+        """The next made-up citizen to book (real-name: a name, an ID number, a mobile number)."""
+        self._citizens += 1
+        return demo_citizen(self._citizens)
+
     def _book(self, booking_id: str, category: str, slot: datetime) -> dict:
         """POST /api/appointments, as the citizen's phone: while the server is down or busy, the same
         request again with the same Idempotency-Key (the server books it once). The reply in the
         shape of a command's ({"ok", "result"} or {"ok", "error"})."""
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.http_port}/api/appointments", method="POST",
-            data=json.dumps({"category": category, "slot_start": slot.isoformat()}).encode(),
+            data=json.dumps({"category": category, "slot_start": slot.isoformat(), **self._next_citizen()}).encode(),
             headers={"Content-Type": "application/json", "Idempotency-Key": booking_id})
         deadline = time.monotonic() + RESEND_FOR_S
         while True:

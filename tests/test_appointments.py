@@ -13,6 +13,7 @@ from hallserver.broker import free_port
 from hallserver.domain.appointments import AppointmentRules
 from hallserver.domain.clock import SimClock
 from hallserver.domain.hours import HallHours, Session
+from hallserver.domain.identity import check_char
 from hallserver.domain.queue import Category, DomainError, QueueEngine, Staff, Window
 from tests.conftest import running_hall
 
@@ -46,6 +47,21 @@ def test_a_slot_holds_its_capacity_and_no_more():
     e.book("social", at(24, 10, 0))                                     # the next slot is free
     e.book("business", at(24, 9, 30))
     assert refused(e.book, "business", at(24, 9, 30)) == ErrorCode.SLOT_FULL   # the category's own capacity
+
+
+def test_real_name_limits_one_per_category_and_day_and_three_to_come_per_id_and_phone():
+    clock = SimClock(at(23, 8, 0))
+    e = engine(clock)
+    me, other = "a" * 64, "b" * 64
+    e.book("social", at(24, 9, 30), "王丽", "13800000000", me)
+    assert refused(e.book, "social", at(24, 15, 0), "王丽", "13900000000", me) == ErrorCode.ALREADY_BOOKED
+    e.book("social", at(25, 9, 30), "王丽", "13800000000", me)          # another day
+    e.book("business", at(24, 9, 30), "王丽", "13800000000", me)        # another category
+    assert refused(e.book, "social", at(26, 9, 30), "王丽", "13900000000", me) == ErrorCode.BOOKING_LIMIT
+    assert refused(e.book, "social", at(26, 9, 30), "李强", "13800000000", other) == ErrorCode.BOOKING_LIMIT
+    e.book("social", at(26, 9, 30), "李强", "13900000000", other)       # someone else, their own phone
+    clock.set(at(24, 10, 30))                                           # two of mine are past: room again
+    e.book("social", at(26, 10, 0), "王丽", "13800000000", me)
 
 
 @pytest.mark.parametrize("slot", [
@@ -103,26 +119,29 @@ def test_booking_over_http_runs_through_the_command_path_and_checks_in_at_the_ki
         url = server.dashboard_url + "api/appointments"
         today = server.clock.now().astimezone(TZ).date()
         tomorrow = datetime.combine(today + timedelta(days=1), time(10), TZ)
-        body = {"category": "social", "slot_start": tomorrow.isoformat(), "name": "王丽", "phone": "13800000000"}
-        first = httpx.post(url, json=body, headers={"Idempotency-Key": "phone-42"}, timeout=5)
+        def body(n: int) -> dict:          # real-name: each booking a person of its own
+            first17 = f"11010519800101{n:03d}"
+            return {"category": "social", "slot_start": tomorrow.isoformat(), "name": "王丽",
+                    "id_number": first17 + check_char(first17), "phone": f"1380000000{n}"}
+        first = httpx.post(url, json=body(0), headers={"Idempotency-Key": "phone-42"}, timeout=5)
         assert first.status_code == 201, first.text
-        again = httpx.post(url, json=body, headers={"Idempotency-Key": "phone-42"}, timeout=5)
+        again = httpx.post(url, json=body(0), headers={"Idempotency-Key": "phone-42"}, timeout=5)
         assert again.json() == first.json()                               # a retry books nothing new
-        other = httpx.post(url, json={**body, "name": "李强"}, headers={"Idempotency-Key": "phone-42"}, timeout=5)
+        other = httpx.post(url, json={**body(1), "name": "李强"}, headers={"Idempotency-Key": "phone-42"}, timeout=5)
         assert other.json()["appointment"]["code"] != first.json()["appointment"]["code"]   # nobody reads another's
         appointment = first.json()["appointment"]
         assert len(appointment["code"]) == 6 and "phone" not in appointment and "name" not in appointment
         assert appointment["check_in_from"].endswith("09:45:00+08:00")
-        for _ in range(2):
-            assert httpx.post(url, json=body, timeout=5).status_code == 201  # capacity 4 by default
-        full = httpx.post(url, json=body, timeout=5)
+        for n in (2, 3):
+            assert httpx.post(url, json=body(n), timeout=5).status_code == 201  # capacity 4 by default
+        full = httpx.post(url, json=body(4), timeout=5)
         assert full.status_code == 409 and full.json()["error"]["code"] == "slot_full"
-        bad_grid = httpx.post(url, json={**body, "slot_start": tomorrow.replace(minute=10).isoformat()}, timeout=5)
+        bad_grid = httpx.post(url, json={**body(5), "slot_start": tomorrow.replace(minute=10).isoformat()}, timeout=5)
         assert bad_grid.status_code == 400 and "30 minutes" in bad_grid.json()["error"]["detail"]
-        assert httpx.post(url, json={**body, "phone": "12345"}, timeout=5).status_code == 400
+        assert httpx.post(url, json={**body(5), "phone": "12345"}, timeout=5).status_code == 400
         assert httpx.post(url, json={"category": "social"}, timeout=5).status_code == 422
         assert httpx.post(url, content=b"not json", timeout=5).status_code == 422
-        assert httpx.post(url, json=body, headers={"Idempotency-Key": "bad key!"}, timeout=5).status_code == 400
+        assert httpx.post(url, json=body(5), headers={"Idempotency-Key": "bad key!"}, timeout=5).status_code == 400
         # the kiosk: too early today, with the time it opens
         reply = device("kiosk-1").request({"type": "appointment.check_in", "code": appointment["code"]})
         assert reply["error"]["code"] == "too_early" and reply["error"]["next_open"] == appointment["check_in_from"]

@@ -200,14 +200,15 @@ def test_the_report_over_http_as_json_and_csv_and_an_online_application(config, 
     from tests.conftest import running_hall
     with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, _):
         base = server.dashboard_url
-        made = httpx.post(base + "api/cases", json={"matter": "business-licence", "received": {"登记申请书": 1}},
-                          headers={"Idempotency-Key": "web-1"}, timeout=5)
+        me = {"name": "王丽", "id_number": "11010519491231002X", "phone": "13800138000"}
+        application = {"matter": "business-licence", "received": {"登记申请书": 1}, **me}
+        made = httpx.post(base + "api/cases/online", json=application, headers={"Idempotency-Key": "web-1"}, timeout=5)
         assert made.status_code == 201 and made.json()["case"]["missing"] == ["经营者身份证明", "经营场所证明"]
-        again = httpx.post(base + "api/cases", json={"matter": "business-licence", "received": {"登记申请书": 1}},
-                           headers={"Idempotency-Key": "web-1"}, timeout=5)
+        again = httpx.post(base + "api/cases/online", json=application, headers={"Idempotency-Key": "web-1"},
+                           timeout=5)
         assert again.json()["case"]["code"] == made.json()["case"]["code"]          # the same application once
-        assert httpx.post(base + "api/cases", json={"matter": "nope"}, timeout=5).status_code == 404
-        assert httpx.post(base + "api/cases", json={"matter": "business-licence", "received": {"x": "y"}},
+        assert httpx.post(base + "api/cases/online", json={"matter": "nope", **me}, timeout=5).status_code == 404
+        assert httpx.post(base + "api/cases/online", json={**application, "received": {"x": "y"}},
                           timeout=5).status_code == 422
         report = httpx.get(base + "api/reports/cases", timeout=5).json()
         assert report["total"]["accepted"] == 1

@@ -163,21 +163,26 @@ def test_the_windows_static_qr_leads_to_the_citizens_own_recent_service(config, 
     from hallserver.broker import free_port
     from tests.conftest import running_hall
     with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, device):
+        from hallserver.domain.rating_code import rating_code
         counter, kiosk = device("counter-1"), device("kiosk-1")
         counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
         token = kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["page_url"].rsplit("/", 1)[1]
+        code = rating_code(token)                      # what the window's tablet shows at 办结
         base = server.dashboard_url
         assert "请输入您号票上的号码" in httpx.get(base + "w/w1/rate", timeout=5).text
         assert httpx.get(base + "w/w9/rate", timeout=5).status_code == 404
-        early = httpx.post(base + "w/w1/rate", data={"number": "a001"}, timeout=5)
-        assert early.status_code == 404 and "没有找到" in early.text        # not served yet
+        early = httpx.post(base + "w/w1/rate", data={"number": "a001", "code": code}, timeout=5)
+        assert early.status_code == 404 and "号码或评价码不对" in early.text        # not served yet
         counter.request({"type": "window.call_next", "window": "w1"})
         counter.request({"type": "window.complete", "window": "w1"})
-        assert httpx.post(base + "w/w2/rate", data={"number": "A001"}, timeout=5).status_code == 404   # other window
-        found = httpx.post(base + "w/w1/rate", data={"number": "a001"}, timeout=5)
+        assert httpx.post(base + "w/w2/rate", data={"number": "A001", "code": code},
+                          timeout=5).status_code == 404                              # other window
+        assert httpx.post(base + "w/w1/rate", data={"number": "A001"}, timeout=5).status_code == 400   # no code
+        found = httpx.post(base + "w/w1/rate", data={"number": "a001", "code": code}, timeout=5)
         assert found.status_code == 303 and found.headers["location"] == f"/t/{token}"
         httpx.post(base + f"t/{token}/rating", data={"level": "5"}, timeout=5)
-        assert httpx.post(base + "w/w1/rate", data={"number": "A001"}, timeout=5).status_code == 404   # rated
+        rated = httpx.post(base + "w/w1/rate", data={"number": "A001", "code": code}, timeout=5)
+        assert rated.status_code == 303 and "已评价" in httpx.get(base + f"t/{token}", timeout=5).text
 
 
 def test_a_phone_rating_stays_open_for_the_configured_days(config, db_url):

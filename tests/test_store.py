@@ -175,7 +175,7 @@ def test_appointments_and_their_check_ins_survive_a_restart(store, config):
     clock = SimClock(datetime(2026, 11, 23, 8, 0, tzinfo=TZ))
     e = build_engine(config, clock, store)
     slot = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
-    booked = [e.book("social", slot, "王丽", "13800000000") for _ in range(4)]
+    booked = [e.book("social", slot, "王丽", f"1380000000{n}", f"{n:064x}") for n in range(4)]
     store.save(e.take_changes(), "@web", "b1", "appointment.book", "{}", clock.now())
     clock.set(datetime(2026, 11, 23, 9, 20, tzinfo=TZ))
     t, _ = e.check_in(booked[0].code, "kiosk-1")
@@ -185,6 +185,9 @@ def test_appointments_and_their_check_ins_survive_a_restart(store, config):
     with pytest.raises(DomainError) as info:
         again.book("social", slot)                                     # still full after the restart
     assert info.value.code == ErrorCode.SLOT_FULL
+    with pytest.raises(DomainError) as info:                           # the ID's keyed hash is kept too
+        again.book("social", datetime(2026, 11, 23, 10, 0, tzinfo=TZ), "王丽", "13900000009", f"{1:064x}")
+    assert info.value.code == ErrorCode.ALREADY_BOOKED
     with pytest.raises(DomainError) as info:
         again.check_in(booked[0].code, "kiosk-1")
     assert info.value.code == ErrorCode.ALREADY_CHECKED_IN

@@ -53,6 +53,9 @@ def test_idle_shows_who_serves_and_a_completed_service_asks_for_the_rating(hall)
     serve_one()
     wait_until(lambda: tablet.stack.currentIndex() == 1, what="the rating screen")
     assert [f.text() for f in tablet.faces.values()] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    wait_until(lambda: "评价码" in tablet.code_hint.text(), what="the rating code")
+    number = tablet.serving["ticket"]["number"]
+    assert tablet.code_hint.text() == f"手机评价：扫窗口二维码，输入号码 {number} 和评价码 {tablet.rating_code['code']}"
     tablet.faces[4].click()
     wait_until(lambda: tablet.last_result == "rated", what="the recorded rating")
     (record,) = server.store.rating_records()
@@ -90,7 +93,11 @@ def test_nobody_answering_is_not_rated_and_nothing_is_recorded(hall):
     serve_one()
     wait_until(lambda: tablet.stack.currentIndex() == 1, what="the rating screen")
     wait_until(lambda: tablet.last_result == "未评价", timeout=3, what="the timeout")
-    assert tablet.thanks.text() == "本次服务未评价" and server.store.rating_records() == []
+    assert server.store.rating_records() == []
+    # the phone may still rate it from the window's static QR: the number and the code, shown here only
+    code = tablet.rating_code["code"]
+    hint = f"手机评价：扫窗口二维码，输入号码 A001 和评价码 {code}（15 分钟内有效）"
+    assert tablet.thanks.text() == f"本次服务未评价\n{hint}"
 
 
 def test_hall_tablet_screenshots(tmp_path):

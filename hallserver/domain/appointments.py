@@ -25,6 +25,8 @@ class AppointmentRules:
     check_in_before_s: float = 15 * 60
     check_in_after_s: float = 15 * 60
     horizon_days: int = 7             # how far ahead a slot may be booked
+    per_id_active: int = 3            # booked, not yet checked in, per ID number (its keyed hash)
+    per_phone_active: int = 3         # the same per mobile number
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Appointment:
     ticket_id: int | None = None
     checked_in_at: datetime | None = None
     late: bool = False
+    id_hash: str = ""                 # the keyed hash of the booker's ID number (never the number)
 
 
 class CheckIn(StrEnum):
@@ -62,6 +65,23 @@ def check_in_kind(a: Appointment, now: datetime, rules: AppointmentRules) -> Che
     if now < opens:
         return CheckIn.TOO_EARLY
     return CheckIn.ON_TIME if now <= closes else CheckIn.LATE
+
+
+def booking_refusal(book: dict[int, Appointment], category: str, slot_start: datetime, id_hash: str, phone: str,
+                    now: datetime, rules: AppointmentRules) -> tuple[str, str] | None:
+    """Real-name limits of a new booking: (error code, detail) when refused, else None. One
+    appointment per ID number, category and day; at most `per_id_active` and `per_phone_active`
+    appointments booked and still to come."""
+    active = [a for a in book.values() if a.status == AppointmentStatus.BOOKED and a.slot_end > now]
+    day = slot_start.date()
+    if id_hash and any(a.id_hash == id_hash and a.category == category and a.slot_start.date() == day
+                       for a in active):
+        return "already_booked", f"this ID has an appointment for {category} on {day}"
+    if id_hash and sum(a.id_hash == id_hash for a in active) >= rules.per_id_active:
+        return "booking_limit", f"this ID has {rules.per_id_active} appointments to come"
+    if phone and sum(a.phone == phone for a in active) >= rules.per_phone_active:
+        return "booking_limit", f"this phone has {rules.per_phone_active} appointments to come"
+    return None
 
 
 def slot_taken(book: dict[int, Appointment], category: str, slot_start: datetime) -> int:

@@ -100,6 +100,7 @@ class Case:
     steps: list[StepRecord] = field(default_factory=list)
     pauses: list[Pause] = field(default_factory=list)
     extensions: list[Extension] = field(default_factory=list)
+    applicant: dict | None = None   # an online intake's applicant: name, phone, id_hash (never the ID number)
 
     @property
     def step(self) -> Step:
@@ -179,7 +180,7 @@ class CaseBook:
         return case
 
     def accept(self, matter_id: str, window: str, staff: str, now: datetime, received: dict[str, int],
-               missing: list[str], ticket_id: int | None = None) -> Case:
+               missing: list[str], ticket_id: int | None = None, applicant: dict | None = None) -> Case:
         """受理: the case is opened with the materials received; missing ones start a 补正."""
         matter = self.matters.get(matter_id)
         if matter is None:
@@ -195,7 +196,8 @@ class CaseBook:
         missing = [m for m in matter.materials if m not in received]   # whatever was not ticked, in catalogue order
         new_id = self.last_id + 1
         case = Case(new_id, f"{now:%Y%m%d}{new_id:05d}", secrets.token_urlsafe(12), matter, ticket_id,
-                    window, now, staff, dict(received), missing, [StepRecord(Step.ACCEPTED, now, staff)])
+                    window, now, staff, dict(received), missing, [StepRecord(Step.ACCEPTED, now, staff)],
+                    applicant=applicant)
         if missing:
             case.pauses.append(Pause(now))
         case_deadline(case, self.calendar, self.rules, now)   # a year with no schedule fails here, before anything

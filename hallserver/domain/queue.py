@@ -21,6 +21,7 @@ from hallserver.domain.appointments import (
     AppointmentRules,
     AppointmentStatus,
     CheckIn,
+    booking_refusal,
     check_in_kind,
     check_in_window,
     slot_taken,
@@ -568,7 +569,9 @@ class QueueEngine:
         return t
 
     # ------------------------------------------------------------------ 预约
-    def book(self, category_id: str, slot_start: datetime, name: str = "", phone: str = "") -> Appointment:
+    def book(self, category_id: str, slot_start: datetime, name: str = "", phone: str = "",
+             id_hash: str = "") -> Appointment:
+        """预约 a slot; real-name limits by the ID number's keyed hash and the phone (appointments.py)."""
         if category_id not in self.categories:
             raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {category_id!r}")
         rules, now = self.appointment_rules, self.clock.now()
@@ -589,12 +592,15 @@ class QueueEngine:
         capacity = self.capacities.get(category_id, rules.capacity)
         if slot_taken(self.appointments, category_id, start) >= capacity:
             raise DomainError(ErrorCode.SLOT_FULL, f"{capacity} of {capacity} booked")
+        refusal = booking_refusal(self.appointments, category_id, start, id_hash, phone, now, rules)
+        if refusal is not None:
+            raise DomainError(ErrorCode(refusal[0]), refusal[1])
         active = {a.code for a in self.appointments.values() if a.status == AppointmentStatus.BOOKED}
         code = self.code_factory()
         while code in active:
             code = self.code_factory()
         self.last_appointment_id += 1
-        a = Appointment(self.last_appointment_id, code, category_id, start, end, name, phone, now)
+        a = Appointment(self.last_appointment_id, code, category_id, start, end, name, phone, now, id_hash=id_hash)
         self.appointments[a.id] = a
         self._changes.appointments[a.id] = a
         return a

@@ -921,15 +921,15 @@ class Store:
 
     def recent_service_token(self, number: str, window: str, day: date, now: datetime, minutes: int) -> str | None:
         """The phone-page token of ticket `number` of `day`, completed at `window` within `minutes`
-        and not rated yet (the window's static QR code)."""
+        (the window's static QR code, which then checks the 评价码 made from it). A service rated
+        already still has its page: it says so."""
         with self._read() as conn:
-            row = conn.execute(select(tickets.c.id, tickets.c.token, tickets.c.finished_at).where(
+            row = conn.execute(select(tickets.c.token, tickets.c.finished_at).where(
                 tickets.c.day == day, tickets.c.number == number, tickets.c.window == window,
                 tickets.c.status == TicketStatus.COMPLETED.value)).first()
-            if row is None or row.finished_at is None or (now - row.finished_at).total_seconds() > minutes * 60:
-                return None
-            rated = conn.execute(select(ratings.c.id).where(ratings.c.ticket_id == row.id)).first()
-        return None if rated else row.token
+        if row is None or row.finished_at is None or (now - row.finished_at).total_seconds() > minutes * 60:
+            return None
+        return row.token
 
     def rating_of(self, ticket_id: int) -> int | None:
         """The level a service was rated, or None (the phone page)."""
@@ -993,13 +993,13 @@ def _appointment(r) -> Appointment:   # noqa: ANN001 - a row mapping
     return Appointment(id=r["id"], code=r["code"], category=r["category"], slot_start=r["slot_start"],
                        slot_end=r["slot_end"], name=r["name"], phone=r["phone"], booked_at=r["booked_at"],
                        status=AppointmentStatus(r["status"]), ticket_id=r["ticket_id"],
-                       checked_in_at=r["checked_in_at"], late=bool(r["late"]))
+                       checked_in_at=r["checked_in_at"], late=bool(r["late"]), id_hash=r.get("id_hash") or "")
 
 
 def _appointment_row(a: Appointment) -> dict:
     return {"code": a.code, "category": a.category, "slot_start": a.slot_start, "slot_end": a.slot_end,
             "name": a.name, "phone": a.phone, "booked_at": a.booked_at, "status": a.status.value,
-            "ticket_id": a.ticket_id, "checked_in_at": a.checked_in_at, "late": a.late}
+            "ticket_id": a.ticket_id, "checked_in_at": a.checked_in_at, "late": a.late, "id_hash": a.id_hash}
 
 
 def _window_row(w: Window) -> dict:
@@ -1022,6 +1022,7 @@ def case_row(case: Case) -> dict:
         "step": case.step.value, "finished": case.step == CaseStep.DELIVERED,   # closed: handed over
         "completed_at": next((x.at for x in case.steps if x.step == CaseStep.COMPLETED), None),
         "terms": matter_terms(case.matter),
+        "applicant": json.dumps(case.applicant, ensure_ascii=False) if case.applicant else None,
         "received": json.dumps(case.received, ensure_ascii=False),
         "missing": json.dumps(case.missing, ensure_ascii=False),
         "steps": json.dumps([{"step": x.step.value, "at": _when(x.at), "staff": x.staff, "note": x.note}
@@ -1079,7 +1080,8 @@ def case_from_row(row: dict, matters: dict[str, Matter], tz: tzinfo) -> Case:
                for x in _loads(row["steps"])],
         pauses=[Pause(when(p["start"]), when(p["end"])) for p in _loads(row["pauses"])],
         extensions=[Extension(e["days"], e["reason"], e["requested_by"], when(e["requested_at"]),
-                              e["approved_by"], when(e["approved_at"])) for e in _loads(row["extensions"])])
+                              e["approved_by"], when(e["approved_at"])) for e in _loads(row["extensions"])],
+        applicant=_loads(row["applicant"]) if row.get("applicant") else None)
 
 
 def rectification_row(r: Rectification) -> dict:

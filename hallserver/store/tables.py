@@ -129,6 +129,7 @@ appointments = Table(
     Column("ticket_id", Integer, ForeignKey("tickets.id", name="fk_appointments_ticket")),
     Column("checked_in_at", UtcDateTime),
     Column("late", Boolean, nullable=False, server_default=false()),
+    Column("id_hash", String(64), nullable=False, server_default=""),   # 0022: the ID number's keyed hash
     Index("ix_appointments_slot", "category", "slot_start"),
     Index("ix_appointments_code", "code"),
 )
@@ -165,6 +166,7 @@ cases = Table(
     Column("finished", Boolean, nullable=False),
     Column("completed_at", UtcDateTime),          # 办结: when the case was completed (reports read by it)
     Column("terms", Text),                        # the matter as accepted (JSON): its limits stay the case's
+    Column("applicant", Text),                    # 0022: an online intake's name, phone, ID hash (JSON)
     Index("ix_cases_open", "finished"),
     Index("ix_cases_accepted_at", "accepted_at"),
     Index("ix_cases_completed_at", "completed_at"),

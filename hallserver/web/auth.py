@@ -3,8 +3,9 @@ server-side sessions in an HttpOnly, SameSite=Strict cookie that expire (idle an
 a CSRF token per session required on every state-changing request, the login lock-out of the
 counters, and security headers on every response.
 
-Public, without a login: the citizens' pages (/t/, /c/, /w/), booking an appointment and an
-online application (POST /api/appointments, POST /api/cases), /healthz and /login. A hall
+Public, without a login: the citizens' pages (/t/, /c/, /w/), booking an appointment and a
+real-name online application (POST /api/appointments, POST /api/cases/online), /healthz and
+/login. POST /api/cases (a case entered by a manager) needs a session. A hall
 with no `[[managers]]` runs open, for demos and development, and says so in its log.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 PUBLIC_PREFIXES = ("/t/", "/c/", "/w/", "/healthz", "/login", "/logout")
-PUBLIC_POSTS = ("/api/appointments", "/api/cases",
+PUBLIC_POSTS = ("/api/appointments", "/api/cases/online",     # real-name, limited (routes/phone.py, cases.py)
                 "/api/attendance/clock")      # attendance terminals: their own device password (HTTP Basic)
 COOKIE = "govhall_session"
 HEADERS = {

@@ -21,11 +21,13 @@ from govhall.config import ManagerConfig
 from hallserver.domain.login_guard import LoginGuard
 from hallserver.domain.login_throttle import LoginThrottle
 from hallserver.web.auth import RateLimit, Sessions
+from hallserver.web.citizens import PublicGuards
 from hallserver.web.dashboard import Dashboard
 
 log = logging.getLogger("hallserver.web")
 
-ERROR_STATUS = {"slot_full": 409, "forbidden": 403, "unavailable": 503, "internal": 500}
+ERROR_STATUS = {"slot_full": 409, "already_booked": 409, "booking_limit": 429, "forbidden": 403, "unavailable": 503,
+                "internal": 500}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
@@ -43,6 +45,7 @@ class Web:
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)   # managers' logins (docs/security.md)
     dummy_hash: str = ""                        # an unknown account's password is checked against this
     settings_lock: asyncio.Lock = field(default_factory=asyncio.Lock)   # one save-and-apply at a time
+    guards: PublicGuards = field(default_factory=PublicGuards)   # the citizens' endpoints against guessing, flooding
 
 
 def web_of(request: Request) -> Web:

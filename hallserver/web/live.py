@@ -21,6 +21,7 @@ class LiveView:
         self.topics, self.clock = topics, clock
         self._lock = threading.Lock()
         self._retained: dict[str, bytes] = {}              # retained topic → its payload as published
+        self._state_prefix = topics.all_state[:-1]          # state/…: never a tablet's own rating code
         self._parsed: dict[str, tuple[bytes, Any]] = {}    # retained topic → (payload, its JSON) last read
         self._calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
         self._device_alerts: dict[tuple[str, str], dict[str, Any]] = {}   # open ones, by (device, component)
@@ -63,7 +64,7 @@ class LiveView:
         watched = (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic, coverage_topic,
                    post_topic, rating_topic)
         for o in out:
-            if o.retain:                   # kept as sent; read when a page asks (snapshot)
+            if o.retain and o.topic.startswith(self._state_prefix):   # kept as sent; read when a page asks
                 with self._lock:
                     self._retained[o.topic] = o.payload
                 changed = True

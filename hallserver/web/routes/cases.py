@@ -11,7 +11,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from govhall.config import CasesConfig
 from hallserver.reports.cells import SafeCsvWriter
+from hallserver.web.citizens import audit, client_of, hashed_id, identity_problem, now_s, refusal
 from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, answer_command, unavailable, web_command_id, web_of
 from hallserver.web.pages import TEMPLATES
 from hallserver.web.scope import departments_of, item_refusal
@@ -22,10 +24,18 @@ router = APIRouter()
 
 
 class OnlineApplication(BaseModel):
-    """POST /api/cases: an online application (网上申报)."""
+    """POST /api/cases: a case a logged-in manager enters for an online application (网上申报)."""
     model_config = ConfigDict(extra="forbid")
     matter: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     received: dict[str, int] = Field(default_factory=dict, max_length=50)
+
+
+class OnlineIntake(OnlineApplication):
+    """POST /api/cases/online: a citizen's real-name online application (网上申报)."""
+    name: str = Field(max_length=40, description="申请人 name")
+    id_number: str = Field(max_length=40, description="居民身份证号码, 18 characters: checked (GB 11643), then only "
+                                                      "its keyed hash goes on; never stored")
+    phone: str = Field(max_length=20, description="a mainland mobile number")
 
 
 def report_csv(report: dict) -> str:
@@ -71,7 +81,8 @@ def case_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/api/cases", status_code=201)
 def apply_online(request: Request, body: OnlineApplication,
                  idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
-    """网上申报: an online application becomes a case with its deadline (through the one command path)."""
+    """网上申报 entered by a logged-in manager (the guard asks for the session): a case with its
+    deadline, through the one command path."""
     web = web_of(request)
     if web.submit is None:
         return unavailable()
@@ -81,6 +92,42 @@ def apply_online(request: Request, body: OnlineApplication,
     command = {"id": web_command_id("case.apply_online", idempotency_key, body.model_dump(mode="json")),
                "type": "case.apply_online", **body.model_dump(mode="json")}
     return answer_command(web, command, "online application", {"unknown_matter": 404}, created=True)
+
+
+@router.post("/api/cases/online", status_code=201)
+def intake_online(request: Request, body: OnlineIntake,
+                  idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
+    """网上申报 by the citizen, real-name: 申请人 name, a valid 居民身份证 number (only its keyed hash
+    goes on) and a mobile number; limits per ID number and phone a day (the command path) and per
+    client address a day (here); refusals audited."""
+    web = web_of(request)
+    dashboard, client = web.dashboard, client_of(request)
+    if web.submit is None:
+        return unavailable()
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
+                            status_code=400)
+    problem = identity_problem(dashboard, body.name, body.id_number, body.phone)
+    if problem is not None:
+        log.warning("online application from %s refused: %s", client, problem[0])
+        audit(dashboard, client, "case.apply_online", "bad_identity", problem[0])
+        return refusal("invalid", problem[1], field=problem[0])
+    limit = (dashboard.config.cases if dashboard.config is not None else CasesConfig()).online_per_address_per_day
+    now = now_s(dashboard)
+    if not web.guards.applications.allows(client, now, limit):
+        log.warning("online application from %s refused: %d today", client, limit)
+        audit(dashboard, client, "case.apply_online", "rate_limited")
+        return refusal("too_many", "本网络地址今天的网上申报次数过多，请明天再试或到大厅办理", 429)
+    applicant = {"name": body.name.strip(), "phone": body.phone.strip(),
+                 "id_hash": hashed_id(dashboard, body.id_number)}
+    fields = {"matter": body.matter, "received": body.received, "applicant": applicant}
+    command = {"id": web_command_id("case.apply_online", idempotency_key, fields), "type": "case.apply_online",
+               **fields}
+    answer = answer_command(web, command, "online application", {"unknown_matter": 404, "application_limit": 429},
+                            created=True)
+    if answer.status_code == 201:
+        web.guards.applications.record(client, now)
+    return answer
 
 
 @router.get("/api/reports/cases")

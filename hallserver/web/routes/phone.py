@@ -15,7 +15,10 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from govhall.config import AppointmentsConfig, RatingsConfig
 from hallserver.domain.clock import hall_day
+from hallserver.domain.rating_code import CODE_VALID_MINUTES, code_matches
+from hallserver.web.citizens import audit, client_of, hashed_id, identity_problem, now_s, refusal
 from hallserver.web.context import (
     ERROR_STATUS,
     IDEMPOTENCY_KEY,
@@ -33,35 +36,56 @@ router = APIRouter()
 
 
 class AppointmentRequest(BaseModel):
-    """POST /api/appointments: book a 预约 slot."""
+    """POST /api/appointments: book a 预约 slot, real-name."""
     model_config = ConfigDict(extra="forbid")
     category: str = Field(max_length=64)
     slot_start: datetime = Field(description="with UTC offset, e.g. 2026-11-24T09:30:00+08:00")
-    name: str = Field(default="", max_length=20)
-    phone: str = Field(default="", max_length=11)
+    name: str = Field(max_length=40, description="the citizen's name")
+    id_number: str = Field(max_length=40, description="居民身份证号码, 18 characters: checked (GB 11643), then only "
+                                                      "its keyed hash goes on; never stored")
+    phone: str = Field(max_length=20, description="a mainland mobile number")
 
 
 RATING_LEVELS = [(5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
 
 
-RATING_REASONS = ["态度", "效率", "一次性告知", "材料要求", "环境", "其他"]
-
-
-WINDOW_QR_MINUTES = 15      # the window's static QR rates a service completed there this recently
+def hall_reasons(request: Request) -> list[str]:
+    """The reasons a 差评 may give: the hall's own list (`ratings.reasons`)."""
+    config = web_of(request).dashboard.config
+    return list(config.ratings.reasons) if config is not None else list(RatingsConfig().reasons)
 
 
 @router.post("/api/appointments", status_code=201)
 def book(request: Request, body: AppointmentRequest,
          idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
+    """预约, real-name: the name, a valid 居民身份证 number and a mobile number; limits per ID number,
+    per phone (the command path) and per client address (here)."""
     web = web_of(request)
+    dashboard, client = web.dashboard, client_of(request)
     if web.submit is None:
         return unavailable("预约暂不可用")
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
                             status_code=400)
-    command = {"id": web_command_id("appointment.book", idempotency_key, body.model_dump(mode="json")),
-               "type": "appointment.book", **body.model_dump(mode="json")}
-    return answer_command(web, command, "booking", ERROR_STATUS, created=True)
+    problem = identity_problem(dashboard, body.name, body.id_number, body.phone)
+    if problem is not None:
+        log.warning("booking from %s refused: %s", client, problem[0])
+        audit(dashboard, client, "appointment.book", "bad_identity", problem[0])
+        return refusal("invalid", problem[1], field=problem[0])
+    limits = dashboard.config.appointments if dashboard.config is not None else AppointmentsConfig()
+    now = now_s(dashboard)
+    if not web.guards.bookings.allows(client, now, limits.per_address_per_hour):
+        log.warning("booking from %s refused: %d this hour", client, limits.per_address_per_hour)
+        audit(dashboard, client, "appointment.book", "rate_limited")
+        return refusal("too_many", "本网络地址预约次数过多，请稍后再试", 429)
+    fields = {"category": body.category, "slot_start": body.slot_start.isoformat(), "name": body.name.strip(),
+              "phone": body.phone.strip(), "id_hash": hashed_id(dashboard, body.id_number)}
+    command = {"id": web_command_id("appointment.book", idempotency_key, fields), "type": "appointment.book",
+               **fields}
+    answer = answer_command(web, command, "booking", ERROR_STATUS, created=True)
+    if answer.status_code == 201:
+        web.guards.bookings.record(client, now)
+    return answer
 
 
 def ticket_context(request, token: str) -> dict[str, Any] | None:
@@ -90,7 +114,7 @@ def ticket_context(request, token: str) -> dict[str, Any] | None:
     window = windows.get(t.window or "")
     rated = dashboard.store.rating_of(t.id) if t.status == "completed" else None
     return {"expired": False, "hall": dashboard.hall_name, "t": t, "ahead": ahead, "wait_s": wait,
-            "rated": rated, "levels": RATING_LEVELS, "reasons": RATING_REASONS, "token": token,
+            "rated": rated, "levels": RATING_LEVELS, "reasons": hall_reasons(request), "token": token,
             "category_name": dashboard.category_names.get(t.category, t.category),
             "window_number": window["number"] if window else None,
             "window_name": window["name"] if window else t.window,
@@ -123,7 +147,7 @@ async def rate_from_phone(request: Request, token: str) -> HTMLResponse:
         level = int(form.get("level", [""])[0])
     except ValueError:
         level = 0
-    reasons = [r for r in form.get("reason", []) if r in RATING_REASONS]
+    reasons = form.get("reason", [])[:10]          # the server takes only the hall's own reasons
     comment = form.get("comment", [""])[0][:500]
     if not TOKEN.match(token):
         return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
@@ -138,7 +162,7 @@ async def rate_from_phone(request: Request, token: str) -> HTMLResponse:
         log.exception("phone rating failed")
         return HTMLResponse("系统繁忙，请稍后再试", status_code=503)
     if not reply["ok"] and reply["error"]["code"] not in ("already_rated",):
-        status = 404 if reply["error"]["code"] == "ticket_not_found" else 409
+        status = {"ticket_not_found": 404, "unknown_reason": 400, "invalid": 400}.get(reply["error"]["code"], 409)
         return HTMLResponse(reply["error"]["message"], status_code=status)
     return RedirectResponse(f"/t/{token}", status_code=303)
 
@@ -177,20 +201,36 @@ def window_qr(request: Request, window: str) -> HTMLResponse:
 
 @router.post("/w/{window}/rate", response_class=HTMLResponse)
 async def window_qr_number(request: Request, window: str) -> HTMLResponse:
-    """The ticket number leads to that service's rating, if it was completed at this window
-    within the last WINDOW_QR_MINUTES and is not rated yet."""
+    """The ticket number and the 评价码 the window's tablet showed lead to that service's phone
+    page, if it was completed at this window within CODE_VALID_MINUTES. Wrong guesses are
+    throttled per window and per client address; they never lock the service's rating."""
     web = web_of(request)
-    dashboard = web.dashboard
+    dashboard, client = web.dashboard, client_of(request)
     config = dashboard.config
     if config is None or config.window(window) is None:
         return TEMPLATES.TemplateResponse(request, "ticket_missing.html", {"hall": dashboard.hall_name},
                                           status_code=404)
-    form = parse_qs((await request.body()).decode("utf-8", "replace")[:200])
-    number = form.get("number", [""])[0].strip().upper()
-    token = await asyncio.to_thread(dashboard.store.recent_service_token, number, window,
-                                    hall_day(dashboard.clock), dashboard.clock.now(), WINDOW_QR_MINUTES)
-    if token is None:
+
+    def page(message: str, status: int) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, "window_rate.html", {
-            "hall": dashboard.hall_name, "window": config.window(window),
-            "message": "没有找到刚在本窗口办结的这个号，请核对号票上的号码"}, status_code=404)
+            "hall": dashboard.hall_name, "window": config.window(window), "message": message}, status_code=status)
+    form = parse_qs((await request.body()).decode("utf-8", "replace")[:400])
+    number = form.get("number", [""])[0].strip().upper()[:8]
+    code = form.get("code", [""])[0][:20]
+    guards, now = web.guards, now_s(dashboard)
+    keys = ((guards.window_guesses, f"window:{window}"), (guards.client_guesses, f"client:{client}"))
+    wait = max(throttle.wait_s(key, now) for throttle, key in keys)
+    if wait:
+        log.warning("window %s: rating code guesses from %s held back for %d s", window, client, wait)
+        return page(f"尝试次数过多，请 {wait} 秒后再试；也可以扫描号票上的二维码评价", 429)
+    if not number or not code.strip():
+        return page("请输入号票上的号码和评价器上显示的评价码", 400)
+    token = await asyncio.to_thread(dashboard.store.recent_service_token, number, window,
+                                    hall_day(dashboard.clock), dashboard.clock.now(), CODE_VALID_MINUTES)
+    if token is None or not code_matches(token, code):
+        for throttle, key in keys:
+            throttle.failed(key, now)
+        log.warning("window %s: wrong ticket number or rating code from %s", window, client)
+        await asyncio.to_thread(audit, dashboard, client, "rating.window_qr", "wrong_code", f"{window} {number}")
+        return page("号码或评价码不对，请核对号票上的号码和评价器上显示的评价码", 404)
     return RedirectResponse(f"/t/{token}", status_code=303)
