@@ -519,7 +519,8 @@ def _manager_departments(config: Config) -> list[tuple[str, str]]:
     problems = []
     for i, m in enumerate(config.managers):
         if m.role == "lead" and not m.departments:
-            problems.append((f"managers[{i}].departments", "a lead (部门负责人) needs the department(s) they answer for"))
+            problems.append((f"managers[{i}].departments",
+                             "a lead (部门负责人) needs the department(s) they answer for"))
         if m.role != "lead" and m.departments:
             problems.append((f"managers[{i}].departments", f"only a lead has departments; a {m.role} sees them all"))
         for name in m.departments:

@@ -68,8 +68,8 @@ def test_a_bad_config_is_refused_with_file_key_and_reason(tmp_path, extra, where
 
 def test_a_lead_answers_for_departments_of_the_halls_windows_staff_or_matters(tmp_path):
     staff = '[[staff]]\nid = "s1"\nname = "王丽"\ndepartment = "医保局"\npassword_hash = "$argon2id$v=19$x"\n'
-    config = load_config(_write(tmp_path, BASE.replace('categories = ["a"]\n', 'categories = ["a"]\ndepartment = '
-                                                       '"人社局"\n') + staff + LEAD + 'departments = ["人社局", "医保局"]\n'))
+    window = BASE.replace('categories = ["a"]\n', 'categories = ["a"]\ndepartment = "人社局"\n')
+    config = load_config(_write(tmp_path, window + staff + LEAD + 'departments = ["人社局", "医保局"]\n'))
     assert config.managers[0].departments == ["人社局", "医保局"]
 
 

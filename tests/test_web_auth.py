@@ -303,6 +303,7 @@ def test_roles_an_auditor_reads_only_and_a_lead_does_not_move_the_ranking(config
         assert acked["acked_by"] == "l001"
         assert [a["action"] for a in server.store.audit_records()].count("alert.ack") == 1
 
+
 def lead_hall(config):
     """The demo hall with departments: window 1 and 王丽 人社局, window 2 and 李强 市场监管局, window 3
     and 张敏 公安局 (the matters already have theirs); a hall manager and a lead of 人社局."""
