@@ -26,7 +26,7 @@ def screenshots(out_dir: str | Path) -> list[Path]:
             tablet.grab().save(str(saved[-1]))
         counter, kiosk = hall.device("counter-1"), hall.device("kiosk-1")
         counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
-        for _ in range(2):
+        for _ in range(3):
             kiosk.request({"type": "ticket.issue", "category": "social"})
         counter.request({"type": "window.call_next", "window": "w1"})
         counter.request({"type": "window.complete", "window": "w1"})
@@ -46,7 +46,10 @@ def screenshots(out_dir: str | Path) -> list[Path]:
         tablet.submit()
         settle()
         save("thanks")
-        tablet._not_rated()
+        counter.request({"type": "window.call_next", "window": "w1"})     # a third service nobody rates
+        counter.request({"type": "window.complete", "window": "w1"})
+        settle()
+        tablet._not_rated()                       # 未评价: the number and the 评价码 once more, for the phone
         save("not-rated")
         tablet.stack.setCurrentIndex(0)
         tablet._on_message(tablet.qlink.topics.server_state, {"online": False})
