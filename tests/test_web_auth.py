@@ -390,11 +390,14 @@ def test_a_lead_sees_and_acts_on_their_departments_only(config, embedded_broker,
                                 (f"/api/rectifications/{rectifications['w2']}/verify",
                                  {"by": "l001", "note": "已核实", "reached": True}, "整改单"),
                                 ("/api/leaves", {**leave, "staff": "s002"}, "请假"),
+                                ("/api/cases", {"matter": "business-licence", "received": {}}, "办件"),
                                 ("/api/attendance/corrections", {"staff": "s002", "kind": "in", "reason": "忘打卡",
                                                                  "at": "2026-12-01T09:00:00+08:00"}, "考勤")):
             r = lead.post(url, json=body, headers=lead_csrf)
             assert r.status_code == 403 and r.json()["error"]["message"] == f"只能处理本部门的{what}", (url, r.text)
         # their own department's: done
+        assert lead.post("/api/cases", json={"matter": "pension-transfer", "received": {}},
+                         headers=lead_csrf).status_code == 201
         ok = lead.post(f"/api/cases/{mine_case}/extension/approve", json={"manager": "l001"}, headers=lead_csrf)
         assert ok.status_code == 200 and ok.json()["case"]["extensions"][0]["approved"]
         ok = lead.post(f"/api/leaves/{mine_leave}/decide", json={"approve": True}, headers=lead_csrf)

@@ -16,7 +16,7 @@ from hallserver.reports.cells import SafeCsvWriter
 from hallserver.web.citizens import audit, client_of, hashed_id, identity_problem, now_s, refusal
 from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, answer_command, unavailable, web_command_id, web_of
 from hallserver.web.pages import TEMPLATES
-from hallserver.web.scope import departments_of, item_refusal
+from hallserver.web.scope import departments_of, in_scope, item_refusal, matter_departments, other_department
 
 log = logging.getLogger("hallserver.web")
 
@@ -82,8 +82,11 @@ def case_page(request: Request, token: str) -> HTMLResponse:
 def apply_online(request: Request, body: OnlineApplication,
                  idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
     """网上申报 entered by a logged-in manager (the guard asks for the session): a case with its
-    deadline, through the one command path."""
+    deadline, through the one command path; a lead only for their departments' matters."""
     web = web_of(request)
+    department = matter_departments(web.dashboard.config).get(body.matter)
+    if department is not None and not in_scope(departments_of(request), department):
+        return other_department("办件")
     if web.submit is None:
         return unavailable()
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
