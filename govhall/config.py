@@ -218,7 +218,6 @@ class ManagerConfig(_Section):
         description="a lead's departments (those of windows, staff and matters); a lead needs at least one")
 
 
-
 class DeviceConfig(_Section):
     id: Name
     role: Role
