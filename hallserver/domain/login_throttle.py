@@ -23,7 +23,8 @@ keeps one in memory (a restart forgets it). The guarantees, with our defaults (d
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 MAX_ADDRESSES_SHOWN = 20      # an attack remembers this many of its addresses (and counts the rest)
@@ -69,6 +70,7 @@ class LoginThrottle:
     _accounts: dict[str, _Failures] = field(default_factory=dict)
     _attacks: dict[str, Attack] = field(default_factory=dict)
     _in_flight: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)   # the loop and the board's threads
 
     def delay_s(self, failures: int, cap_s: float) -> float:
         """The wait after `failures` failures: none for the free ones, then doubling up to the cap."""
@@ -79,6 +81,10 @@ class LoginThrottle:
     def admit(self, account: str, address: str, now: datetime) -> Admission:
         """Whether an attempt on `account` from `address` may be checked now, and after what hold.
         Admitted attempts must be ended with `failed`, `succeeded` or `release`."""
+        with self._lock:
+            return self._admit(account, address, now)
+
+    def _admit(self, account: str, address: str, now: datetime) -> Admission:
         mine = self._remembered(self._addresses, address, now, self.address_forget_s)
         if address in self._in_flight:
             return Admission(refused=True, retry_after_s=1.0)
@@ -91,33 +97,38 @@ class LoginThrottle:
         if target is None or target.last is None:
             return Admission(refused=False)
         free_at = target.last + timedelta(seconds=self.delay_s(target.count, self.account_cap_s))
-        return Admission(refused=False, hold_s=max(0.0, (free_at - now).total_seconds()))
+        hold_s = min(self.account_cap_s, (free_at - now).total_seconds())   # the cap even if the clock stepped back
+        return Admission(refused=False, hold_s=max(0.0, hold_s))
 
     def release(self, address: str) -> None:
         """The admitted attempt from `address` is over (whatever its outcome)."""
-        self._in_flight.discard(address)
+        with self._lock:
+            self._in_flight.discard(address)
 
     def failed(self, account: str, address: str, now: datetime, *, known: bool) -> bool:
         """A wrong password (or an unknown account) from `address`. True when the account's
         alert opened or named a new address with it (the board should redraw)."""
-        self.release(address)
-        self._count(self._addresses, address, now, self.address_forget_s)
-        self._count(self._accounts, account, now, self.account_forget_s)
-        return self._attacked(account, address, now) if known else False
+        with self._lock:
+            self._in_flight.discard(address)
+            self._count(self._addresses, address, now, self.address_forget_s)
+            self._count(self._accounts, account, now, self.account_forget_s)
+            return self._attacked(account, address, now) if known else False
 
     def succeeded(self, account: str, address: str) -> None:
         """The right password: the account's failures are forgotten (the address's are not: they
         fade with time, so that one good account does not open an address for guessing others)."""
-        self.release(address)
-        self._accounts.pop(account, None)
+        with self._lock:
+            self._in_flight.discard(address)
+            self._accounts.pop(account, None)
 
     def attacks(self, now: datetime) -> list[Attack]:
         """The accounts under attack now (for the alert), oldest first."""
         window = timedelta(seconds=self.account_forget_s)
-        for account in [a for a, x in self._attacks.items() if now - x.last >= window]:
-            del self._attacks[account]
-        return sorted((x for x in self._attacks.values() if x.failures >= self.alert_failures),
-                      key=lambda x: x.since)
+        with self._lock:
+            for account in [a for a, x in self._attacks.items() if now - x.last >= window]:
+                del self._attacks[account]
+            return sorted((replace(x, addresses=dict(x.addresses)) for x in self._attacks.values()
+                           if x.failures >= self.alert_failures), key=lambda x: x.since)
 
     # ------------------------------------------------------------------ inside
     @staticmethod
