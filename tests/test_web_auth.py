@@ -108,17 +108,18 @@ def test_an_attacker_hammering_an_account_cannot_keep_its_manager_out(web):
     assert set(tries) <= {401, 429} and tries.count(401) >= 12              # all the while refused
     for r, took in results:
         assert r.status_code == 303 and "govhall_session" in r.cookies       # in, every time
-        assert took < 1.0 + 2.5                                              # the 1 s hold, plus argon2 under load
+        assert took < 1.0 + 5.0                                              # the 1 s hold, plus argon2 under load
 
 
 def test_the_attacking_address_is_throttled_with_retry_after(web):
     server, _, base = web
-    small_throttle(server, base_delay_s=5.0)
+    small_throttle(server, base_delay_s=30.0)
     for _ in range(3):
         r, _ = login_from(base, "10.0.0.66", "guess-guess")
         assert r.status_code == 401 and "账号或密码错误" in r.text
     r, took = login_from(base, "10.0.0.66")                                 # even the right password: not checked
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) == 5 and "请 5 秒后再试" in r.text
+    retry = int(r.headers["Retry-After"])
+    assert r.status_code == 429 and 20 <= retry <= 30 and f"请 {retry} 秒后再试" in r.text
     assert "govhall_session" not in r.cookies and took < 0.5
     r, _ = login_from(base, "10.0.0.66", who="m-nobody")                    # nor any other account from there
     assert r.status_code == 429
