@@ -117,6 +117,19 @@ def test_only_a_hall_manager_saves_settings_over_http_and_it_is_audited(config, 
 
 
 
+def test_a_change_that_leaves_a_lead_without_their_department_is_refused_in_chinese(hall_toml):
+    from hallserver.web.settings_words import settings_reason
+    lead = '\n[[managers]]\nid = "l001"\nname = "刘科长"\npassword_hash = "$argon2id$x"\nrole = "lead"\n' \
+        'departments = ["市场监管局"]\n'
+    hall_toml.write_text(hall_toml.read_text(encoding="utf-8") + lead, encoding="utf-8")
+    before = hall_toml.read_bytes()
+    with pytest.raises(SettingsError) as refused:
+        save_settings(hall_toml, "matters", [{"id": "business-licence", "department": "市场监督管理局"}], NOW)
+    assert settings_reason(str(refused.value)) == ("管理人员第 1 项·负责部门：没有“市场监管局”这个部门："
+                                                   "部门负责人所负责的部门须是某个窗口、工作人员或事项的所属部门")
+    assert hall_toml.read_bytes() == before
+
+
 def test_shifts_posts_schedules_and_attendance_thresholds_are_added_changed_and_removed(hall_toml):
     save_settings(hall_toml, "shifts", [{"name": "延时", "start": "17:30", "end": "19:00", "weekdays": [3]},
                                         {"name": "下午", "end": "17:00"}], NOW)

@@ -11,12 +11,12 @@ import re
 SECTIONS = {
     "rules": "规则阈值", "ticket": "号票模板", "attendance": "考勤", "categories": "业务类别", "windows": "窗口",
     "staff": "工作人员", "shifts": "班次", "posts": "岗位", "hours": "办公时间", "devices": "设备", "matters": "事项",
-    "calendar": "节假日", "catalogue": "事项目录",
+    "calendar": "节假日", "catalogue": "事项目录", "managers": "管理人员",
 }
 KEYS = {
     "id": "编号", "name": "名称", "name_en": "英文名称", "prefix": "号头", "number": "窗口号", "categories": "业务",
     "a": "A角", "b": "B角", "front_desk": "前台受理", "start": "开始时间", "end": "结束时间", "weekdays": "星期",
-    "shifts": "班次", "post": "岗位", "department": "所属部门", "daily_quota": "每日号源",
+    "shifts": "班次", "post": "岗位", "department": "所属部门", "departments": "负责部门", "daily_quota": "每日号源",
     "session_quota": "每半天号源",
     "last_ticket_minutes": "停止取号", "grace_minutes": "迟到宽限", "away_limit_minutes": "离岗时限",
     "wait_target_minutes": "平均等候目标", "long_wait_minutes": "超长等候告警", "max_recalls": "重呼次数上限",
@@ -48,6 +48,10 @@ REASONS: list[tuple[str, str]] = [       # (regular expression of the English re
     (r"^unknown category '(.*)'$", r"没有编号为 \1 的业务类别"),
     (r"^unknown shift '(.*)'$", r"没有名为“\1”的班次"),
     (r"^unknown window '(.*)'$", r"没有编号为 \1 的窗口"),
+    (r"^unknown department '(.*)' \(no window, staff member or matter has it\)$",
+     r"没有“\1”这个部门：部门负责人所负责的部门须是某个窗口、工作人员或事项的所属部门"),
+    (r"^a lead \(部门负责人\) needs the department\(s\) they answer for$", "部门负责人须填写所负责的部门"),
+    (r"^only a lead has departments; a (.*) sees them all$", "只有部门负责人填写负责部门"),
     (r"^A and B must be two different people$", "A角和B角必须是两个不同的人"),
     (r"^a (counter|tablet) needs a window$", r"\1 需要指定窗口"),
     (r"^(\S+) has no password; set one \(hall staff-password\) or allow badge-only login for the post .*$",
