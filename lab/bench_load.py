@@ -69,7 +69,8 @@ def load_hall(kiosks: int = 20, windows: int = 100) -> dict[str, Any]:
                + [{"id": f"tablet-{i}", "role": "tablet", "window": f"w{i}"} for i in range(1, windows + 1)]
                + [{"id": f"led-{i}", "role": "led-bridge"} for i in range(1, windows + 1)])
     return {"hall": {"id": HALL, "name": "压力测试大厅"}, "categories": cats, "windows": wins, "staff": staff,
-            "posts": posts, "devices": devices}
+            "posts": posts, "devices": devices,
+            "counter": {"badge_login_posts": ["*"]}}     # a bench hall: nobody has a password
 
 
 def write_hall_toml(path: Path, raw: dict[str, Any], http_port: int) -> None:
