@@ -181,6 +181,21 @@ def test_a_tablet_rating_with_a_reason_the_hall_does_not_offer_is_refused(hall):
     assert record["reasons"] == '["效率", "态度"]'
 
 
+def test_a_phone_rating_with_a_reason_the_hall_does_not_offer_is_refused(hall):
+    server, device, base = hall
+    kiosk, counter = device("kiosk-1"), device("counter-1")
+    counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+    token = kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["page_url"].rsplit("/", 1)[1]
+    counter.request({"type": "window.call_next", "window": "w1"})
+    counter.request({"type": "window.complete", "window": "w1"})
+    page = httpx.get(base + f"t/{token}", timeout=5).text
+    assert all(f'value="{reason}"' in page for reason in server.config.ratings.reasons)
+    forged = httpx.post(base + f"t/{token}/rating", data={"level": "1", "reason": ["效率", "收红包"]}, timeout=5)
+    assert forged.status_code == 400 and "原因列表" in forged.text and server.store.rating_records() == []
+    assert httpx.post(base + f"t/{token}/rating", data={"level": "1", "reason": "效率"}, timeout=5).status_code == 303
+    assert [r["reasons"] for r in server.store.rating_records()] == ['["效率"]']
+
+
 # --------------------------------------------------------------------------- 预约, real-name
 def tomorrow_at(server, hh: int, mm: int = 0) -> str:
     day = server.clock.now().astimezone(TZ).date() + timedelta(days=1)

@@ -58,7 +58,9 @@ def hashed_id(dashboard: Dashboard, id_number: str) -> str:
     a secret falls back to a key of its own name, which does not keep the numbers secret."""
     key = dashboard.store.rating_secret
     if not key:
-        log.warning("no ratings.secret: ID numbers are hashed with an unkeyed fallback; set the secret")
+        if not getattr(dashboard, "warned_unkeyed", False):      # once per hall, not on every booking
+            log.warning("no ratings.secret: ID numbers are hashed with a fallback key; set the secret")
+            dashboard.warned_unkeyed = True
         key = f"govhall-unkeyed:{dashboard.hall_name}"
     return id_hash(id_number, key)
 
