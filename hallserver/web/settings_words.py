@@ -23,7 +23,8 @@ KEYS = {
     "default_service_minutes": "默认办理时长", "starvation_minutes": "防插队时限", "requeue_after": "过号重排",
     "requeue_within_minutes": "过号重排有效期", "green_age": "绿色通道年龄", "notice": "过号须知", "footer": "底部提示",
     "qr_caption": "二维码说明", "window": "窗口", "role": "类型", "printer": "打印机", "id_reader": "身份证读卡器",
-    "password": "密码", "password_hash": "登录密码", "year": "年份", "source": "依据", "days_off": "放假日期", "days_worked": "调休上班日期",
+    "password": "密码", "password_hash": "登录密码", "year": "年份", "source": "依据", "days_off": "放假日期",
+    "days_worked": "调休上班日期",
     "kind": "办件类型", "legal_days": "法定时限", "promised_days": "承诺时限", "materials": "申请材料",
 }
 REASONS: list[tuple[str, str]] = [       # (regular expression of the English reason, the Chinese wording)
