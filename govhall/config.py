@@ -5,6 +5,7 @@ A bad file is refused with the file, the key and the reason, e.g.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -432,8 +433,9 @@ def find_window(config: Config, window: str) -> WindowConfig:
     return found
 
 
-def cross_check(config: Config) -> list[tuple[str, str]]:
-    """References between sections: (key path, reason) for every problem found."""
+def cross_check(config: Config, *, staff_passwords: bool = True) -> list[tuple[str, str]]:
+    """References between sections: (key path, reason) for every problem found. `staff_passwords`
+    False for the hall's settings as a device gets them (hall.config: no hash in them at all)."""
     problems: list[tuple[str, str]] = []
 
     def unique(section: str, key: str, values: list) -> None:
@@ -455,7 +457,8 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     unique("posts", "id", [p.id for p in config.posts])
     staff_ids = {x.id for x in config.staff}
     shift_names = {x.name for x in config.shifts}
-    problems += _staff_without_password(config)
+    if staff_passwords:
+        problems += _staff_without_password(config)
     for i, person in enumerate(config.staff):
         for name in person.shifts or ():
             if config.shifts and name not in shift_names:
@@ -531,22 +534,37 @@ def _manager_departments(config: Config) -> list[tuple[str, str]]:
 
 def device_credentials(config: Config, device_id: str) -> dict[str, str | None]:
     """DeviceLink's username, password and CA for a device program: the device id and its own
-    password when the hall gives devices passwords, else the hall's shared broker account
-    (development only: a production device runs from its own file, `hall device-config`)."""
+    password. Never the hall server's account (with it a device would kick the server off the
+    broker and get its rights): a device without a password of its own connects anonymously,
+    which only a development broker lets in."""
     device = config.device(device_id)
     ca_pem = broker_ca_pem(config)
     if device is not None and device.password:
         return {"username": device.id, "password": device.password, "ca_pem": ca_pem}
-    return {"username": config.broker.username, "password": config.broker.password, "ca_pem": ca_pem}
+    if config.broker.username:
+        raise ConfigError(f"{device_id}: no device of that id with a password of its own in [[devices]]; a device "
+                          "never uses the hall server's broker account (设置 → 设备 → 生成密码, or hall device-config)")
+    return {"username": None, "password": None, "ca_pem": ca_pem}
+
+
+CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----")
 
 
 def broker_ca_pem(config: Config) -> str | None:
-    """The CA that mqtts:// links check the broker against: inline, from its file, or None (the system's)."""
+    """The CA that mqtts:// links check the broker against: inline, from its file, or None (the
+    system's). Only the certificates of the file: one holding a private key is refused."""
     if config.broker.ca_pem:
         return config.broker.ca_pem
-    if config.broker.ca:
-        return read_text_file(Path(config.broker.ca))
-    return None
+    if not config.broker.ca:
+        return None
+    text = read_text_file(Path(config.broker.ca))
+    if "PRIVATE KEY" in text:
+        raise ConfigError(f"{config.broker.ca}: broker.ca holds a private key: give the CA's certificate only "
+                          "(it goes into every device's file)")
+    certificates = CERTIFICATE.findall(text)
+    if not certificates:
+        raise ConfigError(f"{config.broker.ca}: broker.ca: no PEM certificate in it")
+    return "\n".join(certificates) + "\n"
 
 
 class ConfigError(Exception):
@@ -563,7 +581,7 @@ def _key_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def parse_config(data: dict, source: str = "<config>") -> Config:
+def parse_config(data: dict, source: str = "<config>", *, staff_passwords: bool = True) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -572,7 +590,7 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"{source}: {_key_path(err['loc'])}: {msg}")
         raise ConfigError("\n".join(lines)) from None
-    problems = cross_check(config)
+    problems = cross_check(config, staff_passwords=staff_passwords)
     if problems:
         raise ConfigError("\n".join(f"{source}: {key}: {why}" for key, why in problems))
     return config

@@ -25,10 +25,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import threading
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -100,22 +102,37 @@ def load_device_file(path: str | Path) -> DeviceFile:
 
 
 # ---------------------------------------------------------------------------------------- the server's side
-SECRET_SECTIONS = ("broker", "database", "managers")        # left out whole
+# the sections devices see (a section added to Config later stays on the server until named here);
+# broker, database and managers never
+PUBLIC_SECTIONS = ("hall", "http", "rules", "hours", "appointments", "led", "keypad", "ticket", "kiosk", "counter",
+                   "ratings", "screen", "calendar", "cases", "matters", "shifts", "posts", "attendance", "categories",
+                   "windows", "staff", "devices")
+LEFT_OUT = {"attendance": {"posts_csv"}, "cases": {"catalogue"}, "calendar": {"file"}, "ratings": {"secret"},
+            "http": {"tls_cert", "tls_key"}, "staff": {"__all__": {"password_hash"}},
+            "devices": {"__all__": {"password", "printer", "id_reader"}}}   # a device's own hardware: in its file
 
 
 def public_hall_config(config: Config) -> dict[str, Any]:
     """hall.toml as devices may see it: every secret left out — the broker's and the database's
-    accounts, device passwords, staff and manager password hashes, the ratings' key, the HTTPS key —
-    and the file names already read in (catalogue, posts, calendar)."""
-    leave_out: dict[str, Any] = {section: True for section in SECRET_SECTIONS}
-    leave_out |= {"attendance": {"posts_csv"}, "cases": {"catalogue"}, "calendar": {"file"}, "ratings": {"secret"},
-                  "http": {"tls_cert", "tls_key"}}
-    data = config.model_dump(mode="json", exclude=leave_out)
-    for person in data["staff"]:
-        person.pop("password_hash", None)
-    for device in data["devices"]:
-        device.pop("password", None)
+    accounts, device passwords, staff and manager password hashes, the ratings' key, the HTTPS key,
+    any user:password in a URL — and the file names already read in (catalogue, posts, calendar)."""
+    data = config.model_dump(mode="json", include=set(PUBLIC_SECTIONS), exclude=LEFT_OUT)
+    data["http"]["public_url"] = _without_userinfo(data["http"]["public_url"])
+    for section in ("led", "keypad"):
+        data[section]["port"] = _without_userinfo(data[section]["port"])
+    for window in data["windows"]:
+        window["led_port"] = _without_userinfo(window["led_port"])
     return data
+
+
+def _without_userinfo(url: str | None) -> str | None:
+    """A URL without a user name or password in it (tcp://user:pw@host:9100 → tcp://host:9100)."""
+    if not url or "@" not in url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def check_device_url(broker_url: str, *, allow_plain: bool = False) -> None:
@@ -132,12 +149,13 @@ def check_device_url(broker_url: str, *, allow_plain: bool = False) -> None:
 
 
 def device_url_of(config: Config) -> str | None:
-    """How devices reach the broker: [broker] device_url, else the server's own URL; None with the embedded one."""
-    url = config.broker.device_url or config.broker.url
-    return None if url == "embedded" else url
+    """How devices reach the broker: [broker] device_url (never the server's own URL, which is
+    often 127.0.0.1: on a device that is the device itself)."""
+    return config.broker.device_url
 
 
-def device_file_text(config: Config, device_id: str, broker_url: str, *, allow_plain: bool = False) -> str:
+def device_file_text(config: Config, device_id: str, broker_url: str, *, allow_plain: bool = False,
+                     system_ca: bool = False) -> str:
     """The TOML of one device's own file (hall device-config)."""
     device = config.device(device_id)
     if device is None or device.role == Role.WEB:
@@ -147,6 +165,10 @@ def device_file_text(config: Config, device_id: str, broker_url: str, *, allow_p
                           "(设置 → 设备 → 生成密码) or set [[devices]] password")
     check_device_url(broker_url, allow_plain=allow_plain)
     ca_pem = broker_ca_pem(config) if is_tls_url(broker_url) else None
+    if is_tls_url(broker_url) and ca_pem is None and not system_ca:
+        raise ConfigError("hall device-config: no CA for the device to check the broker against: set [broker] ca "
+                          "(hall broker-config --tls-generate made tls/ca.pem), or --system-ca for a broker whose "
+                          "certificate a public CA signed")
     identity = {"hall": config.hall.id, "id": device.id, "role": device.role.value}
     for key in ("window", "printer", "id_reader"):
         if getattr(device, key):
@@ -166,25 +188,24 @@ def device_file_text(config: Config, device_id: str, broker_url: str, *, allow_p
 
 
 def write_device_file(path: str | Path, text: str) -> None:
-    """The file made 0600 before a byte of the password is in it, then swapped in whole."""
+    """A new file of our own (mkstemp: 0600, never one someone else made or linked) before a byte
+    of the password is in it, then swapped in whole."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 # ---------------------------------------------------------------------------------------- the device's side
 def config_from_server(device: DeviceFile, data: dict[str, Any]) -> Config:
     """The Config a device program runs with: the server's public settings, this device's own
     account and hardware from its file."""
-    config = parse_config(data, "<hall.config from the hall server>")
+    config = parse_config(data, "<hall.config from the hall server>", staff_passwords=False)   # the server checks them
     if config.hall.id != device.device.hall:
         raise ConfigError(f"the hall server speaks for hall {config.hall.id!r}, this device belongs to "
                           f"{device.device.hall!r}")

@@ -5,12 +5,15 @@ the demo) talks to the hall server through this class and nothing else.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import socket
 import ssl
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -39,7 +42,13 @@ def is_tls_url(url: str) -> bool:
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """This machine: "localhost" or a loopback address (127.0.0.0/8, ::1), never a name that looks like one."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def tls_context(ca_pem: str | None) -> ssl.SSLContext:
@@ -72,6 +81,7 @@ def new_client(client_id: str, *, clean_session: bool = True, username: str | No
 
 
 SUBACK_TIMEOUT_S = 3.0
+TAKEOVER_DROPS, TAKEOVER_WITHIN_S = 4, 30.0    # this often lost within this long: someone shares the account
 
 
 def watch_suback(client: mqtt.Client, mid: int, acked: threading.Event, who: str) -> None:
@@ -132,6 +142,7 @@ class DeviceLink:
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self._closing = False
+        self._drops: deque[float] = deque(maxlen=TAKEOVER_DROPS)   # when the link was last lost
 
     # ------------------------------------------------------------------ connection
     def connect(self, timeout: float = 10.0) -> DeviceLink:
@@ -182,6 +193,12 @@ class DeviceLink:
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
         if self.connected.is_set() and not self._closing:
             log.warning("%s: lost the broker (%s); reconnecting", self.device_id, reason_code)
+            self._drops.append(time.monotonic())
+            if len(self._drops) == TAKEOVER_DROPS and self._drops[-1] - self._drops[0] < TAKEOVER_WITHIN_S:
+                log.error("%s: dropped %d times in %.0f s: is another program connected with this device's "
+                          "account? Each connection takes the other's place (one account, one program: give "
+                          "the other its own device id)", self.device_id, TAKEOVER_DROPS, TAKEOVER_WITHIN_S)
+                self._drops.clear()
         self.connected.clear()
         self._tell(False)
 

@@ -47,9 +47,9 @@ from govhall.device_file import (
     load_device_file,
     write_device_file,
 )
-from govhall.link import DeviceLink
+from govhall.link import DeviceLink, is_loopback, parse_broker_url
 from hallserver.broker import EmbeddedBroker, free_port, mosquitto_config, port_is_free
-from hallserver.broker_security import readable_by_mosquitto, write_broker_config
+from hallserver.broker_security import write_broker_config
 from hallserver.heap import freeze_heap
 from hallserver.passwords import hash_password
 from hallserver.rating_chain import verify, verify_audit
@@ -270,6 +270,13 @@ def _device_config(args: argparse.Namespace, role: str, what: str) -> tuple[Conf
     broker = args.broker or config.broker.url
     if broker == "embedded":
         raise ConfigError(f"{args.config}: broker.url: the {what} needs a broker URL (mqtt://host:port), or --broker")
+    try:
+        host, _ = parse_broker_url(broker)
+    except ValueError as exc:
+        raise ConfigError(f"--broker: {exc}") from None
+    if not is_loopback(host):
+        log.warning("the %s runs from the whole %s, which holds every password of the hall: in production give "
+                    "it its own file (hall device-config, docs/security.md)", what, args.config)
     return config, broker
 
 
@@ -366,8 +373,8 @@ def cmd_voice(args: argparse.Namespace) -> int:
         print(f"made the voice clips in {folder}")
         return 0
     if not args.config:
-        raise ConfigError("hall voice: give --config with the screen's file (hall device-config) or hall.toml "
-                          "(or --build-clips DIR)")
+        raise ConfigError("hall voice: give --config with its own device file (a device of role screen, e.g. "
+                          "voice-1: hall device-config) or hall.toml (or --build-clips DIR)")
     config, broker = _device_config(args, "screen", "voice")
     return run_voice(config, args.device, broker, clips=args.clips)
 
@@ -503,13 +510,12 @@ def cmd_broker_config(args: argparse.Namespace) -> int:
             raise ConfigError("hall broker-config: TLS needs --tls-cert, --tls-key and --tls-ca together")
         tls = (args.tls_cert, args.tls_key, args.tls_ca)
     elif args.tls_generate:
-        tls = make_certificates(args.out, config.hall.id, args.tls_host or [], new_ca=args.tls_new_ca)
+        tls = make_certificates(args.out, config.hall.id, args.tls_host or [], new_ca=args.tls_new_ca,
+                                ca_dir=args.tls_ca_dir)
     # with TLS for the devices, the plain listener is the hall server's own, on this machine only
     bind = args.bind or ("127.0.0.1" if tls else "0.0.0.0")
     conf = write_broker_config(config, args.out, port=args.port, bind=bind, persistence_dir=args.persistence,
                                tls=tls, tls_port=args.tls_port, tls_bind=args.tls_bind)
-    if tls:
-        readable_by_mosquitto(Path(tls[0]), Path(tls[1]))
     print(f"wrote {conf}, {conf.parent / 'acl'} and {conf.parent / 'passwd'}; run: mosquitto -c {conf}")
     if tls:
         print(f"TLS for the devices on port {args.tls_port} ({tls[0]}, until {certificate_end(tls[0]):%Y-%m-%d}); "
@@ -527,7 +533,7 @@ def cmd_device_config(args: argparse.Namespace) -> int:
     if url is None:
         raise ConfigError(f"{args.config}: give the broker's address for devices: [broker] device_url "
                           "(mqtts://host:8883) or --broker")
-    text = device_file_text(config, args.device, url, allow_plain=args.allow_plain)
+    text = device_file_text(config, args.device, url, allow_plain=args.allow_plain, system_ca=args.system_ca)
     out = Path(args.out)
     write_device_file(out, text)
     print(f"wrote {out} for {args.device} ({url}); copy it to the device (0600) and start it with --config {out.name}")
@@ -648,7 +654,7 @@ def _add_device_parsers(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--voice", action="store_true", help="speak every call (语音叫号) through this machine's audio")
     sc.add_argument("--clips", help="the voice clip folder (default: screen.clips, else ~/.cache/govhall)")
     vo = _device_parser(sub, "voice", "speak every call (语音叫号); --build-clips makes the clips", cmd_voice,
-                        device=("screen-1", "the device id to connect as (role screen)"))
+                        device=("screen-1", "its own device id (role screen; not one a running screen uses)"))
     vo.add_argument("--clips", help="the voice clip folder")
     vo.add_argument("--build-clips", metavar="DIR", help="make the voice clips with espeak-ng into DIR")
     _device_parser(sub, "tablet", "the rating tablet of a window (评价器)", cmd_tablet, window=True,
@@ -698,6 +704,7 @@ def _add_security_parsers(sub: argparse._SubParsersAction) -> None:
                     help="make the hall's own CA (kept) and a new broker certificate in OUT/tls (rotation: run again)")
     bc.add_argument("--tls-host", action="append", help="a host name or address devices use for the broker (repeat)")
     bc.add_argument("--tls-new-ca", action="store_true", help="with --tls-generate: a new CA (re-provision devices)")
+    bc.add_argument("--tls-ca-dir", help="where the CA's private key is kept, root only (default: OUT/../govhall-ca)")
     bc.set_defaults(func=cmd_broker_config)
 
     dc = sub.add_parser("device-config", help="one device's own file: its broker account, window and the broker's CA")
@@ -706,6 +713,8 @@ def _add_security_parsers(sub: argparse._SubParsersAction) -> None:
     dc.add_argument("--out", required=True, help="the file to write (0600)")
     dc.add_argument("--broker", help="how the device reaches the broker (default: [broker] device_url)")
     dc.add_argument("--allow-plain", action="store_true", help="allow an unencrypted mqtt:// URL to another machine")
+    dc.add_argument("--system-ca", action="store_true",
+                    help="no [broker] ca: the device checks the broker against the system's CAs")
     dc.set_defaults(func=cmd_device_config)
 
     mc = sub.add_parser("mosquitto-config", help="print the project's open Mosquitto config (development)")

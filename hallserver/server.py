@@ -6,6 +6,7 @@ import os
 import subprocess
 
 from govhall.config import Config, ConfigError, broker_ca_pem
+from govhall.link import is_tls_url
 from hallserver.broker_security import write_broker_accounts
 from hallserver.bus import ServerBus
 from hallserver.domain.clock import Clock, SteadyClock, SystemClock
@@ -71,7 +72,7 @@ class HallServer:
             log.info("dashboard at %s", self.web.url)
         self.bus = ServerBus(self.processor, self.broker_url,
                              username=self.config.broker.username, password=self.config.broker.password,
-                             ca_pem=broker_ca_pem(self.config))
+                             ca_pem=broker_ca_pem(self.config) if is_tls_url(self.broker_url) else None)
         self.bus.start()
         log.info("hall %s serving on %s with %s", self.config.hall.id, self.broker_url,
                  redact_url(self.database_url))

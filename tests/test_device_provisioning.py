@@ -5,11 +5,11 @@ hall's CA and the broker's certificate; the plain listener on 127.0.0.1 for the 
 only), Mosquitto from those files, `hall device-config` for one device. The device's file
 holds its own account and the CA and nothing else; the hall's other settings come from the
 server's retained `hall.config`, which holds no secret either."""
-import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -45,6 +45,7 @@ def hall(tmp_path, tls_port=8883) -> Path:
     staff_hash = hash_password("staff-pass-2026")
     for person in doc["staff"]:
         person["password_hash"] = staff_hash
+    del doc["counter"]["badge_login_posts"]           # the hardened hall: every staff member has a password
     managers = tomlkit.aot()
     managers.append({"id": "m001", "name": "陈主任", "password_hash": hash_password("manager-pass-2026")})
     doc["managers"] = managers
@@ -63,29 +64,37 @@ def hall_cli(*args, check=True):
 
 @pytest.fixture
 def tls_hall(tmp_path, mosquitto):
-    """The broker from `hall broker-config --tls-generate`, and a hall.toml that points devices at it."""
+    """The broker from `hall broker-config --tls-generate`, started as the stock Mosquitto is (as
+    root it drops to user mosquitto, who must read the files through their group), and a hall.toml
+    that points devices at it. Yields (hall.toml, the broker, its TLS port, the broker's folder)."""
     port, tls_port = free_port(), free_port()
     hall_toml = hall(tmp_path, tls_port)
-    out = tmp_path / "broker"
+    base = Path(tempfile.mkdtemp(prefix="govhall-tls-"))      # not pytest's tmp: user mosquitto may not enter it
+    base.chmod(0o755)
+    out = base / "broker"
     made = hall_cli("broker-config", "--config", hall_toml, "--out", out, "--port", port, "--tls-port", tls_port,
                     "--tls-generate", "--tls-host", "localhost", "--tls-host", "127.0.0.1")
     assert "TLS for the devices" in made.stdout
-    conf = out / "mosquitto.conf"
-    if os.geteuid() == 0:     # as root, Mosquitto would drop to its own user, who may not enter pytest's tmp
-        conf.write_text("user root\n" + conf.read_text())
-    broker = MosquittoProcess(port=port, workdir=str(tmp_path), conf_file=str(conf)).start()
-    wait_for_port("127.0.0.1", tls_port)
-    yield hall_toml, broker, tls_port
-    broker.stop()
+    text = hall_toml.read_text(encoding="utf-8").replace('ca = "broker/tls/ca.pem"', f'ca = "{out}/tls/ca.pem"')
+    hall_toml.write_text(text, encoding="utf-8")
+    broker = MosquittoProcess(port=port, workdir=str(tmp_path), conf_file=str(out / "mosquitto.conf")).start()
+    try:
+        wait_for_port("127.0.0.1", tls_port)
+        yield hall_toml, broker, tls_port, out
+    finally:
+        broker.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_a_device_file_holds_its_own_account_and_the_ca_and_no_other_secret(tls_hall, tmp_path, sqlite_url):
-    hall_toml, broker, tls_port = tls_hall
+    hall_toml, broker, tls_port, out = tls_hall
     config = load_config(hall_toml)
-    conf = (tmp_path / "broker" / "mosquitto.conf").read_text()
+    conf = (out / "mosquitto.conf").read_text()
     assert f"listener {broker.port} 127.0.0.1" in conf                    # plain: the server's, this machine only
     assert f"listener {tls_port} 0.0.0.0" in conf and "use_username_as_clientid true" in conf
-    assert oct((tmp_path / "broker" / "tls" / "ca.key").stat().st_mode & 0o777) == "0o600"
+    ca_key = out.parent / "govhall-ca" / "ca.key"                            # outside the broker's folder
+    assert oct(ca_key.stat().st_mode & 0o777) == "0o600" and not list(out.rglob("ca.key"))
+    assert oct((out.parent / "govhall-ca").stat().st_mode & 0o777) == "0o700"
 
     device_file = tmp_path / "kiosk-1.toml"
     hall_cli("device-config", "--config", hall_toml, "--device", "kiosk-1", "--out", device_file)
@@ -145,7 +154,7 @@ def retained(port, topic, user, password, ca_pem):
 
 
 def test_a_device_does_not_talk_to_a_broker_its_ca_did_not_sign(tls_hall, tmp_path):
-    hall_toml, broker, tls_port = tls_hall
+    hall_toml, broker, tls_port, _out = tls_hall
     device_file = tmp_path / "kiosk-1.toml"
     hall_cli("device-config", "--config", hall_toml, "--device", "kiosk-1", "--out", device_file)
     other = tmp_path / "other"
@@ -178,9 +187,13 @@ def test_rotation_keeps_the_ca_so_devices_need_nothing_new(tmp_path):
     hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", "hall.lan",
              "--tls-new-ca")
     assert (out / "tls" / "ca.pem").read_text() != ca
-    bad = hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", "a b",
-                   check=False)
-    assert bad.returncode == 2 and "not a host name" in bad.stderr
+    for host in ("a b", "fe80::1%x\nsubjectAltName=DNS:evil.example", "hall.lan,DNS:evil.example", "-", "a..b"):
+        bad = hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", host,
+                       check=False)
+        assert bad.returncode == 2 and "not a host name" in bad.stderr, host
+    sans = subprocess.run(["openssl", "x509", "-in", str(out / "tls" / "server.pem"), "-noout", "-ext",
+                           "subjectAltName"], capture_output=True, text=True).stdout
+    assert "DNS:hall.lan" in sans and "evil" not in sans
 
 
 def test_device_config_refuses_what_would_leak(tmp_path):
@@ -200,7 +213,7 @@ def test_device_config_refuses_what_would_leak(tmp_path):
 
 def test_a_device_program_runs_from_its_own_file(tls_hall, tmp_path, sqlite_url):
     """`hall led-bridge --config led-bridge-1.toml`: no hall.toml on the machine, the settings from the server."""
-    hall_toml, broker, tls_port = tls_hall
+    hall_toml, broker, _tls_port, _out = tls_hall
     config = load_config(hall_toml)
     device_file = tmp_path / "led-bridge-1.toml"
     hall_cli("device-config", "--config", hall_toml, "--device", "led-bridge-1", "--out", device_file)
@@ -224,9 +237,9 @@ def test_the_manager_downloads_a_devices_file_from_the_dashboard(tls_hall, tmp_p
     only a hall manager may, with the CSRF token."""
     import httpx
 
-    hall_toml, broker, _tls_port = tls_hall
+    hall_toml, broker, _tls_port, out = tls_hall
     doc = tomlkit.parse(hall_toml.read_text(encoding="utf-8"))
-    doc["broker"]["config_dir"] = "broker"
+    doc["broker"]["config_dir"] = str(out)
     doc["managers"].append({"id": "a001", "name": "审计", "role": "auditor",
                             "password_hash": hash_password("auditor-pass-2026")})
     hall_toml.write_text(tomlkit.dumps(doc), encoding="utf-8")
@@ -285,3 +298,76 @@ def test_the_deploy_units_run_devices_from_their_own_files():
     assert programs.pop("server") == "/etc/govhall/hall.toml"
     assert set(programs) == {"kiosk", "counter", "tablet", "screen", "led-bridge", "keypad-bridge"}
     assert all(not path.endswith("hall.toml") for path in programs.values()), programs
+
+
+
+def test_what_a_device_file_may_not_carry_or_trust(tmp_path):
+    """A CA file with a private key in it, no CA for an mqtts:// broker, a name that only looks
+    like this machine, a device without its own password: each refused, never passed on."""
+    from govhall.config import ConfigError
+    from govhall.device_file import device_file_text, public_hall_config
+    from govhall.link import is_loopback
+    hall_toml = hall(tmp_path)
+    out = tmp_path / "broker"
+    hall_cli("broker-config", "--config", hall_toml, "--out", out, "--tls-generate", "--tls-host", "hall.lan")
+    config = load_config(hall_toml)
+    text = device_file_text(config, "kiosk-1", "mqtts://hall.lan:8883")
+    assert text.count("BEGIN CERTIFICATE") == 1 and "PRIVATE KEY" not in text
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text((out / "tls" / "ca.pem").read_text() + (out.parent / "govhall-ca" / "ca.key").read_text())
+    config.broker.ca = str(bundle)
+    with pytest.raises(ConfigError, match="private key"):
+        device_file_text(config, "kiosk-1", "mqtts://hall.lan:8883")
+    config.broker.ca = None
+    with pytest.raises(ConfigError, match="no CA"):
+        device_file_text(config, "kiosk-1", "mqtts://hall.lan:8883")
+    assert "ca_pem" not in device_file_text(config, "kiosk-1", "mqtts://hall.lan:8883", system_ca=True)
+    assert [is_loopback(h) for h in ("localhost", "127.0.0.1", "127.9.9.9", "::1")] == [True] * 4
+    assert [is_loopback(h) for h in ("127.attacker.example", "localhost.example", "10.0.0.1")] == [False] * 3
+    with pytest.raises(ConfigError, match="not encrypted"):
+        device_file_text(config, "kiosk-1", "mqtt://127.attacker.example:1883")
+    text = hall_toml.read_text(encoding="utf-8")
+    hall_toml.write_text("\n".join(line for line in text.splitlines() if not line.startswith("device_url")),
+                         encoding="utf-8")
+    no_url = hall_cli("device-config", "--config", hall_toml, "--device", "kiosk-1", "--out", tmp_path / "k.toml",
+                      check=False)                        # never the server's own mqtt://127.0.0.1 instead
+    assert no_url.returncode == 2 and "device_url" in no_url.stderr and not (tmp_path / "k.toml").exists()
+    with pytest.raises(ConfigError, match="hall server's broker account"):
+        device_credentials(config, "led-bridge-9")          # unknown: never the server's own account
+    config.device("tablet-2").password = None
+    with pytest.raises(ConfigError, match="hall server's broker account"):
+        device_credentials(config, "tablet-2")
+
+    config.http.public_url = "https://guest:hunter2@hall.example/"
+    config.led.port = "rfc2217://admin:ledpass@10.0.0.5:4001"
+    config.device("kiosk-1").printer = "tcp://192.168.1.50:9100"
+    public = public_hall_config(config)
+    assert public["http"]["public_url"] == "https://hall.example/" and public["led"]["port"] == "rfc2217://10.0.0.5:4001"
+
+    def keys(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield k
+                yield from keys(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from keys(v)
+    named = set(keys(public)) & {"password", "password_hash", "secret", "username", "tls_key", "tls_cert", "ca",
+                                 "ca_pem", "config_dir", "printer", "id_reader", "url", "posts_csv", "catalogue"}
+    assert named == set() and {"broker", "database", "managers"}.isdisjoint(public)
+    assert "hunter2" not in repr(public) and "ledpass" not in repr(public) and "192.168.1.50" not in repr(public)
+
+
+def test_no_device_file_from_a_hall_without_managers_or_over_plain_http(tmp_path, embedded_broker, sqlite_url):
+    import httpx
+    hall_toml = hall(tmp_path)
+    doc = tomlkit.parse(hall_toml.read_text(encoding="utf-8"))
+    del doc["managers"]
+    del doc["broker"]["ca"]
+    hall_toml.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    config = load_config(hall_toml)
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port()),
+                      config_path=str(hall_toml)) as (server, _):
+        got = httpx.post(server.dashboard_url + "api/settings/devices/kiosk-1/file", timeout=10)
+        assert got.status_code == 403 and "管理员" in got.json()["error"]["message"]
+    assert load_config(hall_toml).device("kiosk-1").password == "kiosk-1-own-secret-password"   # not rotated

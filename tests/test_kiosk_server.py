@@ -193,7 +193,9 @@ def test_a_citizen_rates_their_own_service_once_from_the_phone_page(config, embe
         assert "非常满意" in page and 'action="/t/' in page
         bad = httpx.post(url + "/rating", data={"level": "9"}, timeout=5)
         assert bad.status_code == 400
-        done = httpx.post(url + "/rating", data={"level": "2", "reason": ["效率", "乱写"], "comment": "等太久"},
+        forged = httpx.post(url + "/rating", data={"level": "2", "reason": ["效率", "乱写"]}, timeout=5)
+        assert forged.status_code == 400                        # a reason not of the hall's list: refused whole
+        done = httpx.post(url + "/rating", data={"level": "2", "reason": ["效率"], "comment": "等太久"},
                           timeout=5, follow_redirects=True)
         assert done.status_code == 200 and "您已评价：不满意" in done.text
         (rating,) = server.store.summary(server.clock.now(), server.clock.now().date()).ratings_by_level.items()

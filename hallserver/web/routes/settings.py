@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from govhall.config import ConfigError
 from govhall.config_file import load_config
 from govhall.device_file import check_device_url, device_file_text, device_url_of
+from govhall.link import is_loopback
 from hallserver.bootstrap import shifts_of
 from hallserver.settings_file import (
     IMPORTS,
@@ -146,7 +147,15 @@ async def device_file(request: Request, device_id: str) -> Response:
     refused = settings_refusal(request, "devices", ("devices",))
     if refused is not None:
         return refused
-    url = device_url_of(await asyncio.to_thread(load_config, dashboard.config_path))
+    if not web.managers:            # a hall that runs open (demos): nobody may take a device's password
+        return JSONResponse({"error": {"code": "forbidden", "message": "设备文件只能由登录的大厅管理员下载"
+                                       "（本大厅没有设置管理员账号）"}}, status_code=403)
+    client = request.client.host if request.client else ""
+    if request.url.scheme != "https" and not is_loopback(client):
+        return JSONResponse({"error": {"code": "forbidden", "message": "设备文件含密码，只能通过 HTTPS 下载"}},
+                            status_code=403)
+    config = await asyncio.to_thread(load_config, dashboard.config_path)
+    url = device_url_of(config)
     if url is None:
         return JSONResponse({"error": {"code": "unavailable", "message": "请先在 hall.toml 设置 [broker] device_url"
                                        "（例如 mqtts://hall-server.lan:8883），再生成设备文件"}}, status_code=409)
@@ -157,6 +166,14 @@ async def device_file(request: Request, device_id: str) -> Response:
                                        "message": "设备连接未加密：请先为消息服务器配置 TLS（hall broker-config "
                                                   "--tls-generate），并把 device_url 设为 mqtts://"}},
                             status_code=409)
+    device = config.device(device_id[:64])
+    if device is not None:           # everything but the password can be made: the old file stays good until then
+        try:
+            await asyncio.to_thread(device_file_text, config.model_copy(update={"devices": [
+                device.model_copy(update={"password": "a-password-placeholder"})]}), device.id, url)
+        except ConfigError as exc:
+            return JSONResponse({"error": {"code": "unavailable", "message": "设备文件未生成", "detail": str(exc)}},
+                                status_code=409)
     made = await device_password(request, device_id)
     if made.status_code != 200:
         return made
