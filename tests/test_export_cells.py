@@ -2,45 +2,22 @@
 a comment or a name beginning with = + - @ (or a tab or CR) is text in the file, not a formula."""
 import csv
 import io
-import json
 import subprocess
 import sys
-import uuid
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
 from hallserver.attendance_desk import month_csv, month_xlsx
-from hallserver.domain.clock import SimClock
-from hallserver.processor import CommandProcessor
 from hallserver.reports.cells import csv_cell
 from hallserver.reports.hall import tables_csv, tables_xlsx
-from hallserver.store import Store
+from tests.test_rating_chain import SECRET, proc, send  # noqa: F401 - proc: the command path on a real store
 
-TZ = ZoneInfo("Asia/Shanghai")
-SECRET = "a-hall-secret-kept-out-of-the-db"
 FORMULA = '=HYPERLINK("http://evil.example/x","点此领取补贴")'
 
 
-@pytest.fixture
-def proc(config, db_url):
-    store = Store(db_url)
-    store.rating_secret = SECRET
-    store.migrate()
-    yield CommandProcessor(config, store, SimClock(datetime(2025, 11, 17, 9, 0, tzinfo=TZ)))
-    store.close()
-
-
-def send(proc, device, **command):
-    command.setdefault("id", uuid.uuid4().hex)
-    out = proc.handle(proc.topics.command(device), json.dumps(command, ensure_ascii=False).encode())
-    return next(json.loads(o.payload) for o in out if o.topic == proc.topics.reply(device))
-
-
-def test_a_rating_comment_that_is_a_formula_is_text_in_the_excel_and_csv_exports(proc, db_url, tmp_path):
+def test_a_rating_comment_that_is_a_formula_is_text_in_the_excel_and_csv_exports(proc, db_url, tmp_path):  # noqa: F811
     send(proc, "counter-1", type="window.login", window="w1", staff="s001")
     for comment in (FORMULA, "+86 138", "-", "@SUM(A1)", "\t=1+1", "满意，谢谢"):
         send(proc, "kiosk-1", type="ticket.issue", category="social")

@@ -4,6 +4,7 @@ in Chinese, and the keyed hash that replaces an ID number before anything goes o
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -15,6 +16,8 @@ from hallserver.domain.public_limits import CountLimit, GuessThrottle
 from hallserver.web.dashboard import Dashboard
 
 log = logging.getLogger("hallserver.web")
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")   # a client's own key for a retried request
 
 # 评价码 guesses (our defaults, docs/security.md): a window takes 10 wrong ones at once, then one
 # every 2 minutes; one client address (a whole hall behind one NAT, maybe) 10, then one a minute
@@ -51,6 +54,20 @@ def identity_problem(dashboard: Dashboard, name: str, id_number: str, phone: str
         if problem is not None:
             return name_of_field, problem
     return None
+
+
+def real_name_refusal(dashboard: Dashboard, client: str, action: str, idempotency_key: str | None,
+                      name: str, id_number: str, phone: str) -> JSONResponse | None:
+    """The answer to a real-name form (预约, 网上申报) refused before the command path: a bad
+    Idempotency-Key, or the first field wrong (logged and audited by its field only); else None."""
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        return refusal("invalid", "Idempotency-Key: 1-64 of A-Za-z0-9_.:-")
+    problem = identity_problem(dashboard, name, id_number, phone)
+    if problem is None:
+        return None
+    log.warning("%s from %s refused: %s", action, client, problem[0])
+    audit(dashboard, client, action, "bad_identity", problem[0])
+    return refusal("invalid", problem[1], field=problem[0])
 
 
 def hashed_id(dashboard: Dashboard, id_number: str) -> str:

@@ -21,14 +21,13 @@ from govhall.config import ManagerConfig
 from hallserver.domain.login_guard import LoginGuard
 from hallserver.domain.login_throttle import LoginThrottle
 from hallserver.web.auth import RateLimit, Sessions
-from hallserver.web.citizens import PublicGuards
+from hallserver.web.citizens import IDEMPOTENCY_KEY, PublicGuards  # noqa: F401 - IDEMPOTENCY_KEY re-exported
 from hallserver.web.dashboard import Dashboard
 
 log = logging.getLogger("hallserver.web")
 
 ERROR_STATUS = {"slot_full": 409, "already_booked": 409, "booking_limit": 429, "forbidden": 403, "unavailable": 503,
                 "internal": 500}
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 

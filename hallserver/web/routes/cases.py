@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from govhall.config import CasesConfig
 from hallserver.reports.cells import SafeCsvWriter
-from hallserver.web.citizens import audit, client_of, hashed_id, identity_problem, now_s, refusal
+from hallserver.web.citizens import audit, client_of, hashed_id, now_s, real_name_refusal, refusal
 from hallserver.web.context import IDEMPOTENCY_KEY, TOKEN, answer_command, unavailable, web_command_id, web_of
 from hallserver.web.pages import TEMPLATES
 from hallserver.web.scope import departments_of, in_scope, item_refusal, matter_departments, other_department
@@ -107,14 +107,10 @@ def intake_online(request: Request, body: OnlineIntake,
     dashboard, client = web.dashboard, client_of(request)
     if web.submit is None:
         return unavailable()
-    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
-        return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
-                            status_code=400)
-    problem = identity_problem(dashboard, body.name, body.id_number, body.phone)
-    if problem is not None:
-        log.warning("online application from %s refused: %s", client, problem[0])
-        audit(dashboard, client, "case.apply_online", "bad_identity", problem[0])
-        return refusal("invalid", problem[1], field=problem[0])
+    refused = real_name_refusal(dashboard, client, "case.apply_online", idempotency_key, body.name, body.id_number,
+                                body.phone)
+    if refused is not None:
+        return refused
     limit = (dashboard.config.cases if dashboard.config is not None else CasesConfig()).online_per_address_per_day
     now = now_s(dashboard)
     if not web.guards.applications.allows(client, now, limit):

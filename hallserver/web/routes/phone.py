@@ -18,10 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from govhall.config import AppointmentsConfig, RatingsConfig
 from hallserver.domain.clock import hall_day
 from hallserver.domain.rating_code import CODE_VALID_MINUTES, code_matches
-from hallserver.web.citizens import audit, client_of, hashed_id, identity_problem, now_s, refusal
+from hallserver.web.citizens import audit, client_of, hashed_id, now_s, real_name_refusal, refusal
 from hallserver.web.context import (
     ERROR_STATUS,
-    IDEMPOTENCY_KEY,
     TOKEN,
     answer_command,
     unavailable,
@@ -64,14 +63,10 @@ def book(request: Request, body: AppointmentRequest,
     dashboard, client = web.dashboard, client_of(request)
     if web.submit is None:
         return unavailable("预约暂不可用")
-    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
-        return JSONResponse({"error": {"code": "invalid", "message": "Idempotency-Key: 1-64 of A-Za-z0-9_.:-"}},
-                            status_code=400)
-    problem = identity_problem(dashboard, body.name, body.id_number, body.phone)
-    if problem is not None:
-        log.warning("booking from %s refused: %s", client, problem[0])
-        audit(dashboard, client, "appointment.book", "bad_identity", problem[0])
-        return refusal("invalid", problem[1], field=problem[0])
+    refused = real_name_refusal(dashboard, client, "appointment.book", idempotency_key, body.name, body.id_number,
+                                body.phone)
+    if refused is not None:
+        return refused
     limits = dashboard.config.appointments if dashboard.config is not None else AppointmentsConfig()
     now = now_s(dashboard)
     if not web.guards.bookings.allows(client, now, limits.per_address_per_hour):
