@@ -255,6 +255,7 @@ def test_the_manager_downloads_a_devices_file_from_the_dashboard(tls_hall, tmp_p
         auditor, auditor_csrf = session("a001", "auditor-pass-2026")
         assert auditor.post("/api/settings/devices/kiosk-1/file", headers=auditor_csrf).status_code == 403
         manager, csrf = session("m001", "manager-pass-2026")
+        assert 'class="device-file"' in manager.get("/settings").text                 # 下载设备文件, on the page
         assert manager.post("/api/settings/devices/kiosk-1/file").status_code == 403          # no CSRF token
         assert manager.post("/api/settings/devices/nobody/file", headers=csrf).status_code == 404
         got = manager.post("/api/settings/devices/kiosk-1/file", headers=csrf)

@@ -81,6 +81,8 @@ def settings_page(request: Request) -> HTMLResponse:
         "saved": dashboard.settings_saved, "role_label": ROLE_LABELS[role], "rule_labels": RULE_LABELS,
         "shift_names": [x.name for x in shifts_of(shown)] if shown is not None else [],
         "posts_in_file": in_file, "weekday_names": "一二三四五六日", "device_roles": DEVICE_ROLE_LABELS,
+        "device_files": bool(web_of(request).managers) and dashboard.config is not None
+        and device_url_of(dashboard.config) is not None,
         "calendar_years": years, "builtin_years": builtin, "next_year": next_year, "matters_in_file": matters_here,
         "next_year_missing": next_year > builtin[1] and next_year not in {y["year"] for y in years}})
 
