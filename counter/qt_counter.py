@@ -154,10 +154,11 @@ def _case_receipt(case: object) -> dict | None:
     """The accepted case as the receipt needs it, or None when the reply lacks it."""
     if not isinstance(case, dict):
         return None
-    texts = ("code", "matter_name", "kind", "department", "handler", "window", "due", "accepted_at")
+    texts = ("code", "matter_name", "kind", "department", "handler", "window", "accepted_at")
     if not all(isinstance(case.get(k), str) for k in texts):
         return None
-    if not (_is_time(case["due"]) and _is_time(case["accepted_at"])):
+    pending = case.get("due") is None and isinstance(case.get("due_pending"), str)   # next year's holidays not loaded
+    if not ((pending or _is_time(case.get("due"))) and _is_time(case["accepted_at"])):
         return None
     if not isinstance(case.get("missing"), list) or not isinstance(case.get("received"), dict):
         return None
@@ -663,10 +664,13 @@ class CounterWindow(QWidget):
                 self._refresh()
                 return
             self.last_case = case
-            when = datetime.fromisoformat(case["due"])
             text = f"已受理 {case['matter_name']}，办件编号 {case['code']}，"
-            text += f"缺 {len(case['missing'])} 项材料（一次性告知）" if case["missing"] else \
-                f"承诺 {when:%m-%d %H:%M} 前办结"
+            if case["missing"]:
+                text += f"缺 {len(case['missing'])} 项材料（一次性告知）"
+            elif case.get("due") is None:
+                text += f"办结时限{case['due_pending']}"
+            else:
+                text += f"承诺 {datetime.fromisoformat(case['due']):%m-%d %H:%M} 前办结"
             self.message.setText(text)
             self._print_case(case)
             self.reprint_button.setVisible(self.printer is not None)

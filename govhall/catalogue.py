@@ -46,14 +46,15 @@ def load_catalogue(path: str | Path) -> list[MatterConfig]:
     out = []
     for n, row in enumerate(rows, start=2):
         materials = split_list(row.get("materials"))
+        extension = (row.get("max_extension_days") or "").strip()      # optional column: blank is the kind's
         try:
             out.append(MatterConfig(id=(row["id"] or "").strip(), name=(row["name"] or "").strip(),
                                     department=(row["department"] or "").strip(), kind=(row["kind"] or "").strip(),
                                     legal_days=int(row["legal_days"]), promised_days=int(row["promised_days"]),
-                                    materials=materials))
+                                    materials=materials, max_extension_days=int(extension) if extension else None))
         except (ValueError, TypeError, ValidationError) as exc:
             reason = exc.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(exc, ValidationError) \
-                else f"legal_days and promised_days must be whole numbers ({exc})"
+                else f"legal_days, promised_days and max_extension_days must be whole numbers ({exc})"
             raise ConfigError(f"{path}: row {n}: {reason}") from None
     return out
 

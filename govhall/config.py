@@ -272,6 +272,9 @@ class MatterConfig(_Section):
     materials: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=50)
     step_days: dict[Literal["审核", "审批", "办结"], Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=dict, description="working days each step may take after the one before (its own colour)")
+    max_extension_days: int | None = Field(
+        default=None, ge=0, le=30, description="延期 at most (working days, once per case); default by kind "
+                                               "(行政许可法 §42): 10, 联办件 15, 即办件 0 (never)")
 
     @model_validator(mode="after")
     def _limits(self) -> MatterConfig:
@@ -281,6 +284,8 @@ class MatterConfig(_Section):
             raise ValueError("a 即办件 has 0 promised days, and only a 即办件 does")
         if len(set(self.materials)) != len(self.materials):
             raise ValueError("a material is listed twice")
+        if self.kind == "即办件" and self.max_extension_days:
+            raise ValueError("a 即办件 is never extended: max_extension_days must be 0")
         return self
 
 
@@ -292,6 +297,9 @@ class CasesConfig(_Section):
     online_per_phone_per_day: int = Field(default=3, ge=1, le=100, description="the same per mobile number")
     online_per_address_per_day: int = Field(default=10, ge=1, le=100000,
                                             description="网上申报 accepted from one client address in a day")
+    after_hours_next_day: bool = Field(
+        default=False, description="a case accepted at or after closing time, or on a day off, counts as received "
+                                   "on the next working day (its promised days from the day after that)")
 
 
 class CalendarConfig(_Section):

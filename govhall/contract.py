@@ -170,6 +170,8 @@ class ErrorCode(StrEnum):
     CASE_NOT_FOUND = "case_not_found"
     WAITING_MATERIALS = "waiting_materials"
     NO_SCHEDULE = "no_schedule"
+    EXTENSION_USED = "extension_used"
+    EXTENSION_TOO_LONG = "extension_too_long"
     NOT_FOUND = "not_found"
     RATING_EXPIRED = "rating_expired"
     POST_UNCOVERED = "post_uncovered"
@@ -218,6 +220,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CASE_NOT_FOUND: "没有找到这个办件",
     ErrorCode.WAITING_MATERIALS: "该办件正在等待补正材料",
     ErrorCode.NO_SCHEDULE: "尚未导入该年度的节假日安排，无法计算办结时限，请联系管理员",
+    ErrorCode.EXTENSION_USED: "该办件已延期过一次，依法不能再次延期",
+    ErrorCode.EXTENSION_TOO_LONG: "延期天数超过本事项允许的上限（一般10个工作日，联办件15个，即办件不能延期）",
     ErrorCode.NOT_FOUND: "没有找到该记录",
     ErrorCode.RATING_EXPIRED: "已超过评价期限",
     ErrorCode.POST_UNCOVERED: "批准后将有岗位A、B角同时不在岗，请指定其他人员顶岗",
@@ -514,7 +518,9 @@ class AdvanceCase(_Command):
 
 
 class RequestExtension(_Command):
-    """延期: ask for more working days, with a reason; a manager approves it on the dashboard."""
+    """延期: ask for more working days, with a reason told to the applicant; a manager approves it
+    on the dashboard. Once per case, at most the matter's limit (行政许可法 §42: 10, 联办件 15;
+    即办件 never): else extension_used / extension_too_long."""
     type: Literal["case.request_extension"] = "case.request_extension"
     window: Name
     case: CaseCode

@@ -65,6 +65,8 @@ class Announcing:
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
         for case in changes.cases:
             msg = self.cases.colour_event(case, self.clock.now(), self.clock.tz)
+            if msg is None:            # its deadline is pending (next year's holidays): announced once computed
+                continue
             self.cases.colours[case.code] = msg.colour
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))
         for ch in changes.device_alerts:

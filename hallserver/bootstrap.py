@@ -64,16 +64,19 @@ def hall_hours(config: Config) -> HallHours | None:
 
 def matters_of(config: Config) -> list[Matter]:
     return [Matter(m.id, m.name, m.department, MatterKind(m.kind), m.legal_days, m.promised_days,
-                   tuple(m.materials), tuple(m.step_days.items())) for m in config.matters]
+                   tuple(m.materials), tuple(m.step_days.items()), m.max_extension_days) for m in config.matters]
 
 
 def case_rules(config: Config) -> CaseRules:
-    cal = config.calendar
+    """Deadlines close at the end of the hall's last session ([hours] sessions), 17:00 without hours;
+    `[cases] after_hours_next_day` counts a case taken from that time on as received the next working day."""
+    cal, after_hours = config.calendar, config.cases.after_hours_next_day
     if config.hours is None:
-        return CaseRules(yellow_days_left=cal.yellow_days_left, yellow_used=cal.yellow_used)
+        return CaseRules(yellow_days_left=cal.yellow_days_left, yellow_used=cal.yellow_used,
+                         after_hours_next_day=after_hours)
     sessions = tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in config.hours.sessions)
     return CaseRules(closing=sessions[-1][1], sessions=sessions, yellow_days_left=cal.yellow_days_left,
-                     yellow_used=cal.yellow_used)
+                     yellow_used=cal.yellow_used, after_hours_next_day=after_hours)
 
 
 def shifts_of(config: Config) -> list[Shift]:

@@ -2,6 +2,9 @@
 case views the counter prints and the citizen's tracking page shows, and the colour watch
 that tells managers and handlers when a case turns yellow or red.
 
+A deadline in a year whose holidays are not loaded never refuses or hides a case: it is shown
+pending ("待定：2027 年节假日安排未导入") and computed once the calendar has that year.
+
 Called only on the writer thread, like the queue engine.
 """
 from __future__ import annotations
@@ -20,18 +23,20 @@ from hallserver.domain.cases import (
     CaseError,
     Step,
     case_colour,
-    case_deadline,
+    case_due,
+    counted_from,
     step_colours,
 )
 from hallserver.domain.queue import DomainError, QueueEngine
-from hallserver.domain.workdays import NoSchedule
+from hallserver.domain.workdays import Deadline, NoSchedule, Pending, guessed_text
 from hallserver.store import Store
 from hallserver.store.repository import case_from_row, matter_terms
 
 log = logging.getLogger("hallserver.cases")
 
 ERRORS = {"case_not_found": c.ErrorCode.CASE_NOT_FOUND, "unknown_matter": c.ErrorCode.UNKNOWN_MATTER,
-          "waiting_materials": c.ErrorCode.WAITING_MATERIALS, "forbidden": c.ErrorCode.FORBIDDEN}
+          "waiting_materials": c.ErrorCode.WAITING_MATERIALS, "forbidden": c.ErrorCode.FORBIDDEN,
+          "extension_used": c.ErrorCode.EXTENSION_USED, "extension_too_long": c.ErrorCode.EXTENSION_TOO_LONG}
 
 
 class CaseDesk:
@@ -123,9 +128,11 @@ class CaseDesk:
 
     # ------------------------------------------------------------------ views
     def view(self, case: Case, now: datetime, tz, staff_names: dict[str, str], public_url: str | None) -> dict:   # noqa: ANN001
-        """Everything the receipt, the counter and the tracking page show of a case."""
-        d = case_deadline(case, self.calendar, self.rules, now)
-        pending = next((e for e in case.extensions if e.approved_by is None), None)
+        """Everything the receipt, the counter and the tracking page show of a case. A deadline in
+        a year with no schedule: `due` None and `due_pending` its words; one guessed over such a
+        year (`missing_year = "warn"`): `due_warning`."""
+        d = case_due(case, self.calendar, self.rules, now)
+        waiting = next((e for e in case.extensions if e.approved_by is None), None)
         return {
             "code": case.code, "matter": case.matter.id, "matter_name": case.matter.name,
             "department": case.matter.department, "kind": case.matter.kind.value,
@@ -133,33 +140,41 @@ class CaseDesk:
             "accepted_at": case.accepted_at.astimezone(tz).isoformat(),
             "handler": staff_names.get(case.accepted_by, case.accepted_by), "window": case.window,
             "received": case.received, "missing": case.missing, "waiting_materials": case.waiting_materials,
-            "step": case.step.value, "due": d.due.astimezone(tz).isoformat(), "paused_days": d.paused_days,
+            "step": case.step.value, **self._due_fields(case, d, tz),
             "colour": case_colour(case, self.calendar, self.rules, now),
-            "step_colours": [{**x, "due": x["due"].astimezone(tz).isoformat()}
+            "step_colours": [{**x, "due": x["due"].astimezone(tz).isoformat() if x["due"] else None}
                              for x in step_colours(case, self.calendar, self.rules, now)],
             "steps": [{"step": s.step.value, "at": s.at.astimezone(tz).isoformat(),
                        "staff": staff_names.get(s.staff, s.staff), "note": s.note} for s in case.steps],
             "extensions": [{"days": e.days, "reason": e.reason, "approved": e.approved_by is not None}
                            for e in case.extensions],
-            "extension_waiting": pending is not None,
+            "extension_waiting": waiting is not None, "extension_limit": case.matter.extension_limit,
             "track_url": f"{public_url.rstrip('/')}/c/{case.token}" if public_url else None,
         }
 
-    def colour_event(self, case: Case, now: datetime, tz) -> c.CaseColour:   # noqa: ANN001
-        d = case_deadline(case, self.calendar, self.rules, now)
+    def _due_fields(self, case: Case, d: Deadline | Pending, tz) -> dict:   # noqa: ANN001
+        if isinstance(d, Pending):
+            return {"due": None, "due_pending": d.text, "due_warning": None, "paused_days": None}
+        start = counted_from(case, self.calendar, self.rules)
+        return {"due": d.due.astimezone(tz).isoformat(), "due_pending": None,
+                "due_warning": guessed_text(self.calendar, start.date(), d.due.date()), "paused_days": d.paused_days}
+
+    def colour_event(self, case: Case, now: datetime, tz) -> c.CaseColour | None:   # noqa: ANN001
+        """The case's colour as announced; None while its deadline is pending (nothing to show yet)."""
+        d = case_due(case, self.calendar, self.rules, now)
+        shade = case_colour(case, self.calendar, self.rules, now)
+        if isinstance(d, Pending) or shade is None:
+            return None
         return c.CaseColour(case=case.code, matter=case.matter.name, window=case.window, staff=case.accepted_by,
-                            colour=case_colour(case, self.calendar, self.rules, now), due=d.due.astimezone(tz),
-                            waiting_materials=case.waiting_materials, finished=case.finished)
+                            colour=shade, due=d.due.astimezone(tz), waiting_materials=case.waiting_materials,
+                            finished=case.finished)
 
     def changed_colours(self, now: datetime, tz) -> list[c.CaseColour]:   # noqa: ANN001
         """Open cases whose colour the calendar changed since last announced (the tick)."""
         out = []
         for case in list(self.book.cases.values()):
-            try:
-                event = self.colour_event(case, now, tz)
-            except NoSchedule:
-                continue
-            if self.colours.get(case.code) != event.colour:
+            event = self.colour_event(case, now, tz)
+            if event is not None and self.colours.get(case.code) != event.colour:
                 self.colours[case.code] = event.colour
                 out.append(event)
             if case.step == Step.DELIVERED:

@@ -287,9 +287,12 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         log.info("settings applied: %d categories, %d windows, %d staff, %d posts", len(config.categories),
                  len(config.windows), len(config.staff), len(config.posts))
         out = self.full_state()                   # the web view hears it too
+        # deadlines pending for a year the new calendar now has (or moved by it): their colours at once
+        colours = [Outgoing(self.topics.event(ev.type), c.encode(ev))
+                   for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]
         check = self._front_desk_check()          # a new front-desk post with nobody there: its alert now
-        self._notify(check)
-        return out + check
+        self._notify(colours + check)
+        return out + colours + check
 
     def _dispatch(self, device_id: str, cmd: c.Command) -> dict:
         e = self.engine

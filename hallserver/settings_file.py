@@ -82,7 +82,7 @@ LISTS = {
                            never=("password",)),
     # not removed here: a matter retired from the catalogue goes with the next catalogue upload
     "matters": ListSection(MatterConfig, "id", ("name", "department", "kind", "legal_days", "promised_days",
-                                                "materials"), may_add=True),
+                                                "materials", "max_extension_days"), may_add=True),
 }
 SECTIONS = (*TABLES, *LISTS)
 KEEP_BACKUPS = 30

@@ -16,7 +16,7 @@ from hallserver.domain.queue import (
     Window,
 )
 from hallserver.domain.rectification import due_dates, step_colours
-from hallserver.domain.workdays import NoSchedule
+from hallserver.domain.workdays import Pending
 from hallserver.reports.cases import case_report, daily_digest
 from hallserver.store.repository import case_from_row
 
@@ -102,23 +102,20 @@ class HallViews:
         return c.QueueState(at=self.clock.now(), categories=out)
 
     def rectification_view(self, r) -> dict:   # noqa: ANN001 - a domain Rectification
+        """A rectification with its two deadlines, each on its own: one in a year whose holidays are
+        not loaded is None, with `verify_pending` / `rectify_pending` saying so."""
         tz = self.clock.tz
-        try:
-            verify_due, rectify_due = due_dates(r, self.cases.calendar, self.cases.rules.closing)
-            colours = step_colours(r, self.cases.calendar, self.cases.rules.closing, self.clock.now())
-        except NoSchedule:                       # next year's holidays not loaded: no dates to show yet
-            return {"id": r.id, "rating_id": r.rating_id, "window": r.window, "staff": r.staff,
-                    "department": r.department, "level": r.level, "real_name": bool(r.phone), "status": r.status,
-                    "opened_at": r.opened_at.astimezone(tz).isoformat(), "reached": r.reached,
-                    "verify_due": None, "rectify_due": None, "colours": {}, "records": [
-                        {"kind": x.kind, "at": x.at.astimezone(tz).isoformat(), "by": x.by, "note": x.note,
-                         "reached": x.reached, "upheld": x.upheld} for x in r.records]}
+        verify_due, rectify_due = due_dates(r, self.cases.calendar, self.cases.rules.closing)
+        colours = step_colours(r, self.cases.calendar, self.cases.rules.closing, self.clock.now())
+
+        def shown(d: datetime | Pending) -> tuple[str | None, str | None]:
+            return (None, d.text) if isinstance(d, Pending) else (d.astimezone(tz).isoformat(), None)
+        (verify_at, verify_pending), (rectify_at, rectify_pending) = shown(verify_due), shown(rectify_due)
         return {"id": r.id, "rating_id": r.rating_id, "window": r.window, "staff": r.staff,
                 "department": r.department, "level": r.level, "real_name": bool(r.phone), "status": r.status,
                 "opened_at": r.opened_at.astimezone(tz).isoformat(), "reached": r.reached,
-                "verify_due": verify_due.astimezone(tz).isoformat(),
-                "rectify_due": rectify_due.astimezone(tz).isoformat(),
-                "colours": colours,
+                "verify_due": verify_at, "rectify_due": rectify_at, "verify_pending": verify_pending,
+                "rectify_pending": rectify_pending, "colours": colours,
                 "records": [{"kind": x.kind, "at": x.at.astimezone(tz).isoformat(), "by": x.by, "note": x.note,
                              "reached": x.reached, "upheld": x.upheld} for x in r.records]}
 

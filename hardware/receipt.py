@@ -38,9 +38,14 @@ def compose_receipt(case: dict, hall_name: str) -> bytes:
         chinese(f"  {name}  {pages} 页")
     if case["missing"]:
         chinese(f"待补正材料 {len(case['missing'])} 项，详见一次性告知单；补正期间不计办理时限")
+    elif case.get("due") is None:            # next year's holidays not loaded: the date comes later
+        chinese(f"承诺办结：{case.get('due_pending') or '待定'}", bold=True)
+        chinese("办结时限确定后可扫码查询")
     else:
         chinese(f"承诺办结：{_when(case['due'])} 前", bold=True)
         chinese(f"取件时间：{_when(case['due'])[:10]} 起")
+        if case.get("due_warning"):
+            chinese(f"（{case['due_warning']}）")
     chinese(f"受理人：{case['handler']}（{case['window']}）")
     if case.get("track_url"):
         p.set_with_default(align="center")

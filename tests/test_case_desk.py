@@ -142,7 +142,7 @@ def test_the_citizen_tracks_the_case_and_a_manager_approves_an_extension_over_ht
         approved = httpx.post(url, json={"manager": "m001"}, timeout=5)
         assert approved.status_code == 200 and approved.json()["case"]["extensions"][0]["approved"]
         page = httpx.get(case["track_url"], timeout=5).text
-        assert "承诺" in page and "已延期 2 个工作日：需现场核查" in page
+        assert "承诺" in page and "已延期 2 个工作日，延期理由：需现场核查" in page
         assert httpx.get(server.dashboard_url + "c/" + "x" * 16, timeout=5).status_code == 404
         assert httpx.post(server.dashboard_url + "api/cases/2025/extension/approve", json={"manager": "m001"},
                           timeout=5).status_code == 400                                  # not a case number

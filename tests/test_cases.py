@@ -1,5 +1,5 @@
 """Cases (办件): the catalogue's rules, 受理 with materials, 补正, steps, 延期, colours."""
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -88,13 +88,108 @@ def test_bad_acceptance_changes_nothing(book):
     assert book.cases == {} and book.take_changed() == []
 
 
-def test_no_case_is_opened_into_a_year_without_a_schedule():
-    from hallserver.domain.workdays import NoSchedule
+def test_a_case_into_a_year_without_a_schedule_is_opened_with_its_deadline_pending():
+    from hallserver.domain.cases import case_due
+    from hallserver.domain.workdays import NoSchedule, Pending
     late = CaseBook([LICENCE], CAL)
+    case = late.accept("food-licence", "w1", "s001", datetime(2026, 12, 28, 10, tzinfo=TZ),
+                       {"申请书": 1, "营业执照": 1, "场所平面图": 1}, [])
+    assert late.cases == {case.id: case} and late.last_id == 1
+    due = case_due(case, CAL, late.rules, datetime(2026, 12, 28, 11, tzinfo=TZ))
+    assert due == Pending(2027) and due.text == "待定：2027 年节假日安排未导入"
+    assert case_colour(case, CAL, late.rules, datetime(2026, 12, 28, 11, tzinfo=TZ)) is None
     with pytest.raises(NoSchedule):
-        late.accept("food-licence", "w1", "s001", datetime(2026, 12, 28, 10, tzinfo=TZ),
-                    {"申请书": 1, "营业执照": 1, "场所平面图": 1}, [])
-    assert late.cases == {} and late.last_id == 0
+        case_deadline(case, CAL, late.rules, datetime(2026, 12, 28, 11, tzinfo=TZ))
+
+
+@pytest.mark.parametrize("day, due", [
+    (datetime(2026, 12, 23, 10, tzinfo=TZ), datetime(2026, 12, 30, 17, 0, tzinfo=TZ)),   # two days before the end
+    (datetime(2026, 12, 24, 10, tzinfo=TZ), datetime(2026, 12, 31, 17, 0, tzinfo=TZ)),   # exactly the last covered day
+    (datetime(2026, 12, 25, 10, tzinfo=TZ), None),                                         # day 5 in 2027: pending
+])
+def test_a_deadline_on_the_last_covered_day_is_computed_one_later_is_pending(day, due):
+    from hallserver.domain.cases import case_due
+    from hallserver.domain.workdays import Pending
+    late = CaseBook([LICENCE], CAL)
+    case = late.accept("food-licence", "w1", "s001", day, {"申请书": 1, "营业执照": 1, "场所平面图": 1}, [])
+    d = case_due(case, CAL, late.rules, day)
+    assert (d.due if due is not None else d) == (due if due is not None else Pending(2027))
+
+
+def test_warn_mode_counts_weekends_only_in_the_missing_year_and_says_so():
+    from hallserver.domain.workdays import guessed_text
+    warn = work_calendar(missing_year="warn")
+    late = CaseBook([LICENCE], warn)
+    case = late.accept("food-licence", "w1", "s001", datetime(2026, 12, 28, 10, tzinfo=TZ),
+                       {"申请书": 1, "营业执照": 1, "场所平面图": 1}, [])
+    d = case_deadline(case, warn, late.rules, datetime(2026, 12, 28, 11, tzinfo=TZ))
+    assert d.due == datetime(2027, 1, 4, 17, 0, tzinfo=TZ)          # 29, 30, 31 Dec, then Fri 1 Jan, Mon 4 Jan
+    assert guessed_text(warn, case.accepted_at.date(), d.due.date()) == "按周末推算：2027 年节假日安排未导入"
+    assert guessed_text(warn, date(2026, 1, 5), date(2026, 2, 5)) is None
+
+
+JOINT = Matter("joint-permit", "建设项目联合审批", "住建局", MatterKind.JOINT, 45, 30, ("申请书",))
+
+
+@pytest.mark.parametrize("matter, days, code", [
+    ("food-licence", 10, None), ("food-licence", 11, "extension_too_long"),
+    ("joint-permit", 15, None), ("joint-permit", 16, "extension_too_long"),
+    ("hukou-copy", 1, "extension_too_long"),
+])
+def test_an_extension_is_at_most_ten_working_days_fifteen_for_joint_handling_never_for_a_quick_one(matter, days,
+                                                                                                  code):
+    book = CaseBook([LICENCE, COPY, JOINT], CAL)
+    received = {m: 1 for m in book.matters[matter].materials}
+    case = book.accept(matter, "w1", "s001", at(17), received, [])
+    if code is None:
+        book.request_extension(case.id, days, "需现场核查", "s001", at(18))
+        assert case.extensions[0].days == days
+    else:
+        with pytest.raises(CaseError) as info:
+            book.request_extension(case.id, days, "需现场核查", "s001", at(18))
+        assert info.value.code == code and case.extensions == []
+
+
+def test_a_case_is_extended_once_only_and_a_matter_may_set_its_own_limit():
+    own = Matter("own-limit", "自定事项", "局", MatterKind.PROMISED, 20, 5, ("申请书",), max_extension_days=3)
+    book = CaseBook([LICENCE, own], CAL)
+    case = book.accept("food-licence", "w1", "s001", at(17), {"申请书": 1, "营业执照": 1, "场所平面图": 1}, [])
+    book.request_extension(case.id, 10, "需专家评审", "s001", at(18))
+    book.approve_extension(case.id, "m001", at(18))
+    with pytest.raises(CaseError) as info:
+        book.request_extension(case.id, 1, "再延一天", "s001", at(19))
+    assert info.value.code == "extension_used" and len(case.extensions) == 1
+    other = book.accept("own-limit", "w1", "s001", at(17), {"申请书": 1}, [])
+    with pytest.raises(CaseError) as info:
+        book.request_extension(other.id, 4, "需现场核查", "s001", at(18))
+    assert info.value.code == "extension_too_long"
+    with pytest.raises(ValueError, match="即办件"):
+        Matter("x", "x", "d", MatterKind.IMMEDIATE, 1, 0, (), max_extension_days=2)
+
+
+@pytest.mark.parametrize("hh, mm, on, due", [
+    (16, 59, False, 20), (17, 0, False, 20), (17, 1, False, 20),     # off: always counted from the next working day
+    (16, 59, True, 20), (17, 0, True, 21), (17, 1, True, 21),        # on: from 17:00 it is received on Tuesday
+])
+def test_after_hours_a_case_counts_from_the_next_working_day_when_the_hall_says_so(hh, mm, on, due):
+    from hallserver.domain.cases import CaseRules
+    book = CaseBook([LICENCE], CAL, CaseRules(after_hours_next_day=on))
+    three = Matter("three", "三日事项", "局", MatterKind.PROMISED, 20, 3, ("申请书",))
+    book.matters["three"] = three
+    case = book.accept("three", "w1", "s001", at(17, hh, mm), {"申请书": 1}, [])
+    assert case_deadline(case, CAL, book.rules, at(17, hh, mm)).due == at(due, 17, 0)
+    assert case_colour(case, CAL, book.rules, at(18, 9)) == "green"
+
+
+def test_after_hours_on_a_day_off_counts_from_the_next_working_day_too():
+    from hallserver.domain.cases import CaseRules
+    three = Matter("three", "三日事项", "局", MatterKind.PROMISED, 20, 3, ("申请书",))
+    off, on = CaseBook([three], CAL), CaseBook([three], CAL, CaseRules(after_hours_next_day=True))
+    saturday = at(22, 10)
+    assert case_deadline(off.accept("three", "online", "online", saturday, {"申请书": 1}, []), CAL, off.rules,
+                         saturday).due == at(26, 17, 0)            # Mon, Tue, Wed
+    assert case_deadline(on.accept("three", "online", "online", saturday, {"申请书": 1}, []), CAL, on.rules,
+                         saturday).due == at(27, 17, 0)            # received Monday: Tue, Wed, Thu
 
 
 def test_a_step_with_its_own_budget_has_its_own_colour():

@@ -6,6 +6,14 @@ their pages. Missing materials put it straight into 补正 with the 一次性告
 missing item, once); the clock stops until they arrive. It then moves 受理 → 审核 → 审批 →
 办结 (→ 取件/送达), each step stamped with its time and handler. An extension (延期) needs a
 reason and a manager's approval and is recorded; nothing changes a deadline silently.
+
+延期 follows 行政许可法 §42: once per case, at most 10 working days (联办件 15), approved by
+the head of the agency (in govhall: a manager other than who asked) and the reason told to
+the applicant (the tracking page shows it); a 即办件 is never extended. A matter may set its
+own `max_extension_days`.
+
+A deadline that would be counted into a year with no schedule is `Pending`: the case is kept
+and shown as pending, and its deadline is computed once that year's notice is loaded.
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
 
-from hallserver.domain.workdays import Deadline, Pause, WorkCalendar, colour, deadline
+from hallserver.domain.workdays import Deadline, NoSchedule, Pause, Pending, WorkCalendar, colour, due_or_pending
 
 
 class MatterKind(StrEnum):
@@ -22,6 +30,11 @@ class MatterKind(StrEnum):
     PROMISED = "承诺件"         # done within the promised working days
     REPORTED = "上报件"         # decided higher up; the hall's promised days still count
     JOINT = "联办件"            # several departments together
+
+
+# 行政许可法 §42: one extension of at most 10 working days, 15 for joint handling (联办件, 45 + 15);
+# a 即办件 is done on the spot and never extended
+EXTENSION_DAYS = {MatterKind.IMMEDIATE: 0, MatterKind.PROMISED: 10, MatterKind.REPORTED: 10, MatterKind.JOINT: 15}
 
 
 class Step(StrEnum):
@@ -54,6 +67,12 @@ class Matter:
     promised_days: int           # 承诺时限, never longer than the legal limit
     materials: tuple[str, ...]   # 申请材料
     step_days: tuple[tuple[str, int], ...] = ()   # (step, working days after the step before): a colour each
+    max_extension_days: int | None = None         # 延期 at most; None: the kind's (EXTENSION_DAYS)
+
+    @property
+    def extension_limit(self) -> int:
+        """The working days one extension (延期) of this matter may add: its own, else its kind's."""
+        return EXTENSION_DAYS[self.kind] if self.max_extension_days is None else self.max_extension_days
 
     def __post_init__(self) -> None:
         if self.promised_days > self.legal_days:
@@ -65,6 +84,10 @@ class Matter:
             raise ValueError(f"matter {self.id}: a 即办件 has no promised days (0)")
         if self.kind != MatterKind.IMMEDIATE and self.promised_days == 0:
             raise ValueError(f"matter {self.id}: only a 即办件 may have 0 promised days")
+        if self.max_extension_days is not None and not 0 <= self.max_extension_days <= 30:
+            raise ValueError(f"matter {self.id}: an extension is 0–30 working days")
+        if self.kind == MatterKind.IMMEDIATE and self.max_extension_days:
+            raise ValueError(f"matter {self.id}: a 即办件 is never extended")
 
 
 @dataclass(frozen=True)
@@ -125,17 +148,52 @@ class CaseRules:
     sessions: tuple[tuple[time, time], ...] = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 0)))
     yellow_days_left: int = 1
     yellow_used: float = 0.8
-    max_extension_days: int = 30
+    after_hours_next_day: bool = False    # a case taken after closing (or on a day off): received the next working day
+
+
+def counted_from(case: Case, calendar: WorkCalendar, rules: CaseRules) -> datetime:
+    """The moment the promised days count from: the acceptance, or — in a hall that counts a case
+    taken at or after its closing time, or on a day off, as received on the next working day
+    (`after_hours_next_day`) — the start of that next working day. 即办件 keep their session rule."""
+    at = case.accepted_at
+    if not rules.after_hours_next_day or case.matter.promised_days == 0:
+        return at
+    local = at.timetz().replace(tzinfo=None)
+    if calendar.is_working_day(at.date()) and local < rules.closing:
+        return at
+    return datetime.combine(calendar.next_working_day(at.date()), time(0), at.tzinfo)
+
+
+def case_due(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> Deadline | Pending:
+    """The case's deadline, or `Pending` while it falls into a year with no schedule."""
+    try:
+        start = counted_from(case, calendar, rules)
+    except NoSchedule as exc:
+        return Pending(exc.year)
+    return due_or_pending(start, case.matter.promised_days + case.extra_days, calendar, rules.closing,
+                          rules.sessions, case.pauses, now=now)
 
 
 def case_deadline(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> Deadline:
-    return deadline(case.accepted_at, case.matter.promised_days + case.extra_days, calendar, rules.closing,
-                    rules.sessions, case.pauses, now=now)
+    """The case's deadline; raises NoSchedule where `case_due` would say pending."""
+    d = case_due(case, calendar, rules, now)
+    if isinstance(d, Pending):
+        raise NoSchedule(d.year)
+    return d
+
+
+def _colour(at: datetime, start: datetime, d: Deadline, calendar: WorkCalendar, rules: CaseRules) -> str | None:
+    """红黄绿, or None when the days to count it over have no schedule yet."""
+    try:
+        return colour(at, start, d, calendar, yellow_days_left=rules.yellow_days_left, yellow_used=rules.yellow_used)
+    except NoSchedule:
+        return None
 
 
 def step_colours(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> list[dict]:
     """红黄绿 of each step that has its own budget: due the given working days after the step
-    before it was done; a step done keeps the colour it was done with."""
+    before it was done; a step done keeps the colour it was done with. A step whose deadline
+    falls into a year with no schedule has `due` None, `colour` None and `pending` its words."""
     done = {s.step: s.at for s in case.steps}
     out = []
     for name, days in case.matter.step_days:
@@ -144,21 +202,23 @@ def step_colours(case: Case, calendar: WorkCalendar, rules: CaseRules, now: date
         started = done.get(before)
         if started is None:
             continue                           # not started yet: no clock
-        d = deadline(started, days, calendar, rules.closing, rules.sessions)
-        at = done.get(step, now)
+        d = due_or_pending(started, days, calendar, rules.closing, rules.sessions)
+        if isinstance(d, Pending):
+            out.append({"step": name, "due": None, "done": step in done, "colour": None, "pending": d.text})
+            continue
         out.append({"step": name, "due": d.due, "done": step in done,
-                    "colour": colour(at, started, d, calendar, yellow_days_left=rules.yellow_days_left,
-                                     yellow_used=rules.yellow_used)})
+                    "colour": _colour(done.get(step, now), started, d, calendar, rules), "pending": None})
     return out
 
 
-def case_colour(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> str:
-    """红黄绿 of the whole case; a finished case keeps the colour it finished with."""
-    d = case_deadline(case, calendar, rules, now)
+def case_colour(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> str | None:
+    """红黄绿 of the whole case; a finished case keeps the colour it finished with; None while
+    its deadline is pending (a year with no schedule)."""
+    d = case_due(case, calendar, rules, now)
+    if isinstance(d, Pending):
+        return None
     finished_at = next((s.at for s in case.steps if s.step == Step.COMPLETED), None)
-    at = finished_at or now
-    return colour(at, case.accepted_at, d, calendar, yellow_days_left=rules.yellow_days_left,
-                  yellow_used=rules.yellow_used)
+    return _colour(finished_at or now, counted_from(case, calendar, rules), d, calendar, rules)
 
 
 class CaseBook:
@@ -200,8 +260,7 @@ class CaseBook:
                     applicant=applicant)
         if missing:
             case.pauses.append(Pause(now))
-        case_deadline(case, self.calendar, self.rules, now)   # a year with no schedule fails here, before anything
-        self.last_id = new_id
+        self.last_id = new_id           # a deadline in a year with no schedule is pending, never a refusal
         self.cases[case.id] = case
         self.changed.append(case)
         return case
@@ -234,15 +293,22 @@ class CaseBook:
         return case
 
     def request_extension(self, case_id: int, days: int, reason: str, staff: str, now: datetime) -> Case:
+        """延期 (行政许可法 §42): once per case, up to the matter's limit, with the reason told to the
+        applicant; it counts only once a manager approves it."""
         case = self._get(case_id)
         if case.finished:
             raise CaseError("invalid", f"case {case.code} is finished")
         if not reason.strip():
-            raise CaseError("invalid", "an extension needs a reason")
-        if not 1 <= days <= self.rules.max_extension_days:
-            raise CaseError("invalid", f"an extension is 1–{self.rules.max_extension_days} working days")
+            raise CaseError("invalid", "an extension needs a reason (it is shown to the applicant)")
         if any(e.approved_by is None for e in case.extensions):
             raise CaseError("invalid", "an extension request is already waiting for a manager")
+        if case.extensions:
+            raise CaseError("extension_used", f"case {case.code} was extended once already (行政许可法 §42)")
+        limit = case.matter.extension_limit
+        if limit == 0:
+            raise CaseError("extension_too_long", f"{case.matter.name} ({case.matter.kind.value}) is never extended")
+        if not 1 <= days <= limit:
+            raise CaseError("extension_too_long", f"an extension of {case.matter.name} is 1–{limit} working days")
         case.extensions.append(Extension(days, reason.strip()[:200], staff, now))
         self.changed.append(case)
         return case

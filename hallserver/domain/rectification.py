@@ -6,15 +6,19 @@ done; each step is yellow and red by the same working-day rules as any deadline.
 who left a phone number (实名差评) must be reached: the case cannot close without a
 回访 that reached them. Staff may appeal (申诉) with evidence; a manager decides. The rating
 itself never changes — an upheld appeal is recorded beside it.
+
+Each deadline stands on its own: one that falls into a year whose holidays are not loaded is
+`Pending` (shown as such, computed once the year is in the calendar), the other is computed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
-from hallserver.domain.workdays import WorkCalendar, colour, deadline
+from hallserver.domain.workdays import NoSchedule, Pending, WorkCalendar, colour, due_or_pending
 
 VERIFY_DAYS, RECTIFY_DAYS = 1, 15
+STEPS = (("核实回访", VERIFY_DAYS), ("整改", RECTIFY_DAYS))
 
 
 class RectificationError(ValueError):
@@ -69,20 +73,28 @@ class Rectification:
         return self.status in ("已整改", "申诉成立")
 
 
-def due_dates(r: Rectification, calendar: WorkCalendar, closing: time) -> tuple[datetime, datetime]:
-    return (deadline(r.opened_at, VERIFY_DAYS, calendar, closing).due,
-            deadline(r.opened_at, RECTIFY_DAYS, calendar, closing).due)
+def due_dates(r: Rectification, calendar: WorkCalendar, closing: time) -> tuple[datetime | Pending, datetime | Pending]:
+    """When 核实回访 and 整改 are due, each on its own: `Pending` for one in a year with no schedule."""
+    dues = [due_or_pending(r.opened_at, days, calendar, closing) for _kind, days in STEPS]
+    verify, rectify = (d if isinstance(d, Pending) else d.due for d in dues)
+    return verify, rectify
 
 
 def step_colours(r: Rectification, calendar: WorkCalendar, closing: time, now: datetime) -> dict[str, str]:
-    """红黄绿 of 核实回访 and of 整改 (a step done keeps the colour it was done with)."""
+    """红黄绿 of 核实回访 and of 整改 (a step done keeps the colour it was done with); a step whose
+    deadline is pending has no colour yet (left out)."""
     out = {}
-    for kind, days in (("核实回访", VERIFY_DAYS), ("整改", RECTIFY_DAYS)):
-        d = deadline(r.opened_at, days, calendar, closing)
+    for kind, days in STEPS:
+        d = due_or_pending(r.opened_at, days, calendar, closing)
+        if isinstance(d, Pending):
+            continue
         done = next((x.at for x in r.records if x.kind == kind), None)
         if kind == "整改" and r.status == "申诉成立":
             done = next(x.at for x in r.records if x.kind == "申诉决定")
-        out[kind] = colour(done or now, r.opened_at, d, calendar)
+        try:
+            out[kind] = colour(done or now, r.opened_at, d, calendar)
+        except NoSchedule:             # done or looked at in a year with no schedule yet
+            continue
     return out
 
 

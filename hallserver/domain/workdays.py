@@ -15,6 +15,8 @@ Rules
   session, when accepted between sessions).
 - 补正 (incomplete materials) stops the clock: the working days from the day after the
   pause up to and including the day the materials arrive do not count.
+- A deadline in a year with no schedule is not guessed: `due_or_pending` gives a `Pending`
+  ("待定：2027 年节假日安排未导入") instead, computed once the year's notice is loaded.
 """
 from __future__ import annotations
 
@@ -107,6 +109,26 @@ class Deadline:
     waiting_materials: bool = False  # a 补正 is open: the clock is stopped
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A deadline that falls into a year whose schedule is not loaded: shown as pending, and
+    computed as soon as the State Council's notice for `year` is in the hall's calendar."""
+    year: int
+
+    @property
+    def text(self) -> str:
+        return f"待定：{self.year} 年节假日安排未导入"
+
+
+def guessed_text(calendar: WorkCalendar, first: date, last: date) -> str | None:
+    """In a hall with `missing_year = "warn"`: the warning for a deadline counted over a year with
+    no schedule (weekends alone off there); None when every year from `first` to `last` is known."""
+    missing = [y for y in range(first.year, last.year + 1) if y not in calendar.years]
+    if not missing:
+        return None
+    return f"按周末推算：{'、'.join(str(y) for y in missing)} 年节假日安排未导入"
+
+
 def session_end(accepted: datetime, sessions: Iterable[tuple[time, time]], calendar: WorkCalendar) -> datetime:
     """即办件: the end of the session `accepted` falls in, or of the next session (working days only)."""
     spans = sorted(sessions)
@@ -132,9 +154,20 @@ def deadline(accepted: datetime, limit_days: int, calendar: WorkCalendar, closin
     paused = 0
     for p in pauses:
         end = p.end or now or p.start
-        paused += calendar.working_days_between(p.start.date(), end.date())
+        start = max(p.start.date(), accepted.date())    # a 补正 from before the day the count starts from
+        paused += calendar.working_days_between(start, max(start, end.date()))
     due_day = calendar.add_working_days(accepted.date(), limit_days + paused)
     return Deadline(datetime.combine(due_day, closing, accepted.tzinfo), limit_days, paused, waiting)
+
+
+def due_or_pending(accepted: datetime, limit_days: int, calendar: WorkCalendar, closing: time,
+                   sessions: Iterable[tuple[time, time]] = (), pauses: Iterable[Pause] = (),
+                   now: datetime | None = None) -> Deadline | Pending:
+    """`deadline`, or `Pending` when it would be counted into a year with no schedule."""
+    try:
+        return deadline(accepted, limit_days, calendar, closing, sessions, pauses, now)
+    except NoSchedule as exc:
+        return Pending(exc.year)
 
 
 class Colour:

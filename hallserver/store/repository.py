@@ -1051,7 +1051,8 @@ def matter_terms(m: Matter) -> str:
     """The matter as the case was accepted under it (kept with the case, JSON)."""
     return json.dumps({"name": m.name, "department": m.department, "kind": m.kind.value, "legal_days": m.legal_days,
                        "promised_days": m.promised_days, "materials": list(m.materials),
-                       "step_days": [list(x) for x in m.step_days]}, ensure_ascii=False)
+                       "step_days": [list(x) for x in m.step_days], "max_extension_days": m.max_extension_days},
+                      ensure_ascii=False)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1059,7 +1060,8 @@ def _matter_of_terms(matter_id: str, terms: str) -> Matter:
     """Cases of a matter share its terms' text: each text is read once (reports load thousands)."""
     t = json.loads(terms)
     return Matter(matter_id, t["name"], t["department"], MatterKind(t["kind"]), t["legal_days"], t["promised_days"],
-                  tuple(t["materials"]), tuple((step, days) for step, days in t["step_days"]))
+                  tuple(t["materials"]), tuple((step, days) for step, days in t["step_days"]),
+                  t.get("max_extension_days"))
 
 
 def case_from_row(row: dict, matters: dict[str, Matter], tz: tzinfo) -> Case:
