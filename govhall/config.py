@@ -6,11 +6,12 @@ A bad file is refused with the file, the key and the reason, e.g.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from govhall.contract import NAME_PATTERN, Role
 
@@ -159,18 +160,56 @@ class ExtendedHoursConfig(_Section):
         return _check_spans(spans)
 
 
+def _day(value: object) -> date:
+    """A day of the hall's calendar: a TOML date or "YYYY-MM-DD" (never a number or a time)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+
+
 class HoursConfig(_Section):
-    """Opening hours. Without this section the hall issues tickets at any time."""
-    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(default=[1, 2, 3, 4, 5])
+    """Opening hours. Without this section the hall issues tickets at any time. The days follow
+    the working-day calendar ([calendar]): closed on 法定节假日, open on 调休 working days, else on
+    `weekdays`; `open_days` and `closed_days` are the hall's own exceptions (docs/queue.md)."""
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(default=[1, 2, 3, 4, 5], description=(
+        "the days of an ordinary week the hall opens (1 = Monday … 7 = Sunday; 6 for a hall open on Saturdays)"))
     sessions: list[Span] = Field(default=[("09:00", "12:00"), ("13:30", "17:00")],
                                  description="上午 and 下午: the half-days of session quotas")
     last_ticket_minutes: int = Field(default=30, ge=0, le=240, description="停止取号 this long before a session ends")
     extended: list[ExtendedHoursConfig] = Field(default_factory=list)
+    open_days: list[Day] = Field(default_factory=list, description=(
+        "days open with the regular sessions although the calendar says closed (a holiday's special service, "
+        "an extra Saturday), YYYY-MM-DD"))
+    closed_days: list[Day] = Field(default_factory=list, description=(
+        "days closed all day, 延时服务 too (an event), YYYY-MM-DD"))
 
     @field_validator("sessions")
     @classmethod
     def _in_order(cls, spans: list[Span]) -> list[Span]:
         return _check_spans(spans)
+
+    @field_validator("open_days", "closed_days")
+    @classmethod
+    def _plausible(cls, days: list[date]) -> list[date]:
+        for day in days:
+            if not 2000 <= day.year <= 2100:
+                raise ValueError(f"{day} is not a day of the years 2000–2100")
+        return days
+
+    @model_validator(mode="after")
+    def _open_or_closed(self) -> HoursConfig:
+        both = sorted(set(self.open_days) & set(self.closed_days))
+        if both:
+            raise ValueError(f"{both[0]} is in both open_days and closed_days")
+        return self
 
 
 class WindowConfig(_Section):

@@ -13,13 +13,15 @@ from hallserver.domain.attendance import Post, Shift
 from hallserver.domain.call_order import CallRules
 from hallserver.domain.cases import CaseRules, Matter, MatterKind
 from hallserver.domain.clock import Clock, hall_day
-from hallserver.domain.hours import CategoryLimits, Extended, HallHours, Session
+from hallserver.domain.hours import CategoryLimits, Extended, HallDays, HallHours, Session
 from hallserver.domain.queue import Category, QueueEngine, Staff, Window
+from hallserver.domain.workdays import WorkCalendar
 from hallserver.store import Store
 
 
-def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
-    """A queue engine for this config, resumed from what the store holds."""
+def build_engine(config: Config, clock: Clock, store: Store, calendar: WorkCalendar | None = None) -> QueueEngine:
+    """A queue engine for this config, resumed from what the store holds; its hours open on the
+    days of `calendar` (the hall's one working-day calendar; None: on the weekdays alone)."""
     snapshot = store.load_snapshot(hall_day(clock))
     now = clock.now()
     return QueueEngine(
@@ -33,7 +35,7 @@ def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
         rules=CallRules(starvation_s=config.rules.starvation_minutes * 60, requeue_after=config.rules.requeue_after,
                         requeue_within_s=config.rules.requeue_within_minutes * 60),
         green_age=config.rules.green_age,
-        hours=hall_hours(config),
+        hours=hall_hours(config, calendar),
         appointment_rules=AppointmentRules(
             slot_minutes=config.appointments.slot_minutes, capacity=config.appointments.capacity,
             check_in_before_s=config.appointments.check_in_before_minutes * 60,
@@ -45,7 +47,17 @@ def build_engine(config: Config, clock: Clock, store: Store) -> QueueEngine:
     )
 
 
-def hall_hours(config: Config) -> HallHours | None:
+def hall_days(config: Config, calendar: WorkCalendar | None) -> HallDays:
+    """The days the hall opens: the calendar with `[hours]` weekdays and the hall's exceptions
+    (without [hours]: the calendar's working days, Monday to Friday in a year it does not cover)."""
+    h = config.hours
+    if h is None:
+        return HallDays(calendar=calendar)
+    return HallDays(weekdays=frozenset(d - 1 for d in h.weekdays), calendar=calendar,
+                    open_days=frozenset(h.open_days), closed_days=frozenset(h.closed_days))
+
+
+def hall_hours(config: Config, calendar: WorkCalendar | None = None) -> HallHours | None:
     """The config's opening hours as the domain sees them (None: always open)."""
     h = config.hours
     if h is None:
@@ -54,7 +66,7 @@ def hall_hours(config: Config) -> HallHours | None:
     def sessions(spans: list) -> tuple[Session, ...]:
         return tuple(Session(time.fromisoformat(a), time.fromisoformat(b)) for a, b in spans)
     return HallHours(
-        tz=ZoneInfo(config.hall.timezone), weekdays=frozenset(d - 1 for d in h.weekdays),
+        tz=ZoneInfo(config.hall.timezone), days=hall_days(config, calendar),
         sessions=sessions(h.sessions), last_ticket_minutes=h.last_ticket_minutes,
         extended=tuple(Extended(frozenset(d - 1 for d in e.weekdays), sessions(e.sessions),
                                 frozenset(e.categories) if e.categories is not None else None) for e in h.extended),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time as monotonic_time
-from datetime import timedelta
+from datetime import date, timedelta
 
 from govhall import contract as c
 from hallserver.announce import Outgoing
@@ -20,7 +20,18 @@ from hallserver.reports.queries import build_day_rollups, day_rollups, settled_b
 log = logging.getLogger("hallserver.processor")   # the command path's log, as before
 
 
+def missing_year(years: set[int], today: date) -> int | None:
+    """The year whose working-day schedule the hall lacks now: this year, or from November on
+    the next; None when both are there."""
+    if today.year not in years:
+        return today.year
+    if today.month >= 11 and today.year + 1 not in years:
+        return today.year + 1
+    return None
+
+
 class Housekeeping:
+    _calendar_logged: date | None = None       # the day the missing year was last logged
     def tick(self) -> list[Outgoing]:
         """Called every few seconds by the bus: time alone can open or close a category
         (hours, 停止取号, a new half-day); republish the queue state when that changed."""
@@ -50,12 +61,17 @@ class Housekeeping:
         return before != {k: None if v is None else round(v / 60) for k, v in self._estimates.items()}
 
     def _calendar_check(self) -> list[Outgoing]:
-        """From November on, an alert for the manager while next year's schedule is not loaded."""
+        """An alert for the manager while this year's schedule is not loaded (the hall then opens
+        on its weekdays alone: docs/queue.md), and from November on while next year's is not;
+        logged once a day."""
         now = self.clock.now()
-        missing = now.month >= 11 and now.year + 1 not in self.cases.calendar.years
+        year = missing_year(self.cases.calendar.years, now.date())
+        missing = year is not None
+        if missing and self._calendar_logged != now.date():
+            self._calendar_logged = now.date()
+            log.warning("%d 年节假日安排未导入: the State Council's notice is not in the hall's calendar file", year)
         condition = "fault" if missing else "ok"
-        changes = self.devices.report("hall-server", "calendar", condition,
-                                      f"{now.year + 1}" if missing else "", now)
+        changes = self.devices.report("hall-server", "calendar", condition, f"{year}" if missing else "", now)
         if not changes:
             return []
         try:

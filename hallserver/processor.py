@@ -14,7 +14,7 @@ from govhall.config import Config
 from govhall.contract import WindowStatus
 from hallserver.announce import Announcing, Outgoing
 from hallserver.attendance_desk import AttendanceDesk
-from hallserver.bootstrap import build_engine
+from hallserver.bootstrap import build_engine, hall_days
 from hallserver.case_desk import CaseDesk
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.devices import AlertChange, DeviceHealth
@@ -45,15 +45,15 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self.store = store
         self.clock = clock
         self.topics = c.Topics(config.hall.id)
-        self.engine = build_engine(config, clock, store)
+        self.cases = CaseDesk(config, store)          # its calendar is the hall's one calendar (calendar_source.py)
+        self.engine = build_engine(config, clock, store, self.cases.calendar)
         self.listeners: list = []   # called with each Outgoing after it is built (web view), or committed
         self._uncommitted: list[Outgoing] = []   # built inside the bus's open batch, told when it commits
         self.presence_listeners: list = []   # called with (device, online, iso time) of each presence message
         self.public_url: str | None = config.http.public_url   # set by the server when it serves the web
         self._last_issuing: list | None = None
         self.devices = DeviceHealth(store.open_device_alerts())
-        self.cases = CaseDesk(config, store)
-        self.attendance = AttendanceDesk(config, store, self.cases.calendar, hall_day(clock))
+        self.attendance = AttendanceDesk(config, store, hall_days(config, self.cases.calendar), hall_day(clock))
         items = store.rectification_items()
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         self.login_guard = LoginGuard()
@@ -256,7 +256,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self._staffing = {}
         self._summary_held = True     # a summary built for the failed commands never went out
         try:
-            self.engine = build_engine(self.config, self.clock, self.store)
+            self.engine = build_engine(self.config, self.clock, self.store, self.cases.calendar)
             self.devices = DeviceHealth(self.store.open_device_alerts())
             self.cases.reload()
             self.attendance.reload()
@@ -275,11 +275,11 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         if config.hall.id != self.config.hall.id:
             raise ValueError("the hall's id is not changed while it runs")
         # everything that reads the database or may refuse first; then swapped in together
-        engine, cases, leaves = build_engine(config, self.clock, self.store), CaseDesk(config, self.store), \
-            self.store.all_leaves()
+        cases = CaseDesk(config, self.store)
+        engine, leaves = build_engine(config, self.clock, self.store, cases.calendar), self.store.all_leaves()
         cases.colours = dict(self.cases.colours)  # announced already: not every open case again
         self.config, self.engine, self.cases = config, engine, cases
-        self.attendance.set_config(config, cases.calendar, leaves)
+        self.attendance.set_config(config, hall_days(config, cases.calendar), leaves)
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._devices = {d.id: d for d in config.devices}
         self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()

@@ -43,6 +43,7 @@ from sqlalchemy import create_engine, func, select
 
 from hallserver.bootstrap import hall_hours
 from hallserver.broker import MosquittoProcess, free_port, mosquitto_config
+from hallserver.calendar_source import work_calendar
 from hallserver.domain.clock import hall_day
 from hallserver.store.tables import tickets, windows
 from lab.demo import ARRIVALS_PER_HOUR, DEMO_START, HallDemo, demo_citizen
@@ -136,7 +137,7 @@ class HallWeek(HallDemo):
             self.folder = Path(self._server_dir.name)
             self.clock = SharedSimClock(self.folder / "hall-clock", DEMO_START)   # the server process reads it
             self.http_port = free_port()
-            self.hours = hall_hours(self.config)
+            self.hours = hall_hours(self.config, work_calendar(self.config.calendar.file))    # the server's days
         except BaseException:
             if self.mosquitto is not None:
                 self.mosquitto.stop()

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,12 @@ LEAD = '[[managers]]\nid = "l1"\nname = "刘科长"\npassword_hash = "$argon2id$
      "unknown department '人社局' (no window, staff member or matter has it)"),
     (LEAD.replace('"lead"', '"manager"') + 'departments = ["人社局"]\n', "managers[0].departments",
      "only a lead has departments; a manager sees them all"),
+    ('[hours]\nclosed_days = ["2026-11-31"]\n', "hours.closed_days", "'2026-11-31' is not a date (YYYY-MM-DD)"),
+    ('[hours]\nopen_days = [20261003]\n', "hours.open_days", "20261003 is not a date (YYYY-MM-DD)"),
+    ('[hours]\nopen_days = [2026-10-03T09:00:00]\n', "hours.open_days", "is not a date (YYYY-MM-DD)"),
+    ('[hours]\nclosed_days = [1999-12-31]\n', "hours.closed_days", "1999-12-31 is not a day of the years 2000–2100"),
+    ('[hours]\nopen_days = [2026-10-03]\nclosed_days = ["2026-10-03"]\n', "hours",
+     "2026-10-03 is in both open_days and closed_days"),
 ])
 def test_a_bad_config_is_refused_with_file_key_and_reason(tmp_path, extra, where, why):
     path = _write(tmp_path, BASE + extra)
@@ -64,6 +71,13 @@ def test_a_bad_config_is_refused_with_file_key_and_reason(tmp_path, extra, where
     message = str(info.value)
     assert message.startswith(f"{path}: {where}")
     assert why in message
+
+
+def test_the_halls_own_open_and_closed_days_are_dates_toml_or_text(tmp_path):
+    config = load_config(_write(tmp_path, BASE + '[hours]\nweekdays = [1, 2, 3, 4, 5, 6]\n'
+                                                 'open_days = [2026-10-03]\nclosed_days = ["2026-11-20"]\n'))
+    assert config.hours.open_days == [date(2026, 10, 3)] and config.hours.closed_days == [date(2026, 11, 20)]
+    assert config.hours.weekdays == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_lead_answers_for_departments_of_the_halls_windows_staff_or_matters(tmp_path):

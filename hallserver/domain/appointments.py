@@ -84,6 +84,21 @@ def booking_refusal(book: dict[int, Appointment], category: str, slot_start: dat
     return None
 
 
+def day_slots(spans: list[tuple[datetime, datetime]], slot_minutes: int) -> list[tuple[datetime, datetime]]:
+    """The slots (start, end) that lie wholly inside one day's open spans, on the grid of
+    `slot_minutes` from midnight: none on a day the hall is closed."""
+    step = timedelta(minutes=slot_minutes)
+    out: list[tuple[datetime, datetime]] = []
+    for first, last in sorted(spans):
+        midnight = first.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = midnight + step * -(-(first - midnight) // step)        # the first grid start in the span
+        while start + step <= last:
+            if (start, start + step) not in out:
+                out.append((start, start + step))
+            start += step
+    return out
+
+
 def slot_taken(book: dict[int, Appointment], category: str, slot_start: datetime) -> int:
     return sum(1 for a in book.values() if a.category == category and a.slot_start == slot_start
                and a.status != AppointmentStatus.CANCELLED)

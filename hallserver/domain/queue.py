@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from govhall.contract import ErrorCode, GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import (
@@ -24,6 +24,7 @@ from hallserver.domain.appointments import (
     booking_refusal,
     check_in_kind,
     check_in_window,
+    day_slots,
     slot_taken,
 )
 from hallserver.domain.call_order import CallRules, Dispatcher, pick
@@ -569,6 +570,23 @@ class QueueEngine:
         return t
 
     # ------------------------------------------------------------------ 预约
+    def appointment_slots(self, category_id: str, day: date) -> list[tuple[datetime, datetime]]:
+        """The slots of `day` a citizen may book now: inside the category's opening hours (none
+        on a holiday or the hall's closed day), still to come, within the horizon, not full."""
+        if category_id not in self.categories:
+            raise DomainError(ErrorCode.UNKNOWN_CATEGORY, f"no category {category_id!r}")
+        rules, now = self.appointment_rules, self.clock.now()
+        if day > now.astimezone(self.clock.tz).date() + timedelta(days=rules.horizon_days):
+            return []
+        if self.hours is None:
+            midnight = datetime.combine(day, time(0), self.clock.tz)
+            spans = [(midnight, midnight + timedelta(days=1))]
+        else:
+            spans = self.hours.open_spans(category_id, day)
+        capacity = self.capacities.get(category_id, rules.capacity)
+        return [(a, b) for a, b in day_slots(spans, rules.slot_minutes)
+                if a > now and slot_taken(self.appointments, category_id, a) < capacity]
+
     def book(self, category_id: str, slot_start: datetime, name: str = "", phone: str = "",
              id_hash: str = "") -> Appointment:
         """预约 a slot; real-name limits by the ID number's keyed hash and the phone (appointments.py)."""

@@ -113,7 +113,8 @@ def window_cards(windows: list[dict], config: Config | None, offline: dict[str, 
 def device_alert_text(a: dict[str, Any]) -> str:
     if a["component"] == "calendar":
         return (f"尚未导入 {a.get('detail') or '下一'} 年法定节假日安排（国务院办公厅通知），"
-                "办结时限无法跨年计算，请更新日历文件（docs/deadlines.md）")
+                "办结时限无法跨年计算，该年开放时间与考勤暂按每周开放日（不知法定节假日与调休），"
+                "请在 系统设置 → 节假日安排 录入（docs/deadlines.md）")
     what = COMPONENT_LABELS.get(a["component"], a["component"])
     why = CONDITION_LABELS.get(a["condition"], a["condition"])
     return f"设备 {a['device']} {what}：{why}（{hhmm(a.get('since'))} 起）"
