@@ -175,6 +175,10 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     RATING_EXPIRED = "rating_expired"
     POST_UNCOVERED = "post_uncovered"
+    UNKNOWN_COVER = "unknown_cover"
+    COVER_IS_SELF = "cover_is_self"
+    COVER_UNAVAILABLE = "cover_unavailable"
+    STAFF_COVERING = "staff_covering"
     NOT_REACHED = "not_reached"
     UNKNOWN_REASON = "unknown_reason"
     ALREADY_BOOKED = "already_booked"
@@ -225,6 +229,10 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_FOUND: "没有找到该记录",
     ErrorCode.RATING_EXPIRED: "已超过评价期限",
     ErrorCode.POST_UNCOVERED: "批准后将有岗位A、B角同时不在岗，请指定其他人员顶岗",
+    ErrorCode.UNKNOWN_COVER: "顶岗人员工号不存在",
+    ErrorCode.COVER_IS_SELF: "请假人员本人不能作为顶岗人员",
+    ErrorCode.COVER_UNAVAILABLE: "顶岗人员在请假期间有请假或未排班，请另选顶岗人员",
+    ErrorCode.STAFF_COVERING: "该人员在此期间是他人请假的顶岗人员，请先为其另找顶岗人员",
     ErrorCode.NOT_REACHED: "实名差评须先回访到群众本人",
     ErrorCode.UNKNOWN_REASON: "评价原因不在本大厅的原因列表中，请重新选择",
     ErrorCode.ALREADY_BOOKED: "您当天已预约过这项业务，请勿重复预约",
@@ -568,8 +576,8 @@ class CorrectAttendance(_Command):
 
 
 class LeaveAction(_Command):
-    """请假 on the HTTP side: `request` (staff, kind, start, end, reason), `decide` (manager,
-    approve, optional cover), `end` (销假)."""
+    """请假 on the HTTP side: `request` (staff, kind, start, end, reason, optional cover),
+    `decide` (manager, approve, optional cover: else the request's), `end` (销假)."""
     type: Literal["leave.act"] = "leave.act"
     action: Literal["request", "decide", "end"]
     leave: int | None = Field(default=None, ge=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time as _time
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
@@ -17,6 +18,7 @@ from hallserver.domain.attendance import (
     LeaveBook,
     LeaveError,
     Post,
+    Roster,
     day_figures,
     scheduled,
 )
@@ -31,6 +33,18 @@ def front_categories(posts: list[Post]) -> list[str]:
     return sorted({cat for p in posts if p.front_desk for cat in p.categories})
 
 
+LEAVE_ERRORS = {"not_found": c.ErrorCode.NOT_FOUND, "forbidden": c.ErrorCode.FORBIDDEN,
+                "post_uncovered": c.ErrorCode.POST_UNCOVERED, "unknown_cover": c.ErrorCode.UNKNOWN_COVER,
+                "cover_is_self": c.ErrorCode.COVER_IS_SELF, "cover_unavailable": c.ErrorCode.COVER_UNAVAILABLE,
+                "staff_covering": c.ErrorCode.STAFF_COVERING}
+
+
+def roster_of(config: Config, calendar: WorkCalendar) -> Roster:
+    """Who works which shifts, for leave and its cover."""
+    return Roster(shifts_of(config), calendar, ZoneInfo(config.hall.timezone),
+                  {s.id: frozenset(s.shifts) if s.shifts is not None else None for s in config.staff})
+
+
 def leave_view(leave: Leave) -> dict:
     return {"id": leave.id, "staff": leave.staff, "kind": leave.kind, "start": leave.start.isoformat(),
             "end": leave.end.isoformat(), "status": leave.status, "cover": leave.cover,
@@ -42,7 +56,7 @@ class AttendanceDesk:
         self.config, self.store, self.calendar = config, store, calendar
         self.shifts = shifts_of(config)
         self.posts = posts_of(config)
-        self.leaves = LeaveBook(self.posts, store.all_leaves())
+        self.leaves = LeaveBook(self.posts, store.all_leaves(), roster_of(config, calendar))
         self.watch = FrontDeskWatch(self.posts, front_categories(self.posts))
         since = (today or date.today()) - timedelta(days=62)
         self.watch.minutes.update(store.load_coverage_minutes(since))
@@ -53,7 +67,7 @@ class AttendanceDesk:
         self._covering: set[str] | None = None      # windows given a post's categories by route(); None: unknown
 
     def reload(self) -> None:
-        self.leaves = LeaveBook(self.posts, self.store.all_leaves())
+        self.leaves = LeaveBook(self.posts, self.store.all_leaves(), roster_of(self.config, self.calendar))
         self._covering = None            # a new engine: look at every window again
 
     def set_config(self, config: Config, calendar: WorkCalendar, leaves: list) -> None:
@@ -66,7 +80,7 @@ class AttendanceDesk:
         self.config, self.calendar, self.shifts, self.posts = config, calendar, shifts, posts
         self.watch.posts, self.watch.front = posts, front_categories(posts)
         self.post_states = {pid: s for pid, s in self.post_states.items() if pid in {p.id for p in posts}}
-        self.leaves = LeaveBook(posts, leaves)
+        self.leaves = LeaveBook(posts, leaves, roster_of(config, calendar))
         self._covering = None            # a new engine: look at every window again
 
     # ------------------------------------------------------------------ commands
@@ -75,9 +89,7 @@ class AttendanceDesk:
             return self._dispatch(cmd, now)
         except LeaveError as exc:
             self.leaves.take_changed()
-            code = {"not_found": c.ErrorCode.NOT_FOUND, "forbidden": c.ErrorCode.FORBIDDEN,
-                    "post_uncovered": c.ErrorCode.POST_UNCOVERED}.get(exc.code, c.ErrorCode.INVALID)
-            raise DomainError(code, str(exc)) from None
+            raise DomainError(LEAVE_ERRORS.get(exc.code, c.ErrorCode.INVALID), str(exc)) from None
 
     def _dispatch(self, cmd: c.Command, now: datetime) -> dict:
         staff_ids = {s.id for s in self.config.staff}
@@ -100,11 +112,13 @@ class AttendanceDesk:
 
     def _leave(self, cmd: c.LeaveAction, now: datetime, staff_ids: set[str]) -> dict:
         if cmd.action == "request":
-            if cmd.staff not in staff_ids or cmd.kind is None or cmd.start is None or cmd.end is None:
+            if cmd.staff is None or cmd.kind is None or cmd.start is None or cmd.end is None:
                 raise DomainError(c.ErrorCode.INVALID, "a leave request needs staff, kind, start and end")
+            if cmd.staff not in staff_ids:
+                raise DomainError(c.ErrorCode.UNKNOWN_STAFF, cmd.staff)
             if cmd.start.tzinfo is None or cmd.end.tzinfo is None:
                 raise DomainError(c.ErrorCode.INVALID, "start and end need their UTC offset, e.g. +08:00")
-            leave = self.leaves.request(cmd.staff, cmd.kind, cmd.start, cmd.end, cmd.reason)
+            leave = self.leaves.request(cmd.staff, cmd.kind, cmd.start, cmd.end, cmd.reason, cmd.cover)
         elif cmd.action == "decide":
             if cmd.leave is None or cmd.manager is None:
                 raise DomainError(c.ErrorCode.INVALID, "a decision needs the leave and the manager")
@@ -228,9 +242,10 @@ class AttendanceDesk:
             out.append({"staff": s.id, "name": s.name, "department": s.department, "day": day.isoformat(),
                         "late_min": f.late_min,
                         "early_min": f.early_min, "away_min": f.away_min, "absent_shifts": f.absent_shifts,
-                        "leave_shifts": f.leave_shifts, "scheduled_shifts": len(f.shifts),
+                        "leave_shifts": f.leave_shifts, "leave_min": f.leave_min, "scheduled_shifts": len(f.shifts),
                         "shifts": [{"shift": x.shift, "on_leave": x.on_leave, "absent": x.absent,
                                     "late_min": x.late_min, "early_min": x.early_min, "away_min": x.away_min,
+                                    "leave_min": x.leave_min,
                                     "clock_in": x.clock_in.astimezone(tz).isoformat() if x.clock_in else None,
                                     "clock_out": x.clock_out.astimezone(tz).isoformat() if x.clock_out else None}
                                    for x in f.shifts]})
@@ -252,7 +267,7 @@ class AttendanceDesk:
                                                      "department": row["department"], "scheduled": 0,
                                                      "present": 0, "late_times": 0, "late_min": 0, "early_times": 0,
                                                      "early_min": 0, "absent_shifts": 0, "away_min": 0,
-                                                     "leave_shifts": 0})
+                                                     "leave_shifts": 0, "leave_min": 0})
                 for x in row["shifts"]:
                     t["scheduled"] += 1
                     t["present"] += not x["absent"] and not x["on_leave"]
@@ -263,17 +278,19 @@ class AttendanceDesk:
                 t["absent_shifts"] += row["absent_shifts"]
                 t["away_min"] += row["away_min"]
                 t["leave_shifts"] += row["leave_shifts"]
+                t["leave_min"] += row["leave_min"]
             day += timedelta(days=1)
         return list(totals.values())
 
 
 SHEET_HEADER = ["工号", "姓名", "部门", "应出勤班次", "出勤班次", "迟到次数", "迟到分钟", "早退次数", "早退分钟",
-                "缺勤班次", "离岗分钟", "请假班次", "本人签字"]
+                "缺勤班次", "离岗分钟", "请假班次", "请假分钟", "本人签字"]
 
 
 def _sheet_row(r: dict) -> list:
     return [r["staff"], r["name"], r.get("department", ""), r["scheduled"], r["present"], r["late_times"],
-            r["late_min"], r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"], ""]
+            r["late_min"], r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"],
+            r["leave_min"], ""]
 
 
 def by_department(rows: list[dict]) -> dict[str, list[dict]]:

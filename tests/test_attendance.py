@@ -13,6 +13,7 @@ from hallserver.domain.attendance import (
     LeaveError,
     PauseSpan,
     Post,
+    Roster,
     Shift,
     day_figures,
 )
@@ -246,6 +247,16 @@ def test_attendance_and_leave_over_http(config, embedded_broker, sqlite_url):
         done = httpx.post(base + f"api/leaves/{leave_id}/decide", json={"manager": "m001", "approve": True},
                           timeout=5)
         assert done.status_code == 200 and done.json()["leave"]["status"] == "approved"
+        b_leave = {"staff": "s003", "kind": "事假", "start": "2026-12-02T11:59:00+08:00",
+                   "end": "2026-12-02T17:00:00+08:00"}
+        for cover, status, code in (("s999", 400, "unknown_cover"), ("s003", 400, "cover_is_self"),
+                                    ("s001", 409, "cover_unavailable")):      # s001 is on leave that day
+            answer = httpx.post(base + "api/leaves", json={**b_leave, "cover": cover}, timeout=5)
+            assert (answer.status_code, answer.json()["error"]["code"]) == (status, code)
+        b_made = httpx.post(base + "api/leaves", json=b_leave, timeout=5).json()["leave"]["id"]
+        uncovered = httpx.post(base + f"api/leaves/{b_made}/decide", json={"manager": "m001", "approve": True},
+                               timeout=5)
+        assert uncovered.status_code == 409 and uncovered.json()["error"]["code"] == "post_uncovered"
         device("counter-1").request({"type": "window.login", "window": "w1", "staff": "s002"})
         today = httpx.get(base + "api/attendance/day", timeout=5).json()
         assert {r["staff"] for r in today["staff"]} == {"s001", "s002", "s003"}
@@ -427,3 +438,247 @@ def test_a_terminal_clocks_in_over_http_with_its_own_password_and_nobody_else_ca
         for n in range(5):                      # five wrong passwords from its own address do
             clock_in(("att-1", f"guess-{n}"), id=f"g-{n}")
         assert clock_in(("att-1", "terminal-pass-2026"), id="f-8").status_code == 401
+
+
+# --------------------------------------------------------------------------- stepping away, part-shift leave
+def ins_and_outs(*pairs):
+    """(in, out) pairs of 17 Nov: out None for no clock-out."""
+    events = []
+    for come, go in pairs:
+        events += clock("s1", come)
+        events += clock("s1", go, kind="out") if go else []
+    return events
+
+
+def approved(start, end, staff="s1", ended_at=None):
+    book = LeaveBook([])
+    leave = book.request(staff, "事假", start, end, "看病")
+    book.decide(leave.id, "m1", approve=True)
+    if ended_at:
+        book.end(leave.id, ended_at)
+    return leave
+
+
+def morning(events, pauses=(), leaves=()):
+    return figures(events, pauses, leaves).shifts[0]
+
+
+def test_out_and_back_in_within_a_shift_is_away_beyond_the_limit_exactly_at_the_edges():
+    hour = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 30)), (at(17, 11, 30), None)))
+    assert (hour.away_min, hour.early_min, hour.late_min) == (45, 0, 0)           # 60 − 15, not 早退
+    limit = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 30)), (at(17, 10, 45), None)))
+    over = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 30)), (at(17, 10, 46), None)))
+    assert (limit.away_min, over.away_min) == (0, 1)                               # 15 allowed, 16 is one over
+    ok = day_figures("s1", date(2025, 11, 17), SHIFTS, ins_and_outs((at(17, 8, 55), at(17, 10, 30)),
+                                                                    (at(17, 10, 50), None)), [], [], CAL, TZ,
+                     away_limit_min=20)
+    assert ok.shifts[0].away_min == 0                                             # away_limit_minutes applies
+
+
+def test_a_clock_out_and_back_in_does_not_erase_the_early_leave_after_it_or_the_hour_before():
+    f = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 30)), (at(17, 11, 30), at(17, 11, 40))))
+    assert (f.away_min, f.early_min) == (45, 20)                                  # the hour away and the last 20
+    never_back = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 30))))
+    assert (never_back.away_min, never_back.early_min) == (0, 90)
+    back_after_the_end = figures(ins_and_outs((at(17, 8, 55), at(17, 10, 30)), (at(17, 12, 0), None)))
+    assert back_after_the_end.shifts[0].early_min == 90 and back_after_the_end.shifts[1].late_min == 0
+    last_minute = morning(ins_and_outs((at(17, 8, 55), at(17, 11, 59))))
+    at_the_end = morning(ins_and_outs((at(17, 8, 55), at(17, 12, 0))))
+    assert (last_minute.early_min, at_the_end.early_min) == (1, 0)
+
+
+def test_a_pause_then_a_logout_is_one_stretch_away_and_a_morning_in_before_lunch_is_not_the_afternoons():
+    events = ins_and_outs((at(17, 8, 55), at(17, 10, 20)), (at(17, 10, 40), None))
+    f = morning(events, pauses=[PauseSpan("s1", at(17, 10, 0), at(17, 10, 20))])
+    assert f.away_min == 25                                                       # 40 together − 15, not 5 + 5
+    lunch = figures(ins_and_outs((at(17, 8, 55), at(17, 11, 30)), (at(17, 11, 45), at(17, 12, 1))))
+    assert lunch.shifts[0].away_min == 0 and lunch.shifts[1].absent               # in at 11:45, out at 12:01
+
+
+def test_leave_at_the_start_of_a_shift_moves_the_expected_arrival_and_the_grace():
+    leave = approved(at(17, 9, 0), at(17, 10, 0))
+    on_time = morning(clock("s1", at(17, 10, 5)), leaves=[leave])
+    late = morning(clock("s1", at(17, 10, 6)), leaves=[leave])
+    assert (on_time.late_min, on_time.leave_min, on_time.on_leave, on_time.absent) == (0, 60, False, False)
+    assert late.late_min == 6                                                      # after the leave, not the start
+    back_early = morning(clock("s1", at(17, 9, 30)), leaves=[approved(at(17, 9, 0), at(17, 12, 0),
+                                                                      ended_at=at(17, 9, 30))])
+    assert (back_early.late_min, back_early.leave_min, back_early.on_leave) == (0, 30, False)   # 销假 at 09:30
+
+
+def test_leave_at_the_end_of_a_shift_covers_the_early_leave_and_counts_as_leave_minutes():
+    leave = approved(at(17, 10, 0), at(17, 12, 0))
+    f = figures(ins_and_outs((at(17, 8, 55), at(17, 10, 0))), leaves=[leave])
+    assert (f.shifts[0].early_min, f.shifts[0].leave_min, f.shifts[0].on_leave) == (0, 120, False)
+    assert f.leave_min == 120 and f.leave_shifts == 0 and f.early_min == 0
+    before_it = morning(ins_and_outs((at(17, 8, 55), at(17, 9, 58))), leaves=[leave])
+    assert before_it.early_min == 2                                               # out before the leave starts
+    ends_at_the_out = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 0))),
+                              leaves=[approved(at(17, 9, 0), at(17, 10, 0))])
+    assert (ends_at_the_out.early_min, ends_at_the_out.leave_min) == (120, 60)    # the leave is over: 早退
+    whole = figures(ins_and_outs((at(17, 8, 55), at(17, 10, 0))), leaves=[approved(at(17, 9, 0), at(17, 12, 0))])
+    assert whole.leave_shifts == 1 and whole.shifts[0].leave_min == 180 and whole.early_min == 0
+
+
+def test_leave_in_the_middle_covers_the_time_away_and_only_part_of_an_early_leave_gap_is_excused():
+    leave = approved(at(17, 10, 0), at(17, 11, 0))
+    covered = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 0)), (at(17, 11, 15), None)), leaves=[leave])
+    over = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 0)), (at(17, 11, 16), None)), leaves=[leave])
+    assert (covered.away_min, covered.leave_min, over.away_min) == (0, 60, 1)    # 15 after it allowed, 16 not
+    part = morning(ins_and_outs((at(17, 8, 55), at(17, 10, 0))), leaves=[approved(at(17, 10, 30), at(17, 11, 30))])
+    assert (part.early_min, part.leave_min) == (60, 60)                           # 10:00–10:30 and 11:30–12:00
+    never_came = morning([], leaves=[leave])
+    assert never_came.absent and never_came.leave_min == 60                       # the rest of the shift: 缺勤
+    requested = LeaveBook([]).request("s1", "事假", at(17, 10, 0), at(17, 12, 0), "")
+    assert morning(ins_and_outs((at(17, 8, 55), at(17, 10, 0))), leaves=[requested]).early_min == 120
+
+
+# --------------------------------------------------------------------------- who may cover
+HALL_SHIFTS = [Shift("上午", time(9, 0), time(12, 0)), Shift("下午", time(13, 30), time(17, 0))]
+
+
+def book_with(works=None, posts=None):
+    works = {"s1": None, "s2": None, "s3": None, "s4": frozenset({"上午"}), **(works or {})}
+    posts = posts or [Post("p1", "社保受理岗", a="s1", b="s2", categories=("social",), front_desk=True)]
+    return LeaveBook(posts, [], Roster(HALL_SHIFTS, CAL, TZ, works))
+
+
+def refused(call, *args, **kwargs):
+    with pytest.raises(LeaveError) as info:
+        call(*args, **kwargs)
+    return info.value.code
+
+
+def test_a_cover_must_be_a_known_staff_member_other_than_the_person_on_leave():
+    book = book_with()
+    assert refused(book.request, "s1", "事假", at(18, 9), at(18, 12), "", cover="s999") == "unknown_cover"
+    assert refused(book.request, "s1", "事假", at(18, 9), at(18, 12), "", cover="s1") == "cover_is_self"
+    assert not book.leaves                                                         # nothing was requested
+    leave = book.request("s1", "事假", at(18, 9), at(18, 12), "")
+    assert refused(book.decide, leave.id, "m1", True, cover="s999") == "unknown_cover"
+    assert refused(book.decide, leave.id, "m1", True, cover="s1") == "cover_is_self"
+    assert book.decide(leave.id, "m1", True, cover="s3").cover == "s3" and leave.status == "approved"
+    assert refused(book.request, "s3", "事假", at(18, 9), at(18, 9), "") == "invalid"
+    assert refused(book.request, "s3", "产假", at(18, 9), at(18, 9) + timedelta(days=367), "") == "invalid"
+
+
+def test_a_cover_on_leave_for_one_minute_of_the_hours_cannot_cover_and_one_just_before_can():
+    book = book_with()
+    s3_away = book.request("s3", "事假", at(18, 8, 0), at(18, 9, 1), "")
+    book.decide(s3_away.id, "m1", True)
+    leave = book.request("s1", "事假", at(18, 9, 0), at(18, 12, 0), "")
+    assert refused(book.decide, leave.id, "m1", True, cover="s3") == "cover_unavailable"
+    s2_away = book.request("s2", "事假", at(19, 11, 59), at(19, 13, 0), "")        # the last minute of the morning
+    book.decide(s2_away.id, "m1", True)
+    assert refused(book.request, "s3", "事假", at(19, 9, 0), at(19, 12), "", cover="s2") == "cover_unavailable"
+    other = book_with()
+    just_before = other.request("s3", "事假", at(18, 8, 0), at(18, 9, 0), "")     # ends as the leave begins
+    other.decide(just_before.id, "m1", True)
+    leave = other.request("s1", "事假", at(18, 9, 0), at(18, 12, 0), "", cover="s3")
+    assert other.decide(leave.id, "m1", True).cover == "s3"                        # the request's cover
+    evening = other.request("s2", "事假", at(19, 18, 0), at(19, 20, 0), "")       # outside every shift
+    other.decide(evening.id, "m1", True)
+    late = other.request("s1", "事假", at(19, 13, 30), at(19, 18, 30), "", cover="s2")
+    assert late.cover == "s2"                                                      # 18:00 is nobody's shift
+
+
+def test_a_cover_not_scheduled_for_a_shift_of_the_leave_cannot_cover_and_b_not_scheduled_means_no_b():
+    book = book_with()
+    afternoon = book.request("s1", "事假", at(18, 13, 30), at(18, 17, 0), "")
+    assert refused(book.decide, afternoon.id, "m1", True, cover="s4") == "cover_unavailable"   # 上午 only
+    morning_only = book.request("s3", "事假", at(19, 9, 0), at(19, 12, 0), "", cover="s4")
+    assert book.decide(morning_only.id, "m1", True).status == "approved"
+    part_time_b = book_with(posts=[Post("p1", "社保受理岗", a="s1", b="s4", categories=("social",))])
+    whole_day = part_time_b.request("s1", "事假", at(18, 0), at(18, 23), "")
+    assert refused(part_time_b.decide, whole_day.id, "m1", True) == "post_uncovered"   # no B in the afternoon
+    assert part_time_b.decide(whole_day.id, "m1", True, cover="s3").status == "approved"
+    only_mornings = part_time_b.request("s1", "事假", at(19, 9, 0), at(19, 12, 0), "")
+    assert part_time_b.decide(only_mornings.id, "m1", True).cover is None          # B works mornings: fine
+
+
+def test_b_on_leave_in_a_shift_of_as_leave_refuses_it_and_a_cover_cannot_go_on_leave_while_covering():
+    book = book_with()
+    b_away = book.request("s2", "病假", at(18, 11, 59), at(18, 12, 30), "")        # one minute of the morning
+    book.decide(b_away.id, "m1", True)
+    a_away = book.request("s1", "事假", at(18, 9, 0), at(18, 12, 0), "")
+    assert refused(book.decide, a_away.id, "m1", True) == "post_uncovered"
+    assert book.decide(a_away.id, "m1", True, cover="s3").cover == "s3"
+    covering = book.request("s3", "年休假", at(18, 11, 0), at(18, 11, 30), "")
+    assert refused(book.decide, covering.id, "m1", True) == "staff_covering"
+    after = book.request("s3", "年休假", at(18, 13, 30), at(18, 17, 0), "")        # after the leave: fine
+    assert book.decide(after.id, "m1", True).status == "approved"
+    assert book.decide(covering.id, "m1", False).status == "rejected"             # a rejection needs no check
+
+
+# --------------------------------------------------------------------------- the command path
+def test_stepping_away_by_logout_shows_on_the_day_and_the_month_sheet(proc):
+    from hallserver.attendance_desk import month_csv
+    proc.clock.set(at(17, 8, 55))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(17, 10, 30))
+    send(proc, "counter-1", type="window.logout", window="w1")
+    send(proc, "door-1", type="attendance.clock", staff="s001", kind="out", method="face")
+    proc.clock.set(at(17, 11, 30))
+    send(proc, "door-1", type="attendance.clock", staff="s001", kind="in", method="face")
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(17, 11, 59))
+    send(proc, "counter-1", type="window.logout", window="w1")                    # the last minute of the shift
+    proc.clock.set(at(17, 18, 0))
+    day = {r["staff"]: r for r in proc.attendance.day(date(2025, 11, 17), TZ)}
+    s001 = day["s001"]["shifts"][0]
+    assert (s001["away_min"], s001["early_min"], s001["late_min"]) == (45, 1, 0)
+    assert day["s001"]["shifts"][1]["absent"]
+    month = {r["staff"]: r for r in proc.attendance.month(2025, 11, TZ, date(2025, 11, 17))}
+    assert (month["s001"]["away_min"], month["s001"]["early_min"], month["s001"]["early_times"]) == (45, 1, 1)
+    line = next(x for x in month_csv(list(month.values()), 2025, 11).splitlines() if x.startswith("s001"))
+    assert line.split(",")[8:12] == ["1", "21", "45", "0"]                         # 早退分钟, 缺勤, 离岗, 请假班次
+
+
+def test_part_shift_leave_through_the_command_path_is_leave_not_early_leave(proc):
+    from hallserver.attendance_desk import SHEET_HEADER, month_csv
+    made = web(proc, type="leave.act", action="request", staff="s001", kind="事假", start=at(17, 10, 0).isoformat(),
+               end=at(17, 12, 0).isoformat(), reason="看病")
+    decided = web(proc, type="leave.act", action="decide", leave=made["result"]["leave"]["id"], manager="m001",
+                  approve=True)
+    assert decided["ok"] and decided["result"]["leave"]["cover"] is None           # B (s003) is there
+    proc.clock.set(at(17, 8, 58))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(17, 10, 0))
+    send(proc, "counter-1", type="window.logout", window="w1")                    # exactly as the leave starts
+    proc.clock.set(at(17, 13, 20))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    proc.clock.set(at(17, 18, 0))
+    s001 = next(r for r in proc.attendance.day(date(2025, 11, 17), TZ) if r["staff"] == "s001")
+    assert (s001["early_min"], s001["leave_min"], s001["leave_shifts"], s001["absent_shifts"]) == (0, 120, 0, 0)
+    assert s001["shifts"][0]["leave_min"] == 120 and not s001["shifts"][0]["on_leave"]
+    rows = proc.attendance.month(2025, 11, TZ, date(2025, 11, 17))
+    assert SHEET_HEADER[-2:] == ["请假分钟", "本人签字"]
+    line = next(x for x in month_csv(rows, 2025, 11).splitlines() if x.startswith("s001"))
+    assert line.split(",")[7:13] == ["0", "0", "20", "0", "0", "120"]            # 早退 0, leave minutes 120
+
+
+def test_leave_covers_are_checked_on_the_command_path(proc):
+    def ask(staff, start, end, **extra):
+        return web(proc, type="leave.act", action="request", staff=staff, kind="事假", start=start.isoformat(),
+                   end=end.isoformat(), reason="", **extra)
+
+    def decide(reply, **extra):
+        return web(proc, type="leave.act", action="decide", leave=reply["result"]["leave"]["id"], manager="m001",
+                   approve=True, **extra)
+    b_away = ask("s003", at(18, 8, 0), at(18, 9, 1))                               # B: the first minute of the morning
+    assert decide(b_away)["ok"]
+    a_leave = ask("s001", at(18, 9, 0), at(18, 12, 0))
+    assert decide(a_leave)["error"]["code"] == "post_uncovered"
+    assert decide(a_leave, cover="s999")["error"]["code"] == "unknown_cover"
+    assert decide(a_leave, cover="s001")["error"]["code"] == "cover_is_self"
+    assert decide(a_leave, cover="s003")["error"]["code"] == "cover_unavailable"
+    refusal = decide(a_leave, cover="s003")["error"]
+    assert refusal["message"] == "顶岗人员在请假期间有请假或未排班，请另选顶岗人员"
+    assert ask("s002", at(19, 9), at(19, 12), cover="nobody")["error"]["code"] == "unknown_cover"
+    assert ask("s404", at(19, 9), at(19, 12))["error"]["code"] == "unknown_staff"
+    assert decide(a_leave, cover="s002")["result"]["leave"]["cover"] == "s002"
+    s002_leave = ask("s002", at(18, 11, 0), at(18, 11, 30))
+    assert decide(s002_leave)["error"]["code"] == "staff_covering"
+    rebuilt = CommandProcessor(proc.config, proc.store, proc.clock)
+    assert [(lv.staff, lv.status, lv.cover) for lv in rebuilt.attendance.leaves.leaves.values()] == \
+        [("s003", "approved", None), ("s001", "approved", "s002"), ("s002", "requested", None)]

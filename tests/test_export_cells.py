@@ -54,7 +54,7 @@ def test_report_and_attendance_exports_neutralise_names_typed_in_the_settings():
 
     person = {"staff": "s9", "name": "@SUM(1+1)", "department": "综合", "scheduled": 40, "present": 40,
               "late_times": 0, "late_min": 0, "early_times": 0, "early_min": 0, "absent_shifts": 0, "away_min": 0,
-              "leave_shifts": 0}
+              "leave_shifts": 0, "leave_min": 0}
     sheet_text = month_csv([person], 2026, 11)
     assert "'@SUM(1+1)" in sheet_text
     book = load_workbook(io.BytesIO(month_xlsx([person], 2026, 11, "示范大厅")))

@@ -2,12 +2,19 @@
 
 - Clock events come from attendance terminals and from counter login/logout; they are
   stored as received and never edited. A correction is one more event, with who and why.
-- Per staff member and working day, for each scheduled shift: late (first clock-in after
-  start + grace), early leave (last clock-out before the end), absent (no clock-in and no
-  approved leave), 离岗 (pauses longer than the allowed minutes: the minutes beyond).
-- Leave is requested, then approved or rejected by a manager, then ended (销假). Approval is
-  refused when a post would have neither its A nor its B for any part of the period, unless
-  the manager names another cover.
+- Per staff member and working day, for each scheduled shift, from the spans the person was
+  clocked in (an "in" starts one, an "out" ends it; a counter login is an "in", a logout an
+  "out"): late (first clock-in after start + grace), early leave (out before the end and not
+  back in the shift), absent (never in during the shift), 离岗 (each stretch away within the
+  shift — paused, counter offline, or out and back in — longer than the allowed minutes: the
+  minutes beyond). Approved leave is taken out of all four and counted as leave minutes
+  (a whole shift on leave: a leave shift).
+- Leave is requested, then approved or rejected by a manager, then ended (销假). A named cover
+  must be a known staff member, not the person on leave, scheduled for every shift the person
+  would have worked in the period and on no approved leave in any of it. Approval is refused
+  when a post would have neither its A nor its B (B on leave or not scheduled) for any of
+  those hours, unless the manager names such a cover; and when the person is the named cover
+  of someone else's approved leave in those hours.
 - The front desk is never empty: `FrontDeskWatch` opens an alert the moment a front-desk
   category has no staffed, unpaused window during opening hours, and closes it with its
   duration; it also counts, per post and per category, the minutes covered by A, by B and uncovered.
@@ -15,11 +22,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
-from hallserver.domain.workdays import WorkCalendar
+from hallserver.domain.workdays import NoSchedule, WorkCalendar
 
 OPEN_STATUSES = ("idle", "serving")
+MAX_LEAVE = timedelta(days=366)      # one request: at most a year (产假 included)
+
+Span = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True)
@@ -60,12 +70,13 @@ class Leave:
     decided_by: str | None = None
     ended_at: datetime | None = None
 
-    def covers(self, start: datetime, end: datetime) -> bool:
-        """Approved leave over all of [start, end) (ended leave only up to its end)."""
+    def away_span(self) -> Span | None:
+        """When this leave keeps its person away: approved, [start, end); ended (销假) up to the
+        销假; None when it is only requested, or rejected."""
         if self.status not in ("approved", "ended"):
-            return False
+            return None
         until = min(self.end, self.ended_at) if self.ended_at else self.end
-        return self.start <= start and until >= end
+        return (self.start, until) if until > self.start else None
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
         if self.status not in ("requested", "approved"):
@@ -91,6 +102,7 @@ class ShiftFigures:
     late_min: int = 0
     early_min: int = 0
     away_min: int = 0
+    leave_min: int = 0          # minutes of the shift on approved leave (all of them when on_leave)
     clock_in: datetime | None = None
     clock_out: datetime | None = None
 
@@ -121,6 +133,10 @@ class DayFigures:
     def leave_shifts(self) -> int:
         return sum(s.on_leave for s in self.shifts)
 
+    @property
+    def leave_min(self) -> int:
+        return sum(s.leave_min for s in self.shifts)
+
 
 def scheduled(shifts: list[Shift], day: date, calendar: WorkCalendar) -> list[Shift]:
     working = calendar.is_working_day(day)
@@ -132,12 +148,106 @@ def _minutes(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds() // 60))
 
 
+def _union(spans: list[Span]) -> list[Span]:
+    """The spans joined where they overlap or touch, in order."""
+    out: list[Span] = []
+    for a, b in sorted(s for s in spans if s[1] > s[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _clip(spans: list[Span], start: datetime, end: datetime) -> list[Span]:
+    return [(max(a, start), min(b, end)) for a, b in spans if a < end and start < b]
+
+
+def _minus(span: Span, holes: list[Span]) -> list[Span]:
+    """What of `span` no hole covers (`holes` joined, in order)."""
+    out, at = [], span[0]
+    for a, b in _clip(holes, *span):
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < span[1]:
+        out.append((at, span[1]))
+    return out
+
+
+def _minutes_of(spans: list[Span]) -> int:
+    return _minutes(sum((b - a for a, b in spans), timedelta()))
+
+
+def _presence(mine: list[ClockEvent], day: date, start: datetime, end: datetime,
+              tz: tzinfo) -> tuple[list[Span], datetime | None]:
+    """The spans of [start, end) the person was clocked in — from the day's events, an "in"
+    opens one, an "out" closes it (a second "in" or "out" in a row changes nothing) — and when
+    the first one began (before the start: that time if within two hours, else the start)."""
+    midnight = datetime.combine(day, time(0), tz)      # the same day: last night's "in" is not today's
+    spans: list[Span] = []
+    since: datetime | None = None
+    for e in mine:
+        if not midnight <= e.at < end:
+            continue
+        if e.kind == "in" and since is None:
+            since = e.at
+        elif e.kind == "out" and since is not None:
+            spans.append((since, e.at))
+            since = None
+    if since is not None:
+        spans.append((since, end))
+    spans = [s for s in spans if s[1] > start]
+    if not spans:
+        return [], None
+    began = spans[0][0]
+    arrived = began if began >= start - timedelta(hours=2) else start
+    return _clip(spans, start, end), arrived
+
+
+def _free_from(start: datetime, leave: list[Span]) -> datetime:
+    """When the person is first expected: the start, or the end of a leave over the start."""
+    return leave[0][1] if leave and leave[0][0] <= start else start
+
+
+def shift_figures(fig: ShiftFigures, start: datetime, end: datetime, presence: list[Span],
+                  away: list[Span], leave: list[Span], *, grace_min: int, away_limit_min: int) -> None:
+    """One shift's figures from when the person was in (`presence`), paused or offline
+    (`away`) and on approved leave (`leave`), every list in order within [start, end).
+
+    - leave: its minutes (`leave_min`); over all of the shift, `on_leave` and nothing else;
+    - absent: never in during the shift;
+    - late: the first "in" after the first minute not on leave + grace; the minutes from the
+      start to it, less the leave;
+    - early: out before the end and not back in the shift; the minutes from the last "out" to
+      the end, less the leave;
+    - 离岗: each stretch away within the shift — out and back in, paused, offline, those
+      overlapping or touching joined — counts its minutes not on leave beyond the limit."""
+    fig.leave_min = _minutes_of(leave)
+    if not _minus((start, end), leave):
+        fig.on_leave = True
+        return
+    if not presence:
+        fig.absent = True
+        return
+    first_in, last_out = presence[0][0], presence[-1][1]
+    if first_in > _free_from(start, leave) + timedelta(minutes=grace_min):
+        fig.late_min = _minutes_of(_minus((start, first_in), leave))
+    if last_out < end:
+        fig.early_min = _minutes_of(_minus((last_out, end), leave))
+    gaps = [(a[1], b[0]) for a, b in zip(presence, presence[1:], strict=False)]
+    for stretch in _union(gaps + _clip(away, first_in, last_out)):
+        fig.away_min += max(0, _minutes_of(_minus(stretch, leave)) - away_limit_min)
+
+
 def day_figures(staff: str, day: date, shifts: list[Shift], events: list[ClockEvent], pauses: list[PauseSpan],
-                leaves: list[Leave], calendar: WorkCalendar, tz, *, grace_min: int = 5,   # noqa: ANN001
+                leaves: list[Leave], calendar: WorkCalendar, tz: tzinfo, *, grace_min: int = 5,
                 away_limit_min: int = 15, works: set[str] | None = None) -> DayFigures:
     """One staff member's attendance of one day, shift by shift (`works`: the shifts in their
     schedule; None: all)."""
     mine = sorted((e for e in events if e.staff == staff), key=lambda e: e.at)
+    away = _union([(p.start, p.end) for p in pauses if p.staff == staff])
+    on_leave = _union([span for lv in leaves if lv.staff == staff and (span := lv.away_span()) is not None])
     out = DayFigures(staff, day)
     for shift in scheduled(shifts, day, calendar):
         if works is not None and shift.name not in works:
@@ -145,32 +255,49 @@ def day_figures(staff: str, day: date, shifts: list[Shift], events: list[ClockEv
         start, end = datetime.combine(day, shift.start, tz), datetime.combine(day, shift.end, tz)
         fig = ShiftFigures(shift.name)
         out.shifts.append(fig)
-        if any(lv.staff == staff and lv.covers(start, end) for lv in leaves):
-            fig.on_leave = True
-            continue
-        ins = [e.at for e in mine if e.kind == "in" and start - timedelta(hours=2) <= e.at < end]
+        presence, fig.clock_in = _presence(mine, day, start, end, tz)
         outs = [e.at for e in mine if e.kind == "out" and start < e.at <= end + timedelta(hours=2)]
-        midnight = datetime.combine(day, time(0), tz)
-        before = [e for e in mine if midnight <= e.at <= start]     # the same day: last night's "in" is not today's
-        if before and before[-1].kind == "in" and not (ins and ins[0] <= start):
-            ins = [start, *ins]                  # still in since earlier (logged in over lunch): present, on time
-        if not ins:
-            fig.absent = True
-            continue
-        fig.clock_in = ins[0]
-        if ins[0] > start + timedelta(minutes=grace_min):
-            fig.late_min = _minutes(ins[0] - start)
-        if outs:
-            fig.clock_out = outs[-1]
-            if outs[-1] < end and not any(i > outs[-1] for i in ins):     # not back in after it
-                fig.early_min = _minutes(end - outs[-1])
-        for p in pauses:
-            if p.staff != staff:
-                continue
-            a, b = max(p.start, start), min(p.end, end)
-            if b > a:
-                fig.away_min += max(0, _minutes(b - a) - away_limit_min)
+        fig.clock_out = outs[-1] if outs else None
+        shift_figures(fig, start, end, presence, _clip(away, start, end), _clip(on_leave, start, end),
+                      grace_min=grace_min, away_limit_min=away_limit_min)
+        if fig.on_leave or fig.absent:
+            fig.clock_in = fig.clock_out = None
     return out
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who works which shifts, as leave needs it: the hours a person on leave would have
+    worked, and whether someone else works them."""
+    shifts: list[Shift]
+    calendar: WorkCalendar
+    tz: tzinfo
+    works: dict[str, frozenset[str] | None]      # every staff member → the shifts of their schedule (None: all)
+
+    def works_shift(self, staff: str, shift: str) -> bool:
+        schedule = self.works.get(staff)
+        return schedule is None or shift in schedule
+
+    def shifts_on(self, day: date) -> list[Shift]:
+        """The day's shifts; a year whose holidays are not loaded yet: every shift of its
+        weekday (more hours to cover, never fewer)."""
+        try:
+            return scheduled(self.shifts, day, self.calendar)
+        except NoSchedule:
+            return [s for s in self.shifts if s.weekdays is None or day.weekday() in s.weekdays]
+
+    def duty(self, staff: str, start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+        """(shift, from, to): the shifts `staff` is scheduled for within [start, end), cut to it."""
+        out = []
+        day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
+        while day <= last:
+            for shift in self.shifts_on(day):
+                a = max(start, datetime.combine(day, shift.start, self.tz))
+                b = min(end, datetime.combine(day, shift.end, self.tz))
+                if b > a and self.works_shift(staff, shift.name):
+                    out.append((shift.name, a, b))
+            day += timedelta(days=1)
+        return out
 
 
 class LeaveError(ValueError):
@@ -180,36 +307,86 @@ class LeaveError(ValueError):
 
 
 class LeaveBook:
-    def __init__(self, posts: list[Post], leaves: list[Leave] | None = None) -> None:
+    """Leave requests and decisions. With a `roster`, a leave needs cover only for the shifts
+    its person would have worked; without one (tests of the rules alone), for all of it, and
+    any staff number is known."""
+
+    def __init__(self, posts: list[Post], leaves: list[Leave] | None = None, roster: Roster | None = None) -> None:
         self.posts = posts
+        self.roster = roster
         self.leaves = {lv.id: lv for lv in leaves or ()}
         self.last_id = max(self.leaves, default=0)
         self.changed: list[Leave] = []
 
-    def request(self, staff: str, kind: str, start: datetime, end: datetime, reason: str) -> Leave:
+    def request(self, staff: str, kind: str, start: datetime, end: datetime, reason: str,
+                cover: str | None = None) -> Leave:
         if end <= start:
             raise LeaveError("invalid", "the leave ends before it starts")
+        if end - start > MAX_LEAVE:
+            raise LeaveError("invalid", "one leave request is at most 366 days")
         if any(lv.staff == staff and lv.overlaps(start, end) for lv in self.leaves.values()):
             raise LeaveError("invalid", "another leave of this staff member overlaps")
-        self.last_id += 1
-        leave = Leave(self.last_id, staff, kind, start, end, reason.strip()[:200])
+        leave = Leave(self.last_id + 1, staff, kind, start, end, reason.strip()[:200])
+        if cover:
+            self.check_cover(leave, cover)
+            leave.cover = cover
+        self.last_id = leave.id
         self.leaves[leave.id] = leave
         self.changed.append(leave)
         return leave
 
+    def needed(self, staff: str, start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+        """The hours `staff` would have worked in [start, end): what a leave there leaves to cover."""
+        if self.roster is None:
+            return [("", start, end)]
+        return self.roster.duty(staff, start, end)
+
+    def available(self, staff: str, leave: Leave) -> bool:
+        """`staff` is scheduled for every hour `leave`'s person would have worked, and on no
+        approved leave in any of them."""
+        away = [span for lv in self.leaves.values()
+                if lv.staff == staff and lv.id != leave.id and (span := lv.away_span()) is not None]
+        for shift, a, b in self.needed(leave.staff, leave.start, leave.end):
+            if self.roster is not None and not self.roster.works_shift(staff, shift):
+                return False
+            if any(x < b and a < y for x, y in away):
+                return False
+        return True
+
+    def check_cover(self, leave: Leave, cover: str) -> None:
+        """A named cover: a known staff member, not the person on leave, available throughout."""
+        if self.roster is not None and cover not in self.roster.works:
+            raise LeaveError("unknown_cover", f"no staff member {cover!r} to cover")
+        if cover == leave.staff:
+            raise LeaveError("cover_is_self", "the person on leave cannot be their own cover")
+        if not self.available(cover, leave):
+            raise LeaveError("cover_unavailable", f"{cover} is on leave or not scheduled for part of the leave")
+
+    def covering(self, leave: Leave) -> list[int]:
+        """The approved leaves of others whose named cover is `leave`'s person during its hours."""
+        out = []
+        for other in self.leaves.values():
+            span = other.away_span()
+            if other.id == leave.id or other.cover != leave.staff or span is None:
+                continue
+            if any(a < leave.end and leave.start < b for _, a, b in self.needed(other.staff, *span)):
+                out.append(other.id)
+        return out
+
     def uncovered_posts(self, leave: Leave) -> list[str]:
-        """Posts that would have neither A nor B during the leave (the partner is away too)."""
+        """Posts that would have neither A nor B during the leave (the partner on leave too, or
+        not scheduled for some of the hours the person on leave would have worked)."""
         out = []
         for post in self.posts:
             if leave.staff not in (post.a, post.b):
                 continue
             partner = post.b if leave.staff == post.a else post.a
-            if any(lv.staff == partner and lv.status == "approved" and lv.start < leave.end and leave.start < lv.end
-                   and lv.id != leave.id for lv in self.leaves.values()):
+            if not self.available(partner, leave):
                 out.append(post.name)
         return out
 
     def decide(self, leave_id: int, manager: str, approve: bool, cover: str | None = None) -> Leave:
+        """Approve or reject; the cover named now, or else the one named with the request."""
         leave = self.leaves.get(leave_id)
         if leave is None:
             raise LeaveError("not_found", f"no leave {leave_id}")
@@ -218,6 +395,13 @@ class LeaveBook:
         if manager == leave.staff:
             raise LeaveError("forbidden", "nobody approves their own leave")
         if approve:
+            cover = cover or leave.cover
+            if cover:
+                self.check_cover(leave, cover)
+            others = self.covering(leave)
+            if others:
+                raise LeaveError("staff_covering", f"{leave.staff} is the cover of leave "
+                                 + ", ".join(map(str, others)) + " in these hours")
             gaps = self.uncovered_posts(leave)
             if gaps and not cover:
                 raise LeaveError("post_uncovered", "neither A nor B would be at: " + "、".join(gaps))

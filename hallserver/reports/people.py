@@ -104,9 +104,10 @@ def people_tables(figures: dict[str, Any]) -> list[tuple[str, list[str], list[li
          [[d["department"], d["accepted"], d["finished"], d["finished_on_time"], d["on_time_rate"], d["open_overdue"]]
           for d in figures["departments"]]),
         ("考勤", ["工号", "姓名", "部门", "应出勤班次", "出勤班次", "出勤率(%)", "迟到次数", "迟到分钟", "早退次数",
-                "早退分钟", "缺勤班次", "离岗分钟", "请假班次"],
+                "早退分钟", "缺勤班次", "离岗分钟", "请假班次", "请假分钟"],
          [[r["staff"], r["name"], r["department"], r["scheduled"], r["present"], r["attendance_rate"], r["late_times"],
-           r["late_min"], r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"]]
+           r["late_min"], r["early_times"], r["early_min"], r["absent_shifts"], r["away_min"], r["leave_shifts"],
+           r["leave_min"]]
           for r in figures["attendance"]]),
         ("AB岗按岗位", ["岗位", "A角在岗(分钟)", "B角顶岗(分钟)", "无人在岗(分钟)", "在岗率(%)"],
          [[r["name"], r["a"], r["b"], r["none"], r["covered_share"]] for r in figures["coverage"]]),
