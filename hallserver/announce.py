@@ -66,6 +66,7 @@ class Announcing:
         for case in changes.cases:
             msg = self.cases.colour_event(case, self.clock.now(), self.clock.tz)
             if msg is None:            # its deadline is pending (next year's holidays): announced once computed
+                self.cases.colours.pop(case.code, None)
                 continue
             self.cases.colours[case.code] = msg.colour
             out.append(Outgoing(self.topics.event(msg.type), c.encode(msg)))

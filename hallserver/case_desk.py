@@ -174,7 +174,9 @@ class CaseDesk:
         out = []
         for case in list(self.book.cases.values()):
             event = self.colour_event(case, now, tz)
-            if event is not None and self.colours.get(case.code) != event.colour:
+            if event is None:                           # pending: announced again once computed
+                self.colours.pop(case.code, None)
+            elif self.colours.get(case.code) != event.colour:
                 self.colours[case.code] = event.colour
                 out.append(event)
             if case.step == Step.DELIVERED:

@@ -1,8 +1,10 @@
 """Cases through the one command path: 受理 at the window for the citizen just served, 补正,
 steps, 延期 approved on the HTTP side, the colours announced, all kept across a restart."""
 import json
+import shutil
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -306,3 +308,157 @@ def test_open_cases_stored_before_cases_kept_their_terms_get_the_catalogue_in_fo
     CommandProcessor(config, proc.store, proc.clock)                     # the server starts
     terms = json.loads(proc.store.case_row_by(code=code)["terms"])
     assert terms["promised_days"] == 3 and terms["name"] == "个体工商户登记"
+
+
+# ---------------------------------------------------------------- a year without its holidays (issue 26)
+EXAMPLE = Path(__file__).parent.parent / "examples" / "hall.toml"
+ALL_MATERIALS = {"登记申请书": 1, "经营者身份证明": 1, "经营场所证明": 1}
+PENDING_2027 = "待定：2027 年节假日安排未导入"
+
+
+def test_a_supplement_into_a_year_without_holidays_is_saved_pending_then_computed_when_the_calendar_is_loaded(
+        db_url, tmp_path):
+    from govhall.config_file import load_config
+    from hallserver.settings_file import save_calendar
+    hall_toml = tmp_path / "hall.toml"
+    shutil.copy(EXAMPLE, hall_toml)
+    store = Store(db_url)
+    store.migrate()
+    proc = CommandProcessor(load_config(hall_toml), store, SimClock(datetime(2026, 12, 18, 10, 0, tzinfo=TZ)))
+    serve_one(proc)
+    case = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                received={"登记申请书": 2})[0]["result"]["case"]
+    assert case["waiting_materials"] and case["due"] == "2026-12-23T17:00:00+08:00"   # if they came today
+    proc.clock.set(datetime(2026, 12, 29, 10, 0, tzinfo=TZ))                          # 7 working days paused
+    reply, events = send(proc, "counter-2", type="case.supplement", window="w2", case=case["code"],
+                         received={"经营者身份证明": 1, "经营场所证明": 1})
+    after = reply["result"]["case"]
+    assert reply["ok"] and not after["waiting_materials"] and events == []
+    assert after["due"] is None and after["due_pending"] == PENDING_2027 and after["colour"] is None
+    assert proc.store.case_row_by(code=case["code"])["missing"] in ("[]", [])        # saved
+    token = next(x.token for x in proc.cases.book.cases.values() if x.code == case["code"])
+    assert proc.case_page(token)["due_pending"] == PENDING_2027                        # the tracking page
+    assert [o for o in proc.tick() if o.topic.endswith("case.colour")] == []          # the watch: nothing to say yet
+    assert proc.case_report(None, None, digest=True)["departments"]["市场监管局"]["due_pending"] == 1
+    report = proc.case_report(date(2026, 12, 1), date(2026, 12, 31))
+    assert report["total"]["accepted"] == 1 and report["total"]["due_pending"] == 1  # counted, not hidden
+    save_calendar(hall_toml, [{"year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知",
+                               "days_off": ["2027-01-01"]}], proc.clock.now())
+    out = proc.apply_config(load_config(hall_toml))                                   # as the settings page does
+    (event,) = [json.loads(o.payload) for o in out if o.topic.endswith("/event/case.colour")]
+    assert event["case"] == case["code"] and event["due"] == "2027-01-04T17:00:00+08:00"   # 1 Jan off
+    assert event["colour"] == "green"
+    page = proc.case_page(token)
+    assert page["due"] == "2027-01-04T17:00:00+08:00" and page["due_pending"] is None and page["colour"] == "green"
+    store.close()
+
+
+@pytest.mark.parametrize("accepted, matter, due", [
+    (datetime(2026, 12, 28, 10, 0), "business-licence", "2026-12-31T17:00:00+08:00"),   # exactly the last covered day
+    (datetime(2026, 12, 29, 10, 0), "business-licence", None),                           # day 3 in 2027
+    (datetime(2026, 12, 31, 10, 0), "business-licence", None),                           # the day before the boundary
+    (datetime(2027, 1, 1, 10, 0), "business-licence", None),                             # on it
+    (datetime(2027, 1, 4, 10, 0), "business-licence", None),                             # after it
+    (datetime(2026, 12, 31, 10, 0), "residence-proof", "2026-12-31T12:00:00+08:00"),     # 即办: this session
+    (datetime(2026, 12, 31, 17, 30), "residence-proof", None),                           # 即办: next session, 2027
+])
+def test_cases_at_the_year_boundary_are_accepted_with_their_deadline_or_pending(proc, accepted, matter, due):
+    proc.clock.set(accepted.replace(tzinfo=TZ))
+    serve_one(proc)
+    received = ALL_MATERIALS if matter == "business-licence" else {"身份证": 1}
+    reply, events = send(proc, "counter-2", type="case.accept", window="w2", matter=matter, received=received)
+    case = reply["result"]["case"]
+    assert reply["ok"] and case["due"] == due and proc.store.case_row_by(code=case["code"]) is not None
+    assert case["due_pending"] == (PENDING_2027 if due is None else None)
+    assert [e["case"] for e in events] == ([] if due is None else [case["code"]])
+    assert case_receipt_prints(case)
+
+
+def case_receipt_prints(case):
+    """The 收件回执 of the view: the promised time, or the words of a pending one."""
+    from hardware.receipt import compose_receipt
+    text = compose_receipt(case, "示范大厅").decode("gb18030", errors="ignore")
+    return (case["due_pending"] in text) if case["due"] is None else ("承诺办结" in text and case["due"][:10] in text)
+
+
+def test_warn_mode_gives_a_weekends_only_deadline_and_says_so(config, db_url):
+    config.calendar.missing_year = "warn"
+    store = Store(db_url)
+    store.migrate()
+    proc = CommandProcessor(config, store, SimClock(datetime(2026, 12, 30, 10, 0, tzinfo=TZ)))
+    serve_one(proc)
+    case = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                received=ALL_MATERIALS)[0]["result"]["case"]
+    assert case["due"] == "2027-01-04T17:00:00+08:00" and case["due_pending"] is None   # 31 Dec, Fri 1 Jan, Mon 4
+    assert case["due_warning"] == "按周末推算：2027 年节假日安排未导入"
+    store.close()
+
+
+# ---------------------------------------------------------------- 延期 (行政许可法 §42)
+@pytest.fixture
+def joint_proc(config, db_url):
+    from govhall.config import MatterConfig
+    config.matters.append(MatterConfig(id="joint-permit", name="建设项目联合审批", department="住建局", kind="联办件",
+                                       legal_days=45, promised_days=30, materials=["申请书"]))
+    store = Store(db_url)
+    store.migrate()
+    yield CommandProcessor(config, store, SimClock(datetime(2025, 11, 17, 9, 0, tzinfo=TZ)))
+    store.close()
+
+
+def extend(proc, matter, days, reason="需组织专家评审"):
+    received = {"joint-permit": {"申请书": 1}, "business-licence": ALL_MATERIALS}.get(matter, {"身份证": 1})
+    code = send(proc, "counter-2", type="case.accept", window="w2", matter=matter,
+                received=received)[0]["result"]["case"]["code"]
+    return code, send(proc, "counter-2", type="case.request_extension", window="w2", case=code, days=days,
+                      reason=reason)[0]
+
+
+@pytest.mark.parametrize("matter, days, code", [
+    ("business-licence", 10, None), ("business-licence", 11, "extension_too_long"),
+    ("joint-permit", 15, None), ("joint-permit", 16, "extension_too_long"),
+    ("residence-proof", 1, "extension_too_long"),                                  # a 即办件 is never extended
+])
+def test_an_extension_is_at_most_ten_working_days_fifteen_for_joint_handling(joint_proc, matter, days, code):
+    from govhall.contract import ERROR_MESSAGES, ErrorCode
+    serve_one(joint_proc)
+    _code, reply = extend(joint_proc, matter, days)
+    if code is None:
+        assert reply["ok"] and reply["result"]["case"]["extension_waiting"]
+        assert reply["result"]["case"]["extension_limit"] == days
+    else:
+        assert reply["error"]["code"] == code and reply["error"]["message"] == ERROR_MESSAGES[ErrorCode(code)]
+
+
+def test_a_case_is_extended_once_and_the_applicant_is_told_why(joint_proc):
+    serve_one(joint_proc)
+    code, reply = extend(joint_proc, "business-licence", 10, "需现场核查经营场所")
+    assert extend(joint_proc, "business-licence", 5, "   ")[1]["error"]["code"] == "invalid"   # a reason is required
+    approved, _ = joint_proc.handle_local(json.dumps({"id": "ok-1", "type": "case.approve_extension", "case": code,
+                                                      "manager": "m001"}).encode())
+    view = approved["result"]["case"]
+    assert view["due"] == "2025-12-04T17:00:00+08:00"                               # 3 + 10 working days
+    again, _ = send(joint_proc, "counter-2", type="case.request_extension", window="w2", case=code, days=1,
+                    reason="再延一天")
+    assert again["error"]["code"] == "extension_used"
+    assert again["error"]["message"] == "该办件已延期过一次，依法不能再次延期"
+    token = next(x.token for x in joint_proc.cases.book.cases.values() if x.code == code)
+    assert joint_proc.case_page(token)["extensions"] == [{"days": 10, "reason": "需现场核查经营场所", "approved": True}]
+
+
+# ---------------------------------------------------------------- after closing time ([cases] after_hours_next_day)
+@pytest.mark.parametrize("hh, mm, on, due", [
+    (16, 59, False, 20), (17, 0, False, 20), (17, 1, False, 20),
+    (16, 59, True, 20), (17, 0, True, 21), (17, 1, True, 21),
+])
+def test_a_case_taken_after_closing_counts_from_the_next_working_day_when_the_hall_says_so(config, db_url, hh, mm,
+                                                                                          on, due):
+    config.cases.after_hours_next_day = on
+    store = Store(db_url)
+    store.migrate()
+    proc = CommandProcessor(config, store, SimClock(datetime(2025, 11, 17, hh, mm, tzinfo=TZ)))   # a Monday
+    serve_one(proc)
+    case = send(proc, "counter-2", type="case.accept", window="w2", matter="business-licence",
+                received=ALL_MATERIALS)[0]["result"]["case"]
+    assert case["due"] == f"2025-11-{due}T17:00:00+08:00"
+    store.close()

@@ -10,6 +10,7 @@ import pytest
 from hallserver.calendar_source import work_calendar
 from hallserver.domain.clock import SimClock
 from hallserver.domain.rectification import RectificationBook, RectificationError, due_dates, step_colours
+from hallserver.domain.workdays import Pending
 from hallserver.processor import CommandProcessor
 from hallserver.store import Store
 
@@ -209,3 +210,36 @@ def test_a_phone_rating_stays_open_for_the_configured_days(config, db_url):
                                               "level": 4}).encode())
     assert reply["error"]["code"] == "rating_expired" and reply["error"]["message"] == "已超过评价期限"
     store.close()
+
+
+def test_each_deadline_stands_on_its_own_at_the_year_boundary():
+    """A 差评 on 30 Dec 2026: 核实 is due on the 31st (covered), 整改's 15 days reach 2027 (pending)."""
+    book = RectificationBook()
+    r = book.open(1, "w1", "s001", "人社局", 1, "", datetime(2026, 12, 30, 10, 0, tzinfo=TZ))
+    verify, rectify = due_dates(r, CAL, CLOSE)
+    assert verify == datetime(2026, 12, 31, 17, 0, tzinfo=TZ) and rectify == Pending(2027)
+    assert step_colours(r, CAL, CLOSE, datetime(2026, 12, 30, 11, 0, tzinfo=TZ)) == {"核实回访": "yellow"}
+    last = book.open(2, "w1", "s001", "人社局", 1, "", datetime(2026, 12, 31, 10, 0, tzinfo=TZ))
+    assert due_dates(last, CAL, CLOSE) == (Pending(2027), Pending(2027))     # both in 2027
+
+
+def test_a_bad_rating_on_the_30th_of_december_through_the_command_path(proc, tmp_path):
+    proc.clock.set(datetime(2026, 12, 30, 10, 0, tzinfo=TZ))
+    send(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    send(proc, "kiosk-1", type="ticket.issue", category="social")
+    send(proc, "counter-1", type="window.call_next", window="w1")
+    send(proc, "counter-1", type="window.complete", window="w1")
+    assert send(proc, "tablet-1", type="rating.submit", window="w1", level=1, phone="13800138000")["ok"]
+    (item,) = proc.rectification_list()
+    assert item["verify_due"] == "2026-12-31T17:00:00+08:00" and item["verify_pending"] is None
+    assert item["rectify_due"] is None and item["rectify_pending"] == "待定：2027 年节假日安排未导入"
+    assert item["colours"] == {"核实回访": "yellow"}
+    verified = web(proc, rectification=item["id"], action="verify", by="m001", note="已回访", reached=True)
+    assert verified["ok"] and verified["result"]["rectification"]["status"] == "待整改"
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text('[[year]]\nyear = 2027\ndays_off = ["2027-01-01"]\n', encoding="utf-8")
+    proc.config.calendar.file = str(calendar)
+    proc.apply_config(proc.config)                                          # the calendar arrives
+    (item,) = proc.rectification_list()
+    assert item["rectify_due"] == "2027-01-21T17:00:00+08:00" and item["rectify_pending"] is None
+    assert item["colours"]["整改"] == "green"
