@@ -462,3 +462,46 @@ def test_a_case_taken_after_closing_counts_from_the_next_working_day_when_the_ha
                 received=ALL_MATERIALS)[0]["result"]["case"]
     assert case["due"] == f"2025-11-{due}T17:00:00+08:00"
     store.close()
+
+
+def test_over_http_the_tracking_page_says_pending_until_the_manager_uploads_next_years_calendar(
+        embedded_broker, sqlite_url, tmp_path):
+    import httpx
+
+    from govhall.config_file import load_config
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    hall_toml = tmp_path / "hall.toml"
+    shutil.copy(EXAMPLE, hall_toml)
+    config = load_config(hall_toml)
+    clock = SimClock(datetime(2026, 12, 29, 10, 0, tzinfo=TZ))
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port()), clock=clock,
+                      config_path=str(hall_toml)) as (server, device):
+        kiosk, counter = device("kiosk-1"), device("counter-2")
+        kiosk.request({"type": "ticket.issue", "category": "business"})
+        counter.request({"type": "window.login", "window": "w2", "staff": "s002"})
+        counter.request({"type": "window.call_next", "window": "w2"})
+        reply = counter.request({"type": "case.accept", "window": "w2", "matter": "business-licence",
+                                 "received": ALL_MATERIALS})
+        case = reply["result"]["case"]
+        assert reply["ok"] and case["due"] is None and case["due_pending"] == PENDING_2027
+        page = httpx.get(case["track_url"], timeout=5)
+        assert page.status_code == 200 and "办结时限待定：2027 年节假日安排未导入" in page.text
+        saved = httpx.post(f"{server.dashboard_url}api/settings/calendar", timeout=10,
+                           json=[{"year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知",
+                                  "days_off": ["2027-01-01"]}])
+        assert saved.status_code == 200 and saved.json()["applied"]
+        page = httpx.get(case["track_url"], timeout=5)
+        assert "承诺 2027-01-04 17:00 前办结" in page.text and "待定" not in page.text    # 30, 31 Dec, Mon 4 Jan
+
+
+def test_the_counter_prints_the_receipt_of_a_case_whose_deadline_is_pending():
+    from counter.qt_counter import _case_receipt
+    from hardware.receipt import compose_receipt
+    case = {"code": "2026122900001", "matter_name": "个体工商户登记", "kind": "承诺件", "department": "市场监管局",
+            "handler": "李强", "window": "w2", "accepted_at": "2026-12-29T10:00:00+08:00", "due": None,
+            "due_pending": PENDING_2027, "missing": [], "received": {"登记申请书": 1}, "track_url": None}
+    assert _case_receipt(case) is case
+    assert _case_receipt({**case, "due_pending": None}) is None          # neither a time nor its words
+    text = compose_receipt(case, "示范大厅").decode("gb18030", errors="ignore")
+    assert f"承诺办结：{PENDING_2027}" in text and "办结时限确定后可扫码查询" in text
