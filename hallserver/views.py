@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 import time as monotonic_time
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from govhall import contract as c
 from govhall.contract import WindowStatus
-from hallserver.domain.appointments import Appointment, check_in_window
+from hallserver.domain.appointments import Appointment, check_in_window, slot_taken
 from hallserver.domain.queue import (
     Ticket,
     Window,
@@ -59,6 +59,17 @@ class HallViews:
                 "slot_start": self._local(a.slot_start).isoformat(), "slot_end": self._local(a.slot_end).isoformat(),
                 "check_in_from": self._local(opens).isoformat(), "check_in_until": self._local(closes).isoformat(),
                 "status": a.status.value, "late": a.late}
+
+    def appointment_slots(self, category: str, day: date) -> list[dict] | None:
+        """The 预约 slots of `day` a citizen may book now, with the places left (none on a day the
+        hall is closed: a holiday, its closed day); None: no such category."""
+        e = self.engine
+        if category not in e.categories:
+            return None
+        capacity = e.capacities.get(category, e.appointment_rules.capacity)
+        return [{"start": self._local(a).isoformat(), "end": self._local(b).isoformat(),
+                 "free": capacity - slot_taken(e.appointments, category, a)}
+                for a, b in e.appointment_slots(category, day)]
 
     def window_state(self, w: Window) -> c.WindowState:
         staff = self.engine.staff.get(w.staff) if w.staff else None

@@ -4,18 +4,22 @@ import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from govhall.config import HoursConfig
 from govhall.contract import ErrorCode
+from hallserver.broker import free_port
 from hallserver.calendar_source import work_calendar
 from hallserver.domain.clock import SimClock
 from hallserver.domain.hours import CategoryLimits, DayRule, Extended, HallDays, HallHours, Session
+from hallserver.domain.identity import check_char
 from hallserver.domain.queue import Category, DomainError, QueueEngine, Staff, Window
 from hallserver.processor import CommandProcessor
 from hallserver.store import Store
 from hallserver.web.overview import device_alert_text
 from lab.demo import demo_config
+from tests.conftest import running_hall
 
 TZ = ZoneInfo("Asia/Shanghai")
 MORNING, AFTERNOON = Session(time(9), time(12)), Session(time(13, 30), time(17))
@@ -253,3 +257,42 @@ def test_no_appointment_on_a_holiday_and_the_first_day_after_it_is_bookable(hall
     slots = proc.engine.appointment_slots("social", date(2026, 10, 8))
     assert slots[0] == (day_of(2026, 10, 8, 9), day_of(2026, 10, 8, 9, 30)) and len(slots) == 13
     assert web_book(proc, day_of(2026, 10, 8, 9, 30))["ok"]
+
+
+def test_a_notice_entered_while_the_hall_runs_moves_its_hours_at_once(hall, tmp_path):
+    proc = hall(day_of(2026, 12, 31, 17))
+    assert social_state(proc)["next_open"] == "2027-01-01T09:00:00+08:00"     # 2027 unknown: Friday, a weekday
+    notice = tmp_path / "calendar.toml"                 # as 系统设置 → 节假日安排 writes it (a made-up 2027)
+    notice.write_text('[[year]]\nyear = 2027\nsource = "test"\ndays_off = ["2027-01-01..2027-01-03"]\n',
+                      encoding="utf-8")
+    config = proc.config.model_copy(deep=True)
+    config.calendar.file = str(notice)
+    proc.apply_config(config)
+    assert social_state(proc)["next_open"] == "2027-01-04T09:00:00+08:00"
+    assert not proc.attendance.calendar.is_working_day(date(2027, 1, 1))       # attendance: the same day off
+
+
+def test_over_http_a_holiday_offers_no_slot_and_refuses_a_booking(embedded_broker, sqlite_url):
+    config = demo_config()                               # hours on weekdays 1–5, the real calendar
+    clock = SimClock(day_of(2026, 10, 2, 10))            # 国庆
+    with running_hall(config, embedded_broker.url, sqlite_url, clock=clock,
+                      http=("127.0.0.1", free_port())) as (server, _device):
+        url = server.dashboard_url + "api/appointments"
+        holiday = httpx.get(url + "/slots", params={"category": "social", "date": "2026-10-05"}, timeout=5)
+        assert holiday.status_code == 200 and holiday.json()["slots"] == []
+        after = httpx.get(url + "/slots", params={"category": "social", "date": "2026-10-08"}, timeout=5).json()
+        assert after["slots"][0] == {"start": "2026-10-08T09:00:00+08:00", "end": "2026-10-08T09:30:00+08:00",
+                                     "free": 4}
+        assert len(after["slots"]) == 13                 # 09:00–12:00 and 13:30–17:00
+        first17 = "11010519800101001"
+        body = {"category": "social", "slot_start": "2026-10-05T10:00:00+08:00", "name": "王丽",
+                "id_number": first17 + check_char(first17), "phone": "13800138000"}
+        refused = httpx.post(url, json=body, timeout=5)
+        assert refused.status_code == 400 and "not open" in refused.json()["error"]["detail"]
+        booked = httpx.post(url, json={**body, "slot_start": "2026-10-08T09:00:00+08:00"}, timeout=5)
+        assert booked.status_code == 201, booked.text
+        again = httpx.get(url + "/slots", params={"category": "social", "date": "2026-10-08"}, timeout=5).json()
+        assert again["slots"][0]["free"] == 3
+        assert httpx.get(url + "/slots", params={"category": "nope", "date": "2026-10-08"}, timeout=5).status_code \
+            == 404
+        assert httpx.get(url + "/slots", params={"category": "social", "date": "10/08"}, timeout=5).status_code == 400

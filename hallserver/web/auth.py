@@ -4,9 +4,10 @@ a CSRF token per session required on every state-changing request, the login loc
 counters, and security headers on every response.
 
 Public, without a login: the citizens' pages (/t/, /c/, /w/), booking an appointment and a
-real-name online application (POST /api/appointments, POST /api/cases/online), /healthz and
-/login. POST /api/cases (a case entered by a manager) needs a session. A hall
-with no `[[managers]]` runs open, for demos and development, and says so in its log.
+real-name online application (POST /api/appointments, POST /api/cases/online), the 预约 slots
+(GET /api/appointments/slots), /healthz and /login. POST /api/cases (a case entered by a
+manager) needs a session. A hall with no `[[managers]]` runs open, for demos and development,
+and says so in its log.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 PUBLIC_PREFIXES = ("/t/", "/c/", "/w/", "/healthz", "/login", "/logout")
 PUBLIC_POSTS = ("/api/appointments", "/api/cases/online",     # real-name, limited (routes/phone.py, cases.py)
                 "/api/attendance/clock")      # attendance terminals: their own device password (HTTP Basic)
+PUBLIC_GETS = ("/api/appointments/slots",)    # the 预约 slots a citizen may book (no names, only places left)
 COOKIE = "govhall_session"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -118,7 +120,8 @@ def role_refusal(role: str, method: str, path: str) -> str | None:
 
 
 def is_public(method: str, path: str) -> bool:
-    return path.startswith(PUBLIC_PREFIXES) or (method == "POST" and path in PUBLIC_POSTS)
+    return (path.startswith(PUBLIC_PREFIXES) or (method == "POST" and path in PUBLIC_POSTS)
+            or (method in ("GET", "HEAD") and path in PUBLIC_GETS))
 
 
 class RateLimit:

@@ -7,11 +7,11 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,6 +81,28 @@ def book(request: Request, body: AppointmentRequest,
     if answer.status_code == 201:
         web.guards.bookings.record(client, now)
     return answer
+
+
+@router.get("/api/appointments/slots")
+def appointment_slots(request: Request, category: str = Query(max_length=64),
+                      day: str = Query(alias="date", max_length=10)) -> JSONResponse:
+    """The 预约 slots of a day that can be booked now, with the places left: inside the category's
+    opening hours on the hall's calendar (none on a holiday or a day the hall is closed)."""
+    web = web_of(request)
+    if web.query is None:
+        return unavailable("预约暂不可用")
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        return refusal("invalid", "日期应写作 YYYY-MM-DD")
+    try:
+        slots = web.query(lambda processor: processor.appointment_slots(category, wanted))
+    except Exception:                       # the writer is busy or gone
+        log.warning("no appointment slots for %s on %s: the hall did not answer", category, wanted)
+        return unavailable("预约暂不可用")
+    if slots is None:
+        return refusal("unknown_category", "没有这项业务", 404)
+    return JSONResponse({"category": category, "date": wanted.isoformat(), "slots": slots})
 
 
 def ticket_context(request, token: str) -> dict[str, Any] | None:
