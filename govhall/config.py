@@ -385,7 +385,8 @@ class AttendanceConfig(_Section):
     posts_csv: str | None = Field(default=None,
                                   description="more [[posts]] from a CSV: id,name,a,b,categories,front_desk")
     grace_minutes: int = Field(default=5, ge=0, le=60, description="late only after start + this")
-    away_limit_minutes: int = Field(default=15, ge=1, le=240, description="离岗: a pause longer than this")
+    away_limit_minutes: int = Field(default=15, ge=1, le=240,
+                                    description="离岗: away (paused, offline, out and back in) longer than this")
 
 
 class ScreenConfig(_Section):
