@@ -4,6 +4,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hallserver.calendar_source import work_calendar
 from hallserver.domain.attendance import (
@@ -531,6 +533,21 @@ def test_leave_in_the_middle_covers_the_time_away_and_only_part_of_an_early_leav
     assert never_came.absent and never_came.leave_min == 60                       # the rest of the shift: 缺勤
     requested = LeaveBook([]).request("s1", "事假", at(17, 10, 0), at(17, 12, 0), "")
     assert morning(ins_and_outs((at(17, 8, 55), at(17, 10, 0))), leaves=[requested]).early_min == 120
+
+
+@given(st.lists(st.tuples(st.integers(0, 200), st.sampled_from(["in", "out"])), max_size=8),
+       st.integers(0, 180), st.integers(0, 180))
+@settings(max_examples=300, deadline=None)
+def test_leave_only_ever_takes_minutes_away_and_no_minute_counts_twice(moves, leave_from, leave_for):
+    events = [ClockEvent("s1", at(17, 8, 30) + timedelta(minutes=m), kind, "counter") for m, kind in moves]
+    leave = approved(at(17, 9) + timedelta(minutes=leave_from), at(17, 9) + timedelta(minutes=leave_from + leave_for
+                                                                                       + 1))
+    plain, excused = morning(events), morning(events, leaves=[leave])
+    assert excused.late_min <= plain.late_min and excused.early_min <= plain.early_min
+    assert excused.away_min <= plain.away_min and excused.absent <= plain.absent
+    for f in (plain, excused):                                  # late, early, away and leave never overlap
+        assert f.late_min + f.early_min + f.away_min + f.leave_min <= 180
+    assert excused.on_leave == (leave_from == 0 and leave_for >= 179)
 
 
 # --------------------------------------------------------------------------- who may cover
