@@ -455,3 +455,13 @@ def test_a_calendar_file_hall_toml_does_not_name_is_not_taken_over(hall_toml):
     save_calendar(hall_toml, [{"year": 2028, "days_off": ["2028-01-01"]}], NOW)
     assert [y["year"] for y in calendar_years(hall_toml)] == [2028]
     assert list(hall_toml.parent.glob("calendar.toml.bak-*"))                 # the old file kept aside
+
+
+def test_a_matters_extension_limit_is_set_on_the_page_and_cleared_back_to_its_kinds(hall_toml):
+    changes = save_settings(hall_toml, "matters", [{"id": "business-licence", "max_extension_days": 5}], NOW)
+    assert changes == ["matters.business-licence.max_extension_days: None → 5"]
+    assert load_config(hall_toml).matters[0].max_extension_days == 5
+    with pytest.raises(SettingsError, match="即办件"):
+        save_settings(hall_toml, "matters", [{"id": "residence-proof", "max_extension_days": 3}], NOW)
+    save_settings(hall_toml, "matters", [{"id": "business-licence", "max_extension_days": None}], NOW)
+    assert load_config(hall_toml).matters[0].max_extension_days is None       # the kind's 10 again
