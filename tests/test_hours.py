@@ -11,6 +11,7 @@ from govhall.config import HoursConfig
 from govhall.contract import ErrorCode
 from hallserver.broker import free_port
 from hallserver.calendar_source import work_calendar
+from hallserver.domain.attendance import Shift, scheduled
 from hallserver.domain.clock import SimClock
 from hallserver.domain.hours import CategoryLimits, DayRule, Extended, HallDays, HallHours, Session
 from hallserver.domain.identity import check_char
@@ -296,3 +297,15 @@ def test_over_http_a_holiday_offers_no_slot_and_refuses_a_booking(embedded_broke
         assert httpx.get(url + "/slots", params={"category": "nope", "date": "2026-10-08"}, timeout=5).status_code \
             == 404
         assert httpx.get(url + "/slots", params={"category": "social", "date": "10/08"}, timeout=5).status_code == 400
+
+
+def test_attendance_has_no_extended_shift_on_a_holiday_or_the_halls_closed_day():
+    shifts = [Shift("上午", time(9), time(12)), Shift("延时", time(17, 30), time(19), weekdays=frozenset({2}))]
+
+    def names(day: date, calendar) -> list[str]:
+        return [s.name for s in scheduled(shifts, day, calendar)]
+    assert names(date(2026, 9, 30), CALENDAR) == ["上午", "延时"]           # a Wednesday
+    assert names(date(2026, 10, 7), CALENDAR) == []                        # 国庆, a Wednesday: no 延时 either
+    closed = hall_days(closed_days=frozenset({date(2026, 11, 25)}))
+    assert names(date(2026, 11, 25), closed) == [] and names(date(2026, 11, 18), closed) == ["上午", "延时"]
+    assert names(date(2027, 1, 6), hall_days()) == ["上午", "延时"]        # 2027 unloaded: by the weekday

@@ -139,9 +139,10 @@ class DayFigures:
 
 
 def scheduled(shifts: list[Shift], day: date, calendar: WorkCalendar) -> list[Shift]:
+    """Shifts without weekdays on working days; 延时服务 shifts on their weekdays, not on a holiday."""
     working = calendar.is_working_day(day)
     return [s for s in shifts if (s.weekdays is None and working) or (s.weekdays is not None and day.weekday()
-                                                                       in s.weekdays)]
+                                                                       in s.weekdays and not calendar.is_holiday(day))]
 
 
 def _minutes(delta: timedelta) -> int:

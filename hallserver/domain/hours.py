@@ -82,6 +82,10 @@ class HallDays:
     def is_working_day(self, day: date) -> bool:
         return self.is_open(day)
 
+    def is_holiday(self, day: date) -> bool:
+        """No 延时服务 shift either (a holiday, the hall's closed day)."""
+        return self.closed_all_day(day)
+
     def next_working_day(self, day: date) -> date:
         """The first day after `day` the hall opens (within a year; else the day after)."""
         for offset in range(1, 367):

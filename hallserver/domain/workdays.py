@@ -42,6 +42,10 @@ class WorkCalendar:
     warn_missing: bool = False                                 # guess weekends-only for other years
     guessed_years: set[int] = field(default_factory=set)       # years guessed so far (to warn about)
 
+    def is_holiday(self, day: date) -> bool:
+        """A 法定节假日 (or a day moved into one) of a year with a schedule; False where none is loaded."""
+        return day.year in self.years and day in self.days_off and day not in self.days_worked
+
     def is_working_day(self, day: date) -> bool:
         if day.year not in self.years:
             if not self.warn_missing:
