@@ -204,3 +204,28 @@ def test_a_step_with_its_own_budget_has_its_own_colour():
     review, approval = step_colours(case, CAL, book.rules, at(21))
     assert review["done"] and review["colour"] == "red"
     assert approval["due"] == at(25, 17, 0) and approval["colour"] == "green"
+
+
+def test_a_step_budget_into_a_year_without_a_schedule_is_pending_the_others_computed():
+    from hallserver.domain.cases import step_colours
+    staged = Matter("staged", "分步事项", "局", MatterKind.PROMISED, 20, 10, ("申请书",), (("审核", 1), ("审批", 2)))
+    book = CaseBook([staged], CAL)
+    case = book.accept("staged", "w1", "s001", datetime(2026, 12, 29, 10, tzinfo=TZ), {"申请书": 1}, [])
+    book.advance(case.id, Step.REVIEWED, datetime(2026, 12, 30, 10, tzinfo=TZ), "s002")
+    review, approval = step_colours(case, CAL, book.rules, datetime(2026, 12, 30, 11, tzinfo=TZ))
+    assert review["due"] == datetime(2026, 12, 30, 17, 0, tzinfo=TZ) and review["colour"] == "yellow"
+    assert approval["due"] is None and approval["colour"] is None                 # 31 Dec, then 2027
+    assert approval["pending"] == "待定：2027 年节假日安排未导入"
+
+
+def test_the_catalogue_file_may_give_a_matter_its_own_extension_limit(tmp_path):
+    from govhall.catalogue import load_catalogue
+    from govhall.config import ConfigError
+    path = tmp_path / "matters.csv"
+    path.write_text("id,name,department,kind,legal_days,promised_days,materials,max_extension_days\n"
+                    "a,甲事项,局,承诺件,20,5,申请书,3\nb,乙事项,局,联办件,45,30,申请书,\n", encoding="utf-8")
+    assert [m.max_extension_days for m in load_catalogue(path)] == [3, None]
+    path.write_text("id,name,department,kind,legal_days,promised_days,materials,max_extension_days\n"
+                    "c,丙事项,局,即办件,1,0,身份证,2\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="row 2: a 即办件 is never extended"):
+        load_catalogue(path)
