@@ -215,7 +215,7 @@ def test_the_report_over_http_as_json_and_csv_and_an_online_application(config, 
         report = httpx.get(base + "api/reports/cases", timeout=5).json()
         assert report["total"]["accepted"] == 1
         csv_text = httpx.get(base + "api/reports/cases?format=csv", timeout=5).text
-        assert csv_text.startswith("\ufeff分组,名称") and "部门,市场监管局,1,0,0,,0" in csv_text
+        assert csv_text.startswith("\ufeff分组,名称") and "部门,市场监管局,1,0,0,,0,0" in csv_text
         assert httpx.get(base + "api/reports/cases?from=yesterday", timeout=5).status_code == 400
         assert "departments" in httpx.get(base + "api/cases/digest", timeout=5).json()
 

@@ -229,3 +229,12 @@ def test_the_catalogue_file_may_give_a_matter_its_own_extension_limit(tmp_path):
                     "c,丙事项,局,即办件,1,0,身份证,2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="row 2: a 即办件 is never extended"):
         load_catalogue(path)
+
+
+def test_after_hours_a_pause_from_before_the_day_received_does_not_count_twice():
+    from hallserver.domain.cases import CaseRules
+    three = Matter("three", "三日事项", "局", MatterKind.PROMISED, 20, 3, ("申请书", "身份证"))
+    book = CaseBook([three], CAL, CaseRules(after_hours_next_day=True))
+    case = book.accept("three", "w1", "s001", at(21, 18), {"申请书": 1}, [])        # Friday after closing, 补正
+    book.supplement(case.id, at(24, 10), "s001", {"身份证": 1})                    # Monday, the day it counts from
+    assert case_deadline(case, CAL, book.rules, at(24, 11)).due == at(27, 17, 0)  # Tue, Wed, Thu; no day paused

@@ -42,11 +42,11 @@ def report_csv(report: dict) -> str:
     """The report as CSV for a spreadsheet (UTF-8 with BOM so that Excel reads the Chinese)."""
     out = io.StringIO()
     w = SafeCsvWriter(out)
-    w.writerow(["分组", "名称", "受理", "办结", "按期办结", "按期办结率(%)", "在办超期"])
+    w.writerow(["分组", "名称", "受理", "办结", "按期办结", "按期办结率(%)", "在办超期", "时限待定"])
     for group, label in (("by_department", "部门"), ("by_matter", "事项"), ("by_staff", "受理人")):
         for name, t in report[group].items():
             w.writerow([label, name, t["accepted"], t["finished"], t["finished_on_time"],
-                        "" if t["on_time_rate"] is None else t["on_time_rate"], t["open_overdue"]])
+                        "" if t["on_time_rate"] is None else t["on_time_rate"], t["open_overdue"], t["due_pending"]])
     w.writerow([])
     w.writerow(["超期办件", "事项", "部门", "受理人", "承诺办结", "办结时间", "超期工作日"])
     for x in report["overdue"]:
