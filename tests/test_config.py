@@ -111,7 +111,9 @@ def test_the_catalogue_comes_from_hall_toml_and_a_csv_beside_it(tmp_path):
     from govhall.config import ConfigError
     from govhall.config_file import load_config
     example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text(encoding="utf-8")
-    (tmp_path / "hall.toml").write_text(example + '\n[cases]\ncatalogue = "matters.csv"\n', encoding="utf-8")
+    with_catalogue = example.replace("[cases]\n", '[cases]\ncatalogue = "matters.csv"\n', 1)
+    assert with_catalogue != example
+    (tmp_path / "hall.toml").write_text(with_catalogue, encoding="utf-8")
     (tmp_path / "matters.csv").write_text(
         "id,name,department,kind,legal_days,promised_days,materials\n"
         "food,食品经营许可,市场监管局,承诺件,20,5,申请书｜营业执照\n", encoding="utf-8")
