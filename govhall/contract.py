@@ -184,6 +184,8 @@ class ErrorCode(StrEnum):
     ALREADY_BOOKED = "already_booked"
     BOOKING_LIMIT = "booking_limit"
     APPLICATION_LIMIT = "application_limit"
+    NOT_REPLIED = "not_replied"
+    UNKNOWN_DEPARTMENT = "unknown_department"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -238,6 +240,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.ALREADY_BOOKED: "您当天已预约过这项业务，请勿重复预约",
     ErrorCode.BOOKING_LIMIT: "您的有效预约已达上限，请先办理或取消已有预约",
     ErrorCode.APPLICATION_LIMIT: "今天的网上申报次数已达上限，请明天再试或到大厅办理",
+    ErrorCode.NOT_REPLIED: "投诉人留有联系电话，须先记录答复再办结",
+    ErrorCode.UNKNOWN_DEPARTMENT: "没有这个部门",
     ErrorCode.UNAVAILABLE: "系统暂时不可用，请稍后再试",
     ErrorCode.INTERNAL: "系统内部错误，请稍后再试",
 }
@@ -557,6 +561,43 @@ class RectificationAction(_Command):
     filed_by: Name | None = None     # an appeal a manager entered for the staff member: that manager
 
 
+ComplaintNumber = Annotated[str, Field(pattern=r"^TS-[0-9]{8}-[0-9]{3,4}$", description="投诉编号, TS-20261204-001")]
+ComplaintChannel = Literal["tablet", "phone", "hotline", "box", "book"]
+
+
+class ComplaintRegister(_Command):
+    """投诉登记 (docs/complaints.md): `channel` tablet (评价器, the window's tablet: its own window),
+    phone (手机页面, the citizen), hotline (12345热线), box (意见箱), book (留言簿) — the last three entered
+    by staff on the dashboard; optionally assigned at once (`department`, `window`, `staff`)."""
+    type: Literal["complaint.register"] = "complaint.register"
+    channel: ComplaintChannel
+    text: Annotated[str, Field(min_length=1, max_length=1000)]
+    name: Annotated[str, Field(max_length=20)] = ""
+    phone: Annotated[str, Field(pattern=r"^(1[3-9][0-9]{9})?$")] = Field(
+        default="", description="the complainant's mobile number, to be told the result; empty: none given")
+    by: Name | None = Field(default=None, description="who entered it (the dashboard's manager); none from a tablet "
+                                                      "or the citizen's phone")
+    window: Name | None = Field(default=None, description="the window complained about (a tablet: its own)")
+    department: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    staff: Name | None = None
+
+
+class ComplaintAction(_Command):
+    """A step of a complaint on the HTTP side: `assign` (department, and window and/or staff), `handle`
+    (办理: what was done), `reply` (答复: `method` and `told_at`, when the complainant was told) and
+    `close` (办结; a complaint with a phone number only after its reply: not_replied)."""
+    type: Literal["complaint.act"] = "complaint.act"
+    complaint: ComplaintNumber
+    action: Literal["assign", "handle", "reply", "close"]
+    by: Name
+    note: Annotated[str, Field(max_length=500)] = ""
+    department: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    window: Name | None = None
+    staff: Name | None = None
+    method: Literal["电话", "短信", "当面", "书面", "其他"] | None = None
+    told_at: datetime | None = None
+
+
 class ClockInOut(_Command):
     """考勤: an attendance terminal (fingerprint, face) reports a clock-in or clock-out."""
     type: Literal["attendance.clock"] = "attendance.clock"
@@ -618,14 +659,14 @@ Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
           Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
           AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
-          RectificationAction, ClockInOut, CorrectAttendance, LeaveAction],
+          RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
     AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
-    RectificationAction, ClockInOut, CorrectAttendance, LeaveAction,
+    RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -640,12 +681,13 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
                              "case.supplement", "case.advance", "case.request_extension"}),
     Role.KEYPAD_BRIDGE: frozenset({"window.call_next", "window.recall", "window.skip", "window.complete",
                                    "window.pause", "window.resume", "window.transfer", "device.report"}),
-    Role.TABLET: frozenset({"rating.submit", "device.report"}),
+    Role.TABLET: frozenset({"rating.submit", "device.report", "complaint.register"}),
     Role.LED_BRIDGE: frozenset({"device.report"}),
     Role.SCREEN: frozenset({"device.report"}),
     Role.ATTENDANCE_TERMINAL: frozenset({"device.report", "attendance.clock"}),
     Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "case.approve_extension",
-                         "case.apply_online", "rectification.act", "attendance.correct", "leave.act"}),
+                         "case.apply_online", "rectification.act", "attendance.correct", "leave.act",
+                         "complaint.register", "complaint.act"}),
 }
 
 
@@ -789,6 +831,18 @@ class CaseColour(_Msg):
     finished: bool = False
 
 
+class ComplaintColour(_Msg):
+    """A complaint turned red (overdue: open past its deadline) or was closed after being red; the
+    managers' board shows the red ones (docs/complaints.md)."""
+    type: Literal["complaint.colour"] = "complaint.colour"
+    complaint: str
+    department: str
+    window: str
+    colour: Literal["green", "red"]
+    due: datetime
+    closed: bool = False
+
+
 class CaseDigest(_Msg):
     """每日通报: once a day at closing time, per department: today's accepted and finished cases
     and the open ones by colour."""
@@ -850,7 +904,8 @@ class RatingRecorded(_Msg):
 
 EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped, TicketTransferred,
                                        TicketRequeued, TicketCancelled, ServiceCompleted, RatingRecorded,
-                                       DeviceAlert, CaseColour, CaseDigest, CoverageAlert, PostCoverage)
+                                       DeviceAlert, CaseColour, CaseDigest, CoverageAlert, PostCoverage,
+                                       ComplaintColour)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState, DevicePresence, RatingCode,
                                        HallConfigState)
 

@@ -38,6 +38,8 @@ class Housekeeping:
         estimates_changed = self.refresh_estimates()
         out = [Outgoing(self.topics.event(ev.type), c.encode(ev))
                for ev in self.cases.changed_colours(self.clock.now(), self.clock.tz)]   # 红黄绿 with the calendar
+        out += [Outgoing(self.topics.event(ev.type), c.encode(ev))
+                for ev in self.complaints.changed_colours(self.clock.now(), self.clock.tz)]   # 投诉 overdue
         out += self._daily_digest()
         self._retention()
         out += self._close_earlier_days()

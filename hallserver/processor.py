@@ -16,6 +16,7 @@ from hallserver.announce import Announcing, Outgoing
 from hallserver.attendance_desk import AttendanceDesk
 from hallserver.bootstrap import build_engine, hall_days
 from hallserver.case_desk import CaseDesk
+from hallserver.complaint_desk import ComplaintDesk
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.devices import AlertChange, DeviceHealth
 from hallserver.domain.login_guard import LoginGuard
@@ -56,6 +57,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self.attendance = AttendanceDesk(config, store, hall_days(config, self.cases.calendar), hall_day(clock))
         items = store.rectification_items()
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
+        self.complaints = ComplaintDesk(config, store, self.cases.calendar, self.cases.rules.closing)   # 投诉
         self.login_guard = LoginGuard()
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._devices = {d.id: d for d in config.devices}
@@ -208,7 +210,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         and discarding after a refusal or a failure walk this one list, so neither misses one."""
         return [("device_alerts", self._take_alert_changes), ("cases", self.cases.book.take_changed),
                 ("rectifications", self.rectifications.take_changed), ("attendance", self.attendance.take_events),
-                ("leaves", self.attendance.leaves.take_changed)]
+                ("leaves", self.attendance.leaves.take_changed), ("complaints", self.complaints.book.take_changed)]
 
     def _take_alert_changes(self) -> list[AlertChange]:
         changes, self._alert_changes = self._alert_changes, []
@@ -262,6 +264,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
             self.attendance.reload()
             items = self.store.rectification_items()
             self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
+            self.complaints.reload()
             # AB岗 covers are not stored: route again now, before the next call; what it finds
             # changed is announced with the next routing (a command's or the tick's)
             self._unannounced_posts += self.attendance.route(self.engine, self.clock.now())
@@ -280,6 +283,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         cases.colours = dict(self.cases.colours)  # announced already: not every open case again
         self.config, self.engine, self.cases = config, engine, cases
         self.attendance.set_config(config, hall_days(config, cases.calendar), leaves)
+        self.complaints.set_config(config, cases.calendar, cases.rules.closing)
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._devices = {d.id: d for d in config.devices}
         self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()
@@ -364,6 +368,11 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                 return {"case": self.case_view(case)}
             case c.RectificationAction():
                 return {"rectification": self.rectification_act(cmd)}
+            case c.ComplaintRegister() | c.ComplaintAction():
+                device = self._devices.get(device_id)
+                x = self.complaints.dispatch(cmd, device_id, device.role if device else c.Role.WEB, self.clock.now(),
+                                             hall_day(self.clock))
+                return {"complaint": self.complaints.view(x, self.clock.now(), self.clock.tz)}
             case c.CancelTicket():
                 t = e.cancel(cmd.number, device_id, cmd.reason)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}

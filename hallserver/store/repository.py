@@ -43,6 +43,7 @@ from hallserver.domain.appointments import Appointment, AppointmentStatus
 from hallserver.domain.attendance import ClockEvent, Leave, PauseSpan
 from hallserver.domain.cases import Case, Extension, Matter, MatterKind, StepRecord
 from hallserver.domain.cases import Step as CaseStep
+from hallserver.domain.complaints import Complaint
 from hallserver.domain.devices import DeviceAlert
 from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
 from hallserver.domain.rectification import Record as RectificationRecord
@@ -50,6 +51,7 @@ from hallserver.domain.rectification import Rectification
 from hallserver.domain.workdays import Pause
 from hallserver.rating_chain import GENESIS, audit_link, link
 from hallserver.store.bulk import BulkStatement
+from hallserver.store.complaint_rows import complaint_from_row, complaint_row
 from hallserver.store.facts import RatingFact, TicketFact
 from hallserver.store.tables import (
     alert_acks,
@@ -59,6 +61,7 @@ from hallserver.store.tables import (
     cases,
     category_coverage_minutes,
     commands,
+    complaints,
     counter_offline,
     coverage_alerts,
     coverage_minutes,
@@ -541,6 +544,8 @@ class Store:
                     "status": lv.status, "cover": lv.cover, "decided_by": lv.decided_by, "ended_at": lv.ended_at})
             for r in changes.rectifications:
                 _upsert(conn, rectifications, r.id, rectification_row(r))
+            for x in changes.complaints:
+                _upsert(conn, complaints, x.id, complaint_row(x))
             for case in changes.cases:
                 _upsert(conn, cases, case.id, case_row(case))
             _save_alerts(conn, changes.coverage, changes.device_alerts)
@@ -709,6 +714,12 @@ class Store:
         with self._read() as conn:
             return [rectification_from_row(dict(r)) for r in
                     conn.execute(select(rectifications).order_by(rectifications.c.id)).mappings()]
+
+    def complaint_items(self) -> list[Complaint]:
+        """Every complaint (投诉), oldest first."""
+        with self._read() as conn:
+            return [complaint_from_row(dict(r)) for r in
+                    conn.execute(select(complaints).order_by(complaints.c.id)).mappings()]
 
     def rectification_status(self) -> dict[int, str]:
         """rating id → 整改 status (the export's column)."""
@@ -972,8 +983,8 @@ def _only_common(changes: Changes) -> bool:
     """Only what the busy commands change (tickets, windows, ratings without a phone number):
     their rows may wait for the rest of the batch (Store._later)."""
     return not (changes.appointments or changes.pauses or changes.device_alerts or changes.cases
-                or changes.rectifications or changes.attendance or changes.leaves or changes.coverage
-                or any(r.phone for r in changes.ratings))
+                or changes.rectifications or changes.complaints or changes.attendance or changes.leaves
+                or changes.coverage or any(r.phone for r in changes.ratings))
 
 
 def _ticket_row(t: Ticket) -> dict:

@@ -188,6 +188,24 @@ rectifications = Table(
     Column("status", String(8), nullable=False),
 )
 
+# 投诉: one row per complaint, its steps (分派, 办理, 答复, 办结) as a JSON list (docs/complaints.md)
+complaints = Table(
+    "complaints", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("number", String(20), nullable=False, unique=True),
+    Column("channel", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("name", String(20), nullable=False),
+    Column("phone", String(11), nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("registered_by", String(64), nullable=False),
+    Column("days", SmallInteger, nullable=False),
+    Column("department", String(40), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("steps", Text, nullable=False),
+    Index("ix_complaints_registered_at", "registered_at"),
+)
+
 # 考勤: clock events as received, never edited; a correction is one more row with who and why
 attendance_events = Table(
     "attendance_events", metadata,
