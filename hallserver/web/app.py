@@ -5,6 +5,7 @@ in `hallserver/web/routes/`, the guard in front of them all, and the web server 
     routes/reports.py     /reports, /reports/people, /api/reports/hall
     routes/cases.py       /c/{token}, /api/cases, /api/reports/cases, /api/cases/digest, extensions
     routes/ratings.py     /api/reports/ratings, /api/ranking/adjustments, /api/rectifications
+    routes/complaints.py  /complaints, /api/complaints…, /api/reports/complaints, /complain (the citizen's form)
     routes/attendance.py  /api/attendance/…, /api/leaves
     routes/settings.py    /settings, /api/settings/…
     routes/phone.py       /t/{token} (the ticket's QR), /w/{window}/rate, /api/appointments
@@ -25,7 +26,7 @@ from hallserver.passwords import dummy_hash
 from hallserver.web.auth import Sessions
 from hallserver.web.context import Web
 from hallserver.web.dashboard import Dashboard
-from hallserver.web.routes import attendance, cases, live, login, phone, ratings, reports, settings
+from hallserver.web.routes import attendance, cases, complaints, live, login, phone, ratings, reports, settings
 
 log = logging.getLogger("hallserver.web")
 
@@ -49,7 +50,7 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None,
                         managers=managers,
                         dummy_hash=dummy_hash(next(iter(managers.values())).password_hash) if managers else "")
     app.middleware("http")(login.guard)
-    for area in (login, phone, settings, live, cases, reports, ratings, attendance):
+    for area in (login, phone, settings, live, cases, reports, ratings, attendance, complaints):
         app.include_router(area.router)
     return app
 

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 
 PUBLIC_PREFIXES = ("/t/", "/c/", "/w/", "/healthz", "/login", "/logout")
 PUBLIC_POSTS = ("/api/appointments", "/api/cases/online",     # real-name, limited (routes/phone.py, cases.py)
+                "/api/complaints/public",     # a citizen's 投诉, limited per address (routes/complaints.py)
                 "/api/attendance/clock")      # attendance terminals: their own device password (HTTP Basic)
-PUBLIC_GETS = ("/api/appointments/slots",)    # the 预约 slots a citizen may book (no names, only places left)
+PUBLIC_GETS = ("/api/appointments/slots", "/complain")    # 预约 places left (no names); the 投诉 form
 COOKIE = "govhall_session"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",

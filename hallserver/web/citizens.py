@@ -31,6 +31,7 @@ class PublicGuards:
     client_guesses: GuessThrottle = field(default_factory=lambda: GuessThrottle(*CLIENT_GUESSES))
     bookings: CountLimit = field(default_factory=lambda: CountLimit(3600.0))       # per address, an hour
     applications: CountLimit = field(default_factory=lambda: CountLimit(86400.0))  # per address, a day
+    complaints: CountLimit = field(default_factory=lambda: CountLimit(86400.0))    # 投诉 per address, a day
 
 
 def client_of(request: Request) -> str:

@@ -31,6 +31,7 @@ class LiveView:
         self._posts: dict[str, dict[str, Any]] = {}      # AB岗: posts whose A is away
         self._offline: dict[str, str] = {}               # devices whose presence says offline → since
         self._bad_ratings: deque[dict[str, Any]] = deque(maxlen=BAD_RATINGS)   # 差评 as they come
+        self._complaints: dict[str, dict[str, Any]] = {}  # 投诉 overdue (red), by number
         self.version = 0
 
     def touch(self) -> None:
@@ -61,8 +62,9 @@ class LiveView:
         alert_topic, case_topic = self.topics.event("device.alert"), self.topics.event("case.colour")
         digest_topic, coverage_topic = self.topics.event("case.digest"), self.topics.event("coverage.alert")
         post_topic, rating_topic = self.topics.event("post.coverage"), self.topics.event("rating.recorded")
+        complaint_topic = self.topics.event("complaint.colour")
         watched = (self.topics.event("ticket.called"), alert_topic, case_topic, digest_topic, coverage_topic,
-                   post_topic, rating_topic)
+                   post_topic, rating_topic, complaint_topic)
         for o in out:
             if o.retain and o.topic.startswith(self._state_prefix):   # kept as sent; read when a page asks
                 with self._lock:
@@ -83,6 +85,11 @@ class LiveView:
                         self._bad_ratings.appendleft(data)
                     else:
                         continue
+                elif o.topic == complaint_topic:
+                    if data["colour"] == "red" and not data.get("closed"):
+                        self._complaints[data["complaint"]] = data
+                    else:
+                        self._complaints.pop(data["complaint"], None)
                 elif o.topic == post_topic:
                     if data["state"] == "a":
                         self._posts.pop(data["post"], None)
@@ -140,6 +147,7 @@ class LiveView:
             uncovered = sorted(self._coverage.values(), key=lambda x: x["since"])
             posts = sorted(self._posts.values(), key=lambda x: (x["state"] != "uncovered", x["post"]))
             offline, bad_ratings = dict(self._offline), list(self._bad_ratings)
+            complaints = sorted(self._complaints.values(), key=lambda x: x["due"])
             version = self.version
         prefix = self.topics.window_state("")
         windows = sorted((d for t, d in retained.items() if t.startswith(prefix)), key=lambda w: w["number"])
@@ -148,4 +156,5 @@ class LiveView:
         return {"version": version, "server": server, "windows": windows,
                 "queue": queue["categories"], "recent_calls": calls, "device_alerts": alerts,
                 "cases_slipping": slipping, "case_digest": self._digest, "front_desk_uncovered": uncovered,
-                "posts_away": posts, "devices_offline": offline, "bad_ratings": bad_ratings}
+                "posts_away": posts, "devices_offline": offline, "bad_ratings": bad_ratings,
+                "complaints_overdue": complaints}

@@ -170,6 +170,11 @@ def hall_alerts(snap: dict[str, Any], rows: list[dict], config: Config | None, n
                             f"差评：{window_names.get(r['window'], r['window'] + ' 窗口')} {ticket.get('number', '')}"
                             f"（{r['level']} 星），已生成整改单",
                             r.get("seen") or ""))
+    for x in snap.get("complaints_overdue", []):
+        due = datetime.fromisoformat(x["due"])
+        where = "、".join(v for v in (x["department"], window_names.get(x["window"], x["window"])) if v) or "未分派"
+        alerts.append(Alert(f"complaint:{x['complaint']}", "complaint", "red",
+                            f"投诉 {x['complaint']}：已超过办结时限（{due:%m-%d %H:%M}），{where}", x["due"]))
     for a in snap["device_alerts"]:
         kind = "calendar" if a["component"] == "calendar" else "device"
         alerts.append(Alert(f"device:{a['device']}:{a['component']}:{a['condition']}", kind,
@@ -196,7 +201,8 @@ def scoped(snap: dict[str, Any], config: Config | None, departments: frozenset[s
         digest = {**digest, "departments": {d: v for d, v in digest.get("departments", {}).items() if d in departments}}
     return {**snap, "case_digest": digest,
             "cases_slipping": [x for x in snap["cases_slipping"] if matters.get(x["matter"]) in departments],
-            "bad_ratings": [r for r in snap["bad_ratings"] if windows.get(r["window"]) in departments]}
+            "bad_ratings": [r for r in snap["bad_ratings"] if windows.get(r["window"]) in departments],
+            "complaints_overdue": [x for x in snap.get("complaints_overdue", []) if x["department"] in departments]}
 
 
 def login_attack_alerts(attacks: list[Attack], names: dict[str, str], tz) -> list[Alert]:   # noqa: ANN001
