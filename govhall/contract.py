@@ -181,6 +181,9 @@ class ErrorCode(StrEnum):
     STAFF_COVERING = "staff_covering"
     NOT_REACHED = "not_reached"
     UNKNOWN_REASON = "unknown_reason"
+    FOLLOW_UP_NOT_ALLOWED = "follow_up_not_allowed"
+    NOT_RECTIFIED = "not_rectified"
+    ALREADY_FOLLOWED_UP = "already_followed_up"
     ALREADY_BOOKED = "already_booked"
     BOOKING_LIMIT = "booking_limit"
     APPLICATION_LIMIT = "application_limit"
@@ -237,6 +240,9 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.STAFF_COVERING: "该人员在此期间是他人请假的顶岗人员，请先为其另找顶岗人员",
     ErrorCode.NOT_REACHED: "实名差评须先回访到群众本人",
     ErrorCode.UNKNOWN_REASON: "评价原因不在本大厅的原因列表中，请重新选择",
+    ErrorCode.FOLLOW_UP_NOT_ALLOWED: "只有差评（不满意、非常不满意）在整改完成后可以追评",
+    ErrorCode.NOT_RECTIFIED: "该差评尚未整改完成，整改完成后才能追评",
+    ErrorCode.ALREADY_FOLLOWED_UP: "本次服务已追评，每次服务只能追评一次",
     ErrorCode.ALREADY_BOOKED: "您当天已预约过这项业务，请勿重复预约",
     ErrorCode.BOOKING_LIMIT: "您的有效预约已达上限，请先办理或取消已有预约",
     ErrorCode.APPLICATION_LIMIT: "今天的网上申报次数已达上限，请明天再试或到大厅办理",
@@ -655,17 +661,39 @@ class RateByToken(_Command):
         default="", description="the citizen's mobile number for 回访 (follow-up of a 差评), if they give one")
 
 
+class FollowUpRating(_Command):
+    """追评: the one follow-up rating of a 差评 after its rectification closed as 已整改, linked to
+    the first rating. From the ticket's phone page (`token`: channel 3, POST /t/{token}/follow-up)
+    or a manager entering the level the citizen gave on a 回访 call (`rectification` and `by`:
+    channel 5, POST /api/rectifications/{id}/follow-up). Sent by the server's own HTTP side only."""
+    type: Literal["rating.follow_up"] = "rating.follow_up"
+    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16}$")] | None = None
+    rectification: int | None = Field(default=None, ge=1, strict=True)
+    by: Name | None = Field(default=None, description="with `rectification`: the manager who entered it")
+    level: int = Field(ge=1, le=5, strict=True, description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意")
+    reasons: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
+    comment: Annotated[str, Field(max_length=500)] = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FollowUpRating:
+        if (self.token is None) == (self.rectification is None):
+            raise ValueError("give exactly one of token and rectification")
+        if (self.rectification is None) != (self.by is None):
+            raise ValueError("a follow-up entered for a rectification names who entered it (by); a phone one does not")
+        return self
+
+
 Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
           Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
-          AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
+          AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension, FollowUpRating,
           RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
     IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext, Recall,
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
-    AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension,
+    AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension, FollowUpRating,
     RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
@@ -685,7 +713,7 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.LED_BRIDGE: frozenset({"device.report"}),
     Role.SCREEN: frozenset({"device.report"}),
     Role.ATTENDANCE_TERMINAL: frozenset({"device.report", "attendance.clock"}),
-    Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "case.approve_extension",
+    Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "rating.follow_up", "case.approve_extension",
                          "case.apply_online", "rectification.act", "attendance.correct", "leave.act",
                          "complaint.register", "complaint.act"}),
 }

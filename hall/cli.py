@@ -52,7 +52,7 @@ from hallserver.broker import EmbeddedBroker, free_port, mosquitto_config, port_
 from hallserver.broker_security import write_broker_config
 from hallserver.heap import freeze_heap
 from hallserver.passwords import hash_password
-from hallserver.rating_chain import verify, verify_audit
+from hallserver.rating_chain import verify, verify_audit, verify_follow_ups
 from hallserver.server import HallServer, rating_secret
 from hallserver.store import Store
 from hardware.call_voice import build_clips
@@ -450,18 +450,28 @@ def cmd_tablet(args: argparse.Namespace) -> int:
     return run_tablet(config, args.window, broker, device=args.device, fullscreen=args.fullscreen)
 
 
+def _verify_ratings(records: list[dict], follow_ups: list[dict], secret: str | None) -> int:
+    """The ratings' chain and the follow-ups' (追评) chain: 0 when both hold, else 1 naming the first bad record."""
+    verdict = verify(records, secret)
+    if not verdict.ok:
+        print(f"ratings: BROKEN after {verdict.checked} good records: {verdict.problem}", file=sys.stderr)
+        return 1
+    print(f"ratings: {verdict.checked} records, chain intact")
+    verdict = verify_follow_ups(follow_ups, secret, {r["id"] for r in records})
+    if not verdict.ok:
+        print(f"follow-ups (追评): BROKEN after {verdict.checked} good records: {verdict.problem}", file=sys.stderr)
+        return 1
+    print(f"follow-ups (追评): {verdict.checked} records, chain intact")
+    return 0
+
+
 def cmd_ratings(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     store = Store(args.database or config.database.url)
     try:
         records = store.rating_records()
         if args.action == "verify":
-            verdict = verify(records, rating_secret(config))
-            if verdict.ok:
-                print(f"ratings: {verdict.checked} records, chain intact")
-                return 0
-            print(f"ratings: BROKEN after {verdict.checked} good records: {verdict.problem}", file=sys.stderr)
-            return 1
+            return _verify_ratings(records, store.follow_up_records(), rating_secret(config))
         from hallserver.reports.rating_export import export_ratings
         path = export_ratings(store, config, args.out)
         print(f"wrote {len(records)} ratings to {path}")

@@ -19,6 +19,7 @@ from hallserver.case_desk import CaseDesk
 from hallserver.complaint_desk import ComplaintDesk
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.devices import AlertChange, DeviceHealth
+from hallserver.domain.follow_up import FollowUpBook, FollowUpError
 from hallserver.domain.login_guard import LoginGuard
 from hallserver.domain.queue import (
     DomainError,
@@ -33,6 +34,7 @@ log = logging.getLogger("hallserver.processor")
 
 TABLET_CHANNEL = 4   # 好差评 channel code: hall tablet
 QR_CHANNEL = 3       # 好差评 channel code: the QR code (the ticket's phone page)
+CALLBACK_CHANNEL = 5  # 追评 a manager enters from a 回访 call: 5 other hall terminal (docs/ratings.md)
 WEB_DEVICE = "@web"  # the command log's name for the HTTP side; "@" keeps it apart from any MQTT device
 SUMMARY_EVERY_S = 0.25      # the hall server's queue summary goes out at most this often (the newest always)
 
@@ -57,6 +59,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self.attendance = AttendanceDesk(config, store, hall_days(config, self.cases.calendar), hall_day(clock))
         items = store.rectification_items()
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
+        self.follow_ups = FollowUpBook(store.follow_up_items())      # 追评
         self.complaints = ComplaintDesk(config, store, self.cases.calendar, self.cases.rules.closing)   # 投诉
         self.login_guard = LoginGuard()
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
@@ -209,6 +212,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         it goes to, and how to take (and so empty) what it changed. Collecting after a command
         and discarding after a refusal or a failure walk this one list, so neither misses one."""
         return [("device_alerts", self._take_alert_changes), ("cases", self.cases.book.take_changed),
+                ("follow_ups", self.follow_ups.take_changed),
                 ("rectifications", self.rectifications.take_changed), ("attendance", self.attendance.take_events),
                 ("leaves", self.attendance.leaves.take_changed), ("complaints", self.complaints.book.take_changed)]
 
@@ -264,6 +268,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
             self.attendance.reload()
             items = self.store.rectification_items()
             self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
+            self.follow_ups = FollowUpBook(self.store.follow_up_items())
             self.complaints.reload()
             # AB岗 covers are not stored: route again now, before the next call; what it finds
             # changed is announced with the next routing (a command's or the tick's)
@@ -366,6 +371,8 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                   | c.ApproveExtension()):
                 case = self.cases.dispatch(cmd, e, self.clock.now())
                 return {"case": self.case_view(case)}
+            case c.FollowUpRating():
+                return {"follow_up": self.follow_up(cmd)}
             case c.RectificationAction():
                 return {"rectification": self.rectification_act(cmd)}
             case c.ComplaintRegister() | c.ComplaintAction():
@@ -412,6 +419,29 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                     "not_reached": c.ErrorCode.NOT_REACHED}.get(exc.code, c.ErrorCode.INVALID)
             raise DomainError(code, str(exc)) from None
         return self.rectification_view(r)
+
+    def follow_up(self, cmd: c.FollowUpRating) -> dict:
+        """追评 (domain/follow_up.py), checked against the first rating and its rectification: from the
+        ticket's phone page (channel 3), or what the citizen said on a 回访 call, entered by a manager
+        (channel 5, `by`)."""
+        if cmd.token is not None:
+            found = self.store.ticket_by_token(cmd.token)
+            if found is None:
+                raise DomainError(c.ErrorCode.TICKET_NOT_FOUND, "no ticket with that token")
+            first = self.store.rating_by_ticket(found[0].id)
+            r = next((x for x in self.rectifications.items.values() if first and x.rating_id == first[0]), None)
+            level, channel, by = (first[1] if first else None), QR_CHANNEL, ""
+        else:
+            r = self.rectifications.items.get(cmd.rectification)
+            if r is None:
+                raise DomainError(c.ErrorCode.NOT_FOUND, f"no rectification {cmd.rectification}")
+            level, channel, by = r.level, CALLBACK_CHANNEL, cmd.by
+        try:
+            f = self.follow_ups.give(level, r, cmd.level, self._reasons(cmd.reasons), cmd.comment, channel, by,
+                                     self.clock.now().astimezone(self.clock.tz), self.config.ratings.phone_valid_days)
+        except FollowUpError as exc:
+            raise DomainError(c.ErrorCode(exc.code), exc.detail) from None
+        return self.follow_up_view(f)
 
 
     def on_presence(self, device_id: str, payload: bytes) -> None:

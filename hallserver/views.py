@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from govhall import contract as c
 from govhall.contract import WindowStatus
 from hallserver.domain.appointments import Appointment, check_in_window, slot_taken
+from hallserver.domain.follow_up import FollowUp
 from hallserver.domain.queue import (
     Ticket,
     Window,
@@ -18,6 +19,7 @@ from hallserver.domain.queue import (
 from hallserver.domain.rectification import due_dates, step_colours
 from hallserver.domain.workdays import Pending
 from hallserver.reports.cases import case_report, daily_digest
+from hallserver.reports.rating_export import LEVEL_NAMES
 from hallserver.store.repository import case_from_row
 
 ESTIMATES_MAX_AGE_S = 2.0   # the kiosks' per-category 预计等候 is recomputed at most this often on traffic
@@ -128,7 +130,14 @@ class HallViews:
                 "verify_due": verify_at, "rectify_due": rectify_at, "verify_pending": verify_pending,
                 "rectify_pending": rectify_pending, "colours": colours,
                 "records": [{"kind": x.kind, "at": x.at.astimezone(tz).isoformat(), "by": x.by, "note": x.note,
-                             "reached": x.reached, "upheld": x.upheld} for x in r.records]}
+                             "reached": x.reached, "upheld": x.upheld} for x in r.records],
+                "follow_up": self.follow_up_view(f) if (f := self.follow_ups.of(r.rating_id)) else None}
+
+    def follow_up_view(self, f: FollowUp) -> dict:
+        """A follow-up rating (追评) as the rectification and the API show it."""
+        return {"id": f.id, "rating_id": f.rating_id, "level": f.level, "level_name": LEVEL_NAMES[f.level],
+                "reasons": list(f.reasons), "comment": f.comment, "channel": f.channel, "entered_by": f.by,
+                "at": f.at.astimezone(self.clock.tz).isoformat()}
 
     def case_page(self, token: str) -> dict | None:
         """The tracking page's view of a case (the receipt's QR), open or handed over."""

@@ -214,6 +214,7 @@ class Changes:
     device_alerts: list[AlertChange] = field(default_factory=list)   # filled by the processor (devices.py)
     cases: list = field(default_factory=list)                        # filled by the processor (cases.py)
     rectifications: list = field(default_factory=list)               # filled by the processor (差评整改)
+    follow_ups: list = field(default_factory=list)                   # 追评, filled by the processor (follow_up.py)
     complaints: list = field(default_factory=list)                   # filled by the processor (投诉)
     attendance: list = field(default_factory=list)                   # clock events (考勤)
     leaves: list = field(default_factory=list)                       # 请假 changed

@@ -4,6 +4,10 @@ Per window, staff member, department, matter and channel: the number of ratings,
 and rate of each level, satisfaction (非常满意 + 满意 + 基本满意 over all), the 差评 count and
 the rectification rate (差评 rectified or appealed successfully, over all 差评).
 
+Follow-up ratings (追评, after a 差评 was rectified) are no second service (一次一评): they are
+counted apart (`follow_up_statistics`: per window and department, the count, each level and the
+追评满意率), never in the figures above nor in the ranking.
+
 The ranking of windows (as in 万众评股室) is a weighted score: each rater group (a rating
 channel: the hall tablet, the QR phone page, …) gives its satisfaction, weighted by
 `ratings.group_weights`; a manager-adjusted share (`ratings.manager_share`) comes from a
@@ -57,6 +61,22 @@ def rating_statistics(rows: list[dict]) -> dict:
             groups[key][value].add(r["level"], done)
     return {"total": total.as_dict(),
             **{f"by_{k}": {name: f.as_dict() for name, f in sorted(v.items())} for k, v in groups.items()}}
+
+
+def follow_up_statistics(rows: list[dict]) -> dict:
+    """追评 apart from the first ratings: `rows` as rating_export.follow_up_rows gives them; per window
+    and department the count, each level's count, and 追评满意率 (基本满意 or better over all follow-ups)."""
+    total, groups = Figures(), {"window": defaultdict(Figures), "department": defaultdict(Figures)}
+    for r in rows:
+        total.add(r["level"], False)
+        groups["window"][r["window"]].add(r["level"], False)
+        groups["department"][r["department"] or "—"].add(r["level"], False)
+
+    def shown(f: Figures) -> dict:
+        return {"count": f.count, "by_level": {str(k): v for k, v in f.by_level.items()},
+                "satisfaction": f.satisfaction}
+    return {"total": shown(total), **{f"by_{k}": {name: shown(f) for name, f in sorted(v.items())}
+                                      for k, v in groups.items()}}
 
 
 def window_ranking(rows: list[dict], adjustments: list[dict], weights: dict[int, float], manager_share: float,

@@ -45,11 +45,12 @@ from hallserver.domain.cases import Case, Extension, Matter, MatterKind, StepRec
 from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.complaints import Complaint
 from hallserver.domain.devices import DeviceAlert
+from hallserver.domain.follow_up import FollowUp
 from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
 from hallserver.domain.rectification import Record as RectificationRecord
 from hallserver.domain.rectification import Rectification
 from hallserver.domain.workdays import Pause
-from hallserver.rating_chain import GENESIS, audit_link, link
+from hallserver.rating_chain import GENESIS, audit_link, follow_up_link, link
 from hallserver.store.bulk import BulkStatement
 from hallserver.store.complaint_rows import complaint_from_row, complaint_row
 from hallserver.store.facts import RatingFact, TicketFact
@@ -68,6 +69,7 @@ from hallserver.store.tables import (
     device_alerts,
     leaves,
     rating_contacts,
+    rating_follow_ups,
     ratings,
     rectifications,
     tickets,
@@ -107,6 +109,8 @@ _INSERT_RATING = insert(ratings)
 _IN_ORDER = (_INSERT_TICKET, _UPDATE_TICKET, _SAVE_WINDOW, _INSERT_RATING, _INSERT_COMMAND, _INSERT_AUDIT)
 _Link = namedtuple("_Link", "id hash")    # the last row of a hash chain
 _LAST_RATING_HASH = select(ratings.c.id, ratings.c.hash).order_by(ratings.c.id.desc()).limit(1)
+_LAST_FOLLOW_UP_HASH = select(rating_follow_ups.c.id, rating_follow_ups.c.hash) \
+    .order_by(rating_follow_ups.c.id.desc()).limit(1)
 OPEN_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
 
 
@@ -528,6 +532,8 @@ class Store:
                       [{**_window_row(w), "id": w.id} for w in changes.windows.values()])
             if changes.ratings:
                 self._save_ratings(conn, write, changes.ratings)
+            if changes.follow_ups:
+                self._save_follow_ups(conn, changes.follow_ups)
             if changes.pauses:
                 conn.execute(insert(window_pauses), [{
                     "window": p.window, "staff": p.staff, "reason": p.reason.value,
@@ -575,6 +581,19 @@ class Store:
         contacts = [{"rating_id": r.id, "phone": r.phone, "at": r.at} for r in ratings_changed if r.phone]
         if contacts:
             conn.execute(insert(rating_contacts), contacts)
+
+    def _save_follow_ups(self, conn: Connection, follow_ups: list[FollowUp]) -> None:
+        """追评, each linked to the follow-up before it (their own hash chain)."""
+        prev = self._tail("follow_ups", conn, _LAST_FOLLOW_UP_HASH)
+        prev = prev.hash if prev else GENESIS
+        rows = []
+        for f in follow_ups:
+            row = follow_up_row(f)
+            row["prev_hash"], row["hash"] = prev, follow_up_link(row, prev, self.rating_secret)
+            prev = row["hash"]
+            rows.append(row)
+        conn.execute(insert(rating_follow_ups), rows)
+        self._set_tail("follow_ups", (follow_ups[-1].id, prev))
 
     # ---------------------------------------------------------------- reports
     def summary(self, now: datetime, day: date) -> Summary:
@@ -942,6 +961,35 @@ class Store:
             return None
         return row.token
 
+    def rating_by_ticket(self, ticket_id: int) -> tuple[int, int] | None:
+        """(id, level) of a service's rating, or None: not rated."""
+        with self._read() as conn:
+            row = conn.execute(select(ratings.c.id, ratings.c.level).where(ratings.c.ticket_id == ticket_id)).first()
+        return (int(row.id), int(row.level)) if row else None
+
+    def rectification_of_rating(self, rating_id: int) -> Rectification | None:
+        with self._read() as conn:
+            row = conn.execute(select(rectifications).where(rectifications.c.rating_id == rating_id)).mappings().first()
+        return rectification_from_row(dict(row)) if row else None
+
+    def follow_up_items(self) -> list[FollowUp]:
+        """Every follow-up rating (追评), in id order."""
+        with self._read() as conn:
+            return [follow_up_from_row(dict(r)) for r in
+                    conn.execute(select(rating_follow_ups).order_by(rating_follow_ups.c.id)).mappings()]
+
+    def follow_up_of(self, rating_id: int) -> FollowUp | None:
+        with self._read() as conn:
+            row = conn.execute(select(rating_follow_ups).where(rating_follow_ups.c.rating_id == rating_id)
+                               ).mappings().first()
+        return follow_up_from_row(dict(row)) if row else None
+
+    def follow_up_records(self) -> list[dict]:
+        """Every follow-up as stored, in id order (for `hall ratings verify` and the export)."""
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute(select(rating_follow_ups).order_by(rating_follow_ups.c.id))
+                    .mappings()]
+
     def rating_of(self, ticket_id: int) -> int | None:
         """The level a service was rated, or None (the phone page)."""
         with self._read() as conn:
@@ -982,7 +1030,8 @@ def _ticket(r) -> Ticket:   # noqa: ANN001 - a row mapping
 def _only_common(changes: Changes) -> bool:
     """Only what the busy commands change (tickets, windows, ratings without a phone number):
     their rows may wait for the rest of the batch (Store._later)."""
-    return not (changes.appointments or changes.pauses or changes.device_alerts or changes.cases
+    return not (changes.follow_ups or changes.appointments or changes.pauses or changes.device_alerts
+                or changes.cases
                 or changes.rectifications or changes.complaints or changes.attendance or changes.leaves
                 or changes.coverage or any(r.phone for r in changes.ratings))
 
@@ -1104,6 +1153,18 @@ def rectification_row(r: Rectification) -> dict:
                                     "reached": x.reached, "upheld": x.upheld, "filed_by": x.filed_by}
                                    for x in r.records],
                                   ensure_ascii=False)}
+
+
+def follow_up_row(f: FollowUp) -> dict:
+    """A follow-up's row without its links (prev_hash, hash): the fields its hash signs."""
+    return {"id": f.id, "rating_id": f.rating_id, "level": f.level,
+            "reasons": json.dumps(list(f.reasons), ensure_ascii=False), "comment": f.comment, "channel": f.channel,
+            "by": f.by, "at": f.at}
+
+
+def follow_up_from_row(row: dict) -> FollowUp:
+    return FollowUp(row["id"], row["rating_id"], row["level"], tuple(json.loads(row["reasons"])), row["comment"],
+                    row["channel"], row["by"], row["at"])
 
 
 def rectification_from_row(row: dict) -> Rectification:

@@ -206,6 +206,23 @@ complaints = Table(
     Index("ix_complaints_registered_at", "registered_at"),
 )
 
+# 追评: the one follow-up rating of a 差评 after its 整改, linked to the first rating; append-only
+# (triggers, migration 0024) and hash-chained in a chain of its own (rating_chain.py)
+rating_follow_ups = Table(
+    "rating_follow_ups", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("rating_id", Integer, ForeignKey("ratings.id", name="fk_rating_follow_ups_rating"), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("channel", SmallInteger, nullable=False),
+    Column("by", String(64), nullable=False),         # the manager who entered a 回访's answer, else ""
+    Column("at", UtcDateTime, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("rating_id", name="uq_rating_follow_ups_rating"),
+)
+
 # 考勤: clock events as received, never edited; a correction is one more row with who and why
 attendance_events = Table(
     "attendance_events", metadata,

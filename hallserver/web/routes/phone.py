@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from govhall.config import AppointmentsConfig, RatingsConfig
 from hallserver.domain.clock import hall_day
+from hallserver.domain.follow_up import BAD_LEVEL, open_until
+from hallserver.domain.follow_up import refusal as follow_up_refusal
 from hallserver.domain.rating_code import CODE_VALID_MINUTES, code_matches
 from hallserver.web.citizens import audit, client_of, hashed_id, now_s, real_name_refusal, refusal
 from hallserver.web.context import (
@@ -27,6 +29,7 @@ from hallserver.web.context import (
     web_command_id,
     web_of,
 )
+from hallserver.web.dashboard import Dashboard
 from hallserver.web.pages import POLL_S, TEMPLATES
 
 log = logging.getLogger("hallserver.web")
@@ -116,7 +119,9 @@ def ticket_context(request, token: str) -> dict[str, Any] | None:
     t, ahead = found
     days_ago = (hall_day(dashboard.clock) - t.day).days
     valid = dashboard.config.ratings.phone_valid_days if dashboard.config is not None else 0
-    if days_ago > 0 and not (t.status == "completed" and days_ago <= valid):
+    rated = dashboard.store.rating_by_ticket(t.id) if t.status == "completed" else None
+    follow = follow_up_context(dashboard, rated, valid)
+    if days_ago > 0 and not (t.status == "completed" and (days_ago <= valid or follow["page_open"])):
         return {"expired": True, "hall": dashboard.hall_name}      # an old ticket: only its rating stays open
     wait = None
     if t.status == "waiting" and query is not None:
@@ -129,13 +134,27 @@ def ticket_context(request, token: str) -> dict[str, Any] | None:
             ahead, wait = outlook["ahead"], outlook["estimated_wait_s"]
     windows = {w["window"]: w for w in dashboard.view.snapshot()["windows"]}
     window = windows.get(t.window or "")
-    rated = dashboard.store.rating_of(t.id) if t.status == "completed" else None
     return {"expired": False, "hall": dashboard.hall_name, "t": t, "ahead": ahead, "wait_s": wait,
-            "rated": rated, "levels": RATING_LEVELS, "reasons": hall_reasons(request), "token": token,
+            "rated": rated[1] if rated else None, **follow,
+            "levels": RATING_LEVELS, "reasons": hall_reasons(request), "token": token,
             "category_name": dashboard.category_names.get(t.category, t.category),
             "window_number": window["number"] if window else None,
             "window_name": window["name"] if window else t.window,
             "at": dashboard.clock.now().isoformat()}
+
+
+def follow_up_context(dashboard: Dashboard, rated: tuple[int, int] | None, valid_days: int) -> dict[str, Any]:
+    """The phone page's 追评 (domain/follow_up.py): the follow-up's level once given, whether one may
+    be given now, and whether the page stays open for it (until `valid_days` after the 整改)."""
+    if rated is None or rated[1] > BAD_LEVEL:
+        return {"follow_up": None, "follow_up_open": False, "page_open": False}
+    r = dashboard.store.rectification_of_rating(rated[0])
+    given = dashboard.store.follow_up_of(rated[0])
+    now = dashboard.clock.now().astimezone(dashboard.clock.tz)
+    until = open_until(r, valid_days, now)
+    return {"follow_up": given.level if given else None,
+            "follow_up_open": follow_up_refusal(rated[1], r, given is not None, now, valid_days) is None,
+            "page_open": until is not None and now.date() <= until}
 
 
 def ticket_page(request: Request, token: str, template: str) -> HTMLResponse:
@@ -156,6 +175,18 @@ def phone_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/t/{token}/rating", response_class=HTMLResponse)
 async def rate_from_phone(request: Request, token: str) -> HTMLResponse:
     """好差评 from the phone page (a plain form: works without JavaScript)."""
+    return await phone_rating(request, token, "rating.submit_by_token", "already_rated")
+
+
+@router.post("/t/{token}/follow-up", response_class=HTMLResponse)
+async def follow_up_from_phone(request: Request, token: str) -> HTMLResponse:
+    """追评 from the phone page, once the 差评 was rectified: the same form, once."""
+    return await phone_rating(request, token, "rating.follow_up", "already_followed_up")
+
+
+async def phone_rating(request: Request, token: str, kind: str, repeat: str) -> HTMLResponse:
+    """A rating (`kind`) from the phone page's form through the command path; back to the page when
+    it was taken, or when it had been already (`repeat`: the page says so), else the refusal."""
     web = web_of(request)
     dashboard, submit = web.dashboard, web.submit
     body = await request.body()
@@ -171,14 +202,14 @@ async def rate_from_phone(request: Request, token: str) -> HTMLResponse:
                                           status_code=404)
     if not 1 <= level <= 5 or submit is None:
         return HTMLResponse("请选择一个评价等级后再提交", status_code=400)
-    command = {"id": uuid.uuid4().hex, "type": "rating.submit_by_token", "token": token, "level": level,
-               "reasons": reasons, "comment": comment}
+    command = {"id": uuid.uuid4().hex, "type": kind, "token": token, "level": level, "reasons": reasons,
+               "comment": comment}
     try:
         reply = await asyncio.to_thread(submit, json.dumps(command, ensure_ascii=False).encode("utf-8"))
     except Exception:
         log.exception("phone rating failed")
         return HTMLResponse("系统繁忙，请稍后再试", status_code=503)
-    if not reply["ok"] and reply["error"]["code"] not in ("already_rated",):
+    if not reply["ok"] and reply["error"]["code"] != repeat:
         status = {"ticket_not_found": 404, "unknown_reason": 400, "invalid": 400}.get(reply["error"]["code"], 409)
         return HTMLResponse(reply["error"]["message"], status_code=status)
     return RedirectResponse(f"/t/{token}", status_code=303)

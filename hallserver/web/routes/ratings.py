@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from hallserver.reports.rating_export import rating_rows
-from hallserver.reports.ratings import rating_statistics, window_ranking
+from hallserver.reports.rating_export import follow_up_rows, rating_rows
+from hallserver.reports.ratings import follow_up_statistics, rating_statistics, window_ranking
 from hallserver.web.context import answer_command, unavailable, web_of
 from hallserver.web.scope import departments_of, in_scope, item_refusal, keep, window_departments
 
@@ -24,6 +24,15 @@ class ScoreAdjustment(BaseModel):
     points: int = Field(ge=-50, le=50)
     reason: str = Field(min_length=2, max_length=200)
     by: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class FollowUpRequest(BaseModel):
+    """追评 entered from a 回访 call: the level the citizen gave, their reasons and words."""
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    level: int = Field(ge=1, le=5, strict=True)
+    reasons: list[str] = Field(default_factory=list, max_length=10)
+    comment: str = Field(default="", max_length=500)
 
 
 class RectificationRequest(BaseModel):
@@ -48,7 +57,8 @@ def ratings_report(request: Request) -> JSONResponse:
                              {int(k): v for k, v in config.ratings.group_weights.items()},
                              config.ratings.manager_share,
                              [w.id for w in config.windows if in_scope(scope, w.department)])
-    return JSONResponse({**rating_statistics(rows), "ranking": ranking})
+    follow_ups = follow_up_statistics(follow_up_rows(dashboard.store, rows))     # 追评: apart (一次一评)
+    return JSONResponse({**rating_statistics(rows), "ranking": ranking, "follow_ups": follow_ups})
 
 
 @router.post("/api/ranking/adjustments", status_code=201)
@@ -71,6 +81,21 @@ def rectification_list(request: Request) -> JSONResponse:
     if query is None:
         return unavailable()
     return JSONResponse({"rectifications": query(lambda processor: processor.rectification_list(scope))})
+
+
+@router.post("/api/rectifications/{rid}/follow-up", status_code=201)
+def rectification_follow_up(rid: int, body: FollowUpRequest, request: Request) -> JSONResponse:
+    """追评 from a 回访 call: the level the citizen gave once the 差评 was rectified, entered by the
+    manager logged in (channel 5); once per rating, only after 整改 (the command path checks)."""
+    refused = item_refusal(request, "整改单", lambda processor: processor.rectification_department(rid))
+    if refused is not None:
+        return refused
+    command = {"id": uuid.uuid4().hex, "type": "rating.follow_up", "rectification": rid, **body.model_dump()}
+    if request.state.manager:                                    # the one logged in enters it
+        command["by"] = request.state.manager
+    return answer_command(web_of(request), command, "follow-up", {"not_found": 404, "forbidden": 403,
+                                                                  "unknown_reason": 400, "invalid": 400},
+                          otherwise=409, created=True)
 
 
 @router.post("/api/rectifications/{rid}/{action}")
