@@ -257,6 +257,8 @@ def complaints_page(request: Request) -> HTMLResponse:
         "channels": {k: CHANNELS[k] for k in STAFF_CHANNELS}, "methods": REPLY_METHODS,
         "departments": [d for d in departments if in_scope(scope, d)],
         "windows": config.windows if config is not None else [], "staff": config.staff if config is not None else [],
+        "window_names": {w.id: w.name for w in config.windows} if config is not None else {},
+        "staff_names": {x.id: x.name for x in config.staff} if config is not None else {},
         "manager": request.state.manager, "role_label": ROLE_LABELS[role], "can_act": role != "auditor"})
 
 
