@@ -412,7 +412,8 @@ class RatingsConfig(_Section):
     phone_retention_days: int = Field(default=180, ge=30, le=3650,
                                       description="phone numbers given for 回访 are masked (138****8000) after this")
     phone_valid_days: int = Field(default=7, ge=0, le=90,
-                                  description="the ticket's phone page takes a rating this many days after the service")
+                                  description="the ticket's phone page takes a rating this many days after the "
+                                              "service, and a 差评's follow-up (追评) this many days after its 整改")
 
 
 class CounterConfig(_Section):

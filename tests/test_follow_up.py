@@ -380,3 +380,30 @@ def test_the_manager_logged_in_is_recorded_and_a_lead_only_enters_their_departme
         report = lead.get("/api/reports/ratings").json()["follow_ups"]
         assert report["total"]["count"] == 1 and set(report["by_department"]) == {"人社局"}
         assert manager.get("/api/reports/ratings").json()["follow_ups"]["total"]["count"] == 2
+
+
+def test_the_phone_page_stays_open_for_the_follow_up_after_the_tickets_own_days(config, embedded_broker, sqlite_url):
+    config.ratings.phone_valid_days = 1
+    clock = SimClock(datetime(2025, 11, 17, 9, 0, tzinfo=TZ))
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port()),
+                      clock=clock) as (server, device):
+        kiosk, counter = device("kiosk-1"), device("counter-1")
+        counter.request({"type": "window.login", "window": "w1", "staff": "s001"})
+        urls = [kiosk.request({"type": "ticket.issue", "category": "social"})["result"]["page_url"] for _ in range(2)]
+        for url, level in zip(urls, ("2", "1"), strict=True):
+            counter.request({"type": "window.call_next", "window": "w1"})
+            counter.request({"type": "window.complete", "window": "w1"})
+            httpx.post(url + "/rating", data={"level": level, "reason": ["态度"]}, timeout=5)
+        clock.advance(3 * 86400)                       # the tickets' own days are over
+        assert all("这张号票已过期" in httpx.get(url, timeout=5).text for url in urls)
+        base = server.dashboard_url
+        first = httpx.get(base + "api/rectifications", timeout=5).json()["rectifications"][0]
+        for action in ("verify", "rectify"):
+            httpx.post(base + f"api/rectifications/{first['id']}/{action}", json={"by": "m001", "note": "已处理"},
+                       timeout=5)
+        assert "欢迎再次评价（追评）" in httpx.get(urls[0], timeout=5).text                # rectified: open again
+        assert "这张号票已过期" in httpx.get(urls[1], timeout=5).text                      # not rectified: still not
+        clock.advance(2 * 86400)                       # a day after the 整改 + 1 day: over
+        assert "这张号票已过期" in httpx.get(urls[0], timeout=5).text
+        late = httpx.post(urls[0] + "/follow-up", data={"level": "4"}, timeout=5)
+        assert late.status_code == 409 and "已超过评价期限" in late.text
