@@ -407,3 +407,22 @@ def test_the_phone_page_stays_open_for_the_follow_up_after_the_tickets_own_days(
         assert "这张号票已过期" in httpx.get(urls[0], timeout=5).text
         late = httpx.post(urls[0] + "/follow-up", data={"level": "4"}, timeout=5)
         assert late.status_code == 409 and "已超过评价期限" in late.text
+
+
+def test_follow_ups_committed_together_keep_their_chain_and_one_per_rating(proc):
+    """Group commit (the bus's batches): the follow-ups' last link is carried along inside the batch,
+    and a second follow-up of the same rating in the same batch is refused, not a failed commit."""
+    for level in (1, 2):
+        serve_and_rate(proc, level)
+    rids = [item["id"] for item in proc.rectification_list()]
+    for rid in rids:
+        rectify(proc, rid)
+    with proc.store.batch():
+        replies = [follow_up(proc, rectification=rid, by="m001", level=level)
+                   for rid, level in ((rids[0], 3), (rids[0], 5), (rids[1], 4))]
+    assert [r["ok"] for r in replies] == [True, False, True]
+    assert replies[1]["error"]["code"] == "already_followed_up"
+    records = proc.store.follow_up_records()
+    assert [(f["rating_id"], f["level"]) for f in records] == [(1, 3), (2, 4)]
+    assert verify_follow_ups(records, SECRET, {1, 2}).ok
+    assert follow_up(proc, rectification=rids[1], by="m001", level=1)["error"]["code"] == "already_followed_up"
