@@ -11,6 +11,10 @@ is held while its command is on its way, so a double press sends one command (on
 the broker or the server is gone the counter says so at once, sends nothing and queues
 nothing; it shows the truth again from the retained state when they are back.
 
+F8 首问 records a citizen's question (首问负责制): answered on the spot or handed to another
+window; inquiries handed to this window (or to the staff member here) are listed at the side,
+and F9 records how one ended (docs/inquiries.md).
+
 Login with 工号 and password; the counter locks itself after `lock_minutes` without a key
 (not while serving) and unlocks with the password.
 """
@@ -71,9 +75,12 @@ STATUS = {"closed": "未登录", "idle": "空闲", "serving": "办理中", "paus
 PAUSE_REASONS = [("away", "离开"), ("meeting", "会议"), ("meal", "用餐"), ("other", "其他")]
 TRANSFER_REASONS = ["需到其他窗口办理", "需综合窗口办理", "业务类别不符", "其他"]
 KEYS = [("call", "F1", "叫号"), ("recall", "F2", "重呼"), ("skip", "F3", "过号"), ("transfer", "F4", "转移"),
-        ("pause", "F5", "暂停"), ("complete", "F6", "办结"), ("accept", "F7", "受理")]
+        ("pause", "F5", "暂停"), ("complete", "F6", "办结"), ("accept", "F7", "受理"), ("inquiry", "F8", "首问"),
+        ("inquiry_close", "F9", "首问办结")]
 FUNCTION_KEYS = {Qt.Key.Key_F1: "call", Qt.Key.Key_F2: "recall", Qt.Key.Key_F3: "skip", Qt.Key.Key_F4: "transfer",
-                 Qt.Key.Key_F5: "pause", Qt.Key.Key_F6: "complete", Qt.Key.Key_F7: "accept"}
+                 Qt.Key.Key_F5: "pause", Qt.Key.Key_F6: "complete", Qt.Key.Key_F7: "accept",
+                 Qt.Key.Key_F8: "inquiry", Qt.Key.Key_F9: "inquiry_close"}
+INQUIRY_OUTCOMES = [("answered", "已答复"), ("ticket", "已取号办理"), ("referred", "已引导至大厅外部门")]
 LOGIN, WORK, LOCKED = range(3)
 
 
@@ -171,6 +178,17 @@ PLAIN_LINK_MESSAGE = "连接未加密，不能发送密码：请管理员为本�
 TIMER_LIMIT = timedelta(hours=12)     # a longer "since" is a clock that is off: no timer rather than nonsense
 
 
+def _inquiry_items(data: object, window_id: str) -> list[dict] | None:
+    """The 首问 inquiries of this window's `inquiry.list`, or None when it is not one the screen can show."""
+    if not isinstance(data, dict) or data.get("window") != window_id or not isinstance(data.get("items"), list):
+        return None
+    items = data["items"]
+    if not all(isinstance(x, dict) and isinstance(x.get("inquiry"), int) and isinstance(x.get("question"), str)
+               and isinstance(x.get("asked_by"), str) for x in items):
+        return None
+    return items
+
+
 def _elapsed(words: str, spent: timedelta) -> str:
     return words + mm_ss(spent.total_seconds()) if timedelta(0) <= spent <= TIMER_LIMIT else ""
 
@@ -197,7 +215,8 @@ class CounterWindow(QWidget):
         self.link_up = qlink.link.connected.is_set()
         self.in_flight: set[str] = set()            # keys whose command is on its way
         self.locked = False
-        self.panel: str | None = None               # "transfer", "pause" or "accept" while choosing
+        self.panel: str | None = None               # "transfer", "pause", "accept", "inquiry" or "inquiry_close"
+        self.inquiries: list[dict] = []             # 首问 handed to this window or its staff member
         self.matters = matters or []
         self.hall_name = hall_name
         self.slipping: dict[str, dict] = {}         # this window's yellow and red cases (case.colour)
@@ -226,6 +245,7 @@ class CounterWindow(QWidget):
         qlink.subscribe(qlink.topics.server_state)
         qlink.subscribe(qlink.topics.event("case.colour"))
         qlink.subscribe(qlink.topics.event("post.coverage"))
+        qlink.subscribe(qlink.topics.window_inquiries(window_id))
         self.covering: dict[str, str] = {}          # AB岗: posts this window covers now, id → name
         self._refresh()
 
@@ -346,13 +366,18 @@ class CounterWindow(QWidget):
         self.queues.setWordWrap(True)
         self.figures = QLabel("", objectName="side")
         self.figures.setWordWrap(True)
-        for heading, body in (("本窗口业务等候", self.queues), ("我的今日数据", self.figures)):
+        self.inquiry_lines = QLabel("", objectName="side")
+        self.inquiry_lines.setWordWrap(True)
+        for heading, body in (("本窗口业务等候", self.queues), ("我的今日数据", self.figures),
+                              ("转交来的首问（F9 办结）", self.inquiry_lines)):
             box = self._card()
             bl = QVBoxLayout(box)
             bl.addWidget(QLabel(heading, objectName="big"))
             bl.addWidget(body)
             bl.addStretch(1)
             side.addWidget(box)
+        self.inquiry_box = box                        # shown while there is one to answer
+        self.inquiry_box.hide()
         return self.side
 
     def _build_panel(self) -> QWidget:
@@ -363,6 +388,9 @@ class CounterWindow(QWidget):
         self.target = QComboBox()
         self.reason = QComboBox()
         self.reason.setEditable(True)
+        self.question = QLineEdit(placeholderText="群众的问题（不要写身份证号码）")
+        self.question.setMaxLength(200)
+        self.question.hide()
         self.panel_ok = QPushButton("确定 (Enter)", objectName="call")
         self.panel_ok.clicked.connect(self._panel_confirm)
         self.panel_cancel = QPushButton("取消 (Esc)")
@@ -370,6 +398,7 @@ class CounterWindow(QWidget):
         pl.addWidget(self.panel_title, 0, 0, 1, 4)
         pl.addWidget(self.target, 1, 0, 1, 2)
         pl.addWidget(self.reason, 1, 2, 1, 2)
+        pl.addWidget(self.question, 1, 2, 1, 2)
         pl.addWidget(self.panel_ok, 2, 2)
         pl.addWidget(self.panel_cancel, 2, 3)
         self.panel_box.hide()
@@ -501,6 +530,8 @@ class CounterWindow(QWidget):
             self._open_panel("transfer")
         elif kind == "accept":
             self._open_accept()
+        elif kind in ("inquiry", "inquiry_close"):
+            self._open_panel(kind)
         elif kind == "pause":
             if self.status == "paused":
                 self._send("pause", "window.resume")
@@ -515,7 +546,24 @@ class CounterWindow(QWidget):
         self.panel = which
         self.target.clear()
         self.reason.clear()
-        if which == "transfer":
+        self.question.clear()
+        self.question.setVisible(which == "inquiry")
+        self.reason.setVisible(which != "inquiry")
+        self.target.show()
+        if which == "inquiry":
+            self.panel_title.setText("首问登记：写下群众的问题，当场答复或转交（Enter 确认）")
+            self.target.addItem("已当场答复", None)
+            for wid, name in self.windows:
+                self.target.addItem(f"转交：{name}", wid)
+            self.question.setFocus()
+        elif which == "inquiry_close":
+            self.panel_title.setText("首问办结：选择转交来的问题和结果")
+            for x in self.inquiries:
+                self.target.addItem(f"{x['question'][:30]}（{x.get('asked_by_name') or x['asked_by']}）", x["inquiry"])
+            for code, label in INQUIRY_OUTCOMES:
+                self.reason.addItem(label, code)
+            self.reason.setEditable(False)
+        elif which == "transfer":
             self.panel_title.setText("转移到（选择窗口或业务，写明原因）")
             for wid, name in self.windows:
                 self.target.addItem(f"窗口：{name}", ("window", wid))
@@ -529,7 +577,8 @@ class CounterWindow(QWidget):
             for code, label in PAUSE_REASONS:
                 self.reason.addItem(label, code)
         self.panel_box.show()
-        (self.target if which == "transfer" else self.reason).setFocus()
+        if which != "inquiry":
+            (self.target if which in ("transfer", "inquiry_close") else self.reason).setFocus()
         self._refresh()
 
     def _open_accept(self) -> None:
@@ -563,6 +612,9 @@ class CounterWindow(QWidget):
 
     def _close_panel(self) -> None:
         self.panel = None
+        self.reason.setEditable(True)
+        self.question.hide()
+        self.reason.show()
         self.panel_box.hide()
         self.accept_box.hide()
         self.side.show()
@@ -595,6 +647,21 @@ class CounterWindow(QWidget):
             self._send("transfer", "window.transfer", **{field: target[1]}, reason=reason[:100])
         elif which == "pause":
             self._send("pause", "window.pause", reason=self.reason.currentData() or "other")
+        elif which == "inquiry":
+            question, target = self.question.text().strip(), self.target.currentData()
+            if len(question) < 2:
+                self.message.setText("请写下群众的问题（至少 2 个字）")
+                return
+            if target is None:
+                self._send("inquiry", "inquiry.record", question=question, answered=True)
+            else:
+                self._send("inquiry", "inquiry.record", question=question, to_window=target)
+        elif which == "inquiry_close":
+            if self.target.currentData() is None:
+                self.message.setText("没有转交来的首问")
+                return
+            self._send("inquiry_close", "inquiry.close", inquiry=self.target.currentData(),
+                       outcome=self.reason.currentData() or "answered")
         elif which == "accept":
             received = {name: pages.value() for name, tick, pages in self.material_rows if tick.isChecked()}
             self._send("accept", "case.accept", matter=self.matter_box.currentData(), received=received)
@@ -674,6 +741,13 @@ class CounterWindow(QWidget):
             self.message.setText(text)
             self._print_case(case)
             self.reprint_button.setVisible(self.printer is not None)
+        elif tag == "inquiry" and reply.get("ok"):
+            x = (reply.get("result") or {}).get("inquiry") or {}
+            where = dict(self.windows).get(x.get("to_window") or "", x.get("to_window") or "")
+            self.message.setText(f"首问已登记（第 {x.get('id')} 号）" + (f"，已转交 {where}" if where else "，已答复"))
+        elif tag == "inquiry_close" and reply.get("ok"):
+            x = (reply.get("result") or {}).get("inquiry") or {}
+            self.message.setText(f"首问第 {x.get('id')} 号已办结：{x.get('outcome_name') or ''}")
         elif not reply.get("ok"):
             self.message.setText(error)
         self._refresh()
@@ -736,6 +810,12 @@ class CounterWindow(QWidget):
             self.queue = lines
         elif topic == self.qlink.topics.server_state:
             self.server_online = bool(data.get("online"))
+        elif topic == self.qlink.topics.window_inquiries(self.window_id):
+            items = _inquiry_items(data, self.window_id)
+            if items is None:
+                log.warning("window %s: ignored an inquiry list it cannot show: %.200r", self.window_id, data)
+                return
+            self.inquiries = items
         self._refresh()
 
     # ------------------------------------------------------------------ showing
@@ -763,6 +843,11 @@ class CounterWindow(QWidget):
             self.timer.setText(_elapsed("已暂停 ", now - datetime.fromisoformat(since)))
         else:
             self.timer.setText("")
+
+    def _inquiry_line(self, x: dict) -> str:
+        """One 首问 handed here: the question, who asked first and at which window (or the 导办台)."""
+        where = dict(self.windows).get(x.get("from_window") or "", "导办台" if not x.get("from_window") else "")
+        return f"{x['question'][:40]}（{x.get('asked_by_name') or x['asked_by']}" + (f"，{where}）" if where else "）")
 
     def _refresh(self) -> None:
         s, status = self.state or {}, self.status
@@ -829,6 +914,11 @@ class CounterWindow(QWidget):
             self.keys[k].setEnabled(ok and serving)
         self.keys["accept"].setEnabled(ok and status in ("idle", "serving") and bool(self.matters))
         self.keys["pause"].setEnabled(ok and status in ("idle", "paused"))
+        self.keys["inquiry"].setEnabled(ok and status in ("idle", "serving", "paused"))
+        self.keys["inquiry_close"].setEnabled(ok and status in ("idle", "serving", "paused") and bool(self.inquiries))
+        self.inquiry_lines.setText("\n".join(self._inquiry_line(x) for x in self.inquiries[:5])
+                                   + (f"\n……共 {len(self.inquiries)} 条" if len(self.inquiries) > 5 else ""))
+        self.inquiry_box.setVisible(bool(self.inquiries))
         self.keys["pause"].setText("恢复\nF5" if status == "paused" else "暂停\nF5")
         for tag in self.in_flight:
             if tag in self.keys:

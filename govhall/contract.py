@@ -107,6 +107,10 @@ class Topics:
         their own file (hall device-config) and so hold nothing else."""
         return f"{self.base}/state/config"
 
+    def window_inquiries(self, window: str) -> str:
+        """Retained `inquiry.list`: the 首问 inquiries handed to the window or its staff member."""
+        return f"{self.base}/state/inquiries/{window}"
+
     @property
     def all_state(self) -> str:
         return f"{self.base}/state/#"
@@ -622,6 +626,64 @@ class CorrectAttendance(_Command):
     reason: Annotated[str, Field(min_length=2, max_length=200)]
 
 
+InquiryOutcome = Literal["answered", "ticket", "referred"]
+
+
+class InquiryRecord(_Command):
+    """首问登记 (docs/inquiries.md): the first-asked staff member records a citizen's question —
+    from a counter (`window`: its own; the staff logged in there is the first-asked) or the
+    dashboard's 导办台 (`staff`, the first-asked, and `by`, the manager entering it). `answered`:
+    answered on the spot (已答复); `to_window` or `to_staff`: handed on at once (已转交); neither:
+    登记, to be answered or handed on later. No ID numbers in `question`."""
+    type: Literal["inquiry.record"] = "inquiry.record"
+    window: Name | None = None
+    staff: Name | None = None
+    by: Name | None = None
+    question: Annotated[str, Field(min_length=1, max_length=200)]
+    topic: Name | None = Field(default=None, description="a category or matter id of the hall")
+    answered: bool = False
+    to_window: Name | None = None
+    to_staff: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> InquiryRecord:
+        if self.to_window is not None and self.to_staff is not None:
+            raise ValueError("hand off to a window or to a staff member, not both")
+        if self.answered and (self.to_window is not None or self.to_staff is not None):
+            raise ValueError("an inquiry answered on the spot is not handed off")
+        return self
+
+
+class InquiryHandOff(_Command):
+    """转交: the first-asked hands a recorded (登记) inquiry to a window or a staff member."""
+    type: Literal["inquiry.hand_off"] = "inquiry.hand_off"
+    inquiry: int = Field(ge=1, strict=True)
+    window: Name | None = None
+    staff: Name | None = None
+    by: Name | None = None
+    to_window: Name | None = None
+    to_staff: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> InquiryHandOff:
+        if (self.to_window is None) == (self.to_staff is None):
+            raise ValueError("give exactly one of to_window and to_staff")
+        return self
+
+
+class InquiryClose(_Command):
+    """The outcome of an inquiry: `answered` (答复), `ticket` (the citizen took a ticket) or
+    `referred` (outside the hall). On a 登记 one by the first-asked (已答复); on a 已转交 one by the
+    receiver (已办结): the staff member it went to, or the staff at the window it went to."""
+    type: Literal["inquiry.close"] = "inquiry.close"
+    inquiry: int = Field(ge=1, strict=True)
+    window: Name | None = None
+    staff: Name | None = None
+    by: Name | None = None
+    outcome: InquiryOutcome
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
 class LeaveAction(_Command):
     """请假 on the HTTP side: `request` (staff, kind, start, end, reason, optional cover),
     `decide` (manager, approve, optional cover: else the request's), `end` (销假)."""
@@ -687,7 +749,8 @@ Command = Annotated[
     Union[IssueTicket, RequeueTicket, CheckInAppointment, BookAppointment, WindowLogin, WindowLogout, CallNext,
           Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
           AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension, FollowUpRating,
-          RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction],
+          RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction,
+          InquiryRecord, InquiryHandOff, InquiryClose],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
@@ -695,6 +758,7 @@ COMMAND_TYPES: tuple[type[_Command], ...] = (
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
     AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension, FollowUpRating,
     RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction,
+    InquiryRecord, InquiryHandOff, InquiryClose,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -706,7 +770,8 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.COUNTER: frozenset({"window.login", "window.logout", "window.call_next", "window.recall",
                              "window.skip", "window.complete", "window.transfer", "window.pause",
                              "window.resume", "ticket.requeue", "device.report", "case.accept",
-                             "case.supplement", "case.advance", "case.request_extension"}),
+                             "case.supplement", "case.advance", "case.request_extension",
+                             "inquiry.record", "inquiry.hand_off", "inquiry.close"}),
     Role.KEYPAD_BRIDGE: frozenset({"window.call_next", "window.recall", "window.skip", "window.complete",
                                    "window.pause", "window.resume", "window.transfer", "device.report"}),
     Role.TABLET: frozenset({"rating.submit", "device.report", "complaint.register"}),
@@ -715,7 +780,8 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.ATTENDANCE_TERMINAL: frozenset({"device.report", "attendance.clock"}),
     Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "rating.follow_up", "case.approve_extension",
                          "case.apply_online", "rectification.act", "attendance.correct", "leave.act",
-                         "complaint.register", "complaint.act"}),
+                         "complaint.register", "complaint.act",
+                         "inquiry.record", "inquiry.hand_off", "inquiry.close"}),
 }
 
 
@@ -789,6 +855,25 @@ class HallConfigState(_Msg):
     database accounts, device passwords, staff and manager password hashes, the ratings' key)."""
     type: Literal["hall.config"] = "hall.config"
     config: dict[str, Any]
+
+
+class InquiryItem(_Msg):
+    inquiry: int
+    question: str
+    topic: str = ""
+    asked_by: str = Field(description="the first-asked staff member's id")
+    asked_by_name: str = ""
+    from_window: str = Field(default="", description="the window it was asked at; empty: the 导办台")
+    to_staff: str = Field(default="", description="handed to this staff member; empty: to the window")
+    handed_at: datetime
+
+
+class InquiryList(_Msg):
+    """Retained on `state/inquiries/{window}`: the 首问 inquiries (已转交) the window is to answer —
+    handed to the window, or to the staff member logged in there."""
+    type: Literal["inquiry.list"] = "inquiry.list"
+    window: Name
+    items: list[InquiryItem] = Field(default_factory=list, max_length=200)
 
 
 # --------------------------------------------------------------------------- events (QoS 1)
@@ -935,7 +1020,7 @@ EVENT_TYPES: tuple[type[_Msg], ...] = (TicketIssued, TicketCalled, TicketSkipped
                                        DeviceAlert, CaseColour, CaseDigest, CoverageAlert, PostCoverage,
                                        ComplaintColour)
 STATE_TYPES: tuple[type[_Msg], ...] = (WindowState, QueueState, ServerState, DevicePresence, RatingCode,
-                                       HallConfigState)
+                                       HallConfigState, InquiryList)
 
 
 # --------------------------------------------------------------------------- parsing

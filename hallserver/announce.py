@@ -137,6 +137,8 @@ class Announcing:
         out += [self._state(self.topics.window_state(w.id), self.window_state(w))
                 for w in self.engine.windows.values()]
         out.append(self._summary(monotonic_time.monotonic()))
+        out += [self._state(self.topics.window_inquiries(m.window), m)
+                for m in self.inquiries.window_lists(self.engine, self.clock.tz, every=True)]   # 首问
         out.append(Outgoing(self.topics.hall_config, hall_config_message(self.config), qos=1, retain=True))
         self._notify(out)
         return out

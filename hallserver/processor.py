@@ -26,6 +26,7 @@ from hallserver.domain.queue import (
 )
 from hallserver.domain.rectification import RectificationBook, RectificationError
 from hallserver.housekeeping import Housekeeping
+from hallserver.inquiry_desk import InquiryDesk
 from hallserver.passwords import password_matches
 from hallserver.store import Store
 from hallserver.views import HallViews
@@ -61,6 +62,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
         self.follow_ups = FollowUpBook(store.follow_up_items())      # 追评
         self.complaints = ComplaintDesk(config, store, self.cases.calendar, self.cases.rules.closing)   # 投诉
+        self.inquiries = InquiryDesk(config, store)                                                   # 首问
         self.login_guard = LoginGuard()
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._devices = {d.id: d for d in config.devices}
@@ -204,6 +206,9 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
             return [self._unavailable(device_id, cmd)]
         out = [Outgoing(self.topics.reply(device_id), reply_json.encode("utf-8"))]
         out += self._announce(changes)
+        if changes.inquiries or staffing:              # 首问: the lists of the windows they concern
+            out += [self._state(self.topics.window_inquiries(m.window), m)
+                    for m in self.inquiries.window_lists(self.engine, self.clock.tz)]
         self._notify(out)
         return out
 
@@ -214,7 +219,8 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         return [("device_alerts", self._take_alert_changes), ("cases", self.cases.book.take_changed),
                 ("follow_ups", self.follow_ups.take_changed),
                 ("rectifications", self.rectifications.take_changed), ("attendance", self.attendance.take_events),
-                ("leaves", self.attendance.leaves.take_changed), ("complaints", self.complaints.book.take_changed)]
+                ("leaves", self.attendance.leaves.take_changed), ("complaints", self.complaints.book.take_changed),
+                ("inquiries", self.inquiries.book.take_changed)]
 
     def _take_alert_changes(self) -> list[AlertChange]:
         changes, self._alert_changes = self._alert_changes, []
@@ -270,6 +276,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
             self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
             self.follow_ups = FollowUpBook(self.store.follow_up_items())
             self.complaints.reload()
+            self.inquiries.reload()
             # AB岗 covers are not stored: route again now, before the next call; what it finds
             # changed is announced with the next routing (a command's or the tick's)
             self._unannounced_posts += self.attendance.route(self.engine, self.clock.now())
@@ -289,6 +296,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self.config, self.engine, self.cases = config, engine, cases
         self.attendance.set_config(config, hall_days(config, cases.calendar), leaves)
         self.complaints.set_config(config, cases.calendar, cases.rules.closing)
+        self.inquiries.set_config(config)
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._devices = {d.id: d for d in config.devices}
         self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()
@@ -380,6 +388,11 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                 x = self.complaints.dispatch(cmd, device_id, device.role if device else c.Role.WEB, self.clock.now(),
                                              hall_day(self.clock))
                 return {"complaint": self.complaints.view(x, self.clock.now(), self.clock.tz)}
+            case c.InquiryRecord() | c.InquiryHandOff() | c.InquiryClose():
+                device = self._devices.get(device_id)
+                x = self.inquiries.dispatch(cmd, device_id, device.role if device else c.Role.WEB, e,
+                                            self.clock.now())
+                return {"inquiry": self.inquiries.view(x, self.clock.tz)}
             case c.CancelTicket():
                 t = e.cancel(cmd.number, device_id, cmd.reason)
                 return {"ticket": self.ticket_view(t).model_dump(mode="json")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import example, given, settings
@@ -311,7 +311,8 @@ def test_hall_counter_screenshots_show_each_state(app, tmp_path):
     from lab.shots.counter import screenshots
     saved = screenshots(tmp_path)
     assert [p.name for p in saved] == [f"counter-{s}.png" for s in (
-        "logged-out", "idle", "serving", "accepting", "transfer", "paused", "locked", "disconnected")]
+        "logged-out", "idle", "serving", "accepting", "transfer", "inquiry", "inquiry-received", "paused", "locked",
+        "disconnected")]
     for path in saved:
         img = Image.open(path).convert("RGB")
         assert img.size == (1366, 768)
@@ -353,6 +354,40 @@ def test_the_counter_shows_a_transferred_green_citizen_and_where_they_come_from(
     wait_until(lambda: c3.ticket.text() == "A001", what="the call at window 3")
     assert "转自 w1：需综合窗口办理" in c3.details.text() and "绿色通道" in c3.info.text()
     shot(c3, "counter-transferred")
+
+
+def test_first_asked_at_window_1_hands_an_inquiry_to_window_3_which_closes_it(hall, config):
+    server, qlink, keep = hall
+    c1 = keep(counter_window(qlink, config))
+    c3 = keep(counter_window(qlink, config, window="w3", device="counter-3"))
+    for counter, staff in ((c1, "s001"), (c3, "s003")):
+        counter.show()
+        counter.staff_input.setText(staff)
+        counter.login()
+    wait_until(lambda: settled(c1, "idle")() and settled(c3, "idle")(), what="both logins")
+    assert not c3.keys["inquiry_close"].isEnabled() and not c3.inquiry_box.isVisibleTo(c3)   # nothing handed yet
+    QTest.keyClick(c1, Qt.Key.Key_F8)                     # 首问: the question and where it goes
+    assert c1.panel == "inquiry" and c1.question.isVisibleTo(c1)
+    QTest.keyClick(c1, Qt.Key.Key_Return)
+    assert c1.message.text().startswith("请写下群众的问题") and not c1.in_flight   # nothing sent without one
+    c1.question.setText("户口迁移需要什么材料")
+    c1.target.setCurrentIndex(next(i for i in range(c1.target.count()) if c1.target.itemData(i) == "w3"))
+    QTest.keyClick(c1, Qt.Key.Key_Return)
+    wait_until(lambda: "已转交 3号综合窗口" in c1.message.text(), what=lambda: f"the hand-off, {c1.message.text()!r}")
+    wait_until(lambda: "户口迁移需要什么材料（王丽，1号窗口）" in c3.inquiry_lines.text(), what="the list at window 3")
+    assert c3.inquiry_box.isVisibleTo(c3) and c3.keys["inquiry_close"].isEnabled()
+    shot(c3, "counter-inquiry-received")
+    QTest.keyClick(c3, Qt.Key.Key_F9)                     # the receiver records how it ended
+    c3.reason.setCurrentIndex(1)                          # 已取号办理
+    QTest.keyClick(c3, Qt.Key.Key_Return)
+    wait_until(lambda: "已办结：已取号办理" in c3.message.text(), what=lambda: f"the outcome, {c3.message.text()!r}")
+    wait_until(lambda: not c3.inquiries and not c3.inquiry_box.isVisibleTo(c3), what="the list emptied")
+    (row,) = server.store.inquiries_between(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    assert (row.asked_by, row.to_window, row.closed_by, row.outcome) == ("s001", "w3", "s003", "ticket")
+    QTest.keyClick(c1, Qt.Key.Key_F8)                     # answered on the spot
+    c1.question.setText("几点下班")
+    QTest.keyClick(c1, Qt.Key.Key_Return)
+    wait_until(lambda: c1.message.text().endswith("已答复"), what=lambda: f"answered, {c1.message.text()!r}")
 
 
 def test_the_kiosk_prints_only_what_the_server_confirmed_and_asks_for_nothing_without_paper(hall, config):

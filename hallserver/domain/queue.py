@@ -216,6 +216,7 @@ class Changes:
     rectifications: list = field(default_factory=list)               # filled by the processor (差评整改)
     follow_ups: list = field(default_factory=list)                   # 追评, filled by the processor (follow_up.py)
     complaints: list = field(default_factory=list)                   # filled by the processor (投诉)
+    inquiries: list = field(default_factory=list)                    # 首问, filled by the processor (inquiries.py)
     attendance: list = field(default_factory=list)                   # clock events (考勤)
     leaves: list = field(default_factory=list)                       # 请假 changed
     coverage: list = field(default_factory=list)                     # ("opened"|"closed", CoverageAlert)

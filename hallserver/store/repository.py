@@ -46,6 +46,7 @@ from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.complaints import Complaint
 from hallserver.domain.devices import DeviceAlert
 from hallserver.domain.follow_up import FollowUp
+from hallserver.domain.inquiries import Inquiry
 from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
 from hallserver.domain.rectification import Record as RectificationRecord
 from hallserver.domain.rectification import Rectification
@@ -54,6 +55,7 @@ from hallserver.rating_chain import GENESIS, audit_link, follow_up_link, link
 from hallserver.store.bulk import BulkStatement
 from hallserver.store.complaint_rows import complaint_from_row, complaint_row
 from hallserver.store.facts import RatingFact, TicketFact
+from hallserver.store.inquiry_rows import inquiry_from_row, inquiry_row
 from hallserver.store.tables import (
     alert_acks,
     appointments,
@@ -67,6 +69,7 @@ from hallserver.store.tables import (
     coverage_alerts,
     coverage_minutes,
     device_alerts,
+    inquiries,
     leaves,
     rating_contacts,
     rating_follow_ups,
@@ -552,6 +555,8 @@ class Store:
                 _upsert(conn, rectifications, r.id, rectification_row(r))
             for x in changes.complaints:
                 _upsert(conn, complaints, x.id, complaint_row(x))
+            for x in changes.inquiries:
+                _upsert(conn, inquiries, x.id, inquiry_row(x))
             for case in changes.cases:
                 _upsert(conn, cases, case.id, case_row(case))
             _save_alerts(conn, changes.coverage, changes.device_alerts)
@@ -739,6 +744,23 @@ class Store:
         with self._read() as conn:
             return [complaint_from_row(dict(r)) for r in
                     conn.execute(select(complaints).order_by(complaints.c.id)).mappings()]
+
+    def open_inquiries(self) -> tuple[list[Inquiry], int]:
+        """首问: the open inquiries (登记, 已转交), oldest first, and the last inquiry id ever given."""
+        with self._read() as conn:
+            rows = conn.execute(select(inquiries).where(inquiries.c.status.in_(("登记", "已转交")))
+                                .order_by(inquiries.c.id)).mappings()
+            items = [inquiry_from_row(dict(r)) for r in rows]
+            last = conn.execute(select(func.max(inquiries.c.id))).scalar()
+        return items, last or 0
+
+    def inquiries_between(self, start: datetime, end: datetime) -> list[Inquiry]:
+        """首问 inquiries recorded in [start, end), oldest first (the report)."""
+        with self._read() as conn:
+            rows = conn.execute(select(inquiries).where(inquiries.c.recorded_at >= start,
+                                                        inquiries.c.recorded_at < end)
+                                .order_by(inquiries.c.id)).mappings()
+            return [inquiry_from_row(dict(r)) for r in rows]
 
     def rectification_status(self) -> dict[int, str]:
         """rating id → 整改 status (the export's column)."""
@@ -1032,7 +1054,8 @@ def _only_common(changes: Changes) -> bool:
     their rows may wait for the rest of the batch (Store._later)."""
     return not (changes.follow_ups or changes.appointments or changes.pauses or changes.device_alerts
                 or changes.cases
-                or changes.rectifications or changes.complaints or changes.attendance or changes.leaves
+                or changes.rectifications or changes.complaints or changes.inquiries or changes.attendance
+                or changes.leaves
                 or changes.coverage or any(r.phone for r in changes.ratings))
 
 

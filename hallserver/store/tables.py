@@ -223,6 +223,29 @@ rating_follow_ups = Table(
     UniqueConstraint("rating_id", name="uq_rating_follow_ups_rating"),
 )
 
+# 首问负责制: one row per inquiry, its hand-off and outcome (docs/inquiries.md, migration 0025)
+inquiries = Table(
+    "inquiries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("asked_by", String(64), nullable=False),
+    Column("window", String(64), nullable=False),
+    Column("entered_by", String(64), nullable=False),
+    Column("question", String(200), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("to_window", String(64), nullable=False),
+    Column("to_staff", String(64), nullable=False),
+    Column("handed_at", UtcDateTime, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("note", String(200), nullable=False),
+    Column("closed_by", String(64), nullable=False),
+    Column("closed_window", String(64), nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Index("ix_inquiries_recorded_at", "recorded_at"),
+    Index("ix_inquiries_status", "status"),
+)
+
 # 考勤: clock events as received, never edited; a correction is one more row with who and why
 attendance_events = Table(
     "attendance_events", metadata,

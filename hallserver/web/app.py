@@ -10,6 +10,7 @@ in `hallserver/web/routes/`, the guard in front of them all, and the web server 
     routes/settings.py    /settings, /api/settings/…
     routes/phone.py       /t/{token} (the ticket's QR), /w/{window}/rate, /api/appointments
     routes/login.py       /login, /logout, and the guard
+    routes/inquiries.py   /api/inquiries (首问 at the 导办台), /api/reports/inquiries, /reports/inquiries
 """
 from __future__ import annotations
 
@@ -26,7 +27,18 @@ from hallserver.passwords import dummy_hash
 from hallserver.web.auth import Sessions
 from hallserver.web.context import Web
 from hallserver.web.dashboard import Dashboard
-from hallserver.web.routes import attendance, cases, complaints, live, login, phone, ratings, reports, settings
+from hallserver.web.routes import (
+    attendance,
+    cases,
+    complaints,
+    inquiries,
+    live,
+    login,
+    phone,
+    ratings,
+    reports,
+    settings,
+)
 
 log = logging.getLogger("hallserver.web")
 
@@ -50,7 +62,7 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None,
                         managers=managers,
                         dummy_hash=dummy_hash(next(iter(managers.values())).password_hash) if managers else "")
     app.middleware("http")(login.guard)
-    for area in (login, phone, settings, live, cases, reports, ratings, attendance, complaints):
+    for area in (login, phone, settings, live, cases, reports, ratings, attendance, complaints, inquiries):
         app.include_router(area.router)
     return app
 

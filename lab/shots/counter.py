@@ -70,6 +70,20 @@ def screenshots(out_dir: str | Path) -> list[Path]:
         counter.press("transfer")
         save("transfer")
         counter._close_panel()
+        counter.press("inquiry")                      # 首问登记: a question, handed on to window 2
+        counter.question.setText("社保卡丢了，在哪里补办？")
+        counter.target.setCurrentIndex(1)
+        save("inquiry")
+        counter._close_panel()
+        other = DeviceLink(config.hall.id, "counter-2", broker.url).connect()
+        try:                                          # window 2 hands one to window 1: it shows at the side
+            other.request({"type": "window.login", "window": "w2", "staff": "s002"})
+            other.request({"type": "inquiry.record", "window": "w2", "question": "营业执照变更要带什么材料？",
+                           "to_window": "w1"})
+            _wait(app, lambda: bool(counter.inquiries))
+            save("inquiry-received")
+        finally:
+            other.close()
         counter.press("complete")
         _wait(app, lambda: counter.status == "idle")
         counter.press("pause")
