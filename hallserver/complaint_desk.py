@@ -105,6 +105,17 @@ class ComplaintDesk:
             department = person.department or HALL_OFFICE
         return department or "", window or "", staff or ""
 
+    def mask_phones(self, before: datetime) -> list[Complaint]:
+        """Retention (as for the 差评's, ratings.phone_retention_days): the phone numbers of complaints
+        registered before `before` keep 3 + 4 digits (138****8000); that one was given stays. The
+        complaints changed, to be saved."""
+        out = []
+        for x in self.book.items.values():
+            if x.registered_at < before and len(x.phone) == 11 and "*" not in x.phone:
+                x.phone = x.phone[:3] + "****" + x.phone[-4:]
+                out.append(x)
+        return out
+
     # ------------------------------------------------------------------ views
     def department_of(self, number: str) -> str | None:
         """None: no such complaint; "" : not assigned yet (any lead may not act on it)."""

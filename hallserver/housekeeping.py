@@ -153,8 +153,13 @@ class Housekeeping:
             if self.store.mask_old_phones(now - timedelta(days=self.config.ratings.phone_retention_days), now):
                 items = self.store.rectification_items()      # the masked numbers, not the old ones
                 self.rectifications = RectificationBook(items, max((x.id for x in items), default=0))
+            masked = self.complaints.mask_phones(now - timedelta(days=self.config.ratings.phone_retention_days))
+            if masked:                                                   # 投诉: the same retention
+                self.store.save(Changes(complaints=masked), "@server", f"complaint-retention-{now:%Y%m%d}",
+                                "complaint.retention", "{}", now)
         except Exception:
             log.exception("the retention of phone numbers failed; trying again tomorrow")
+            self.complaints.reload()
 
     def _report_rollups(self) -> None:
         """Once a day: the newly settled hall days' report tallies are counted and kept, so that

@@ -187,3 +187,17 @@ def test_the_overdue_alert_on_the_tick_and_its_end(proc):
     act(proc, number, "close")
     (done,) = [json.loads(o.payload) for o in proc.tick() if o.topic == colour]
     assert done["colour"] == "green" and done["closed"]
+
+
+def test_a_complainants_phone_is_masked_after_the_retention_days(proc):
+    web(proc, type="complaint.register", channel="hotline", text="态度差", phone="13800138000", by="m001")
+    proc.tick()
+    proc.clock.set(at(2027, 5, 30, 9))                   # 180 days later: kept
+    proc.tick()
+    assert proc.store.complaint_items()[0].phone == "13800138000"
+    proc.clock.set(at(2027, 5, 31, 9))                   # 181 days: masked, in the database and in memory
+    proc.tick()
+    assert proc.store.complaint_items()[0].phone == "138****8000"
+    (x,) = proc.complaints.listing(proc.clock.now(), proc.clock.tz)
+    assert x["phone"] == "138****8000" and x["has_contact"]
+    assert ("complaint.retention", "ok") in [(a["action"], a["outcome"]) for a in proc.store.audit_records()]
