@@ -126,6 +126,7 @@ def test_a_citizen_files_from_the_phone_page_within_the_limit(hall):
     server, base, _clock = hall
     form = httpx.get(base + "complain?window=w1", timeout=5)
     assert form.status_code == 200 and "提交投诉" in form.text
+    assert 'href="/complain?window=w1"' in httpx.get(base + "w/w1/rate", timeout=5).text    # the window's QR page
     public = httpx.Client(base_url=base, timeout=5)
     bad = public.post("/api/complaints/public", json={"text": "办事难", "phone": "1380013800"})
     assert bad.status_code == 400 and "手机号码" in bad.json()["error"]["message"]
