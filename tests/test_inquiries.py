@@ -55,6 +55,8 @@ def test_recorded_answered_on_the_spot_or_handed_off_and_closed_by_the_receiver(
     assert (done.status, done.outcome, done.closed_by, done.closed_window) == ("已办结", "ticket", "s002", "w2")
     refused("invalid", b.close, 2, "s002", "w2", "answered", "", T0)             # once
     assert [x.id for x in b.take_changed()] == [1, 2] and b.take_changed() == []
+    assert b.items == {}                                                        # saved and closed: out of memory
+    refused("not_found", b.close, 2, "s002", "w2", "answered", "", T0)
 
 
 def test_recorded_first_then_handed_to_a_person_or_answered_by_the_first_asked():

@@ -72,7 +72,8 @@ def check_text(text: str, what: str, low: int, high: int) -> str:
 
 
 class InquiryBook:
-    """The open inquiries (and those changed since start); what changed is taken for saving."""
+    """The open inquiries; what changed is taken for saving, and a closed one then leaves memory
+    (it stays in the database, which the report reads)."""
 
     def __init__(self, items: list[Inquiry], last_id: int, windows: frozenset[str], staff: frozenset[str],
                  topics: frozenset[str]) -> None:
@@ -86,6 +87,9 @@ class InquiryBook:
 
     def take_changed(self) -> list[Inquiry]:
         changed, self._changed = list(self._changed.values()), {}
+        for x in changed:
+            if not x.open:
+                self.items.pop(x.id, None)
         return changed
 
     def open_for(self, window: str, staff: str | None) -> list[Inquiry]:
@@ -149,7 +153,7 @@ class InquiryBook:
     def _get(self, inquiry: int) -> Inquiry:
         x = self.items.get(inquiry)
         if x is None:
-            raise InquiryError("not_found", f"没有第 {inquiry} 号首问登记")
+            raise InquiryError("not_found", f"没有第 {inquiry} 号待办的首问登记（或已经办结）")
         return x
 
     def _check_staff(self, staff: str) -> None:
