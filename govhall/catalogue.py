@@ -4,8 +4,10 @@ sheet) a hall exports from its provincial system or keeps in a spreadsheet:
     id,name,department,kind,legal_days,promised_days,materials
     food-licence,食品经营许可,市场监管局,承诺件,20,5,申请书|营业执照|场所平面图
 
-`materials` are separated by `|` (or the full-width `｜`). Every row is validated like
-hall.toml; a bad row is refused with the file, the row and the reason.
+`materials` are separated by `|` (or the full-width `｜`). `kind` is one of 即办件, 当日办结件,
+承诺件, 上报件, 联办件. Optional columns: `max_extension_days` (blank: the kind's limit) and
+`certificate` (是/否: the decision gives a certificate, 行政许可法 §44). Every row is validated
+like hall.toml; a bad row is refused with the file, the row and the reason.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from pydantic import ValidationError
 from govhall.config import ConfigError, MatterConfig, PostConfig, read_text_file
 
 COLUMNS = ["id", "name", "department", "kind", "legal_days", "promised_days", "materials"]
+YES_NO = {"": False, "否": False, "no": False, "0": False, "false": False,
+          "是": True, "yes": True, "1": True, "true": True}
 
 
 def _xlsx_rows(path: Path) -> list[dict]:
@@ -47,11 +51,15 @@ def load_catalogue(path: str | Path) -> list[MatterConfig]:
     for n, row in enumerate(rows, start=2):
         materials = split_list(row.get("materials"))
         extension = (row.get("max_extension_days") or "").strip()      # optional column: blank is the kind's
+        certificate = (row.get("certificate") or "").strip().lower()     # optional column: blank is 否
+        if certificate not in YES_NO:
+            raise ConfigError(f"{path}: row {n}: certificate must be 是 or 否 (or blank), not {certificate!r}")
         try:
             out.append(MatterConfig(id=(row["id"] or "").strip(), name=(row["name"] or "").strip(),
                                     department=(row["department"] or "").strip(), kind=(row["kind"] or "").strip(),
                                     legal_days=int(row["legal_days"]), promised_days=int(row["promised_days"]),
-                                    materials=materials, max_extension_days=int(extension) if extension else None))
+                                    materials=materials, max_extension_days=int(extension) if extension else None,
+                                    certificate=YES_NO[certificate]))
         except (ValueError, TypeError, ValidationError) as exc:
             reason = exc.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(exc, ValidationError) \
                 else f"legal_days, promised_days and max_extension_days must be whole numbers ({exc})"

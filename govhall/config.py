@@ -300,12 +300,17 @@ class LedConfig(_Section):
     idle_scroll: bool = Field(default=True, description="the idle text (window, staff, services) scrolls")
 
 
+SAME_DAY_KINDS = ("即办件", "当日办结件")     # finished within the day: 0 promised days, never extended
+
+
 class MatterConfig(_Section):
     """One matter of the catalogue (事项目录)."""
     id: Name
     name: str = Field(min_length=1, max_length=60)
     department: str = Field(min_length=1, max_length=40)
-    kind: Literal["即办件", "承诺件", "上报件", "联办件"] = "承诺件"
+    kind: Literal["即办件", "当日办结件", "承诺件", "上报件", "联办件"] = Field(
+        default="承诺件", description="即办件 (即收即办件), 当日办结件, 承诺件 (限时办结件), 上报件, 联办件: "
+                                    "docs/deadlines.md")
     legal_days: int = Field(ge=0, le=365, description="法定时限, working days")
     promised_days: int = Field(ge=0, le=365, description="承诺时限, working days, never over the legal limit")
     materials: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=50)
@@ -313,18 +318,21 @@ class MatterConfig(_Section):
         default_factory=dict, description="working days each step may take after the one before (its own colour)")
     max_extension_days: int | None = Field(
         default=None, ge=0, le=30, description="延期 at most (working days, once per case); default by kind "
-                                               "(行政许可法 §42): 10, 联办件 15, 即办件 0 (never)")
+                                               "(行政许可法 §42): 10, 联办件 15, 即办件 and 当日办结件 0 (never)")
+    certificate: bool = Field(
+        default=False, description="发证: the decision gives a certificate, sent (by mail or online) within 10 "
+                                   "working days of 办结 (行政许可法 §44), its own step colour")
 
     @model_validator(mode="after")
     def _limits(self) -> MatterConfig:
         if self.promised_days > self.legal_days:
             raise ValueError(f"promised {self.promised_days} working days is longer than the legal {self.legal_days}")
-        if (self.kind == "即办件") != (self.promised_days == 0):
-            raise ValueError("a 即办件 has 0 promised days, and only a 即办件 does")
+        if (self.kind in SAME_DAY_KINDS) != (self.promised_days == 0):
+            raise ValueError("a 即办件 or 当日办结件 has 0 promised days, and only they do")
         if len(set(self.materials)) != len(self.materials):
             raise ValueError("a material is listed twice")
-        if self.kind == "即办件" and self.max_extension_days:
-            raise ValueError("a 即办件 is never extended: max_extension_days must be 0")
+        if self.kind in SAME_DAY_KINDS and self.max_extension_days:
+            raise ValueError(f"a {self.kind} is never extended: max_extension_days must be 0")
         return self
 
 

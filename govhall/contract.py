@@ -234,7 +234,8 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.WAITING_MATERIALS: "该办件正在等待补正材料",
     ErrorCode.NO_SCHEDULE: "尚未导入该年度的节假日安排，无法计算办结时限，请联系管理员",
     ErrorCode.EXTENSION_USED: "该办件已延期过一次，依法不能再次延期",
-    ErrorCode.EXTENSION_TOO_LONG: "延期天数超过本事项允许的上限（一般10个工作日，联办件15个，即办件不能延期）",
+    ErrorCode.EXTENSION_TOO_LONG: "延期天数超过本事项允许的上限（一般10个工作日，联办件15个，"
+                                  "即办件、当日办结件不能延期）",
     ErrorCode.NOT_FOUND: "没有找到该记录",
     ErrorCode.RATING_EXPIRED: "已超过评价期限",
     ErrorCode.POST_UNCOVERED: "批准后将有岗位A、B角同时不在岗，请指定其他人员顶岗",
@@ -495,14 +496,35 @@ MaterialName = Annotated[str, Field(min_length=1, max_length=60)]
 CaseCode = Annotated[str, Field(pattern=r"^[0-9]{13}$", description="the case number on the receipt (办件编号)")]
 
 
+Delivery = Literal["window", "mail", "online"]
+
+
+class AssistedBy(_Msg):
+    """代办/帮办 (docs/deadlines.md, rules 003 §15 and 000): who helped the applicant — a staff
+    member of the hall (`staff`, 帮办员) or a volunteer by name (`volunteer`, 志愿者), exactly one —
+    and for whom (`group`)."""
+    group: Literal["老年人", "残疾人", "孕妇", "其他"]
+    staff: Name | None = None
+    volunteer: Annotated[str, Field(min_length=2, max_length=20, pattern=r"^[^\s<>&]+( [^\s<>&]+)*$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_helper(self) -> AssistedBy:
+        if (self.staff is None) == (self.volunteer is None):
+            raise ValueError("name the staff member or the volunteer who helped: exactly one")
+        return self
+
+
 class AcceptCase(_Command):
     """受理: open a case for the citizen served at this window, with the materials received and
-    their pages; every catalogue material not received is missing (一次性告知) and stops the clock."""
+    their pages; every catalogue material not received is missing (一次性告知) and stops the clock.
+    `assisted_by`: the 代办/帮办 helper; `delivery`: the result at the window, or 不见面 by mail or online."""
     type: Literal["case.accept"] = "case.accept"
     window: Name
     matter: Name
     received: dict[MaterialName, Pages] = Field(default_factory=dict, max_length=50)
     missing: list[MaterialName] = Field(default_factory=list, max_length=50)
+    assisted_by: AssistedBy | None = None
+    delivery: Delivery = "window"
 
 
 class Applicant(_Msg):
@@ -520,6 +542,7 @@ class ApplyOnline(_Command):
     matter: Name
     received: dict[MaterialName, Pages] = Field(default_factory=dict, max_length=50)
     applicant: Applicant | None = None
+    delivery: Delivery = "window"
 
 
 class SupplementCase(_Command):
@@ -537,6 +560,8 @@ class AdvanceCase(_Command):
     case: CaseCode
     step: Literal["审核", "审批", "办结", "取件"]
     note: Annotated[str, Field(max_length=200)] = ""
+    tracking: Annotated[str, Field(max_length=40, pattern=r"^[A-Za-z0-9-]*$",
+                                   description="取件 of a case delivered by mail: the tracking number (邮件号)")] = ""
 
 
 class RequestExtension(_Command):

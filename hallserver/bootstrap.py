@@ -76,7 +76,8 @@ def hall_hours(config: Config, calendar: WorkCalendar | None = None) -> HallHour
 
 def matters_of(config: Config) -> list[Matter]:
     return [Matter(m.id, m.name, m.department, MatterKind(m.kind), m.legal_days, m.promised_days,
-                   tuple(m.materials), tuple(m.step_days.items()), m.max_extension_days) for m in config.matters]
+                   tuple(m.materials), tuple(m.step_days.items()), m.max_extension_days, m.certificate)
+            for m in config.matters]
 
 
 def case_rules(config: Config) -> CaseRules:

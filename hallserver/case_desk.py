@@ -18,9 +18,11 @@ from govhall.config import Config
 from hallserver.bootstrap import case_rules, matters_of
 from hallserver.calendar_source import work_calendar
 from hallserver.domain.cases import (
+    Assist,
     Case,
     CaseBook,
     CaseError,
+    Delivery,
     Step,
     case_colour,
     case_due,
@@ -37,6 +39,16 @@ log = logging.getLogger("hallserver.cases")
 ERRORS = {"case_not_found": c.ErrorCode.CASE_NOT_FOUND, "unknown_matter": c.ErrorCode.UNKNOWN_MATTER,
           "waiting_materials": c.ErrorCode.WAITING_MATERIALS, "forbidden": c.ErrorCode.FORBIDDEN,
           "extension_used": c.ErrorCode.EXTENSION_USED, "extension_too_long": c.ErrorCode.EXTENSION_TOO_LONG}
+
+
+def _assist_view(case: Case, staff_names: dict[str, str]) -> dict | None:
+    """代办: the helper as the receipt names them (a staff member's name, or the volunteer's), and for whom."""
+    a = case.assisted
+    if a is None:
+        return None
+    helper = staff_names.get(a.staff, a.staff) if a.staff else a.volunteer
+    return {"group": a.group, "staff": a.staff, "volunteer": a.volunteer, "helper": helper,
+            "role": "帮办员" if a.staff else "志愿者"}
 
 
 class CaseDesk:
@@ -88,25 +100,34 @@ class CaseDesk:
                     raise DomainError(c.ErrorCode.WINDOW_CLOSED, "log in before accepting a case")
                 ticket = w.ticket or w.last_served
                 return self.book.accept(cmd.matter, w.id, w.staff, now, dict(cmd.received), list(cmd.missing),
-                                        ticket.id if ticket else None)
+                                        ticket.id if ticket else None, assisted=self._assist(cmd.assisted_by),
+                                        delivery=Delivery(cmd.delivery))
             case c.ApplyOnline():
                 applicant = cmd.applicant.model_dump() if cmd.applicant is not None else None
                 if applicant is not None:
                     self._check_online_limits(applicant, now)
                 return self.book.accept(cmd.matter, "online", "online", now, dict(cmd.received), [],
-                                        applicant=applicant)
+                                        applicant=applicant, delivery=Delivery(cmd.delivery))
             case c.SupplementCase():
                 return self.book.supplement(self._by_code(cmd.case).id, now, self._staff(engine, cmd.window),
                                             dict(cmd.received))
             case c.AdvanceCase():
                 return self.book.advance(self._by_code(cmd.case).id, Step(cmd.step), now,
-                                         self._staff(engine, cmd.window), cmd.note)
+                                         self._staff(engine, cmd.window), cmd.note, cmd.tracking)
             case c.RequestExtension():
                 return self.book.request_extension(self._by_code(cmd.case).id, cmd.days, cmd.reason,
                                                    self._staff(engine, cmd.window), now)
             case c.ApproveExtension():
                 return self.book.approve_extension(self._by_code(cmd.case).id, cmd.manager, now)
         raise DomainError(c.ErrorCode.UNKNOWN_TYPE, cmd.type)   # pragma: no cover - the processor routes
+
+    def _assist(self, assisted: c.AssistedBy | None) -> Assist | None:
+        """代办/帮办: a staff helper must be one of the hall's [[staff]]; a volunteer is named as given."""
+        if assisted is None:
+            return None
+        if assisted.staff is not None and all(s.id != assisted.staff for s in self.config.staff):
+            raise DomainError(c.ErrorCode.UNKNOWN_STAFF, f"代办: no staff member {assisted.staff}")
+        return Assist(assisted.group, assisted.staff, assisted.volunteer)
 
     def _check_online_limits(self, applicant: dict, now: datetime) -> None:
         """网上申报 per ID number and per phone in a hall day (cases.online_per_*_per_day)."""
@@ -149,6 +170,7 @@ class CaseDesk:
             "extensions": [{"days": e.days, "reason": e.reason, "approved": e.approved_by is not None}
                            for e in case.extensions],
             "extension_waiting": waiting is not None, "extension_limit": case.matter.extension_limit,
+            "assisted": _assist_view(case, staff_names), "delivery": case.delivery.value, "tracking": case.tracking,
             "track_url": f"{public_url.rstrip('/')}/c/{case.token}" if public_url else None,
         }
 

@@ -20,6 +20,9 @@ def _writer():   # noqa: ANN202 - (printer, chinese)
     return p, chinese
 
 
+DELIVERY_WORDS = {"mail": "邮寄送达", "online": "网上送达"}     # 不见面: a case's result not fetched at the window
+
+
 def _when(value: str) -> str:
     return f"{datetime.fromisoformat(value):%Y-%m-%d %H:%M}"
 
@@ -47,6 +50,11 @@ def compose_receipt(case: dict, hall_name: str) -> bytes:
         if case.get("due_warning"):
             chinese(f"（{case['due_warning']}）")
     chinese(f"受理人：{case['handler']}（{case['window']}）")
+    assisted = case.get("assisted")
+    if assisted:                             # 代办/帮办: the helper by name
+        chinese(f"代办：{assisted['role']} {assisted['helper']}（服务对象：{assisted['group']}）")
+    if case.get("delivery") in DELIVERY_WORDS:
+        chinese(f"送达方式：{DELIVERY_WORDS[case['delivery']]}（不见面办理）")
     if case.get("track_url"):
         p.set_with_default(align="center")
         p.qr(case["track_url"], native=True, size=5)

@@ -12,6 +12,12 @@ the head of the agency (in govhall: a manager other than who asked) and the reas
 the applicant (the tracking page shows it); a 即办件 is never extended. A matter may set its
 own `max_extension_days`.
 
+Matter classes (通渭县 003: 即收即办件, 当日办结件, 限时办结件, 代办服务件, 不见面办件): 即办件,
+当日办结件, 承诺件, 上报件 and 联办件 are kinds of matter, each with its deadline rule; 代办 (帮办代办,
+for the elderly, the disabled, …) is a mark on a case of any kind (`Assist`), and 不见面 its
+delivery (`Delivery`: by mail or online), with the certificate's 送达 step (行政许可法 §44: within
+10 working days of the decision) where the matter gives a certificate.
+
 A deadline that would be counted into a year with no schedule is `Pending`: the case is kept
 and shown as pending, and its deadline is computed once that year's notice is loaded.
 """
@@ -22,19 +28,55 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
 
-from hallserver.domain.workdays import Deadline, NoSchedule, Pause, Pending, WorkCalendar, colour, due_or_pending
+from hallserver.domain.workdays import (
+    Deadline,
+    NoSchedule,
+    Pause,
+    Pending,
+    WorkCalendar,
+    colour,
+    due_or_pending,
+    same_day_deadline,
+)
 
 
 class MatterKind(StrEnum):
-    IMMEDIATE = "即办件"        # done at the window, within the session
-    PROMISED = "承诺件"         # done within the promised working days
+    IMMEDIATE = "即办件"        # 即收即办件: done at the window, within the session
+    SAME_DAY = "当日办结件"      # done by the end of the hall's working day of acceptance
+    PROMISED = "承诺件"         # 限时办结件: done within the promised working days
     REPORTED = "上报件"         # decided higher up; the hall's promised days still count
     JOINT = "联办件"            # several departments together
 
 
 # 行政许可法 §42: one extension of at most 10 working days, 15 for joint handling (联办件, 45 + 15);
-# a 即办件 is done on the spot and never extended
-EXTENSION_DAYS = {MatterKind.IMMEDIATE: 0, MatterKind.PROMISED: 10, MatterKind.REPORTED: 10, MatterKind.JOINT: 15}
+# a 即办件 is done on the spot and a 当日办结件 the same day: never extended (ours for 当日办结件)
+EXTENSION_DAYS = {MatterKind.IMMEDIATE: 0, MatterKind.SAME_DAY: 0, MatterKind.PROMISED: 10, MatterKind.REPORTED: 10,
+                  MatterKind.JOINT: 15}
+SAME_DAY_KINDS = (MatterKind.IMMEDIATE, MatterKind.SAME_DAY)     # 0 promised days
+CERTIFICATE_DAYS = 10    # 行政许可法 §44: the certificate delivered within 10 (working, §82) days of the decision
+
+
+class Delivery(StrEnum):
+    """How the result reaches the applicant: at the window (取件), or 不见面 by mail (邮寄/EMS) or online."""
+    WINDOW = "window"
+    MAIL = "mail"
+    ONLINE = "online"
+
+
+ASSIST_GROUPS = ("老年人", "残疾人", "孕妇", "其他")    # 003 §15: 残疾人、老人、孕妇等特殊服务对象
+
+
+@dataclass(frozen=True)
+class Assist:
+    """代办/帮办: who helped the applicant — a staff member (帮办员) or a named volunteer (志愿者) —
+    and for whom (the group of 003 §15 and 000's volunteer help for special groups)."""
+    group: str
+    staff: str | None = None
+    volunteer: str | None = None
+
+    @property
+    def helper(self) -> str:
+        return self.staff or self.volunteer or ""
 
 
 class Step(StrEnum):
@@ -68,6 +110,7 @@ class Matter:
     materials: tuple[str, ...]   # 申请材料
     step_days: tuple[tuple[str, int], ...] = ()   # (step, working days after the step before): a colour each
     max_extension_days: int | None = None         # 延期 at most; None: the kind's (EXTENSION_DAYS)
+    certificate: bool = False                     # 发证: delivered within CERTIFICATE_DAYS of 办结 (§44)
 
     @property
     def extension_limit(self) -> int:
@@ -80,14 +123,14 @@ class Matter:
                              f"the legal {self.legal_days}")
         if self.promised_days < 0:
             raise ValueError(f"matter {self.id}: a limit cannot be negative")
-        if self.kind == MatterKind.IMMEDIATE and self.promised_days != 0:
-            raise ValueError(f"matter {self.id}: a 即办件 has no promised days (0)")
-        if self.kind != MatterKind.IMMEDIATE and self.promised_days == 0:
-            raise ValueError(f"matter {self.id}: only a 即办件 may have 0 promised days")
+        if self.kind in SAME_DAY_KINDS and self.promised_days != 0:
+            raise ValueError(f"matter {self.id}: a {self.kind.value} has no promised days (0)")
+        if self.kind not in SAME_DAY_KINDS and self.promised_days == 0:
+            raise ValueError(f"matter {self.id}: only a 即办件 or 当日办结件 may have 0 promised days")
         if self.max_extension_days is not None and not 0 <= self.max_extension_days <= 30:
             raise ValueError(f"matter {self.id}: an extension is 0–30 working days")
-        if self.kind == MatterKind.IMMEDIATE and self.max_extension_days:
-            raise ValueError(f"matter {self.id}: a 即办件 is never extended")
+        if self.kind in SAME_DAY_KINDS and self.max_extension_days:
+            raise ValueError(f"matter {self.id}: a {self.kind.value} is never extended")
 
 
 @dataclass(frozen=True)
@@ -124,6 +167,9 @@ class Case:
     pauses: list[Pause] = field(default_factory=list)
     extensions: list[Extension] = field(default_factory=list)
     applicant: dict | None = None   # an online intake's applicant: name, phone, id_hash (never the ID number)
+    assisted: Assist | None = None  # 代办/帮办: the helper recorded at 受理
+    delivery: Delivery = Delivery.WINDOW   # 不见面: by mail or online
+    tracking: str | None = None     # the mail's tracking number (邮件号), given at 送达
 
     @property
     def step(self) -> Step:
@@ -154,7 +200,8 @@ class CaseRules:
 def counted_from(case: Case, calendar: WorkCalendar, rules: CaseRules) -> datetime:
     """The moment the promised days count from: the acceptance, or — in a hall that counts a case
     taken at or after its closing time, or on a day off, as received on the next working day
-    (`after_hours_next_day`) — the start of that next working day. 即办件 keep their session rule."""
+    (`after_hours_next_day`) — the start of that next working day. 即办件 keep their session rule,
+    当日办结件 theirs (after closing: the next working day in every hall)."""
     at = case.accepted_at
     if not rules.after_hours_next_day or case.matter.promised_days == 0:
         return at
@@ -168,6 +215,8 @@ def case_due(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime
     """The case's deadline, or `Pending` while it falls into a year with no schedule."""
     try:
         start = counted_from(case, calendar, rules)
+        if case.matter.kind == MatterKind.SAME_DAY:
+            return same_day_deadline(start, calendar, rules.closing, case.pauses, now)
     except NoSchedule as exc:
         return Pending(exc.year)
     return due_or_pending(start, case.matter.promised_days + case.extra_days, calendar, rules.closing,
@@ -196,7 +245,7 @@ def step_colours(case: Case, calendar: WorkCalendar, rules: CaseRules, now: date
     falls into a year with no schedule has `due` None, `colour` None and `pending` its words."""
     done = {s.step: s.at for s in case.steps}
     out = []
-    for name, days in case.matter.step_days:
+    for name, days in step_budgets(case):
         step = Step(name)
         before = STEP_ORDER[STEP_ORDER.index(step) - 1]
         started = done.get(before)
@@ -211,6 +260,15 @@ def step_colours(case: Case, calendar: WorkCalendar, rules: CaseRules, now: date
     return out
 
 
+def step_budgets(case: Case) -> tuple[tuple[str, int], ...]:
+    """The steps with a budget of their own: the matter's `step_days`, and the certificate's 送达
+    (取件, CERTIFICATE_DAYS after 办结, 行政许可法 §44) of a 不见面 case whose matter gives one. At the
+    window the applicant fetches it when told: that wait is theirs, not the agency's (ours)."""
+    if case.matter.certificate and case.delivery != Delivery.WINDOW:
+        return (*case.matter.step_days, (Step.DELIVERED.value, CERTIFICATE_DAYS))
+    return case.matter.step_days
+
+
 def case_colour(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datetime) -> str | None:
     """红黄绿 of the whole case; a finished case keeps the colour it finished with; None while
     its deadline is pending (a year with no schedule)."""
@@ -219,6 +277,17 @@ def case_colour(case: Case, calendar: WorkCalendar, rules: CaseRules, now: datet
         return None
     finished_at = next((s.at for s in case.steps if s.step == Step.COMPLETED), None)
     return _colour(finished_at or now, counted_from(case, calendar, rules), d, calendar, rules)
+
+
+def check_assist(assisted: Assist, handler: str) -> None:
+    """A 代办 names exactly one helper — a staff member other than the handler, or a volunteer — and a
+    group of 003 §15 (the staff id's existence is the desk's check: it knows the hall's staff)."""
+    if (assisted.staff is None) == (assisted.volunteer is None):
+        raise CaseError("invalid", "代办: name either the staff member or the volunteer who helped, not both")
+    if assisted.group not in ASSIST_GROUPS:
+        raise CaseError("invalid", f"代办 for {assisted.group!r}: one of {'、'.join(ASSIST_GROUPS)}")
+    if assisted.staff == handler:
+        raise CaseError("invalid", "the handler who accepts the case is not its 代办 helper")
 
 
 class CaseBook:
@@ -240,11 +309,15 @@ class CaseBook:
         return case
 
     def accept(self, matter_id: str, window: str, staff: str, now: datetime, received: dict[str, int],
-               missing: list[str], ticket_id: int | None = None, applicant: dict | None = None) -> Case:
-        """受理: the case is opened with the materials received; missing ones start a 补正."""
+               missing: list[str], ticket_id: int | None = None, applicant: dict | None = None,
+               assisted: Assist | None = None, delivery: Delivery = Delivery.WINDOW) -> Case:
+        """受理: the case is opened with the materials received; missing ones start a 补正. `assisted`:
+        the 代办/帮办 helper (checked by the caller against the hall's staff); `delivery`: 不见面."""
         matter = self.matters.get(matter_id)
         if matter is None:
             raise CaseError("unknown_matter", f"no matter {matter_id!r} in the catalogue")
+        if assisted is not None:
+            check_assist(assisted, staff)
         known = set(matter.materials)
         unknown = sorted((set(received) | set(missing)) - known)
         if unknown:
@@ -257,7 +330,7 @@ class CaseBook:
         new_id = self.last_id + 1
         case = Case(new_id, f"{now:%Y%m%d}{new_id:05d}", secrets.token_urlsafe(12), matter, ticket_id,
                     window, now, staff, dict(received), missing, [StepRecord(Step.ACCEPTED, now, staff)],
-                    applicant=applicant)
+                    applicant=applicant, assisted=assisted, delivery=delivery)
         if missing:
             case.pauses.append(Pause(now))
         self.last_id = new_id           # a deadline in a year with no schedule is pending, never a refusal
@@ -281,14 +354,22 @@ class CaseBook:
         self.changed.append(case)
         return case
 
-    def advance(self, case_id: int, step: Step, now: datetime, staff: str, note: str = "") -> Case:
-        """Move the case to its next step (审核, 审批, 办结, 取件), stamped with time and handler."""
+    def advance(self, case_id: int, step: Step, now: datetime, staff: str, note: str = "",
+                tracking: str = "") -> Case:
+        """Move the case to its next step (审核, 审批, 办结, 取件), stamped with time and handler; the
+        取件 (送达) of a case delivered by mail names its tracking number (邮件号), no other step does."""
         case = self._get(case_id)
         if case.waiting_materials and step != Step.DELIVERED:
             raise CaseError("waiting_materials", f"case {case.code} waits for materials (补正)")
         if STEP_ORDER.index(step) != STEP_ORDER.index(case.step) + 1:
             raise CaseError("invalid", f"case {case.code} is at {case.step.value}; next is not {step.value}")
+        mailed = case.delivery == Delivery.MAIL and step == Step.DELIVERED
+        if mailed and not tracking.strip():
+            raise CaseError("invalid", f"case {case.code} goes by mail: its 送达 needs the tracking number (邮件号)")
+        if tracking and not mailed:
+            raise CaseError("invalid", "a tracking number (邮件号) belongs to the 送达 of a case delivered by mail")
         case.steps.append(StepRecord(step, now, staff, note[:200]))
+        case.tracking = tracking.strip() or case.tracking
         self.changed.append(case)
         return case
 

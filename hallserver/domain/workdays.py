@@ -13,6 +13,8 @@ Rules
   end of working day N (the hall's closing time).
 - 即办件 (N = 0) is due at the end of the service session it was accepted in (or the next
   session, when accepted between sessions).
+- 当日办结件 is due at the hall's closing time on the day of acceptance, or — accepted at or
+  after closing, or on a day off — at closing on the next working day (`same_day_deadline`).
 - 补正 (incomplete materials) stops the clock: the working days from the day after the
   pause up to and including the day the materials arrive do not count.
 - A deadline in a year with no schedule is not guessed: `due_or_pending` gives a `Pending`
@@ -111,6 +113,12 @@ class Deadline:
     limit_days: int
     paused_days: int                 # working days not counted because of 补正
     waiting_materials: bool = False  # a 补正 is open: the clock is stopped
+    same_day: bool = False           # 当日办结件: due at closing; yellow in its last hour (SAME_DAY_YELLOW)
+
+
+# 当日办结件 turn yellow in the last hour before they are due (our default: a working day has no
+# working days to take a share of, and 80 % of a day taken at 16:30 would be 16:54)
+SAME_DAY_YELLOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,20 @@ def session_end(accepted: datetime, sessions: Iterable[tuple[time, time]], calen
                 return datetime.combine(day, end, accepted.tzinfo)
     nxt = calendar.next_working_day(day)
     return datetime.combine(nxt, spans[0][1], accepted.tzinfo)
+
+
+def same_day_deadline(accepted: datetime, calendar: WorkCalendar, closing: time, pauses: Iterable[Pause] = (),
+                      now: datetime | None = None) -> Deadline:
+    """当日办结件: due at `closing` on the day the case is complete — the day of acceptance, or of the
+    last 补正's materials (while they are awaited: as if they came `now`) — if that is a working day
+    and the moment is before closing; otherwise at closing on the next working day."""
+    pauses = list(pauses)
+    waiting = any(p.end is None for p in pauses)
+    start = max([accepted, *(p.end or now or p.start for p in pauses)])
+    day = start.date()
+    if not calendar.is_working_day(day) or start.timetz().replace(tzinfo=None) >= closing:
+        day = calendar.next_working_day(day)
+    return Deadline(datetime.combine(day, closing, accepted.tzinfo), 0, 0, waiting, same_day=True)
 
 
 def deadline(accepted: datetime, limit_days: int, calendar: WorkCalendar, closing: time,
@@ -186,6 +208,8 @@ def colour(now: datetime, accepted: datetime, d: Deadline, calendar: WorkCalenda
     after today, or at least `yellow_used` of the working days are used; green otherwise."""
     if now > d.due:
         return Colour.RED
+    if d.same_day:                           # 当日办结件: its last hour
+        return Colour.YELLOW if d.due - now <= SAME_DAY_YELLOW else Colour.GREEN
     if d.limit_days == 0:                    # 即办件: by the clock within its session
         total = max(1.0, (d.due - accepted).total_seconds())
         return Colour.YELLOW if (now - accepted).total_seconds() / total >= yellow_used else Colour.GREEN

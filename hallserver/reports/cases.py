@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from hallserver.domain.cases import STEP_ORDER, Case, CaseRules, Step, case_colour, case_due
+from hallserver.domain.cases import STEP_ORDER, Case, CaseRules, Delivery, Step, case_colour, case_due
 from hallserver.domain.workdays import NoSchedule, Pending, WorkCalendar
 
 
@@ -20,6 +20,8 @@ class Tally:
     finished_on_time: int = 0
     open_overdue: int = 0
     due_pending: int = 0         # deadline in a year whose holidays are not loaded: not yet judged
+    assisted: int = 0            # 代办/帮办 cases (a helper recorded at 受理)
+    no_visit: int = 0            # 不见面: the result delivered by mail or online
 
     @property
     def on_time_rate(self) -> float | None:
@@ -28,7 +30,8 @@ class Tally:
 
     def as_dict(self) -> dict:
         return {"accepted": self.accepted, "finished": self.finished, "finished_on_time": self.finished_on_time,
-                "on_time_rate": self.on_time_rate, "open_overdue": self.open_overdue, "due_pending": self.due_pending}
+                "on_time_rate": self.on_time_rate, "open_overdue": self.open_overdue, "due_pending": self.due_pending,
+                "assisted": self.assisted, "no_visit": self.no_visit}
 
 
 def _finished_at(case: Case) -> datetime | None:
@@ -54,8 +57,10 @@ def _tally_pending(tally: Tally, done: datetime | None, pending: Pending) -> Non
 
 def case_report(cases: list[Case], calendar: WorkCalendar, rules: CaseRules, now: datetime, start: date, end: date,
                 staff_names: dict[str, str]) -> dict:
-    """Cases accepted from `start` to `end` (inclusive), as the manager's report."""
-    by = {"department": defaultdict(Tally), "matter": defaultdict(Tally), "staff": defaultdict(Tally)}
+    """Cases accepted from `start` to `end` (inclusive), as the manager's report: in total and per
+    department, matter, staff member and kind (matter class: 即办件, 当日办结件, …)."""
+    by = {"department": defaultdict(Tally), "matter": defaultdict(Tally), "staff": defaultdict(Tally),
+          "kind": defaultdict(Tally)}
     overdue, step_days = [], defaultdict(list)
     total = Tally()
     for case in cases:
@@ -65,8 +70,11 @@ def case_report(cases: list[Case], calendar: WorkCalendar, rules: CaseRules, now
         d = case_due(case, calendar, rules, now)
         done = _finished_at(case)
         keys = {"department": case.matter.department, "matter": case.matter.name,
-                "staff": staff_names.get(case.accepted_by, case.accepted_by)}
+                "staff": staff_names.get(case.accepted_by, case.accepted_by), "kind": case.matter.kind.value}
         tallies = [total] + [by[k][v] for k, v in keys.items()]
+        for tally in tallies:
+            tally.assisted += case.assisted is not None
+            tally.no_visit += case.delivery != Delivery.WINDOW
         if isinstance(d, Pending):
             for tally in tallies:
                 _tally_pending(tally, done, d)

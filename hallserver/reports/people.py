@@ -63,6 +63,11 @@ def department_rows(cases: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"department": name, **t} for name, t in cases.get("by_department", {}).items()]
 
 
+def kind_rows(cases: dict[str, Any]) -> list[dict[str, Any]]:
+    """按期办结率 per matter class (即办件, 当日办结件, 承诺件, 上报件, 联办件)."""
+    return [{"kind": name, **t} for name, t in cases.get("by_kind", {}).items()]
+
+
 def people_charts(departments: list[dict], attendance: list[dict], coverage: list[dict]) -> dict[str, str]:
     """按期办结率 per department, attendance exceptions per person, coverage per post (SVG)."""
     import pygal  # pygal: only when a chart is drawn
@@ -100,9 +105,14 @@ def people_charts(departments: list[dict], attendance: list[dict], coverage: lis
 def people_tables(figures: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
     """The people part as tables for the Excel and CSV exports (one sheet each)."""
     return [
-        ("按期办结率", ["部门", "受理", "办结", "按期办结", "按期办结率(%)", "超期未办结"],
-         [[d["department"], d["accepted"], d["finished"], d["finished_on_time"], d["on_time_rate"], d["open_overdue"]]
+        ("按期办结率", ["部门", "受理", "办结", "按期办结", "按期办结率(%)", "超期未办结", "代办", "不见面"],
+         [[d["department"], d["accepted"], d["finished"], d["finished_on_time"], d["on_time_rate"], d["open_overdue"],
+           d.get("assisted", 0), d.get("no_visit", 0)]
           for d in figures["departments"]]),
+        ("按办件类别", ["办件类别", "受理", "办结", "按期办结", "按期办结率(%)", "超期未办结", "代办", "不见面"],
+         [[k["kind"], k["accepted"], k["finished"], k["finished_on_time"], k["on_time_rate"], k["open_overdue"],
+           k["assisted"], k["no_visit"]]
+          for k in figures.get("kinds", [])]),
         ("考勤", ["工号", "姓名", "部门", "应出勤班次", "出勤班次", "出勤率(%)", "迟到次数", "迟到分钟", "早退次数",
                 "早退分钟", "缺勤班次", "离岗分钟", "请假班次", "请假分钟"],
          [[r["staff"], r["name"], r["department"], r["scheduled"], r["present"], r["attendance_rate"], r["late_times"],

@@ -12,7 +12,7 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from statistics import mean
@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from govhall.contract import GreenReason, PauseReason, TicketClass, TicketStatus, WindowStatus
 from hallserver.domain.appointments import Appointment, AppointmentStatus
 from hallserver.domain.attendance import ClockEvent, Leave, PauseSpan
-from hallserver.domain.cases import Case, Extension, Matter, MatterKind, StepRecord
+from hallserver.domain.cases import Assist, Case, Delivery, Extension, Matter, MatterKind, StepRecord
 from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.complaints import Complaint
 from hallserver.domain.devices import DeviceAlert
@@ -1106,6 +1106,8 @@ def case_row(case: Case) -> dict:
         "completed_at": next((x.at for x in case.steps if x.step == CaseStep.COMPLETED), None),
         "terms": matter_terms(case.matter),
         "applicant": json.dumps(case.applicant, ensure_ascii=False) if case.applicant else None,
+        "assisted": json.dumps(asdict(case.assisted), ensure_ascii=False) if case.assisted else None,
+        "delivery": case.delivery.value, "tracking": case.tracking,
         "received": json.dumps(case.received, ensure_ascii=False),
         "missing": json.dumps(case.missing, ensure_ascii=False),
         "steps": json.dumps([{"step": x.step.value, "at": _when(x.at), "staff": x.staff, "note": x.note}
@@ -1119,6 +1121,7 @@ def case_row(case: Case) -> dict:
 
 
 STEPS = {s.value: s for s in CaseStep}      # by the name stored (a dict: Enum lookups cost in reports)
+DELIVERIES = {d.value: d for d in Delivery}
 
 
 def _loads(text: str):   # noqa: ANN202 - JSON
@@ -1134,7 +1137,8 @@ def matter_terms(m: Matter) -> str:
     """The matter as the case was accepted under it (kept with the case, JSON)."""
     return json.dumps({"name": m.name, "department": m.department, "kind": m.kind.value, "legal_days": m.legal_days,
                        "promised_days": m.promised_days, "materials": list(m.materials),
-                       "step_days": [list(x) for x in m.step_days], "max_extension_days": m.max_extension_days},
+                       "step_days": [list(x) for x in m.step_days], "max_extension_days": m.max_extension_days,
+                       "certificate": m.certificate},
                       ensure_ascii=False)
 
 
@@ -1144,7 +1148,7 @@ def _matter_of_terms(matter_id: str, terms: str) -> Matter:
     t = json.loads(terms)
     return Matter(matter_id, t["name"], t["department"], MatterKind(t["kind"]), t["legal_days"], t["promised_days"],
                   tuple(t["materials"]), tuple((step, days) for step, days in t["step_days"]),
-                  t.get("max_extension_days"))
+                  t.get("max_extension_days"), t.get("certificate", False))
 
 
 def case_from_row(row: dict, matters: dict[str, Matter], tz: tzinfo) -> Case:
@@ -1166,7 +1170,9 @@ def case_from_row(row: dict, matters: dict[str, Matter], tz: tzinfo) -> Case:
         pauses=[Pause(when(p["start"]), when(p["end"])) for p in _loads(row["pauses"])],
         extensions=[Extension(e["days"], e["reason"], e["requested_by"], when(e["requested_at"]),
                               e["approved_by"], when(e["approved_at"])) for e in _loads(row["extensions"])],
-        applicant=_loads(row["applicant"]) if row.get("applicant") else None)
+        applicant=_loads(row["applicant"]) if row.get("applicant") else None,
+        assisted=Assist(**json.loads(row["assisted"])) if row.get("assisted") else None,
+        delivery=DELIVERIES[row.get("delivery") or "window"], tracking=row.get("tracking"))
 
 
 def rectification_row(r: Rectification) -> dict:

@@ -167,6 +167,9 @@ cases = Table(
     Column("completed_at", UtcDateTime),          # 办结: when the case was completed (reports read by it)
     Column("terms", Text),                        # the matter as accepted (JSON): its limits stay the case's
     Column("applicant", Text),                    # 0022: an online intake's name, phone, ID hash (JSON)
+    Column("assisted", Text),                     # 0026: 代办/帮办: the helper and for whom (JSON)
+    Column("delivery", String(8)),                # 0026: window, mail, online (不见面); None: window
+    Column("tracking", String(40)),               # 0026: the mail's tracking number (邮件号)
     Index("ix_cases_open", "finished"),
     Index("ix_cases_accepted_at", "accepted_at"),
     Index("ix_cases_completed_at", "completed_at"),

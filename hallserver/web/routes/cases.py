@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import logging
 import uuid
+from typing import Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -28,6 +29,8 @@ class OnlineApplication(BaseModel):
     model_config = ConfigDict(extra="forbid")
     matter: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     received: dict[str, int] = Field(default_factory=dict, max_length=50)
+    delivery: Literal["window", "mail", "online"] = Field(
+        default="window", description="the result at the window, or 不见面: by mail (邮寄) or online")
 
 
 class OnlineIntake(OnlineApplication):
@@ -42,11 +45,13 @@ def report_csv(report: dict) -> str:
     """The report as CSV for a spreadsheet (UTF-8 with BOM so that Excel reads the Chinese)."""
     out = io.StringIO()
     w = SafeCsvWriter(out)
-    w.writerow(["分组", "名称", "受理", "办结", "按期办结", "按期办结率(%)", "在办超期", "时限待定"])
-    for group, label in (("by_department", "部门"), ("by_matter", "事项"), ("by_staff", "受理人")):
+    w.writerow(["分组", "名称", "受理", "办结", "按期办结", "按期办结率(%)", "在办超期", "时限待定", "代办", "不见面"])
+    for group, label in (("by_department", "部门"), ("by_matter", "事项"), ("by_staff", "受理人"),
+                         ("by_kind", "办件类别")):
         for name, t in report[group].items():
             w.writerow([label, name, t["accepted"], t["finished"], t["finished_on_time"],
-                        "" if t["on_time_rate"] is None else t["on_time_rate"], t["open_overdue"], t["due_pending"]])
+                        "" if t["on_time_rate"] is None else t["on_time_rate"], t["open_overdue"], t["due_pending"],
+                        t["assisted"], t["no_visit"]])
     w.writerow([])
     w.writerow(["超期办件", "事项", "部门", "受理人", "承诺办结", "办结时间", "超期工作日"])
     for x in report["overdue"]:
@@ -119,7 +124,7 @@ def intake_online(request: Request, body: OnlineIntake,
         return refusal("too_many", "本网络地址今天的网上申报次数过多，请明天再试或到大厅办理", 429)
     applicant = {"name": body.name.strip(), "phone": body.phone.strip(),
                  "id_hash": hashed_id(dashboard, body.id_number)}
-    fields = {"matter": body.matter, "received": body.received, "applicant": applicant}
+    fields = {"matter": body.matter, "received": body.received, "applicant": applicant, "delivery": body.delivery}
     command = {"id": web_command_id("case.apply_online", idempotency_key, fields), "type": "case.apply_online",
                **fields}
     answer = answer_command(web, command, "online application", {"unknown_matter": 404, "application_limit": 429},

@@ -24,6 +24,7 @@ from hallserver.reports.people import (
     category_coverage_rows,
     coverage_rows,
     department_rows,
+    kind_rows,
     people_charts,
     people_tables,
 )
@@ -145,9 +146,10 @@ def reports_people(request: Request, period: str = Query("day", description="day
     scope = departments_of(request)                  # a lead: their departments' cases, people and posts
     posts, categories = posts_in_scope(dashboard.config, scope)
     attendance = desk.period(first, last, processor.clock.tz, hall_day(dashboard.clock))
+    cases = processor.case_report(first, last, departments=scope)
     figures = {
         "period": kind, "from": first.isoformat(), "to": last.isoformat(), "label": label,
-        "departments": department_rows(processor.case_report(first, last, departments=scope)),
+        "departments": department_rows(cases), "kinds": kind_rows(cases),
         "attendance": attendance_rows([r for r in attendance if in_scope(scope, r["department"])]),
         "coverage": coverage_rows(minutes, [p for p in desk.posts if posts is None or p.id in posts], first, last),
         "category_coverage": category_coverage_rows(
