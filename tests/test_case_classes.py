@@ -240,3 +240,20 @@ def test_an_online_application_may_ask_for_its_result_online(hall):
                                              "matter": "food-permit", "received": {"申请书": 1},
                                              "delivery": "online"}).encode())
     assert reply["ok"] and reply["result"]["case"]["delivery"] == "online"
+
+
+def test_the_report_exports_have_the_class_and_the_assisted_and_no_visit_counts(hall):
+    from hallserver.reports.people import department_rows, kind_rows, people_tables
+    from hallserver.web.routes.cases import report_csv
+    accept(hall, assisted_by={"volunteer": "赵志愿", "group": "孕妇"})
+    accept(hall, "food-permit", delivery="mail")
+    day = datetime(2025, 11, 17).date()
+    report = hall.case_report(day, day)
+    lines = report_csv(report).splitlines()
+    assert lines[0].endswith("时限待定,代办,不见面")
+    assert "办件类别,当日办结件,1,0,0,,0,0,1,0" in lines and "办件类别,承诺件,1,0,0,,0,0,0,1" in lines
+    tables = dict((name, rows) for name, _header, rows in people_tables(
+        {"departments": department_rows(report), "kinds": kind_rows(report), "attendance": [], "coverage": [],
+         "category_coverage": []}))
+    assert tables["按办件类别"] == [["当日办结件", 1, 0, 0, None, 0, 1, 0], ["承诺件", 1, 0, 0, None, 0, 0, 1]]
+    assert ["税务局", 1, 0, 0, None, 0, 1, 0] in tables["按期办结率"]
