@@ -10,7 +10,7 @@ in `hallserver/web/routes/`, the guard in front of them all, and the web server 
     routes/settings.py    /settings, /api/settings/…
     routes/phone.py       /t/{token} (the ticket's QR), /w/{window}/rate, /api/appointments
     routes/login.py       /login, /logout, and the guard
-    routes/inquiries.py   /api/inquiries (首问 at the 导办台), /api/reports/inquiries, /reports/inquiries
+    routes/inquiries.py   /inquiries, /api/inquiries… (首问 at the 导办台), /api/reports/inquiries, /reports/inquiries
 """
 from __future__ import annotations
 

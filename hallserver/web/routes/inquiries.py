@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hallserver.domain.inquiries import Inquiry
 from hallserver.reports.hall import period_bounds
 from hallserver.reports.inquiries import inquiry_csv, inquiry_report
-from hallserver.web.context import answer_command, unavailable, web_of
+from hallserver.web.context import answer_command, role_of, unavailable, web_of
 from hallserver.web.pages import TEMPLATES
 from hallserver.web.routes.reports import report_period
 from hallserver.web.scope import Scope, departments_of, keep, other_department, staff_departments, window_departments
@@ -82,6 +82,42 @@ def _in_scope(x: Inquiry, scope: Scope, staff: dict[str, str], windows: dict[str
         return True
     return any(staff.get(s) in scope for s in (x.asked_by, x.to_staff, x.closed_by) if s) or any(
         windows.get(w) in scope for w in (x.window, x.to_window, x.closed_window) if w)
+
+
+def open_items(request: Request) -> list[dict] | JSONResponse:
+    """The open inquiries (登记, 已转交), oldest first, read on the writer's thread; a lead's: those
+    touching their departments' staff or windows."""
+    web = web_of(request)
+    config = web.dashboard.config
+    if web.query is None or config is None:
+        return unavailable()
+    scope, staff, windows = departments_of(request), staff_departments(config), window_departments(config)
+    return web.query(lambda p: [p.inquiries.view(x, p.clock.tz) for x in sorted(p.inquiries.book.items.values(),
+                                                                                key=lambda x: x.id)
+                                if x.open and _in_scope(x, scope, staff, windows)])
+
+
+@router.get("/api/inquiries")
+def inquiries_open(request: Request) -> JSONResponse:
+    """首问 inquiries still to be answered or closed."""
+    items = open_items(request)
+    return items if isinstance(items, JSONResponse) else JSONResponse({"inquiries": items})
+
+
+@router.get("/inquiries", response_class=HTMLResponse)
+def inquiries_page(request: Request) -> Response:
+    """导办台: record a first-asked inquiry for a staff member, and the open ones with their outcome."""
+    items = open_items(request)
+    if isinstance(items, JSONResponse):
+        return items
+    web = web_of(request)
+    config, scope = web.dashboard.config, departments_of(request)
+    mine = [s for s in config.staff if scope is None or s.department in scope]
+    return TEMPLATES.TemplateResponse(request, "inquiries.html", {
+        "hall": web.dashboard.hall_name, "items": items, "staff": mine, "all_staff": config.staff,
+        "windows": config.windows, "names": {s.id: s.name for s in config.staff},
+        "window_names": {w.id: w.name for w in config.windows}, "manager": request.state.manager,
+        "can_act": role_of(request) != "auditor"})
 
 
 def report_of(request: Request) -> dict | JSONResponse:
