@@ -6,6 +6,8 @@ it asks for the rating: five large faces 非常满意 … 非常不满意. 不�
 (the hall's reasons), with optional words and an optional phone number for 回访. Nobody
 answering within the configured time is 未评价: nothing is recorded and the tablet goes back.
 It can only rate the service just completed at its own window; the server checks that too.
+我要投诉 on the idle screen takes a complaint about this window (投诉, docs/complaints.md): the
+text and an optional phone number, registered by the server with its number (TS-…).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -33,8 +36,10 @@ from kiosk.widgets import plain_labels
 
 LEVELS = [(5, "非常满意", "#1a7f37"), (4, "满意", "#2e9e4f"), (3, "基本满意", "#9a6700"), (2, "不满意", "#c2410c"),
           (1, "非常不满意", "#b42318")]
-IDLE, RATE, WHY, THANKS = range(4)
+IDLE, RATE, WHY, THANKS, COMPLAIN = range(5)
 THANKS_MS = 4000
+COMPLAIN_IDLE_MS = 120_000      # a complaint form left alone goes back to the idle screen
+COMPLAINT_MAX = 1000
 STYLE = """
 QWidget#tablet { background: #f3f6fa; }
 QLabel { color: #1d2733; font-size: 30px; }
@@ -49,6 +54,8 @@ QPushButton#submit { background: #0b4f9c; color: white; }
 QCheckBox { font-size: 32px; min-height: 70px; }
 QCheckBox::indicator { width: 40px; height: 40px; }
 QLineEdit { font-size: 30px; min-height: 64px; padding: 6px; }
+QPlainTextEdit { font-size: 30px; padding: 6px; background: white; }
+QPushButton#complain { font-size: 26px; min-height: 60px; padding: 8px 24px; }
 """
 
 
@@ -143,6 +150,8 @@ class TabletWindow(QWidget):
         self._timeout.timeout.connect(self._not_rated)
         self._back = QTimer(self, singleShot=True, interval=THANKS_MS)
         self._back.timeout.connect(lambda: self.stack.setCurrentIndex(IDLE))
+        self._complain_idle = QTimer(self, singleShot=True, interval=COMPLAIN_IDLE_MS)
+        self._complain_idle.timeout.connect(self._leave_complaint)
         plain_labels(self)
         qlink.attach(self, self._on_message, self._on_reply)
         qlink.subscribe(qlink.topics.window_state(window_id))
@@ -175,6 +184,9 @@ class TabletWindow(QWidget):
         self.phone_note = QLabel("")
         for w in (self.name, self.who, self.stars, self.services, self.phone_note):
             info.addWidget(w)
+        self.complain_button = QPushButton("我要投诉", objectName="complain")
+        self.complain_button.clicked.connect(self.open_complaint)
+        info.addWidget(self.complain_button, 0, Qt.AlignmentFlag.AlignLeft)
         info.addStretch(1)
         il.addLayout(info, 2)
         self.stack.addWidget(idle)
@@ -227,6 +239,82 @@ class TabletWindow(QWidget):
         self.thanks.setWordWrap(True)
         tl.addWidget(self.thanks)
         self.stack.addWidget(thanks)
+        self.stack.addWidget(self._complaint_page())
+
+    def _complaint_page(self) -> QWidget:
+        page = QWidget()
+        cl = QVBoxLayout(page)
+        cl.addWidget(QLabel("投诉与建议：登记编号后转承办部门，一般 5 个工作日内办结", objectName="big"))
+        self.complaint_text = QPlainTextEdit(placeholderText="请写下您的投诉或建议（必填，最多 1000 字）")
+        cl.addWidget(self.complaint_text, 1)
+        self.complaint_phone_box = QLineEdit(placeholderText="手机号（可选，用于告知处理结果）")
+        self.complaint_phone_box.setMaxLength(11)
+        cl.addWidget(self.complaint_phone_box)
+        self.complaint_message = QLabel("")
+        cl.addWidget(self.complaint_message)
+        buttons = QHBoxLayout()
+        back = QPushButton("返回")
+        back.clicked.connect(self._leave_complaint)
+        self.complaint_submit = QPushButton("提交投诉", objectName="submit")
+        self.complaint_submit.clicked.connect(self.submit_complaint)
+        buttons.addWidget(back, 1)
+        buttons.addWidget(self.complaint_submit, 2)
+        cl.addLayout(buttons)
+        return page
+
+    # ------------------------------------------------------------------ a complaint (投诉)
+    def open_complaint(self) -> None:
+        """我要投诉: the form, empty; not while a service waits for its rating."""
+        if self.serving is not None:
+            return
+        self.complaint_text.clear()
+        self.complaint_phone_box.clear()
+        self.complaint_message.setText("")
+        self._back.stop()
+        self.stack.setCurrentIndex(COMPLAIN)
+        self._complain_idle.start()
+
+    def _leave_complaint(self) -> None:
+        self._complain_idle.stop()
+        if self.stack.currentIndex() == COMPLAIN:
+            self.stack.setCurrentIndex(IDLE)
+
+    def submit_complaint(self) -> None:
+        """The complaint about this window, checked here first (the server checks it again)."""
+        text, phone = self.complaint_text.toPlainText().strip(), self.complaint_phone_box.text().strip()
+        self._complain_idle.start()
+        if not text:
+            self.complaint_message.setText("请写下投诉内容")
+            return
+        if len(text) > COMPLAINT_MAX:
+            self.complaint_message.setText(f"投诉内容最多 {COMPLAINT_MAX} 字")
+            return
+        if phone and not re.fullmatch(r"1[3-9][0-9]{9}", phone):
+            self.complaint_message.setText("手机号应为 11 位数字，以 13–19 开头，可不填")
+            return
+        try:
+            command = c.command("complaint.register", channel="tablet", text=text, phone=phone, window=self.window_id)
+        except c.ContractError as exc:
+            log.warning("window %s: complaint not sent: %s", self.window_id, exc.detail)
+            self.complaint_message.setText("填写的内容有误，请修改后再提交")
+            return
+        self.complaint_message.setText("提交中…")
+        self.qlink.send("complain", command)
+
+    def _complaint_answer(self, reply: dict) -> None:
+        self._complain_idle.stop()
+        if reply.get("ok"):
+            number = reply["result"]["complaint"]["number"]
+            self.last_result = number
+            self.thanks.setText(f"已登记，投诉编号 {number}\n我们会尽快处理并告知结果")
+        else:
+            error = reply.get("error") or {}
+            detail = error.get("detail") or ""          # the server's own Chinese sentence, when it has one
+            chinese = any("\u4e00" <= ch <= "\u9fff" for ch in detail)
+            self.last_result = (detail if chinese else error.get("message")) or "投诉未成功"
+            self.thanks.setText(f"{self.last_result}\n也可拨打投诉电话 {self.complaint_phone}")
+        self.stack.setCurrentIndex(THANKS)
+        self._back.start()
 
     # ------------------------------------------------------------------ the rating
     def choose(self, level: int) -> None:
@@ -281,6 +369,9 @@ class TabletWindow(QWidget):
 
     # ------------------------------------------------------------------ from the server
     def _on_reply(self, tag: str, reply: dict) -> None:
+        if tag == "complain":
+            self._complaint_answer(reply)
+            return
         if tag != "rate":
             return
         self.serving, self.level = None, None
@@ -310,6 +401,7 @@ class TabletWindow(QWidget):
             self.rate_title.setText(f"请您对 {staff} 本次的服务（{data['ticket']['number']}）作出评价")
             self.code_hint.setText(self.code_text())
             self._back.stop()
+            self._complain_idle.stop()          # the rating comes first; a complaint form is left
             self.stack.setCurrentIndex(RATE)
             self._timeout.start()
 

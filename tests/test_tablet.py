@@ -107,8 +107,33 @@ def test_hall_tablet_screenshots(tmp_path):
     QApplication.instance() or QApplication([])
     saved = screenshots(tmp_path)
     assert [p.name for p in saved] == [f"tablet-{n}.png" for n in
-                                       ("idle", "rating", "reasons", "thanks", "not-rated", "offline")]
+                                       ("idle", "rating", "reasons", "thanks", "not-rated", "complaint", "offline")]
     for path in saved:
         img = Image.open(path).convert("RGB")
         assert img.size == (1280, 800)
         assert len(img.resize((120, 120)).getcolors(120 * 120) or []) > 8, f"{path.name} looks blank"
+
+
+def test_a_complaint_about_the_window_from_the_idle_screen(hall):
+    server, tablet, serve_one = hall
+    wait_until(lambda: tablet.name.text() == "王丽", what="the staff on duty")
+    tablet.complain_button.click()
+    assert tablet.stack.currentIndex() == 4
+    tablet.submit_complaint()
+    assert tablet.complaint_message.text() == "请写下投诉内容"                   # checked before anything is sent
+    tablet.complaint_text.setPlainText("<b>工作人员</b>办事时一直玩手机")
+    tablet.complaint_phone_box.setText("1380013")
+    tablet.submit_complaint()
+    assert "手机号" in tablet.complaint_message.text() and not server.store.complaint_items()
+    tablet.complaint_phone_box.setText("13800138000")
+    tablet.submit_complaint()
+    wait_until(lambda: tablet.last_result.startswith("TS-"), what="the complaint's number")
+    assert tablet.stack.currentIndex() == 3 and tablet.last_result in tablet.thanks.text()
+    (x,) = server.store.complaint_items()
+    assert (x.channel, x.text, x.phone, x.registered_by) == ("tablet", "<b>工作人员</b>办事时一直玩手机", "13800138000",
+                                                             "tablet-1")
+    assert x.assignment.window == "w1" and x.status == "已分派"
+    tablet.stack.setCurrentIndex(0)
+    tablet.complain_button.click()
+    serve_one()                                                     # a service completes: the rating comes first
+    wait_until(lambda: tablet.stack.currentIndex() == 1, what="the rating screen")

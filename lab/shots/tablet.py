@@ -52,6 +52,12 @@ def screenshots(out_dir: str | Path) -> list[Path]:
         tablet._not_rated()                       # 未评价: the number and the 评价码 once more, for the phone
         save("not-rated")
         tablet.stack.setCurrentIndex(0)
+        tablet._back.stop()
+        tablet.open_complaint()                   # 我要投诉: the form about this window
+        tablet.complaint_text.setPlainText("办理社保卡时工作人员一直在看手机，问了两遍才回答。")
+        tablet.complaint_phone_box.setText("13800138000")
+        save("complaint")
+        tablet.stack.setCurrentIndex(0)
         tablet._on_message(tablet.qlink.topics.server_state, {"online": False})
         save("offline")
         tablet.qlink.link.close()
