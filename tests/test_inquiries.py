@@ -287,13 +287,16 @@ def test_the_report_over_http_with_csv_a_leads_scope_and_an_auditor_read_only(pr
                      headers=lead_csrf).status_code == 403
     assert lead.post("/api/inquiries", json={"staff": "s002", "question": "本部门", "answered": True},
                      headers=lead_csrf).status_code == 201
+    other = reply(proc, "counter-1", type="inquiry.record", window="w1", question="别的部门的", to_window="w3")
+    assert lead.post(f"/api/inquiries/{other['result']['inquiry']['id']}/close",
+                     json={"staff": "s002", "outcome": "answered"}, headers=lead_csrf).status_code == 403
     assert [x["question"] for x in lead.get("/api/inquiries").json()["inquiries"]] == ["导办台登记"]   # to s002
     page = manager.get("/inquiries")
     assert page.status_code == 200 and "导办台登记" in page.text and 'id="record"' in page.text
     closed = manager.post(f"/api/inquiries/{made.json()['inquiry']['id']}/close",
                           json={"staff": "s002", "outcome": "referred", "note": "请到税务局"}, headers=csrf)
     assert closed.status_code == 200 and closed.json()["inquiry"]["status"] == "已办结"
-    assert manager.get("/api/inquiries").json() == {"inquiries": []}
+    assert [x["question"] for x in manager.get("/api/inquiries").json()["inquiries"]] == ["别的部门的"]
     auditor, auditor_csrf = login(site, "a001")
     assert auditor.get("/api/reports/inquiries?date=2026-12-01").status_code == 200
     assert 'id="record"' not in auditor.get("/inquiries").text                  # read-only: no form

@@ -3,7 +3,10 @@ path) and the report per staff member and window (JSON, CSV, and the part of /re
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -12,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from hallserver.domain.inquiries import Inquiry
 from hallserver.reports.hall import period_bounds
 from hallserver.reports.inquiries import inquiry_csv, inquiry_report
-from hallserver.web.context import answer_command, role_of, unavailable, web_of
+from hallserver.web.context import Web, answer_command, role_of, unavailable, web_of
 from hallserver.web.pages import TEMPLATES
 from hallserver.web.routes.reports import report_period
 from hallserver.web.scope import Scope, departments_of, keep, other_department, staff_departments, window_departments
 
+log = logging.getLogger("hallserver.web")
 router = APIRouter()
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 STATUSES = {"not_found": 404, "forbidden": 403, "unknown_window": 400, "unknown_staff": 400}
@@ -47,12 +51,21 @@ class CloseBody(_Body):
 
 
 def _send(request: Request, command: dict, *, created: bool = False) -> JSONResponse:
-    """The command with the logged-in manager as `by`; a lead only for their departments' staff."""
+    """The command with the logged-in manager as `by`; a lead only for their departments' staff,
+    and on an existing inquiry only one that touches their departments."""
     web = web_of(request)
     scope = departments_of(request)
-    departments = staff_departments(web.dashboard.config)
-    if scope is not None and departments.get(command["staff"]) not in scope:
+    config = web.dashboard.config
+    if scope is not None and staff_departments(config).get(command["staff"]) not in scope:
         return other_department("首问登记")
+    if scope is not None and "inquiry" in command:
+        if web.query is None:
+            return unavailable()
+        found = _read(web, lambda p: p.inquiries.book.items.get(command["inquiry"]))
+        if isinstance(found, JSONResponse):
+            return found
+        if found is not None and not _in_scope(found, scope, staff_departments(config), window_departments(config)):
+            return other_department("首问登记")
     if request.state.manager:
         command["by"] = request.state.manager
     if not command.get("by"):
@@ -92,9 +105,18 @@ def open_items(request: Request) -> list[dict] | JSONResponse:
     if web.query is None or config is None:
         return unavailable()
     scope, staff, windows = departments_of(request), staff_departments(config), window_departments(config)
-    return web.query(lambda p: [p.inquiries.view(x, p.clock.tz) for x in sorted(p.inquiries.book.items.values(),
-                                                                                key=lambda x: x.id)
-                                if x.open and _in_scope(x, scope, staff, windows)])
+    return _read(web, lambda p: [p.inquiries.view(x, p.clock.tz) for x in sorted(p.inquiries.book.items.values(),
+                                                                                 key=lambda x: x.id)
+                                 if x.open and _in_scope(x, scope, staff, windows)])
+
+
+def _read(web: Web, read: Callable[[Any], Any]) -> Any:   # noqa: ANN401 - what `read` returns
+    """`read(processor)` on the writer's thread, or 503 when the writer is stuck or gone (never a 500)."""
+    try:
+        return web.query(read)
+    except Exception:
+        log.exception("could not read the inquiries")
+        return unavailable("系统繁忙，请稍后再试")
 
 
 @router.get("/api/inquiries")
