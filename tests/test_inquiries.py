@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govhall.config import ManagerConfig
 from hallserver.domain.clock import SimClock
@@ -121,6 +123,49 @@ def test_the_report_counts_the_first_asked_and_the_receiver():
     assert windows["w1"]["recorded"] == 3 and windows["w2"]["closed"] == 1 and windows["导办台"]["recorded"] == 1
     assert r["totals"] == {"recorded": 4, "answered": 1, "handed_off": 2, "closed": 2, "open": 0,
                            "avg_close_minutes": 15.0}
+
+
+WINDOWS, STAFF = ["w1", "w2", "w9", ""], ["s001", "s002", "s003", "s999"]
+STEPS = st.lists(st.one_of(
+    st.tuples(st.just("record"), st.sampled_from(STAFF), st.sampled_from(WINDOWS), st.booleans(),
+              st.sampled_from(WINDOWS), st.sampled_from([*STAFF, ""])),
+    st.tuples(st.just("hand_off"), st.integers(1, 6), st.sampled_from(STAFF), st.sampled_from(WINDOWS),
+              st.sampled_from([*STAFF, ""])),
+    st.tuples(st.just("close"), st.integers(1, 6), st.sampled_from(STAFF), st.sampled_from(WINDOWS),
+              st.sampled_from(["answered", "ticket", "referred", "x"]))), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(STEPS)
+def test_whatever_is_tried_the_book_keeps_its_rules(steps):
+    """Any sequence of steps, refused or not: ids are given in order and only to what was kept;
+    已答复 is the first-asked's own, never handed; 已转交 and 已办结 name one known receiver who is
+    not the first-asked (nor the window asked at); 已办结 was recorded by that receiver."""
+    b, kept = book(), 0
+    for step in steps:
+        try:
+            match step:
+                case ("record", staff, window, answered, to_window, to_staff):
+                    b.record(staff, window, "c", "问题内容", "", T0, answered=answered, to_window=to_window,
+                             to_staff=to_staff)
+                    kept += 1
+                case ("hand_off", inquiry, actor, to_window, to_staff):
+                    b.hand_off(inquiry, actor, to_window, to_staff, T0)
+                case ("close", inquiry, actor, window, outcome):
+                    b.close(inquiry, actor, window, outcome, "", T0)
+        except InquiryError as exc:
+            assert exc.code in ("not_found", "forbidden", "invalid", "unknown_window", "unknown_staff")
+    assert b.last_id == kept and sorted(b.items) == list(range(1, kept + 1))
+    for x in b.items.values():
+        assert x.asked_by in b.staff
+        if x.status == "已答复":
+            assert x.closed_by == x.asked_by and x.handed_at is None and x.outcome
+        if x.status in ("已转交", "已办结"):
+            assert bool(x.to_window) != bool(x.to_staff) and x.handed_at is not None
+            assert x.to_staff != x.asked_by and (not x.to_window or x.to_window != x.window)
+            assert (x.to_window in b.windows) if x.to_window else (x.to_staff in b.staff)
+        if x.status == "已办结":
+            assert (x.closed_by == x.to_staff) if x.to_staff else (x.closed_window == x.to_window)
 
 
 # ---------------------------------------------------------------------- the command path
