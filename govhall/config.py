@@ -349,6 +349,13 @@ class CasesConfig(_Section):
                                    "on the next working day (its promised days from the day after that)")
 
 
+class ComplaintsConfig(_Section):
+    """投诉 (docs/complaints.md): both defaults are ours, no source gives them."""
+    days: int = Field(default=5, ge=1, le=60, description="working days from registration to 办结")
+    public_per_address_per_day: int = Field(default=5, ge=1, le=100000,
+                                            description="complaints from the phone page per client address a day")
+
+
 class CalendarConfig(_Section):
     """Working days (工作日) for 限时办结: chinese-calendar's years plus the hall's own file."""
     file: str | None = Field(default=None, description="the hall's calendar file (TOML, relative to hall.toml)")
@@ -450,6 +457,7 @@ class Config(_Section):
     screen: ScreenConfig = ScreenConfig()
     calendar: CalendarConfig = CalendarConfig()
     cases: CasesConfig = CasesConfig()
+    complaints: ComplaintsConfig = ComplaintsConfig()
     matters: list[MatterConfig] = Field(default_factory=list)
     shifts: list[ShiftConfig] = Field(default_factory=list)
     posts: list[PostConfig] = Field(default_factory=list)

@@ -68,7 +68,7 @@ class ComplaintDesk:
             raise ComplaintError("invalid", "工作人员录入的投诉须写明录入人")
         by = cmd.by if role == c.Role.WEB and cmd.by else (device if role == c.Role.TABLET else "citizen")
         department, window, staff = self._assignment(cmd.department, cmd.window, cmd.staff)
-        x = self.book.register(cmd.channel, cmd.text, cmd.name, cmd.phone, by, now, day)
+        x = self.book.register(cmd.channel, cmd.text, cmd.name, cmd.phone, by, now, day, self.config.complaints.days)
         if department:
             self.book.assign(x.number, by, department, window, staff, now)
         return x

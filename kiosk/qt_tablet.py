@@ -128,7 +128,7 @@ def portrait(name: str, photo: str | None, size: int = 220) -> QPixmap:
 class TabletWindow(QWidget):
     def __init__(self, qlink: QtLink, window_id: str, *, staff: dict[str, dict] | None = None,
                  category_names: dict[str, str] | None = None, reasons: list[str] | None = None,
-                 timeout_seconds: int = 60, complaint_phone: str = "12345") -> None:
+                 timeout_seconds: int = 60, complaint_phone: str = "12345", complaint_days: int = 5) -> None:
         """`staff` maps staff id to {"name", "post", "photo"}."""
         super().__init__()
         self.setObjectName("tablet")
@@ -138,7 +138,7 @@ class TabletWindow(QWidget):
         self.staff = staff or {}
         self.category_names = category_names or {}
         self.reasons = reasons or ["态度", "效率", "一次性告知", "材料要求", "环境", "其他"]
-        self.complaint_phone = complaint_phone
+        self.complaint_phone, self.complaint_days = complaint_phone, complaint_days
         self.state: dict | None = None
         self.serving: dict | None = None        # the completed service waiting for its rating
         self.rating_code: dict | None = None    # the newest 评价码 of this window (its own topic)
@@ -244,7 +244,8 @@ class TabletWindow(QWidget):
     def _complaint_page(self) -> QWidget:
         page = QWidget()
         cl = QVBoxLayout(page)
-        cl.addWidget(QLabel("投诉与建议：登记编号后转承办部门，一般 5 个工作日内办结", objectName="big"))
+        cl.addWidget(QLabel(f"投诉与建议：登记编号后转承办部门，一般 {self.complaint_days} 个工作日内办结",
+                            objectName="big"))
         self.complaint_text = QPlainTextEdit(placeholderText="请写下您的投诉或建议（必填，最多 1000 字）")
         cl.addWidget(self.complaint_text, 1)
         self.complaint_phone_box = QLineEdit(placeholderText="手机号（可选，用于告知处理结果）")

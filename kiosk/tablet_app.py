@@ -17,7 +17,7 @@ def make_tablet(config: Config, qlink, window_id: str):   # noqa: ANN001, ANN201
                         staff={s.id: {"name": s.name, "post": s.post, "photo": s.photo} for s in config.staff},
                         category_names={c.id: c.name for c in config.categories}, reasons=config.ratings.reasons,
                         timeout_seconds=config.ratings.tablet_timeout_seconds,
-                        complaint_phone=config.ratings.complaint_phone)
+                        complaint_phone=config.ratings.complaint_phone, complaint_days=config.complaints.days)
 
 
 def run_tablet(config: Config, window: str, broker_url: str, *, device: str | None = None,

@@ -201,3 +201,14 @@ def test_a_complainants_phone_is_masked_after_the_retention_days(proc):
     (x,) = proc.complaints.listing(proc.clock.now(), proc.clock.tz)
     assert x["phone"] == "138****8000" and x["has_contact"]
     assert ("complaint.retention", "ok") in [(a["action"], a["outcome"]) for a in proc.store.audit_records()]
+
+
+def test_the_hall_sets_its_own_days_and_a_complaint_keeps_the_days_it_was_registered_with(proc):
+    proc.config.complaints.days = 3
+    first = web(proc, type="complaint.register", channel="box", text="意见", by="m001")["result"]["complaint"]
+    assert first["days"] == 3 and first["due"] == "2026-12-04T17:00:00+08:00"        # Tue 1 Dec + 3: Fri 4 Dec
+    proc.config.complaints.days = 5
+    second = web(proc, type="complaint.register", channel="box", text="意见", by="m001")["result"]["complaint"]
+    assert second["due"] == "2026-12-08T17:00:00+08:00"
+    (again, _) = proc.complaints.listing(proc.clock.now(), proc.clock.tz)[::-1]
+    assert again["due"] == "2026-12-04T17:00:00+08:00"

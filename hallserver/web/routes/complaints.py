@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from govhall.config import ComplaintsConfig
 from hallserver.domain.complaints import CHANNELS, REPLY_METHODS, STAFF_CHANNELS
 from hallserver.domain.identity import phone_problem
 from hallserver.reports.complaints import complaint_statistics, records_csv, statistics_csv
@@ -27,7 +28,6 @@ log = logging.getLogger("hallserver.web")
 
 router = APIRouter()
 
-PUBLIC_PER_ADDRESS_PER_DAY = 5       # ours: complaints one client address may file from the phone page a day
 STATUSES = {"not_found": 404, "forbidden": 403, "unknown_window": 400, "unknown_staff": 400,
             "unknown_department": 400, "not_replied": 409, "invalid": 400}
 ACTIONS = ("assign", "handle", "reply", "close")
@@ -259,7 +259,8 @@ def complaints_page(request: Request) -> HTMLResponse:
         "windows": config.windows if config is not None else [], "staff": config.staff if config is not None else [],
         "window_names": {w.id: w.name for w in config.windows} if config is not None else {},
         "staff_names": {x.id: x.name for x in config.staff} if config is not None else {},
-        "manager": request.state.manager, "role_label": ROLE_LABELS[role], "can_act": role != "auditor"})
+        "manager": request.state.manager, "role_label": ROLE_LABELS[role], "can_act": role != "auditor",
+        "days": config.complaints.days if config is not None else ComplaintsConfig().days})
 
 
 @router.get("/complain", response_class=HTMLResponse)
@@ -269,6 +270,7 @@ def public_form(request: Request, window: str = Query("", description="the windo
     known = dashboard.config is not None and dashboard.config.window(window) is not None
     return TEMPLATES.TemplateResponse(request, "complain.html", {
         "hall": dashboard.hall_name, "window": window if known else "",
+        "days": dashboard.config.complaints.days if dashboard.config is not None else ComplaintsConfig().days,
         "phone": dashboard.config.ratings.complaint_phone if dashboard.config is not None else ""})
 
 
@@ -276,7 +278,7 @@ def public_form(request: Request, window: str = Query("", description="the windo
 def public_complaint(body: PublicComplaint, request: Request,
                      idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
     """A citizen's complaint from the phone page: its number back; at most
-    PUBLIC_PER_ADDRESS_PER_DAY a day per client address (429); refusals audited."""
+    `[complaints] public_per_address_per_day` a day per client address (429); refusals audited."""
     web = web_of(request)
     dashboard, client = web.dashboard, client_of(request)
     if web.submit is None:
@@ -291,8 +293,10 @@ def public_complaint(body: PublicComplaint, request: Request,
         audit(dashboard, client, "complaint.register", "invalid")
         return refusal("invalid", problem)
     now = now_s(dashboard)
-    if not web.guards.complaints.allows(client, now, PUBLIC_PER_ADDRESS_PER_DAY):
-        log.warning("public complaint from %s refused: %d today", client, PUBLIC_PER_ADDRESS_PER_DAY)
+    settings = dashboard.config.complaints if dashboard.config is not None else ComplaintsConfig()
+    limit = settings.public_per_address_per_day
+    if not web.guards.complaints.allows(client, now, limit):
+        log.warning("public complaint from %s refused: %d today", client, limit)
         audit(dashboard, client, "complaint.register", "rate_limited")
         return refusal("too_many", "本网络地址今天提交的投诉过多，请拨打投诉电话或到大厅意见箱反映", 429)
     fields = {"channel": "phone", "text": body.text.strip(), "name": body.name.strip(), "phone": body.phone.strip(),
