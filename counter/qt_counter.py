@@ -171,7 +171,16 @@ def _case_receipt(case: object) -> dict | None:
         return None
     if case.get("track_url") is not None and not isinstance(case["track_url"], str):
         return None
+    assisted = case.get("assisted")
+    if assisted is not None and not (isinstance(assisted, dict) and all(
+            isinstance(assisted.get(k), str) for k in ("role", "helper", "group"))):
+        return None
     return case
+
+
+DELIVERIES = [("window", "窗口取件"), ("mail", "邮寄送达（不见面）"), ("online", "网上送达（不见面）")]
+HELPERS = [(None, "无代办"), ("staff", "帮办员代办（工号）"), ("volunteer", "志愿者代办（姓名）")]
+ASSIST_GROUPS = get_args(c.AssistedBy.model_fields["group"].annotation)   # 老年人, 残疾人, 孕妇, 其他
 
 
 PLAIN_LINK_MESSAGE = "连接未加密，不能发送密码：请管理员为本机配置加密连接（mqtts）"
@@ -417,6 +426,17 @@ class CounterWindow(QWidget):
         self.matter_box.currentIndexChanged.connect(self._fill_materials)
         self.materials_grid = QGridLayout()
         self.material_rows: list[tuple[str, QCheckBox, QSpinBox]] = []
+        marks = QHBoxLayout()                          # 不见面 and 代办 (docs/deadlines.md, matter classes)
+        self.delivery_box, self.helper_box, self.group_box = QComboBox(), QComboBox(), QComboBox()
+        for value, label in DELIVERIES:
+            self.delivery_box.addItem(label, value)
+        for value, label in HELPERS:
+            self.helper_box.addItem(label, value)
+        for group in ASSIST_GROUPS:
+            self.group_box.addItem(group, group)
+        self.helper_input = QLineEdit(placeholderText="代办人：帮办员工号或志愿者姓名")
+        for widget in (self.delivery_box, self.helper_box, self.group_box, self.helper_input):
+            marks.addWidget(widget)
         buttons = QHBoxLayout()
         self.accept_ok = QPushButton("受理并打印回执 (Enter)", objectName="call")
         self.accept_ok.clicked.connect(self._panel_confirm)
@@ -428,6 +448,7 @@ class CounterWindow(QWidget):
         al.addWidget(self.accept_title)
         al.addWidget(self.matter_box)
         al.addLayout(self.materials_grid)
+        al.addLayout(marks)
         al.addLayout(buttons)
         self.accept_box.hide()
         return self.accept_box
@@ -587,6 +608,9 @@ class CounterWindow(QWidget):
             return
         self.panel = "accept"
         self._fill_materials()
+        for box in (self.delivery_box, self.helper_box, self.group_box):
+            box.setCurrentIndex(0)
+        self.helper_input.clear()
         self.side.hide()                              # room for the materials; back when the panel closes
         self.accept_box.show()
         self.matter_box.setFocus()
@@ -609,6 +633,19 @@ class CounterWindow(QWidget):
             self.materials_grid.addWidget(tick, i // 2, (i % 2) * 2)
             self.materials_grid.addWidget(pages, i // 2, (i % 2) * 2 + 1)
             self.material_rows.append((name, tick, pages))
+
+    def _case_marks(self) -> dict | None:
+        """受理's 不见面 delivery and 代办 helper as command fields; None when a helper is chosen but not named."""
+        marks: dict = {}
+        if self.delivery_box.currentData() != "window":
+            marks["delivery"] = self.delivery_box.currentData()
+        helper = self.helper_box.currentData()
+        if helper is not None:
+            name = self.helper_input.text().strip()
+            if not name:
+                return None
+            marks["assisted_by"] = {"group": self.group_box.currentData(), helper: name}
+        return marks
 
     def _close_panel(self) -> None:
         self.panel = None
@@ -664,7 +701,11 @@ class CounterWindow(QWidget):
                        outcome=self.reason.currentData() or "answered")
         elif which == "accept":
             received = {name: pages.value() for name, tick, pages in self.material_rows if tick.isChecked()}
-            self._send("accept", "case.accept", matter=self.matter_box.currentData(), received=received)
+            marks = self._case_marks()
+            if marks is None:
+                self.message.setText("请填写代办人：帮办员的工号或志愿者的姓名")
+                return
+            self._send("accept", "case.accept", matter=self.matter_box.currentData(), received=received, **marks)
         self._close_panel()
 
     def _send(self, tag: str, kind: str, **fields: str) -> None:

@@ -51,7 +51,7 @@ def compose_receipt(case: dict, hall_name: str) -> bytes:
             chinese(f"（{case['due_warning']}）")
     chinese(f"受理人：{case['handler']}（{case['window']}）")
     assisted = case.get("assisted")
-    if assisted:                             # 代办/帮办: the helper by name
+    if isinstance(assisted, dict) and all(isinstance(assisted.get(k), str) for k in ("role", "helper", "group")):
         chinese(f"代办：{assisted['role']} {assisted['helper']}（服务对象：{assisted['group']}）")
     if case.get("delivery") in DELIVERY_WORDS:
         chinese(f"送达方式：{DELIVERY_WORDS[case['delivery']]}（不见面办理）")
