@@ -257,3 +257,10 @@ def test_the_report_exports_have_the_class_and_the_assisted_and_no_visit_counts(
          "category_coverage": []}))
     assert tables["按办件类别"] == [["当日办结件", 1, 0, 0, None, 0, 1, 0], ["承诺件", 1, 0, 0, None, 0, 0, 1]]
     assert ["税务局", 1, 0, 0, None, 0, 1, 0] in tables["按期办结率"]
+
+
+def test_the_settings_page_tells_the_new_refusals_in_chinese():
+    from hallserver.web.settings_words import settings_reason
+    assert "不能是“也许”" in settings_reason("matters.csv: row 2: certificate must be 是 or 否 (or blank), not '也许'")
+    assert "当日办结件的承诺时限为 0 天" in settings_reason(
+        "matters.csv: row 3: a 即办件 or 当日办结件 has 0 promised days, and only they do")

@@ -80,6 +80,8 @@ REASONS: list[tuple[str, str]] = [       # (regular expression of the English re
     (r"^a 即办件 or 当日办结件 has 0 promised days, and only they do$",
      "即办件、当日办结件的承诺时限为 0 天，且只有它们为 0 天"),
     (r"^a material is listed twice$", "申请材料重复"),
+    (r"^certificate must be 是 or 否 \(or blank\), not '(.*)'$",
+     r"certificate（发证）应为“是”或“否”（或留空），不能是“\1”"),
     (r"^row (\d+)$", r"第 \1 行"),
     (r"^not a CSV text nor an Excel workbook$", "不是 CSV 文本或 Excel 工作簿"),
     (r"^legal_days and promised_days must be whole numbers.*$", "法定时限和承诺时限应为整数"),
