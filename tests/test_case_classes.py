@@ -264,3 +264,22 @@ def test_the_settings_page_tells_the_new_refusals_in_chinese():
     assert "不能是“也许”" in settings_reason("matters.csv: row 2: certificate must be 是 or 否 (or blank), not '也许'")
     assert "当日办结件的承诺时限为 0 天" in settings_reason(
         "matters.csv: row 3: a 即办件 or 当日办结件 has 0 promised days, and only they do")
+
+
+def test_a_citizen_applies_online_for_the_result_by_mail(config, embedded_broker, sqlite_url):
+    import httpx
+
+    from hallserver.broker import free_port
+    from tests.conftest import running_hall
+    from tests.test_public_endpoints import id_number
+    config.ratings.secret = "a-hall-secret-of-some-length"
+    config.matters.append(PERMIT)
+    with running_hall(config, embedded_broker.url, sqlite_url, http=("127.0.0.1", free_port())) as (server, _):
+        me = {"matter": "food-permit", "received": {"申请书": 1}, "name": "王丽", "id_number": id_number(9),
+              "phone": "13800138000"}
+        url = server.dashboard_url + "api/cases/online"
+        assert httpx.post(url, json={**me, "delivery": "pigeon"}, timeout=5).status_code == 422
+        made = httpx.post(url, json={**me, "delivery": "mail"}, timeout=5)
+        assert made.status_code == 201, made.text
+        (row,) = server.store.case_rows()
+        assert row["delivery"] == "mail" and row["window"] == "online"
