@@ -1,5 +1,5 @@
 """投诉: registered with a number, assigned, dealt with, answered (how and when) and closed, due
-in 5 working days (ours), overdue the day after; through the command path on a real store."""
+in 5 working days (ours), overdue the day after; through the command path on a real store (SQLite and PostgreSQL)."""
 import json
 import uuid
 from datetime import date, datetime
@@ -109,9 +109,9 @@ def test_statistics_per_department_and_window():
 
 
 @pytest.fixture
-def proc(config, sqlite_url):
+def proc(config, db_url):
     config.windows[0].department = "人社局"
-    store = Store(sqlite_url)
+    store = Store(db_url)
     store.migrate()
     yield CommandProcessor(config, store, SimClock(at(2026, 12, 1, 9)))
     store.close()
