@@ -212,3 +212,20 @@ def test_the_hall_sets_its_own_days_and_a_complaint_keeps_the_days_it_was_regist
     assert second["due"] == "2026-12-08T17:00:00+08:00"
     (again, _) = proc.complaints.listing(proc.clock.now(), proc.clock.tz)[::-1]
     assert again["due"] == "2026-12-04T17:00:00+08:00"
+
+
+def test_a_complaint_at_the_year_end_is_pending_until_next_years_calendar_arrives(proc, tmp_path):
+    proc.clock.set(at(2026, 12, 28, 10))                # 5 working days reach into 2027, not loaded
+    x = web(proc, type="complaint.register", channel="hotline", text="年底投诉", by="m001",
+            department="人社局")["result"]["complaint"]
+    assert x["due"] is None and x["due_pending"] == "待定：2027 年节假日安排未导入" and not x["overdue"]
+    proc.clock.set(at(2027, 1, 15, 10))                 # long after: still pending, never overdue, no crash
+    assert not [o for o in proc.tick() if o.topic == proc.topics.event("complaint.colour")]
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text('[[year]]\nyear = 2027\ndays_off = ["2027-01-01"]\n', encoding="utf-8")
+    proc.config.calendar.file = str(calendar)
+    proc.apply_config(proc.config)                      # the calendar arrives: 29, 30, 31 Dec, 4, 5 Jan
+    (view,) = proc.complaints.listing(proc.clock.now(), proc.clock.tz)
+    assert view["due"] == "2027-01-05T17:00:00+08:00" and view["overdue"]
+    (red,) = [o for o in proc.tick() if o.topic == proc.topics.event("complaint.colour")]
+    assert x["number"] in red.payload.decode()
