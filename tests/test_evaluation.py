@@ -21,6 +21,7 @@ from hallserver.domain.evaluation import (
     results,
     sheet_total,
 )
+from hallserver.reports.evaluation import result_csv, result_rows, weights_table
 
 D = Decimal
 
@@ -169,3 +170,18 @@ def test_bad_groups_and_indicators_are_refused():
         check_indicators(())
     with pytest.raises(EvaluationError):
         check_indicators((DEFAULT_INDICATORS[0], DEFAULT_INDICATORS[0]))
+
+
+def test_the_result_csv_is_safe_and_shows_both_weights():
+    sheets = [full_sheet("A", "public"), full_sheet("=B", "public", "0.5")]
+    rows = results(["A", "=B"], sheets, DEFAULT_GROUPS, {"A": D("-2.5")})
+    text = result_csv(rows, DEFAULT_GROUPS, {"A": "不动产登记股", "=B": "=HYPERLINK(\"x\")"})
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[1].startswith("1,A,不动产登记股,1,,,,,90.00,90.00,-2.50,87.50,前10位")
+    assert lines[2].startswith("2,'=B,\"'=HYPERLINK(") and lines[2].endswith(",45.00,45.00,0.00,45.00,后3至1")
+    assert "社会各界人士、服务对象,30.00,31.58" in text
+    table = result_rows(rows, DEFAULT_GROUPS, {})
+    assert table[0]["final"] == "87.50" and table[0]["group_averages"]["leaders"] == ""
+    assert table[1]["flag"] == "后3至1"
+    shares = weights_table(DEFAULT_GROUPS)
+    assert [w["counted_percent"] for w in shares] == ["15.79", "15.79", "15.79", "21.05", "31.58"]
