@@ -396,12 +396,40 @@ class PostConfig(_Section):
         return self
 
 
+class LeaveLevelConfig(_Section):
+    """One row of 请销假 by level: a leave up to `up_to_days` long (none: any longer) needs these
+    approvers in order, each a role (`lead`, `manager`) or a `[[managers]]` id."""
+    up_to_days: float | None = Field(default=None, gt=0, le=366)
+    approvers: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=5)
+
+    @model_validator(mode="after")
+    def _two_levels_two_people(self) -> LeaveLevelConfig:
+        named = [a for a in self.approvers if a not in ("lead", "manager")]
+        if len(set(named)) != len(named):
+            raise ValueError("the same manager cannot approve two levels")
+        return self
+
+
 class AttendanceConfig(_Section):
     posts_csv: str | None = Field(default=None,
                                   description="more [[posts]] from a CSV: id,name,a,b,categories,front_desk")
     grace_minutes: int = Field(default=5, ge=0, le=60, description="late only after start + this")
     away_limit_minutes: int = Field(default=15, ge=1, le=240,
                                     description="离岗: away (paused, offline, out and back in) longer than this")
+    leave_levels: list[LeaveLevelConfig] = Field(
+        default_factory=list, max_length=10,
+        description="请销假 by level: the approvers by the leave's length, limits ascending; "
+                    "none: one approval by a manager or lead")
+
+    @model_validator(mode="after")
+    def _ascending(self) -> AttendanceConfig:
+        limits = [lv.up_to_days for lv in self.leave_levels]
+        if None in limits[:-1]:
+            raise ValueError("leave_levels: only the last level may have no up_to_days")
+        given = [x for x in limits if x is not None]
+        if any(b <= a for a, b in zip(given, given[1:], strict=False)):
+            raise ValueError("leave_levels: up_to_days must ascend")
+        return self
 
 
 class ScreenConfig(_Section):
@@ -546,6 +574,7 @@ def cross_check(config: Config, *, staff_passwords: bool = True) -> list[tuple[s
                 if cat not in known:
                     problems.append((f"hours.extended[{i}].categories", f"unknown category {cat!r}"))
     problems += _manager_departments(config)
+    problems += _leave_approvers(config)
     windows = {w.id for w in config.windows}
     server_accounts = reserved_device_ids(config)
     for i, d in enumerate(config.devices):
@@ -578,6 +607,18 @@ SERVER_ACCOUNT = "hall-server"      # the hall server's broker account when [bro
 def reserved_device_ids(config: Config) -> set[str]:
     """Ids no device may have: the broker account (and so the client id) of the hall server."""
     return {SERVER_ACCOUNT, *([config.broker.username] if config.broker.username else [])}
+
+
+def _leave_approvers(config: Config) -> list[tuple[str, str]]:
+    """Each approver of 请销假 by level is a role or a manager (not an auditor) the hall knows."""
+    deciders = {m.id for m in config.managers if m.role != "auditor"}
+    problems = []
+    for i, level in enumerate(config.attendance.leave_levels):
+        for who in level.approvers:
+            if who not in ("lead", "manager") and who not in deciders:
+                problems.append((f"attendance.leave_levels[{i}].approvers",
+                                 f"{who!r} is neither lead, manager nor the id of a manager or lead"))
+    return problems
 
 
 def _manager_departments(config: Config) -> list[tuple[str, str]]:

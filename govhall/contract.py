@@ -183,6 +183,9 @@ class ErrorCode(StrEnum):
     COVER_IS_SELF = "cover_is_self"
     COVER_UNAVAILABLE = "cover_unavailable"
     STAFF_COVERING = "staff_covering"
+    OWN_LEAVE = "own_leave"
+    LEAVE_WRONG_LEVEL = "leave_wrong_level"
+    LEAVE_APPROVED_TWICE = "leave_approved_twice"
     NOT_REACHED = "not_reached"
     UNKNOWN_REASON = "unknown_reason"
     FOLLOW_UP_NOT_ALLOWED = "follow_up_not_allowed"
@@ -243,6 +246,9 @@ ERROR_MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.COVER_IS_SELF: "请假人员本人不能作为顶岗人员",
     ErrorCode.COVER_UNAVAILABLE: "顶岗人员在请假期间有请假或未排班，请另选顶岗人员",
     ErrorCode.STAFF_COVERING: "该人员在此期间是他人请假的顶岗人员，请先为其另找顶岗人员",
+    ErrorCode.OWN_LEAVE: "不能审批本人的请假",
+    ErrorCode.LEAVE_WRONG_LEVEL: "该请假当前不在您的审批层级，请按审批顺序由本级审批人审批",
+    ErrorCode.LEAVE_APPROVED_TWICE: "同一人不能审批同一请假的两个层级",
     ErrorCode.NOT_REACHED: "实名差评须先回访到群众本人",
     ErrorCode.UNKNOWN_REASON: "评价原因不在本大厅的原因列表中，请重新选择",
     ErrorCode.FOLLOW_UP_NOT_ALLOWED: "只有差评（不满意、非常不满意）在整改完成后可以追评",
@@ -711,7 +717,8 @@ class InquiryClose(_Command):
 
 class LeaveAction(_Command):
     """请假 on the HTTP side: `request` (staff, kind, start, end, reason, optional cover),
-    `decide` (manager, approve, optional cover: else the request's), `end` (销假)."""
+    `decide` (manager, approve, optional cover: else the request's): the next level of
+    `[[attendance.leave_levels]]`, the last one approves; `end` (销假)."""
     type: Literal["leave.act"] = "leave.act"
     action: Literal["request", "decide", "end"]
     leave: int | None = Field(default=None, ge=1)

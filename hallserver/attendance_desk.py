@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from govhall import contract as c
 from govhall.config import Config
-from hallserver.bootstrap import posts_of, shifts_of
+from hallserver.bootstrap import leave_chain_of, posts_of, shifts_of
 from hallserver.domain.attendance import (
     ClockEvent,
     FrontDeskWatch,
@@ -36,7 +36,8 @@ def front_categories(posts: list[Post]) -> list[str]:
 LEAVE_ERRORS = {"not_found": c.ErrorCode.NOT_FOUND, "forbidden": c.ErrorCode.FORBIDDEN,
                 "post_uncovered": c.ErrorCode.POST_UNCOVERED, "unknown_cover": c.ErrorCode.UNKNOWN_COVER,
                 "cover_is_self": c.ErrorCode.COVER_IS_SELF, "cover_unavailable": c.ErrorCode.COVER_UNAVAILABLE,
-                "staff_covering": c.ErrorCode.STAFF_COVERING}
+                "staff_covering": c.ErrorCode.STAFF_COVERING, "own_leave": c.ErrorCode.OWN_LEAVE,
+                "approved_twice": c.ErrorCode.LEAVE_APPROVED_TWICE, "wrong_level": c.ErrorCode.LEAVE_WRONG_LEVEL}
 
 
 def roster_of(config: Config, calendar: WorkCalendar) -> Roster:
@@ -45,10 +46,16 @@ def roster_of(config: Config, calendar: WorkCalendar) -> Roster:
                   {s.id: frozenset(s.shifts) if s.shifts is not None else None for s in config.staff})
 
 
-def leave_view(leave: Leave) -> dict:
+def leave_view(leave: Leave, steps: tuple[str, ...] = ("",)) -> dict:
+    """A leave with its levels (`levels`: the approvers in order, "" anyone who may decide),
+    the approvals so far, and its 销假 (`returned`: early, on_time or late against its end)."""
+    ended = leave.ended_at
+    returned = None if ended is None else "early" if ended < leave.end else "late" if ended > leave.end else "on_time"
     return {"id": leave.id, "staff": leave.staff, "kind": leave.kind, "start": leave.start.isoformat(),
             "end": leave.end.isoformat(), "status": leave.status, "cover": leave.cover,
-            "decided_by": leave.decided_by}
+            "decided_by": leave.decided_by, "levels": list(steps),
+            "approvals": [{"by": who, "at": at.isoformat()} for who, at in leave.approvals],
+            "ended_at": ended.isoformat() if ended else None, "returned": returned}
 
 
 class AttendanceDesk:
@@ -56,7 +63,7 @@ class AttendanceDesk:
         self.config, self.store, self.calendar = config, store, calendar
         self.shifts = shifts_of(config)
         self.posts = posts_of(config)
-        self.leaves = LeaveBook(self.posts, store.all_leaves(), roster_of(config, calendar))
+        self.leaves = LeaveBook(self.posts, store.all_leaves(), roster_of(config, calendar), leave_chain_of(config))
         self.watch = FrontDeskWatch(self.posts, front_categories(self.posts))
         since = (today or date.today()) - timedelta(days=62)
         self.watch.minutes.update(store.load_coverage_minutes(since))
@@ -67,7 +74,8 @@ class AttendanceDesk:
         self._covering: set[str] | None = None      # windows given a post's categories by route(); None: unknown
 
     def reload(self) -> None:
-        self.leaves = LeaveBook(self.posts, self.store.all_leaves(), roster_of(self.config, self.calendar))
+        self.leaves = LeaveBook(self.posts, self.store.all_leaves(), roster_of(self.config, self.calendar),
+                                leave_chain_of(self.config))
         self._covering = None            # a new engine: look at every window again
 
     def set_config(self, config: Config, calendar: WorkCalendar, leaves: list) -> None:
@@ -80,7 +88,7 @@ class AttendanceDesk:
         self.config, self.calendar, self.shifts, self.posts = config, calendar, shifts, posts
         self.watch.posts, self.watch.front = posts, front_categories(posts)
         self.post_states = {pid: s for pid, s in self.post_states.items() if pid in {p.id for p in posts}}
-        self.leaves = LeaveBook(posts, leaves, roster_of(config, calendar))
+        self.leaves = LeaveBook(posts, leaves, roster_of(config, calendar), leave_chain_of(config))
         self._covering = None            # a new engine: look at every window again
 
     # ------------------------------------------------------------------ commands
@@ -122,12 +130,25 @@ class AttendanceDesk:
         elif cmd.action == "decide":
             if cmd.leave is None or cmd.manager is None:
                 raise DomainError(c.ErrorCode.INVALID, "a decision needs the leave and the manager")
-            leave = self.leaves.decide(cmd.leave, cmd.manager, cmd.approve, cmd.cover)
+            leave = self.leaves.decide(cmd.leave, cmd.manager, cmd.approve, cmd.cover, self._approver_role(cmd), now)
         else:
             if cmd.leave is None:
                 raise DomainError(c.ErrorCode.INVALID, "销假 needs the leave")
             leave = self.leaves.end(cmd.leave, now)
-        return leave_view(leave)
+        return leave_view(leave, self.leaves.steps(leave))
+
+    def _approver_role(self, cmd: c.LeaveAction) -> str | None:
+        """The role of the manager deciding (None: not among `[[managers]]`); a lead decides only
+        for their departments' staff, an auditor never."""
+        manager = next((m for m in self.config.managers if m.id == cmd.manager), None)
+        if manager is None:
+            return None
+        if manager.role == "auditor":
+            raise DomainError(c.ErrorCode.FORBIDDEN, "an auditor reads only")
+        department = self.leave_department(cmd.leave or 0)
+        if manager.role == "lead" and department is not None and department not in manager.departments:
+            raise DomainError(c.ErrorCode.FORBIDDEN, "a lead decides only the leave of their departments' staff")
+        return manager.role
 
     def leave_department(self, leave_id: int) -> str | None:
         """The department of the staff member a leave is for; None: no such leave."""
@@ -138,7 +159,8 @@ class AttendanceDesk:
 
     def leave_list(self, staff: set[str] | None = None) -> list[dict]:
         """Every leave, newest first; only those of `staff` when given (a lead's departments)."""
-        return [leave_view(lv) for lv in sorted(self.leaves.leaves.values(), key=lambda lv: -lv.id)
+        return [leave_view(lv, self.leaves.steps(lv))
+                for lv in sorted(self.leaves.leaves.values(), key=lambda lv: -lv.id)
                 if staff is None or lv.staff in staff]
 
     def on_login(self, staff: str, now: datetime, logged_in: bool) -> None:

@@ -14,6 +14,7 @@ from hallserver.domain.call_order import CallRules
 from hallserver.domain.cases import CaseRules, Matter, MatterKind
 from hallserver.domain.clock import Clock, hall_day
 from hallserver.domain.hours import CategoryLimits, Extended, HallDays, HallHours, Session
+from hallserver.domain.leave_chain import LeaveLevel
 from hallserver.domain.queue import Category, QueueEngine, Staff, Window
 from hallserver.domain.workdays import WorkCalendar
 from hallserver.store import Store
@@ -100,6 +101,11 @@ def shifts_of(config: Config) -> list[Shift]:
     names = ["上午", "下午", "晚间"]
     return [Shift(names[i] if i < 3 else f"班次{i + 1}", time.fromisoformat(a), time.fromisoformat(b))
             for i, (a, b) in enumerate(sessions)]
+
+
+def leave_chain_of(config: Config) -> list[LeaveLevel]:
+    """请销假 by level: `[[attendance.leave_levels]]` as the domain sees it."""
+    return [LeaveLevel(lv.up_to_days, tuple(lv.approvers)) for lv in config.attendance.leave_levels]
 
 
 def posts_of(config: Config) -> list[Post]:

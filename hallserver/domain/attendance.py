@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from hallserver.domain.leave_chain import LeaveLevel, may_approve, steps_for
 from hallserver.domain.workdays import NoSchedule, WorkCalendar
 
 OPEN_STATUSES = ("idle", "serving")
@@ -69,6 +70,7 @@ class Leave:
     cover: str | None = None   # another cover the manager named for the period
     decided_by: str | None = None
     ended_at: datetime | None = None
+    approvals: list[tuple[str, datetime]] = field(default_factory=list)   # (who, when) per level passed
 
     def away_span(self) -> Span | None:
         """When this leave keeps its person away: approved, [start, end); ended (销假) up to the
@@ -312,9 +314,11 @@ class LeaveBook:
     its person would have worked; without one (tests of the rules alone), for all of it, and
     any staff number is known."""
 
-    def __init__(self, posts: list[Post], leaves: list[Leave] | None = None, roster: Roster | None = None) -> None:
+    def __init__(self, posts: list[Post], leaves: list[Leave] | None = None, roster: Roster | None = None,
+                 chain: list[LeaveLevel] | None = None) -> None:
         self.posts = posts
         self.roster = roster
+        self.chain = chain or []
         self.leaves = {lv.id: lv for lv in leaves or ()}
         self.last_id = max(self.leaves, default=0)
         self.changed: list[Leave] = []
@@ -386,30 +390,50 @@ class LeaveBook:
                 out.append(post.name)
         return out
 
-    def decide(self, leave_id: int, manager: str, approve: bool, cover: str | None = None) -> Leave:
-        """Approve or reject; the cover named now, or else the one named with the request."""
+    def steps(self, leave: Leave) -> tuple[str, ...]:
+        """The levels `leave` goes through (one anonymous level without a chain)."""
+        return steps_for(self.chain, leave.start, leave.end) or ("",)
+
+    def decide(self, leave_id: int, manager: str, approve: bool, cover: str | None = None,
+               role: str | None = None, now: datetime | None = None) -> Leave:
+        """Approve the next level or reject; the cover named now, or else the one named before.
+        The last level's approval approves the leave; a rejection at any level ends it."""
         leave = self.leaves.get(leave_id)
         if leave is None:
             raise LeaveError("not_found", f"no leave {leave_id}")
         if leave.status != "requested":
             raise LeaveError("invalid", f"leave {leave_id} is {leave.status}")
         if manager == leave.staff:
-            raise LeaveError("forbidden", "nobody approves their own leave")
-        if approve:
-            cover = cover or leave.cover
-            if cover:
-                self.check_cover(leave, cover)
-            others = self.covering(leave)
-            if others:
-                raise LeaveError("staff_covering", f"{leave.staff} is the cover of leave "
-                                 + ", ".join(map(str, others)) + " in these hours")
-            gaps = self.uncovered_posts(leave)
-            if gaps and not cover:
-                raise LeaveError("post_uncovered", "neither A nor B would be at: " + "、".join(gaps))
-            leave.cover = cover
-        leave.status, leave.decided_by = ("approved" if approve else "rejected"), manager
+            raise LeaveError("own_leave", "nobody approves their own leave")
+        if any(who == manager for who, _ in leave.approvals):
+            raise LeaveError("approved_twice", f"{manager} has approved a level of leave {leave_id} already")
+        steps = self.steps(leave)
+        step = steps[len(leave.approvals)]
+        if step and not may_approve(step, manager, role):
+            raise LeaveError("wrong_level", f"level {len(leave.approvals) + 1} of {len(steps)} is for {step}")
+        if not approve:
+            leave.status, leave.decided_by = "rejected", manager
+            self.changed.append(leave)
+            return leave
+        leave.cover = self._checked_cover(leave, cover or leave.cover)
+        leave.approvals.append((manager, now or leave.start))
+        if len(leave.approvals) == len(steps):
+            leave.status, leave.decided_by = "approved", manager
         self.changed.append(leave)
         return leave
+
+    def _checked_cover(self, leave: Leave, cover: str | None) -> str | None:
+        """The A/B check of an approval, at every level (someone may have gone on leave meanwhile)."""
+        if cover:
+            self.check_cover(leave, cover)
+        others = self.covering(leave)
+        if others:
+            raise LeaveError("staff_covering", f"{leave.staff} is the cover of leave "
+                             + ", ".join(map(str, others)) + " in these hours")
+        gaps = self.uncovered_posts(leave)
+        if gaps and not cover:
+            raise LeaveError("post_uncovered", "neither A nor B would be at: " + "、".join(gaps))
+        return cover
 
     def end(self, leave_id: int, now: datetime) -> Leave:
         """销假: back at work (perhaps early)."""

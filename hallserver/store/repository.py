@@ -550,7 +550,8 @@ class Store:
             for lv in changes.leaves:
                 _upsert(conn, leaves, lv.id, {
                     "staff": lv.staff, "kind": lv.kind, "start": lv.start, "end": lv.end, "reason": lv.reason,
-                    "status": lv.status, "cover": lv.cover, "decided_by": lv.decided_by, "ended_at": lv.ended_at})
+                    "status": lv.status, "cover": lv.cover, "decided_by": lv.decided_by, "ended_at": lv.ended_at,
+                    "approvals": leave_approvals_json(lv)})
             for r in changes.rectifications:
                 _upsert(conn, rectifications, r.id, rectification_row(r))
             for x in changes.complaints:
@@ -870,7 +871,8 @@ class Store:
     def all_leaves(self) -> list[Leave]:
         with self._read() as conn:
             return [Leave(r.id, r.staff, r.kind, r.start, r.end, r.reason, r.status, r.cover, r.decided_by,
-                          r.ended_at) for r in conn.execute(select(leaves).order_by(leaves.c.id))]
+                          r.ended_at, leave_approvals(r.approvals))
+                    for r in conn.execute(select(leaves).order_by(leaves.c.id))]
 
     def save_coverage_minutes(self, minutes: dict[tuple[date, str], dict[str, float]],
                               categories: dict[tuple[date, str], dict[str, float]] | None = None) -> None:
@@ -1228,3 +1230,15 @@ def _save_alerts(conn: Connection, coverage: list, changed_device_alerts: list) 
             conn.execute(update(device_alerts).where(
                 device_alerts.c.device == a.device, device_alerts.c.component == a.component,
                 device_alerts.c.closed_at.is_(None)).values(closed_at=ch.at))
+
+
+def leave_approvals_json(leave: Leave) -> str | None:
+    """请销假 by level: the approvals so far as JSON [[who, ISO time], …]; None before the first."""
+    if not leave.approvals:
+        return None
+    return json.dumps([[who, at.isoformat()] for who, at in leave.approvals], ensure_ascii=False)
+
+
+def leave_approvals(text: str | None) -> list[tuple[str, datetime]]:
+    """The approvals of a stored leave (none for one stored before 0027)."""
+    return [(who, datetime.fromisoformat(at)) for who, at in json.loads(text)] if text else []

@@ -285,6 +285,7 @@ leaves = Table(
     Column("cover", String(64)),
     Column("decided_by", String(64)),
     Column("ended_at", UtcDateTime),
+    Column("approvals", Text),     # 请销假 by level: JSON [[who, ISO time], …] of the levels passed
 )
 
 # 前台不断档: each time a front-desk category was left without an open window

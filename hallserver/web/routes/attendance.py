@@ -225,5 +225,6 @@ def _web_command(request, command: dict, what: str) -> JSONResponse:
     command = {**{k: v for k, v in command.items() if k != "id"}, "id": uuid.uuid4().hex}   # the route decides
     return answer_command(web_of(request), command, what,                                  # type and action
                           {"not_found": 404, "forbidden": 403, "post_uncovered": 409, "unknown_staff": 404,
-                           "cover_unavailable": 409, "staff_covering": 409},
+                           "cover_unavailable": 409, "staff_covering": 409, "own_leave": 403,
+                           "leave_wrong_level": 409, "leave_approved_twice": 409},
                           created=command.get("action") == "request" or command["type"] == "attendance.correct")
