@@ -3,7 +3,8 @@ check again at every level, 销假 early and late; through the command path on a
 store, over HTTP, and the config's checks."""
 import json
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -17,10 +18,14 @@ from govhall.config import (
     PostConfig,
     parse_config,
 )
+from govhall.config_file import load_config
 from hallserver.broker import free_port
+from hallserver.domain.attendance import LeaveBook, LeaveError
 from hallserver.domain.clock import SimClock
+from hallserver.domain.leave_chain import LeaveLevel
 from hallserver.passwords import hash_password
 from hallserver.processor import CommandProcessor
+from hallserver.settings_file import save_settings
 from hallserver.store import Store
 from lab.demo import demo_config
 from tests.conftest import running_hall
@@ -236,3 +241,28 @@ def test_a_good_chain_with_a_named_manager_is_taken():
     config = parse_config(_hall_toml([{"up_to_days": 1, "approvers": ["lead"]},
                                       {"approvers": ["lead", "manager", "m001"]}]), staff_passwords=False)
     assert [lv.up_to_days for lv in config.attendance.leave_levels] == [1, None]
+
+
+def test_saving_the_attendance_thresholds_in_the_settings_keeps_the_chain(tmp_path):
+    example = (Path(__file__).parent.parent / "examples" / "hall.toml").read_text(encoding="utf-8")
+    commented = '# [[attendance.leave_levels]]\n# up_to_days = 1\n# approvers = ["lead"]'
+    assert commented in example                                                        # the example's first row
+    (tmp_path / "hall.toml").write_text(example.replace(commented, commented.replace("# ", "")), encoding="utf-8")
+    assert save_settings(tmp_path / "hall.toml", "attendance", {"grace_minutes": 7}, datetime.now(UTC))
+    config = load_config(tmp_path / "hall.toml")
+    assert config.attendance.grace_minutes == 7
+    assert [(lv.up_to_days, lv.approvers) for lv in config.attendance.leave_levels] == [(1, ["lead"])]
+
+
+def test_a_chain_shortened_while_a_leave_waits_makes_its_next_approval_the_last():
+    three = [LeaveLevel(None, ("lead", "manager", "m002"))]
+    book = LeaveBook([], chain=three)
+    leave = book.request("s001", "事假", at(18, 0), at(22, 0), "")
+    book.decide(leave.id, "l001", True, role="lead", now=at(17, 9))
+    book.decide(leave.id, "m001", True, role="manager", now=at(17, 10))
+    book.chain = [LeaveLevel(None, ("lead",))]                                         # settings saved meanwhile
+    with pytest.raises(LeaveError) as caught:
+        book.decide(leave.id, "m002", True, role="manager", now=at(17, 11))
+    assert caught.value.code == "wrong_level"                                          # the last level: a lead's
+    assert book.decide(leave.id, "l003", True, role="lead", now=at(17, 11)).status == "approved"
+    assert [who for who, _ in leave.approvals] == ["l001", "m001", "l003"]

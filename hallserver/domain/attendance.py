@@ -408,16 +408,17 @@ class LeaveBook:
         if any(who == manager for who, _ in leave.approvals):
             raise LeaveError("approved_twice", f"{manager} has approved a level of leave {leave_id} already")
         steps = self.steps(leave)
-        step = steps[len(leave.approvals)]
+        level = min(len(leave.approvals), len(steps) - 1)       # a chain shortened since: its last level
+        step = steps[level]
         if step and not may_approve(step, manager, role):
-            raise LeaveError("wrong_level", f"level {len(leave.approvals) + 1} of {len(steps)} is for {step}")
+            raise LeaveError("wrong_level", f"level {level + 1} of {len(steps)} is for {step}")
         if not approve:
             leave.status, leave.decided_by = "rejected", manager
             self.changed.append(leave)
             return leave
         leave.cover = self._checked_cover(leave, cover or leave.cover)
         leave.approvals.append((manager, now or leave.start))
-        if len(leave.approvals) == len(steps):
+        if len(leave.approvals) >= len(steps):
             leave.status, leave.decided_by = "approved", manager
         self.changed.append(leave)
         return leave
