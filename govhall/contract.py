@@ -715,6 +715,33 @@ class InquiryClose(_Command):
     note: Annotated[str, Field(max_length=200)] = ""
 
 
+Score = Annotated[str, Field(pattern=r"^[0-9]{1,3}(\.[0-9]{1,2})?$", description="points as text, ≤ 2 decimals")]
+
+
+class EvaluationAction(_Command):
+    """万众评股室 (docs/evaluation.md) on the HTTP side: `open` a campaign (name, starts, ends, units), a
+    score `sheet` (campaign, unit, group, scores per indicator, opinion: entered from paper by `by`, or
+    from the group's QR form with its `token`), the leading group's `adjust` (campaign, unit, points −10 … +10,
+    reason), `close` the campaign, `rectify` a sheet's opinion (sheet, note: what the unit did)."""
+    type: Literal["evaluation.act"] = "evaluation.act"
+    action: Literal["open", "sheet", "adjust", "close", "rectify"]
+    by: Name | None = None
+    campaign: int | None = Field(default=None, ge=1, strict=True)
+    name: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    starts: date | None = None
+    ends: date | None = None
+    units: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=500)
+    unit: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    group: Name | None = None
+    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")] | None = None
+    scores: dict[Annotated[str, Field(max_length=16)], Score] = Field(default_factory=dict, max_length=100)
+    opinion: Annotated[str, Field(max_length=500)] = ""
+    points: Annotated[str, Field(pattern=r"^[+-]?[0-9]{1,3}(\.[0-9]{1,2})?$")] | None = None
+    reason: Annotated[str, Field(max_length=500)] = ""
+    sheet: int | None = Field(default=None, ge=1, strict=True)
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
 class LeaveAction(_Command):
     """请假 on the HTTP side: `request` (staff, kind, start, end, reason, optional cover),
     `decide` (manager, approve, optional cover: else the request's): the next level of
@@ -782,7 +809,7 @@ Command = Annotated[
           Recall, Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
           AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension, FollowUpRating,
           RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction,
-          InquiryRecord, InquiryHandOff, InquiryClose],
+          InquiryRecord, InquiryHandOff, InquiryClose, EvaluationAction],
     Field(discriminator="type"),
 ]
 COMMAND_TYPES: tuple[type[_Command], ...] = (
@@ -790,7 +817,7 @@ COMMAND_TYPES: tuple[type[_Command], ...] = (
     Skip, Complete, Transfer, Pause, Resume, SubmitRating, CancelTicket, DeviceReport, RateByToken,
     AcceptCase, ApplyOnline, SupplementCase, AdvanceCase, RequestExtension, ApproveExtension, FollowUpRating,
     RectificationAction, ClockInOut, CorrectAttendance, LeaveAction, ComplaintRegister, ComplaintAction,
-    InquiryRecord, InquiryHandOff, InquiryClose,
+    InquiryRecord, InquiryHandOff, InquiryClose, EvaluationAction,
 )
 COMMAND_NAMES = frozenset(c.model_fields["type"].default for c in COMMAND_TYPES)
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
@@ -813,7 +840,7 @@ ROLE_COMMANDS: dict[Role, frozenset[str]] = {
     Role.WEB: frozenset({"appointment.book", "rating.submit_by_token", "rating.follow_up", "case.approve_extension",
                          "case.apply_online", "rectification.act", "attendance.correct", "leave.act",
                          "complaint.register", "complaint.act",
-                         "inquiry.record", "inquiry.hand_off", "inquiry.close"}),
+                         "inquiry.record", "inquiry.hand_off", "inquiry.close", "evaluation.act"}),
 }
 
 

@@ -25,6 +25,7 @@ from hallserver.domain.queue import (
     DomainError,
 )
 from hallserver.domain.rectification import RectificationBook, RectificationError
+from hallserver.evaluation_desk import EvaluationDesk
 from hallserver.housekeeping import Housekeeping
 from hallserver.inquiry_desk import InquiryDesk
 from hallserver.passwords import password_matches
@@ -63,6 +64,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self.follow_ups = FollowUpBook(store.follow_up_items())      # 追评
         self.complaints = ComplaintDesk(config, store, self.cases.calendar, self.cases.rules.closing)   # 投诉
         self.inquiries = InquiryDesk(config, store)                                                   # 首问
+        self.evaluation = EvaluationDesk(config, store)                                               # 万众评股室
         self.login_guard = LoginGuard()
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._devices = {d.id: d for d in config.devices}
@@ -220,7 +222,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                 ("follow_ups", self.follow_ups.take_changed),
                 ("rectifications", self.rectifications.take_changed), ("attendance", self.attendance.take_events),
                 ("leaves", self.attendance.leaves.take_changed), ("complaints", self.complaints.book.take_changed),
-                ("inquiries", self.inquiries.book.take_changed)]
+                ("inquiries", self.inquiries.book.take_changed), ("evaluation", self.evaluation.book.take_changed)]
 
     def _take_alert_changes(self) -> list[AlertChange]:
         changes, self._alert_changes = self._alert_changes, []
@@ -277,6 +279,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
             self.follow_ups = FollowUpBook(self.store.follow_up_items())
             self.complaints.reload()
             self.inquiries.reload()
+            self.evaluation.reload()
             # AB岗 covers are not stored: route again now, before the next call; what it finds
             # changed is announced with the next routing (a command's or the tick's)
             self._unannounced_posts += self.attendance.route(self.engine, self.clock.now())
@@ -297,6 +300,7 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
         self.attendance.set_config(config, hall_days(config, cases.calendar), leaves)
         self.complaints.set_config(config, cases.calendar, cases.rules.closing)
         self.inquiries.set_config(config)
+        self.evaluation.set_config(config)
         self.password_hashes = {s.id: s.password_hash for s in config.staff if s.password_hash}
         self._devices = {d.id: d for d in config.devices}
         self._estimates, self._estimates_at, self._estimates_windows = {}, float("-inf"), ()
@@ -388,6 +392,8 @@ class CommandProcessor(HallViews, Housekeeping, Announcing):
                 x = self.complaints.dispatch(cmd, device_id, device.role if device else c.Role.WEB, self.clock.now(),
                                              hall_day(self.clock))
                 return {"complaint": self.complaints.view(x, self.clock.now(), self.clock.tz)}
+            case c.EvaluationAction():
+                return self.evaluation.view(self.evaluation.dispatch(cmd, self.clock.now()), self.clock.tz)
             case c.InquiryRecord() | c.InquiryHandOff() | c.InquiryClose():
                 device = self._devices.get(device_id)
                 x = self.inquiries.dispatch(cmd, device_id, device.role if device else c.Role.WEB, e,

@@ -28,7 +28,7 @@ PACKAGES = ("govhall", "hallserver", "hardware", "kiosk", "counter", "lab", "hal
 COMMAND_PATH = ("hallserver.processor", "hallserver.views", "hallserver.housekeeping", "hallserver.announce",
                 "hallserver.bootstrap", "hallserver.reports", "hallserver.store", "hallserver.domain",
                 "hallserver.case_desk", "hallserver.attendance_desk", "hallserver.complaint_desk",
-                "hallserver.inquiry_desk", "hallserver.passwords", "govhall")
+                "hallserver.inquiry_desk", "hallserver.evaluation_desk", "hallserver.passwords", "govhall")
 # who may import whom: the importing module's prefix -> the prefixes it may import
 ALLOWED: dict[str, tuple[str, ...]] = {
     "govhall": ("govhall",),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 TWO_PLACES = Decimal("0.01")
@@ -169,42 +170,42 @@ def normalised_weights(groups: Sequence[RaterGroup]) -> dict[str, Decimal]:
 
 def _check_amount(value: Decimal, what: str) -> None:
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise EvaluationError("invalid_field", f"{what} must be a number")
+        raise EvaluationError("invalid_field", f"{what}须为数字")
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_SCORE_PLACES:
-        raise EvaluationError("invalid_field", f"{what} has more than {MAX_SCORE_PLACES} decimals")
+        raise EvaluationError("invalid_field", f"{what}最多 {MAX_SCORE_PLACES} 位小数")
 
 
 def check_sheet(sheet: Sheet, indicators: Sequence[Indicator], groups: Sequence[RaterGroup],
                 units: Iterable[str]) -> None:
     """A sheet scores every indicator once, each 0 … its points; its group and unit are known."""
     if sheet.unit not in set(units):
-        raise EvaluationError("unknown_unit", f"unit {sheet.unit!r} is not rated in this campaign")
+        raise EvaluationError("unknown_unit", f"“{sheet.unit}”不是本次评议的被评股室")
     if sheet.group not in {g.key for g in groups}:
-        raise EvaluationError("unknown_group", f"rater group {sheet.group!r} is not known")
+        raise EvaluationError("unknown_group", f"没有参评者类别“{sheet.group}”")
     expected = {i.key: i for i in indicators}
     if set(sheet.scores) != set(expected):
         missing = sorted(set(expected) - set(sheet.scores))
         extra = sorted(set(sheet.scores) - set(expected))
-        raise EvaluationError("invalid_field", f"the sheet must score every indicator once (missing {missing}, "
-                                               f"unknown {extra})")
+        raise EvaluationError("invalid_field", f"评分表须逐项打分（缺 {'、'.join(missing) or '无'}，"
+                                               f"多 {'、'.join(extra) or '无'}）")
     for key, score in sheet.scores.items():
-        _check_amount(score, f"the score of indicator {key}")
+        _check_amount(score, f"第 {key} 项的得分")
         if score < 0 or score > expected[key].points:
             raise EvaluationError("score_out_of_range",
-                                  f"indicator {key} takes 0 to {expected[key].points} points, not {score}")
+                                  f"第 {key} 项得分应在 0–{expected[key].points} 分之间，不能是 {score}")
 
 
 def check_adjustment(points: Decimal, reason: str) -> None:
     """The leading group's points: −10 … +10, at most 2 decimals, with a reason."""
-    _check_amount(points, "the adjustment")
+    _check_amount(points, "领导小组加减分")
     if abs(points) > MAX_ADJUSTMENT:
-        raise EvaluationError("adjustment_out_of_range", f"the leading group adjusts by at most ±10 points, "
-                                                         f"not {points}")
+        raise EvaluationError("adjustment_out_of_range", f"领导小组加减分最多 ±10 分，"
+                                                         f"不能是 {points}")
     if not reason.strip():
-        raise EvaluationError("reason_required", "an adjustment needs its reason (充分的理由和依据)")
+        raise EvaluationError("reason_required", "加减分须写明充分的理由和依据")
     if len(reason) > REASON_MAX:
-        raise EvaluationError("invalid_field", f"the reason has at most {REASON_MAX} characters")
+        raise EvaluationError("invalid_field", f"理由最多 {REASON_MAX} 字")
 
 
 def _round(value: Decimal) -> Decimal:
@@ -277,3 +278,172 @@ def bottom_tier(bottom_rank: int | None, bottom: bool) -> str:
     if bottom_rank <= 6:
         return "后6至4"
     return "后10至7"
+
+
+# --------------------------------------------------------------------------- the campaign's book
+OPEN, CLOSED = "评议中", "已结束"
+TO_RECTIFY, RECTIFIED = "待整改", "已整改"
+NAME_MAX, UNIT_MAX, UNITS_MAX, OPINION_MAX = 60, 40, 500, 500
+
+
+@dataclass
+class Campaign:
+    """One 评议 (a quarter, a year): its units, and the sheet and groups fixed when it opened."""
+    id: int
+    name: str
+    starts: date
+    ends: date
+    units: tuple[str, ...]
+    indicators: tuple[Indicator, ...]
+    groups: tuple[RaterGroup, ...]
+    tokens: Mapping[str, str]          # group key → the QR form's token
+    opened_by: str
+    opened_at: datetime
+    status: str = OPEN
+    closed_by: str = ""
+    closed_at: datetime | None = None
+
+
+@dataclass
+class SheetRecord:
+    """A sheet as received: its scores, the 征求意见 text and that opinion's 整改."""
+    id: int
+    campaign: int
+    unit: str
+    group: str
+    scores: Mapping[str, Decimal]
+    opinion: str
+    source: str                        # paper (entered by `by`) or qr (the group's form)
+    by: str
+    at: datetime
+    opinion_status: str = ""           # "" without an opinion, else 待整改 / 已整改
+    rectified_note: str = ""
+    rectified_by: str = ""
+    rectified_at: datetime | None = None
+
+    @property
+    def sheet(self) -> Sheet:
+        return Sheet(self.unit, self.group, self.scores)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """The leading group's points for a unit; the latest per unit counts, every one is kept."""
+    id: int
+    campaign: int
+    unit: str
+    points: Decimal
+    reason: str
+    by: str
+    at: datetime
+
+
+class EvaluationBook:
+    """Every campaign, sheet and adjustment; what changed is taken by the store (`take_changed`)."""
+
+    def __init__(self, campaigns: Iterable[Campaign] = (), sheets: Iterable[SheetRecord] = (),
+                 adjustments: Iterable[Adjustment] = ()) -> None:
+        self.campaigns = {x.id: x for x in campaigns}
+        self.sheets = {x.id: x for x in sheets}
+        self.adjustments = {x.id: x for x in adjustments}
+        self._changed: list[Campaign | SheetRecord | Adjustment] = []
+
+    def take_changed(self) -> list[Campaign | SheetRecord | Adjustment]:
+        changed, self._changed = self._changed, []
+        return changed
+
+    def campaign(self, campaign_id: int) -> Campaign:
+        x = self.campaigns.get(campaign_id)
+        if x is None:
+            raise EvaluationError("not_found", f"no campaign {campaign_id}")
+        return x
+
+    def _open_campaign(self, campaign_id: int) -> Campaign:
+        x = self.campaign(campaign_id)
+        if x.status != OPEN:
+            raise EvaluationError("invalid", "评议已结束，不能再录入或调整")
+        return x
+
+    def open(self, name: str, starts: date, ends: date, units: Sequence[str], indicators: Sequence[Indicator],
+             groups: Sequence[RaterGroup], tokens: Mapping[str, str], by: str, now: datetime) -> Campaign:
+        name, units = name.strip(), tuple(u.strip() for u in units)
+        if not name or len(name) > NAME_MAX:
+            raise EvaluationError("invalid", f"评议名称须为 1–{NAME_MAX} 字")
+        if starts > ends:
+            raise EvaluationError("invalid", "评议开始日期不能晚于结束日期")
+        if not units or len(units) > UNITS_MAX or any(not u or len(u) > UNIT_MAX for u in units):
+            raise EvaluationError("invalid", f"被评股室须为 1–{UNITS_MAX} 个，名称 1–{UNIT_MAX} 字")
+        if len(set(units)) != len(units):
+            raise EvaluationError("invalid", "被评股室不能重复")
+        check_indicators(indicators)
+        check_groups(groups)
+        if set(tokens) != {g.key for g in groups} or len(set(tokens.values())) != len(tokens):
+            raise EvaluationError("invalid", "each rater group needs its own token")
+        x = Campaign(max(self.campaigns, default=0) + 1, name, starts, ends, units, tuple(indicators),
+                     tuple(groups), dict(tokens), by, now)
+        self.campaigns[x.id] = x
+        self._changed.append(x)
+        return x
+
+    def close(self, campaign_id: int, by: str, now: datetime) -> Campaign:
+        x = self._open_campaign(campaign_id)
+        x.status, x.closed_by, x.closed_at = CLOSED, by, now
+        self._changed.append(x)
+        return x
+
+    def group_of_token(self, campaign_id: int, token: str) -> str | None:
+        x = self.campaigns.get(campaign_id)
+        if x is None:
+            return None
+        return next((g for g, t in x.tokens.items() if t == token), None)
+
+    def add_sheet(self, campaign_id: int, unit: str, group: str, scores: Mapping[str, Decimal], opinion: str,
+                  source: str, by: str, now: datetime) -> SheetRecord:
+        x = self._open_campaign(campaign_id)
+        opinion = opinion.strip()
+        if len(opinion) > OPINION_MAX:
+            raise EvaluationError("invalid", f"意见建议最多 {OPINION_MAX} 字")
+        check_sheet(Sheet(unit, group, scores), x.indicators, x.groups, x.units)
+        record = SheetRecord(max(self.sheets, default=0) + 1, x.id, unit, group, dict(scores), opinion, source, by,
+                             now, TO_RECTIFY if opinion else "")
+        self.sheets[record.id] = record
+        self._changed.append(record)
+        return record
+
+    def adjust(self, campaign_id: int, unit: str, points: Decimal, reason: str, by: str,
+               now: datetime) -> Adjustment:
+        x = self._open_campaign(campaign_id)
+        if unit not in x.units:
+            raise EvaluationError("unknown_unit", f"“{unit}”不是本次评议的被评股室")
+        check_adjustment(points, reason)
+        record = Adjustment(max(self.adjustments, default=0) + 1, x.id, unit, points, reason.strip(), by, now)
+        self.adjustments[record.id] = record
+        self._changed.append(record)
+        return record
+
+    def rectify(self, sheet_id: int, note: str, by: str, now: datetime) -> SheetRecord:
+        record = self.sheets.get(sheet_id)
+        if record is None or not record.opinion:
+            raise EvaluationError("not_found", f"no opinion on sheet {sheet_id}")
+        if record.opinion_status == RECTIFIED:
+            raise EvaluationError("invalid", "该意见已整改")
+        note = note.strip()
+        if len(note) < 2 or len(note) > OPINION_MAX:
+            raise EvaluationError("invalid", f"请写明整改情况（2–{OPINION_MAX} 字）")
+        record.opinion_status, record.rectified_note, record.rectified_by, record.rectified_at = (
+            RECTIFIED, note, by, now)
+        self._changed.append(record)
+        return record
+
+    def latest_adjustments(self, campaign_id: int) -> dict[str, Decimal]:
+        """unit → the points of its latest adjustment in the campaign."""
+        latest: dict[str, Decimal] = {}
+        for a in sorted(self.adjustments.values(), key=lambda a: a.id):
+            if a.campaign == campaign_id:
+                latest[a.unit] = a.points
+        return latest
+
+    def results(self, campaign_id: int) -> list[UnitResult]:
+        x = self.campaign(campaign_id)
+        sheets = [s.sheet for s in self.sheets.values() if s.campaign == campaign_id]
+        return results(x.units, sheets, x.groups, self.latest_adjustments(campaign_id))

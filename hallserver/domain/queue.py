@@ -217,6 +217,7 @@ class Changes:
     follow_ups: list = field(default_factory=list)                   # 追评, filled by the processor (follow_up.py)
     complaints: list = field(default_factory=list)                   # filled by the processor (投诉)
     inquiries: list = field(default_factory=list)                    # 首问, filled by the processor (inquiries.py)
+    evaluation: list = field(default_factory=list)                   # 万众评股室, filled by the processor
     attendance: list = field(default_factory=list)                   # clock events (考勤)
     leaves: list = field(default_factory=list)                       # 请假 changed
     coverage: list = field(default_factory=list)                     # ("opened"|"closed", CoverageAlert)

@@ -45,6 +45,7 @@ from hallserver.domain.cases import Assist, Case, Delivery, Extension, Matter, M
 from hallserver.domain.cases import Step as CaseStep
 from hallserver.domain.complaints import Complaint
 from hallserver.domain.devices import DeviceAlert
+from hallserver.domain.evaluation import Adjustment, Campaign, SheetRecord
 from hallserver.domain.follow_up import FollowUp
 from hallserver.domain.inquiries import Inquiry
 from hallserver.domain.queue import Changes, Snapshot, StaffDay, Ticket, Window
@@ -54,6 +55,14 @@ from hallserver.domain.workdays import Pause
 from hallserver.rating_chain import GENESIS, audit_link, follow_up_link, link
 from hallserver.store.bulk import BulkStatement
 from hallserver.store.complaint_rows import complaint_from_row, complaint_row
+from hallserver.store.evaluation_rows import (
+    adjustment_from_row,
+    adjustment_row,
+    campaign_from_row,
+    campaign_row,
+    sheet_from_row,
+    sheet_row,
+)
 from hallserver.store.facts import RatingFact, TicketFact
 from hallserver.store.inquiry_rows import inquiry_from_row, inquiry_row
 from hallserver.store.tables import (
@@ -69,6 +78,9 @@ from hallserver.store.tables import (
     coverage_alerts,
     coverage_minutes,
     device_alerts,
+    evaluation_adjustments,
+    evaluation_campaigns,
+    evaluation_sheets,
     inquiries,
     leaves,
     rating_contacts,
@@ -558,6 +570,7 @@ class Store:
                 _upsert(conn, complaints, x.id, complaint_row(x))
             for x in changes.inquiries:
                 _upsert(conn, inquiries, x.id, inquiry_row(x))
+            _save_evaluation(conn, changes.evaluation)
             for case in changes.cases:
                 _upsert(conn, cases, case.id, case_row(case))
             _save_alerts(conn, changes.coverage, changes.device_alerts)
@@ -745,6 +758,16 @@ class Store:
         with self._read() as conn:
             return [complaint_from_row(dict(r)) for r in
                     conn.execute(select(complaints).order_by(complaints.c.id)).mappings()]
+
+    def evaluation_items(self) -> tuple[list[Campaign], list[SheetRecord], list[Adjustment]]:
+        """万众评股室: every campaign, sheet and adjustment, oldest first."""
+        with self._read() as conn:
+            return ([campaign_from_row(dict(r)) for r in conn.execute(
+                        select(evaluation_campaigns).order_by(evaluation_campaigns.c.id)).mappings()],
+                    [sheet_from_row(dict(r)) for r in conn.execute(
+                        select(evaluation_sheets).order_by(evaluation_sheets.c.id)).mappings()],
+                    [adjustment_from_row(dict(r)) for r in conn.execute(
+                        select(evaluation_adjustments).order_by(evaluation_adjustments.c.id)).mappings()])
 
     def open_inquiries(self) -> tuple[list[Inquiry], int]:
         """首问: the open inquiries (登记, 已转交), oldest first, and the last inquiry id ever given."""
@@ -1057,6 +1080,7 @@ def _only_common(changes: Changes) -> bool:
     return not (changes.follow_ups or changes.appointments or changes.pauses or changes.device_alerts
                 or changes.cases
                 or changes.rectifications or changes.complaints or changes.inquiries or changes.attendance
+                or changes.evaluation
                 or changes.leaves
                 or changes.coverage or any(r.phone for r in changes.ratings))
 
@@ -1204,6 +1228,17 @@ def rectification_from_row(row: dict) -> Rectification:
                          [RectificationRecord(x["kind"], datetime.fromisoformat(x["at"]), x["by"], x["note"],
                                               x["reached"], x["upheld"], x.get("filed_by", ""))
                           for x in json.loads(row["records"])])
+
+
+def _save_evaluation(conn: Connection, changed: list) -> None:
+    """万众评股室: campaigns and sheets new or changed; an adjustment only ever new (append-only)."""
+    for x in changed:
+        if isinstance(x, Campaign):
+            _upsert(conn, evaluation_campaigns, x.id, campaign_row(x))
+        elif isinstance(x, SheetRecord):
+            _upsert(conn, evaluation_sheets, x.id, sheet_row(x))
+        else:
+            conn.execute(insert(evaluation_adjustments).values(id=x.id, **adjustment_row(x)))
 
 
 def _upsert(conn: Connection, table: Table, row_id: int, row: dict) -> None:

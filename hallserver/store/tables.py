@@ -395,3 +395,49 @@ report_days = Table(
     Column("tallies", Text, nullable=False),
     Column("built_at", UtcDateTime, nullable=False),
 )
+
+# 万众评股室 (docs/evaluation.md, migration 0028): campaigns (the sheet and groups fixed at opening,
+# JSON), the score sheets with their 征求意见 and its 整改, the leading group's adjustments (append-only)
+evaluation_campaigns = Table(
+    "evaluation_campaigns", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(60), nullable=False),
+    Column("starts", Date, nullable=False),
+    Column("ends", Date, nullable=False),
+    Column("units", Text, nullable=False),
+    Column("indicators", Text, nullable=False),
+    Column("groups", Text, nullable=False),
+    Column("tokens", Text, nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("closed_by", String(64), nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+)
+evaluation_sheets = Table(
+    "evaluation_sheets", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("campaign", Integer, nullable=False),
+    Column("unit", String(40), nullable=False),
+    Column("rater_group", String(32), nullable=False),
+    Column("scores", Text, nullable=False),
+    Column("opinion", Text, nullable=False),
+    Column("source", String(8), nullable=False),
+    Column("entered_by", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("opinion_status", String(8), nullable=False),
+    Column("rectified_note", Text, nullable=False),
+    Column("rectified_by", String(64), nullable=False),
+    Column("rectified_at", UtcDateTime, nullable=True),
+    Index("ix_evaluation_sheets_campaign", "campaign"),
+)
+evaluation_adjustments = Table(
+    "evaluation_adjustments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("campaign", Integer, nullable=False),
+    Column("unit", String(40), nullable=False),
+    Column("points", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("entered_by", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)

@@ -31,6 +31,7 @@ from hallserver.web.routes import (
     attendance,
     cases,
     complaints,
+    evaluation,
     inquiries,
     live,
     login,
@@ -62,7 +63,8 @@ def create_app(dashboard: Dashboard, submit: Callable[..., dict] | None = None,
                         managers=managers,
                         dummy_hash=dummy_hash(next(iter(managers.values())).password_hash) if managers else "")
     app.middleware("http")(login.guard)
-    for area in (login, phone, settings, live, cases, reports, ratings, attendance, complaints, inquiries):
+    for area in (login, phone, settings, live, cases, reports, ratings, attendance, complaints, inquiries,
+                 evaluation):
         app.include_router(area.router)
     return app
 

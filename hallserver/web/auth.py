@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-PUBLIC_PREFIXES = ("/t/", "/c/", "/w/", "/healthz", "/login", "/logout")
+PUBLIC_PREFIXES = ("/t/", "/c/", "/w/", "/e/", "/healthz", "/login", "/logout")   # /e/: 万众评股室 QR forms
 PUBLIC_POSTS = ("/api/appointments", "/api/cases/online",     # real-name, limited (routes/phone.py, cases.py)
                 "/api/complaints/public",     # a citizen's 投诉, limited per address (routes/complaints.py)
                 "/api/attendance/clock")      # attendance terminals: their own device password (HTTP Basic)
@@ -103,7 +103,8 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-MANAGER_ONLY = ("/api/ranking/adjustments", "/api/settings")     # a hall manager's own levers
+MANAGER_ONLY = ("/api/ranking/adjustments", "/api/settings",     # a hall manager's own levers
+                "/api/evaluation/campaigns")                    # 万众评股室: the leading group's
 
 
 def role_refusal(role: str, method: str, path: str) -> str | None:

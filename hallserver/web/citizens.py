@@ -32,6 +32,7 @@ class PublicGuards:
     bookings: CountLimit = field(default_factory=lambda: CountLimit(3600.0))       # per address, an hour
     applications: CountLimit = field(default_factory=lambda: CountLimit(86400.0))  # per address, a day
     complaints: CountLimit = field(default_factory=lambda: CountLimit(86400.0))    # 投诉 per address, a day
+    evaluations: CountLimit = field(default_factory=lambda: CountLimit(86400.0))   # 评股室 QR sheets, a day
 
 
 def client_of(request: Request) -> str:
