@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -356,6 +357,37 @@ class ComplaintsConfig(_Section):
                                             description="complaints from the phone page per client address a day")
 
 
+class EvaluationIndicatorConfig(_Section):
+    """One item of 万众评股室's score sheet (表一)."""
+    key: Annotated[str, Field(min_length=1, max_length=16)]
+    system: Annotated[str, Field(min_length=1, max_length=20)] = Field(description="首问负责制 …")
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    points: Decimal = Field(gt=0, le=100, decimal_places=2)
+
+
+class EvaluationGroupConfig(_Section):
+    """One group of raters (参评者) and its share of the weighted score."""
+    key: Name
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    weight: Decimal = Field(gt=0, le=1, decimal_places=4)
+
+
+class EvaluationConfig(_Section):
+    """万众评股室 (docs/evaluation.md): empty `indicators` / `groups` are the source's (004) 90-point sheet
+    and its five groups; a campaign keeps the sheet and groups it was opened with."""
+    indicators: list[EvaluationIndicatorConfig] = Field(default_factory=list, max_length=100)
+    groups: list[EvaluationGroupConfig] = Field(default_factory=list, max_length=20)
+    public_per_address_per_day: int = Field(default=20, ge=1, le=100000,
+                                            description="QR score sheets per client address a day (ours)")
+
+    @model_validator(mode="after")
+    def _unique(self) -> EvaluationConfig:
+        for what, keys in (("indicators", [i.key for i in self.indicators]), ("groups", [g.key for g in self.groups])):
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"{what}: keys must be unique")
+        return self
+
+
 class CalendarConfig(_Section):
     """Working days (工作日) for 限时办结: chinese-calendar's years plus the hall's own file."""
     file: str | None = Field(default=None, description="the hall's calendar file (TOML, relative to hall.toml)")
@@ -486,6 +518,7 @@ class Config(_Section):
     calendar: CalendarConfig = CalendarConfig()
     cases: CasesConfig = CasesConfig()
     complaints: ComplaintsConfig = ComplaintsConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     matters: list[MatterConfig] = Field(default_factory=list)
     shifts: list[ShiftConfig] = Field(default_factory=list)
     posts: list[PostConfig] = Field(default_factory=list)

@@ -16,6 +16,8 @@ from hallserver.domain.evaluation import (
     Campaign,
     EvaluationBook,
     EvaluationError,
+    Indicator,
+    RaterGroup,
     SheetRecord,
     normalised_weights,
     sheet_total,
@@ -30,6 +32,14 @@ ERRORS = {"not_found": c.ErrorCode.NOT_FOUND, "forbidden": c.ErrorCode.FORBIDDEN
 def hall_units(config: Config) -> list[str]:
     """The units a campaign rates when it names none: the hall's departments (windows, staff, matters)."""
     return sorted({x.department for x in (*config.windows, *config.staff, *config.matters) if x.department})
+
+
+def sheet_of(config: Config) -> tuple[tuple[Indicator, ...], tuple[RaterGroup, ...]]:
+    """The score sheet and rater groups a new campaign takes: `[evaluation]`'s, else the source's (004)."""
+    section = config.evaluation
+    indicators = tuple(Indicator(i.key, i.system, i.name, i.points) for i in section.indicators) or DEFAULT_INDICATORS
+    groups = tuple(RaterGroup(g.key, g.name, g.weight) for g in section.groups) or DEFAULT_GROUPS
+    return indicators, groups
 
 
 def _require(value: object, what: str) -> None:
@@ -65,9 +75,10 @@ class EvaluationDesk:
             _require(cmd.name, "评议名称")
             _require(cmd.starts, "开始日期")
             _require(cmd.ends, "结束日期")
-            tokens = {g.key: secrets.token_urlsafe(18) for g in DEFAULT_GROUPS}
+            indicators, groups = sheet_of(self.config)
+            tokens = {g.key: secrets.token_urlsafe(18) for g in groups}
             return self.book.open(cmd.name or "", cmd.starts, cmd.ends, cmd.units or hall_units(self.config),
-                                  DEFAULT_INDICATORS, DEFAULT_GROUPS, tokens, cmd.by or "manager", now)
+                                  indicators, groups, tokens, cmd.by or "manager", now)
         _require(cmd.campaign, "评议")
         campaign = self.book.campaign(cmd.campaign or 0)
         if cmd.action == "close":

@@ -101,3 +101,24 @@ def test_a_campaign_without_units_rates_the_hall_s_departments_and_bad_commands_
     assert act(proc, action="sheet", campaign=1, unit="人社局", group="public", scores=full())["error"]["code"] == \
         "invalid"                                                          # paper needs who entered it
     assert act(proc, action="frobnicate")["error"]["code"] == "invalid"
+
+
+def test_a_hall_s_own_sheet_and_groups_from_the_config_for_new_campaigns(proc):
+    from govhall.config import EvaluationConfig
+    config = proc.config.model_copy(update={"evaluation": EvaluationConfig.model_validate({
+        "indicators": [{"key": "a", "system": "服务", "name": "态度", "points": 60},
+                       {"key": "b", "system": "服务", "name": "效率", "points": 40}],
+        "groups": [{"key": "staff", "name": "干部职工", "weight": 0.4},
+                   {"key": "public", "name": "群众", "weight": 0.6}]})})
+    old = opened(proc)                                                        # before: the 004 sheet
+    proc.evaluation.set_config(config)
+    new = opened(proc)
+    assert new["sheet_total"] == "100.00" and [g["counted_percent"] for g in new["groups"]] == ["40.00", "60.00"]
+    assert act(proc, action="sheet", campaign=new["id"], unit="社保股", group="staff", scores={"a": "60", "b": "30"},
+               by="m001")["ok"]
+    assert act(proc, action="sheet", campaign=new["id"], unit="社保股", group="staff", scores={"a": "61", "b": "30"},
+               by="m001")["error"]["code"] == "invalid"
+    assert len(proc.evaluation.book.campaign(old["id"]).indicators) == 20     # the old campaign keeps its sheet
+    with pytest.raises(ValueError):
+        EvaluationConfig.model_validate({"groups": [{"key": "g", "name": "G", "weight": 0.5},
+                                                    {"key": "g", "name": "H", "weight": 0.5}]})

@@ -3,11 +3,10 @@ view, the CSV, the page, and the rater groups' public QR form with its token and
 import httpx
 import pytest
 
-from govhall.config import ManagerConfig
+from govhall.config import EvaluationConfig, ManagerConfig
 from hallserver.broker import free_port
 from hallserver.domain.evaluation import DEFAULT_INDICATORS
 from hallserver.passwords import hash_password
-from hallserver.web.routes import evaluation as evaluation_routes
 from tests.conftest import running_hall
 
 UNITS = ["人社局", "税务局", "社保股"]
@@ -20,6 +19,7 @@ def manager_hash():
 
 @pytest.fixture
 def hall(config, embedded_broker, sqlite_url, manager_hash):
+    config.evaluation = EvaluationConfig(public_per_address_per_day=2)
     config.managers = [ManagerConfig(id="m001", name="陈主任", password_hash=manager_hash),
                        ManagerConfig(id="a001", name="审计员", password_hash=manager_hash, role="auditor"),
                        ManagerConfig(id="l001", name="人社局刘科长", password_hash=manager_hash, role="lead",
@@ -106,7 +106,7 @@ def test_a_manager_runs_a_campaign_a_lead_sees_their_own_an_auditor_reads(hall):
                         headers=csrf).status_code == 400
 
 
-def test_the_public_qr_form_its_token_and_its_limit(hall, monkeypatch):
+def test_the_public_qr_form_its_token_and_its_limit(hall):
     manager, csrf = login(hall)
     c = open_campaign(manager, csrf)
     token = c["tokens"]["public"]
@@ -120,7 +120,6 @@ def test_the_public_qr_form_its_token_and_its_limit(hall, monkeypatch):
     assert public.post(f"/e/{token}", json={"unit": "人社局", "scores": full(**{"13-1": "-1"})}).status_code == 400
     assert public.post(f"/e/{token}", json={"unit": "人社局", "scores": {"1": "4"}}).status_code == 400
     assert public.post(f"/e/{token}", json={"unit": "人社局", "scores": full(), "extra": 1}).status_code == 422
-    monkeypatch.setattr(evaluation_routes, "PUBLIC_SHEETS_PER_ADDRESS_PER_DAY", 2)
     first = public.post(f"/e/{token}", json={"unit": "人社局", "scores": full(**{"1": "4"}), "opinion": "好"})
     assert first.status_code == 201 and first.json()["total"] == "89.50"
     assert public.post(f"/e/{token}", json={"unit": "税务局", "scores": full()}).status_code == 201

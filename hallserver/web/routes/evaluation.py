@@ -28,7 +28,7 @@ log = logging.getLogger("hallserver.web")
 router = APIRouter()
 
 STATUSES = {"not_found": 404, "forbidden": 403, "invalid": 400}
-PUBLIC_SHEETS_PER_ADDRESS_PER_DAY = 20      # ours: a 座谈会 behind one Wi-Fi fills a few; docs/evaluation.md
+PUBLIC_SHEETS_PER_ADDRESS_PER_DAY = 20      # without a config: `[evaluation] public_per_address_per_day`'s default
 TOKEN = r"^[A-Za-z0-9_-]{16,64}$"
 SCORE = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
 
@@ -285,7 +285,7 @@ def public_form(token: str, request: Request) -> HTMLResponse:
 def public_sheet(token: str, body: PublicSheet, request: Request,
                  idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")) -> JSONResponse:
     """A sheet from the QR form: every score checked on the command path; at most
-    PUBLIC_SHEETS_PER_ADDRESS_PER_DAY a day per client address (429); refusals audited."""
+    `[evaluation] public_per_address_per_day` a day per client address (429); refusals audited."""
     web = web_of(request)
     dashboard, client = web.dashboard, client_of(request)
     if web.submit is None or web.query is None:
@@ -301,7 +301,9 @@ def public_sheet(token: str, body: PublicSheet, request: Request,
         audit(dashboard, client, "evaluation.act", "invalid")
         return refusal("invalid", problem, field="scores")
     now = now_s(dashboard)
-    if not web.guards.evaluations.allows(client, now, PUBLIC_SHEETS_PER_ADDRESS_PER_DAY):
+    limit = (dashboard.config.evaluation.public_per_address_per_day if dashboard.config is not None
+             else PUBLIC_SHEETS_PER_ADDRESS_PER_DAY)
+    if not web.guards.evaluations.allows(client, now, limit):
         audit(dashboard, client, "evaluation.act", "rate_limited")
         return refusal("too_many", "本网络地址今天提交的评分表过多，请改用纸质评分表", 429)
     x, group, _ = target
