@@ -31,6 +31,7 @@ Pure: no clock, no database.
 """
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -245,9 +246,12 @@ def flag_count(ranked_units: int) -> int:
 def results(units: Sequence[str], sheets: Sequence[Sheet], groups: Sequence[RaterGroup],
             adjustments: Mapping[str, Decimal]) -> list[UnitResult]:
     """Every unit's figures, in ranking order (the unranked last, in the given order)."""
+    by_unit: dict[str, list[Sheet]] = {}
+    for s in sheets:
+        by_unit.setdefault(s.unit, []).append(s)
     partial = []
     for unit in units:
-        own = [s for s in sheets if s.unit == unit]
+        own = by_unit.get(unit, [])
         averages = group_averages(own, groups)
         weighted = weighted_score(averages, groups)
         adjustment = adjustments.get(unit, Decimal(0))
@@ -395,7 +399,7 @@ class EvaluationBook:
         x = self.campaigns.get(campaign_id)
         if x is None:
             return None
-        return next((g for g, t in x.tokens.items() if t == token), None)
+        return next((g for g, t in x.tokens.items() if hmac.compare_digest(t, token)), None)
 
     def add_sheet(self, campaign_id: int, unit: str, group: str, scores: Mapping[str, Decimal], opinion: str,
                   source: str, by: str, now: datetime) -> SheetRecord:
