@@ -220,7 +220,8 @@ class PtyDevice:
 # these modules that need no broker, database, Qt or browser: the pure domain rules, the wire
 # contract, the config and the docs. A test here that asks for a service is left to the full run.
 FAST_MODULES = {"test_queue_engine", "test_workdays", "test_hours", "test_estimate", "test_cases",
-                "test_appointments", "test_attendance", "test_rectification", "test_complaints", "test_hall_reports",
+                "test_appointments", "test_attendance", "test_rectification", "test_complaints", "test_evaluation",
+                "test_hall_reports",
                 "test_contract", "test_config", "test_docs", "test_overview", "test_layers", "test_device_commands"}
 SERVICE_FIXTURES = {"mosquitto", "embedded_broker", "broker_url", "pg_server", "pg_database", "db_url",
                     "sqlite_url", "browser", "hall", "qtbot", "tmp_path"}
