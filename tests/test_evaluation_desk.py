@@ -1,4 +1,4 @@
-"""万众评股室 on the command path: evaluation.act on a real SQLite store with a SimClock, kept across a restart."""
+"""万众评股室 on the command path: evaluation.act on a real store (SQLite, PostgreSQL), a SimClock, a restart."""
 import json
 import uuid
 from datetime import datetime
@@ -16,9 +16,9 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def proc(config, sqlite_url):
+def proc(config, db_url):
     config.windows[0].department = "人社局"
-    store = Store(sqlite_url)
+    store = Store(db_url)
     store.migrate()
     yield CommandProcessor(config, store, SimClock(datetime(2026, 12, 1, 9, tzinfo=TZ)))
     store.close()
