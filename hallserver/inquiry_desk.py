@@ -68,8 +68,13 @@ class InquiryDesk:
                 raise InquiryError("invalid", "请写明首问（或接收）的工作人员和录入人")
             if cmd.staff not in self.book.staff:
                 raise InquiryError("unknown_staff", f"没有工号为 {cmd.staff} 的工作人员")
-            if isinstance(cmd, c.InquiryClose) and self._handed_to_window(cmd.inquiry):
-                return cmd.staff, self._handed_to_window(cmd.inquiry)
+            handed_to = self._handed_to_window(cmd.inquiry) if isinstance(cmd, c.InquiryClose) else ""
+            if handed_to:
+                window = engine.windows.get(handed_to)
+                if window is not None and window.staff is not None and window.staff != cmd.staff:
+                    raise InquiryError("forbidden",
+                                       f"{handed_to} 窗口登录的是 {window.staff}，不能记为 {cmd.staff} 办结")
+                return cmd.staff, handed_to
             return cmd.staff, ""
         if cmd.window is None:
             raise InquiryError("forbidden", "窗口终端须写明本窗口")

@@ -49,6 +49,15 @@ def test_a_holiday_in_between_and_an_uncovered_year_pending():
     assert due(late, CAL, CLOSE) == Pending(2027)
     assert not overdue(late, CAL, CLOSE, at(2026, 12, 31, 18))        # pending is never overdue
     assert on_time(late, CAL, CLOSE) is None
+    book.assign(late.number, "m001", "人社局", "w1", "s001", at(2026, 12, 28, 11))
+    book.handle(late.number, "s001", "已核实处理", at(2026, 12, 29))
+    book.close(late.number, "m001", "", at(2026, 12, 29, 10))          # closed before 2027 began: on time,
+    assert on_time(late, CAL, CLOSE) is True                           # as the case report counts it
+    later = registered(book, at(2026, 12, 28, 15))
+    book.assign(later.number, "m001", "人社局", "w1", "s001", at(2026, 12, 28, 16))
+    book.handle(later.number, "s001", "已核实处理", at(2027, 1, 4))
+    book.close(later.number, "m001", "", at(2027, 1, 4, 10))           # closed in the year still pending
+    assert on_time(later, CAL, CLOSE) is None
 
 
 def test_the_steps_in_order_and_a_contact_must_be_told_before_closing():

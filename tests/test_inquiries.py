@@ -53,6 +53,7 @@ def test_recorded_answered_on_the_spot_or_handed_off_and_closed_by_the_receiver(
     assert (handed.id, handed.status, handed.to_window, handed.handed_at) == (2, "已转交", "w2", T0)
     assert b.open_for("w2", "s002") == [handed] and b.open_for("w1", "s001") == []
     refused("forbidden", b.close, 2, "s001", "w1", "answered", "", T0)          # the first-asked cannot close it
+    refused("forbidden", b.close, 2, "s001", "w2", "answered", "", T0)          # not even entered at the receiver
     done = b.close(2, "s002", "w2", "ticket", "已取号 A012", T0 + timedelta(minutes=7))
     assert (done.status, done.outcome, done.closed_by, done.closed_window) == ("已办结", "ticket", "s002", "w2")
     refused("invalid", b.close, 2, "s002", "w2", "answered", "", T0)             # once
@@ -218,6 +219,19 @@ def test_a_counter_records_for_its_own_staff_and_the_receiving_counter_sees_it(p
     assert (row.status, row.outcome, row.closed_by, row.note) == ("已办结", "ticket", "s002", "已取号")
     audit = [(a["action"], a["outcome"]) for a in proc.store.audit_records()]
     assert ("inquiry.record", "ok") in audit and ("inquiry.close", "forbidden") in audit
+
+
+def test_a_manager_closing_on_the_dashboard_names_the_receiver_never_the_first_asked(proc):
+    reply(proc, "counter-1", type="window.login", window="w1", staff="s001")
+    reply(proc, "counter-3", type="window.login", window="w3", staff="s003")
+    x = reply(proc, "counter-1", type="inquiry.record", window="w1", question="不动产登记要带什么", to_window="w3")
+    number = x["result"]["inquiry"]["id"]
+    as_asker = web(proc, type="inquiry.close", inquiry=number, staff="s001", by="m001", outcome="answered")
+    assert as_asker["error"]["code"] == "forbidden"                           # the first-asked is not the receiver
+    as_other = web(proc, type="inquiry.close", inquiry=number, staff="s002", by="m001", outcome="answered")
+    assert as_other["error"]["code"] == "forbidden" and "s003" in as_other["error"]["detail"]
+    done = web(proc, type="inquiry.close", inquiry=number, staff="s003", by="m001", outcome="answered")
+    assert done["ok"] and done["result"]["inquiry"]["closed_by"] == "s003"
 
 
 def test_the_counter_of_window_1_cannot_record_for_window_2s_staff(proc):

@@ -108,10 +108,13 @@ def overdue(x: Complaint, calendar: WorkCalendar, closing: time, now: datetime) 
 
 
 def on_time(x: Complaint, calendar: WorkCalendar, closing: time) -> bool | None:
-    """Closed by the deadline; None while open or pending."""
+    """Closed by the deadline; None while open, or closed while its deadline is pending — but one
+    closed before the year with no schedule began was on time (as the case report counts it)."""
     d = due(x, calendar, closing)
-    if not x.closed or isinstance(d, Pending):
+    if not x.closed:
         return None
+    if isinstance(d, Pending):
+        return True if x.closed_at.year < d.year else None
     return x.closed_at <= d.due
 
 

@@ -139,6 +139,8 @@ class InquiryBook:
                 raise InquiryError("forbidden", "尚未转交的首问只能由首问责任人答复")
             status = "已答复"
         elif x.status == "已转交":
+            if actor == x.asked_by:
+                raise InquiryError("forbidden", "转交后的首问由接收的窗口或人员办结，不能由首问责任人自己办结")
             if not (actor == x.to_staff or (x.to_window and actor_window == x.to_window)):
                 raise InquiryError("forbidden", "只有接收的窗口或人员可以办结")
             status = "已办结"
